@@ -1,0 +1,60 @@
+/*
+ * cli: the command line. Every rank parses the same argv with the same result;
+ * only the caller decides who prints (rank 0).
+ *
+ * Layer: local, no MPI.
+ */
+#ifndef MPIWC_CLI_H
+#define MPIWC_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mpiwc/format.h"
+#include "mpiwc/tokenize.h"
+
+#define MPIWC_DEFAULT_BUFFER_SIZE (4u << 20)
+#define MPIWC_DEFAULT_SHUFFLE_BUFFER (64u << 20)
+#define MPIWC_MIN_BUFFER 64u
+#define MPIWC_MAX_BUFFER (1u << 30)
+
+struct mpiwc_options {
+    const char *output; /* NULL: stdout */
+    enum mpiwc_sort sort;
+    uint64_t top; /* 0: all */
+    enum mpiwc_split split;
+    enum mpiwc_case casing;
+    enum mpiwc_format format;
+    bool stats;
+    const char *report; /* NULL: none */
+    size_t buffer_size;
+    size_t shuffle_buffer;
+    char *const *paths; /* borrowed from argv */
+    size_t npaths;
+    int argc; /* the whole argv, for the report */
+    char *const *argv;
+};
+
+enum mpiwc_cli_result {
+    MPIWC_CLI_RUN,   /* options are valid: run */
+    MPIWC_CLI_EXIT,  /* --help or --version was printed: exit 0 */
+    MPIWC_CLI_USAGE, /* usage error: exit 2 */
+};
+
+/*
+ * Local. Parse argv into opts. out receives --help/--version text and err the
+ * one-line usage error plus a hint; either may be NULL to stay silent (ranks
+ * other than 0).
+ */
+enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_options *opts, FILE *out,
+                                      FILE *err);
+
+/* Local. Parse "64", "4K", "16M", "1G" (powers of 1024) into bytes; -1 if invalid or overflow. */
+int mpiwc_cli_parse_size(const char *text, uint64_t *bytes);
+
+/* Local. The --help text. */
+void mpiwc_cli_usage(FILE *out);
+
+#endif

@@ -1,0 +1,57 @@
+/*
+ * format: the order and the bytes of the result table.
+ *
+ * Orders:
+ *   MPIWC_SORT_COUNT  count descending, then word bytes ascending
+ *   MPIWC_SORT_WORD   word bytes ascending
+ * "Bytes ascending" is memcmp order, a proper prefix first. Both are total
+ * orders over distinct words, so the output never depends on rank count.
+ *
+ * Formats:
+ *   MPIWC_FORMAT_TSV   word<TAB>count<LF>, word bytes as they are
+ *   MPIWC_FORMAT_CSV   RFC 4180: header "word,count", CRLF line ends, a word
+ *                      containing , " CR or LF is quoted with "" doubled
+ *   MPIWC_FORMAT_JSON  "[" then one {"word":"...","count":N} a line, joined
+ *                      by ",\n", then "\n]\n" (empty: "[\n]\n"). In words,
+ *                      " and \ are backslash-escaped, \n \r \t use short
+ *                      escapes, other bytes < 0x20 and 0x7f become \u00xx;
+ *                      valid UTF-8 passes through; each byte of invalid
+ *                      UTF-8 becomes \udcxx (xx = the byte, 80..ff), the
+ *                      "surrogateescape" convention, so the bytes can be
+ *                      recovered exactly (Python: json.loads, then
+ *                      .encode('utf-8', 'surrogateescape'))
+ *
+ * Layer: local, no MPI.
+ */
+#ifndef MPIWC_FORMAT_H
+#define MPIWC_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum mpiwc_sort { MPIWC_SORT_COUNT, MPIWC_SORT_WORD };
+enum mpiwc_format { MPIWC_FORMAT_TSV, MPIWC_FORMAT_CSV, MPIWC_FORMAT_JSON };
+
+/* A borrowed view of one result row. */
+struct mpiwc_word {
+    const uint8_t *key;
+    uint32_t len;
+    uint64_t count;
+};
+
+/* Local. Sort words in the given order. */
+void mpiwc_format_sort(struct mpiwc_word *words, size_t n, enum mpiwc_sort order);
+
+/* Local. Negative, zero or positive as a sorts before, with or after b. */
+int mpiwc_format_compare(const struct mpiwc_word *a, const struct mpiwc_word *b,
+                         enum mpiwc_sort order);
+
+/* Local. Write the rows in format; returns 0, or -1 when the stream reports an error. */
+int mpiwc_format_write(FILE *out, const struct mpiwc_word *words, size_t n,
+                       enum mpiwc_format format);
+
+/* Local. Write bytes as a JSON string literal with the escaping described above. */
+void mpiwc_format_json_string(FILE *out, const uint8_t *bytes, size_t len);
+
+#endif

@@ -1,0 +1,54 @@
+/*
+ * output: brings the owned words of every rank to rank 0, in order, and
+ * writes the table.
+ *
+ * Each rank sorts its owned words; with --top N it keeps only its first N,
+ * which is enough because every word has exactly one owner. Rank 0 gathers
+ * the records with MPI_Gatherv in rounds of at most cap bytes in all, sorts
+ * the union and writes it. A file target is written under a temporary name
+ * in the same directory, flushed, synced and renamed into place, so a failed
+ * run leaves no half file and an existing file untouched.
+ *
+ * Layer: collective over comm (sorting and formatting are format.h's, local).
+ */
+#ifndef MPIWC_OUTPUT_H
+#define MPIWC_OUTPUT_H
+
+#include <mpi.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mpiwc/format.h"
+#include "mpiwc/table.h"
+
+struct mpiwc_output_request {
+    const char *path; /* NULL: write to stream */
+    FILE *stream;     /* used when path is NULL (rank 0) */
+    enum mpiwc_sort sort;
+    enum mpiwc_format format;
+    uint64_t top; /* 0: all */
+    size_t cap;   /* gather round size, bytes */
+};
+
+struct mpiwc_output_stats {
+    uint64_t distinct;       /* rows in the full table (before --top), valid on rank 0 */
+    uint64_t rows;           /* rows written, valid on rank 0 */
+    uint64_t bytes_gathered; /* record bytes rank 0 received */
+    double gather_s, sort_s, write_s;
+};
+
+/*
+ * Local (rank 0). Check that path can be created: makes and removes a
+ * temporary file beside it. Returns 0 or -1 with "PATH: reason" in err.
+ */
+int mpiwc_output_probe(const char *path, char *err, size_t errlen);
+
+/*
+ * Collective over comm. Gather owned words to rank 0 and write them. Returns 0,
+ * or -1 on every rank when rank 0 failed to write (message in err on rank 0).
+ */
+int mpiwc_output_write(const struct mpiwc_table *owned, const struct mpiwc_output_request *req,
+                       MPI_Comm comm, struct mpiwc_output_stats *stats, char *err, size_t errlen);
+
+#endif

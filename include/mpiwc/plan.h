@@ -1,0 +1,75 @@
+/*
+ * plan: which bytes of which files each rank reads.
+ *
+ * Rank 0 expands the command-line paths (files; directories recursively, in
+ * byte order of their names; "-" for standard input), stats them, and splits
+ * the concatenation of all regular files' bytes into nranks contiguous ranges
+ * of nearly equal size (the first total % nranks ranks get one byte more). A
+ * big file is thus spread over all ranks and small files are packed; empty
+ * files take no range, and a rank may get nothing (more ranks than bytes).
+ * Standard input cannot be split or re-read: it goes whole to rank 0.
+ *
+ * Ranges cut files at arbitrary bytes; the reader repairs words cut at a
+ * boundary, so the plan needs no knowledge of words.
+ *
+ * The plan travels to every rank as one packed byte buffer (the job
+ * broadcasts it); mpiwc_plan_unpack() validates what it reads.
+ *
+ * Layer: local, no MPI (the broadcast is the job's).
+ */
+#ifndef MPIWC_PLAN_H
+#define MPIWC_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Size of the standard-input pseudo file: unknown until read. */
+#define MPIWC_PLAN_STREAM UINT64_MAX
+
+struct mpiwc_plan_file {
+    char *path;    /* owned; "-" is standard input */
+    uint64_t size; /* bytes at planning time, MPIWC_PLAN_STREAM for stdin */
+};
+
+struct mpiwc_plan_range {
+    uint32_t file;  /* index into files */
+    uint64_t start; /* first byte */
+    uint64_t end;   /* one past the last byte (MPIWC_PLAN_STREAM: to EOF) */
+};
+
+struct mpiwc_plan {
+    struct mpiwc_plan_file *files;
+    size_t nfiles;
+    int nranks;
+    struct mpiwc_plan_range *ranges; /* all ranks' ranges, rank by rank */
+    size_t nranges;
+    size_t
+        *rank_first; /* nranks + 1 entries: rank r owns ranges[rank_first[r] .. rank_first[r+1]) */
+    uint64_t total_bytes; /* bytes of regular files (stdin excluded) */
+};
+
+/*
+ * Local (rank 0). Expand paths into plan->files. On a bad path returns -1 and
+ * writes "PATH: reason" into err (missing, unreadable, not a regular file or
+ * directory, a directory with no files, "-" twice).
+ */
+int mpiwc_plan_expand(struct mpiwc_plan *plan, char *const *paths, size_t npaths, char *err,
+                      size_t errlen);
+
+/* Local. Split plan->files into ranges for nranks ranks (replaces any earlier split). */
+void mpiwc_plan_split(struct mpiwc_plan *plan, int nranks);
+
+/* Local. Bytes of the range boundary before rank r: r * (total / n) + min(r, total % n). */
+uint64_t mpiwc_plan_boundary(uint64_t total, int nranks, int r);
+
+/* Local. Pack files and ranges into a new buffer (caller frees); returns its length. */
+size_t mpiwc_plan_pack(const struct mpiwc_plan *plan, uint8_t **buf);
+
+/* Local. Rebuild a plan from a packed buffer; -1 if it is malformed. */
+int mpiwc_plan_unpack(struct mpiwc_plan *plan, const uint8_t *buf, size_t len);
+
+/* Local. Frees everything the plan owns and zeroes it. */
+void mpiwc_plan_free(struct mpiwc_plan *plan);
+
+#endif

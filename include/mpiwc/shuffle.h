@@ -1,0 +1,44 @@
+/*
+ * shuffle: moves every word of the local tables to its owner rank and merges
+ * it there (the reduce).
+ *
+ *     struct mpiwc_shuffle_stats st = {0};
+ *     if (mpiwc_shuffle(&local, &owned, 64u << 20, comm, &st) != 0) ...;
+ *     // local is now empty; owned holds this rank's words with global counts
+ *     // st.rounds, st.bytes_sent, st.bytes_received, st.exchange_s, st.reduce_s
+ *
+ * Each word goes to mpiwc_table_owner(hash, nranks). Records (see record.h)
+ * are packed per destination, sizes are exchanged with MPI_Alltoall and data
+ * with MPI_Alltoallv, in rounds: a round packs at most cap / nranks bytes per
+ * destination (a single record larger than that still goes, alone), so the
+ * send buffer stays near cap and no count or displacement exceeds INT_MAX.
+ * Ranks agree on the number of rounds with an allreduce.
+ *
+ * Layer: collective over comm.
+ */
+#ifndef MPIWC_SHUFFLE_H
+#define MPIWC_SHUFFLE_H
+
+#include <mpi.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mpiwc/table.h"
+
+struct mpiwc_shuffle_stats {
+    uint64_t rounds;
+    uint64_t bytes_sent;                 /* record bytes sent to other ranks and to self */
+    uint64_t bytes_received;             /* record bytes received */
+    double pack_s, exchange_s, reduce_s; /* seconds packing, in MPI, merging */
+};
+
+/*
+ * Collective over comm. Send local's words to their owners and add what this
+ * rank receives into owned; local is cleared. cap: bytes, >= 64. Returns 0, or
+ * -1 on every rank if a rank received a malformed buffer or a round would not
+ * fit an int count (message on err from the rank that saw it).
+ */
+int mpiwc_shuffle(struct mpiwc_table *local, struct mpiwc_table *owned, size_t cap, MPI_Comm comm,
+                  struct mpiwc_shuffle_stats *stats);
+
+#endif

@@ -1,0 +1,91 @@
+/*
+ * table: the word -> count hash table used for the local combine and for the
+ * owned words after the shuffle.
+ *
+ *     struct mpiwc_table t;
+ *     mpiwc_table_init(&t, 0);
+ *     mpiwc_table_add(&t, "word", 4, 1);        // copies the key on first insert
+ *     uint64_t n = mpiwc_table_get(&t, "word", 4);
+ *     for (size_t i = 0; i < mpiwc_table_slots(&t); i++) { ... mpiwc_table_at(&t, i) ... }
+ *     mpiwc_table_free(&t);
+ *
+ * Open addressing with linear probing over a power-of-two slot array. Every
+ * entry keeps the word's 64-bit hash, so growth (doubling at 50% load) never
+ * rehashes key bytes and probes compare hashes before bytes. Key bytes live in
+ * one arena owned by the table, addressed by offset, so growth of the arena
+ * does not invalidate entries. Counts are 64-bit. An empty slot has count 0.
+ *
+ * The hash is fixed and unseeded, identical on every rank: the same hash
+ * picks the bucket (low bits) and, through mpiwc_table_owner(), the owner
+ * rank (high 32 bits), so a power-of-two rank count leaves no bucket idle.
+ *
+ * What it does not do: ordering, MPI, or bounding memory (the caller decides
+ * when to flush and clear).
+ *
+ * Layer: local, no MPI.
+ */
+#ifndef MPIWC_TABLE_H
+#define MPIWC_TABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct mpiwc_entry {
+    uint64_t hash;
+    uint64_t count;   /* 0 marks an empty slot */
+    uint64_t key_off; /* offset of the key bytes in the arena */
+    uint32_t key_len;
+};
+
+struct mpiwc_table {
+    struct mpiwc_entry *slots; /* owned; mask + 1 of them */
+    size_t mask;
+    size_t size;    /* occupied slots = distinct words */
+    uint8_t *arena; /* owned key bytes */
+    size_t arena_len, arena_cap;
+};
+
+/* Local. The fixed 64-bit hash of a word's bytes (after case folding). */
+uint64_t mpiwc_hash(const void *key, size_t len);
+
+/* Local. Owner rank of a hash among nranks (uses the high 32 bits). */
+static inline int mpiwc_table_owner(uint64_t hash, int nranks)
+{
+    return (int)(((hash >> 32) * (uint64_t)nranks) >> 32);
+}
+
+/* Local. capacity_hint: expected distinct words (0 for a small default). */
+void mpiwc_table_init(struct mpiwc_table *t, size_t capacity_hint);
+void mpiwc_table_free(struct mpiwc_table *t);
+
+/* Local. Forget every word but keep the memory for reuse. */
+void mpiwc_table_clear(struct mpiwc_table *t);
+
+/* Local. Add count to key (inserted with a copy of the bytes if new). len > 0. */
+void mpiwc_table_add(struct mpiwc_table *t, const void *key, size_t len, uint64_t count);
+void mpiwc_table_add_hashed(struct mpiwc_table *t, uint64_t hash, const void *key, size_t len,
+                            uint64_t count);
+
+/* Local. The count of key, 0 when absent. */
+uint64_t mpiwc_table_get(const struct mpiwc_table *t, const void *key, size_t len);
+
+/* Local. Iteration: slots() slots, at(i) is a slot; skip those with count 0. */
+static inline size_t mpiwc_table_slots(const struct mpiwc_table *t)
+{
+    return t->slots ? t->mask + 1 : 0;
+}
+static inline const struct mpiwc_entry *mpiwc_table_at(const struct mpiwc_table *t, size_t i)
+{
+    return &t->slots[i];
+}
+/* Local. The key bytes of an entry; borrowed, valid until the next add, clear or free. */
+static inline const uint8_t *mpiwc_table_key(const struct mpiwc_table *t,
+                                             const struct mpiwc_entry *e)
+{
+    return t->arena + e->key_off;
+}
+
+/* Local. Bytes of memory the table holds (slots + arena capacity). */
+size_t mpiwc_table_memory(const struct mpiwc_table *t);
+
+#endif

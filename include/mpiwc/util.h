@@ -1,0 +1,39 @@
+/*
+ * util: the few helpers every module shares -- checked allocation, overflow
+ * checked size arithmetic, and mpiwc_fatal() for broken invariants.
+ *
+ * Errors a user can cause (bad paths, bad options, read failures) are never
+ * reported through here: they travel as return codes up to the job, which
+ * agrees on them collectively. mpiwc_fatal() is for out-of-memory and for
+ * bugs; it prints "mpiwc: fatal: file:line: message" and calls the installed
+ * handler (abort() by default, so cmocka can expect the crash; the program
+ * installs one that calls MPI_Abort).
+ *
+ * Layer: local, no MPI.
+ */
+#ifndef MPIWC_UTIL_H
+#define MPIWC_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef void (*mpiwc_fatal_handler)(void);
+
+/* Local. Replace the handler called after the fatal message; NULL restores abort(). */
+void mpiwc_set_fatal_handler(mpiwc_fatal_handler handler);
+
+/* Local. Print the message with its origin and call the handler; never returns. */
+_Noreturn void mpiwc_fatal_at(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+#define mpiwc_fatal(...) mpiwc_fatal_at(__FILE__, __LINE__, __VA_ARGS__)
+
+/* Local. malloc/realloc/calloc that never return NULL (fatal "out of memory"). */
+void *mpiwc_xmalloc(size_t size);
+void *mpiwc_xrealloc(void *ptr, size_t size);
+void *mpiwc_xcalloc(size_t n, size_t size);
+char *mpiwc_xstrdup(const char *s);
+
+/* Local. a * b, fatal on overflow: use before every n * size allocation. */
+size_t mpiwc_mul_size(size_t a, size_t b);
+
+#endif

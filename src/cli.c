@@ -1,0 +1,240 @@
+#include "mpiwc/cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpiwc_config.h"
+
+void mpiwc_cli_usage(FILE *out)
+{
+    fputs("Usage: mpirun -np N mpiwc [OPTION]... PATH...\n"
+          "Count word frequencies over files with any number of MPI ranks.\n"
+          "PATH is a file, a directory (read recursively, names in byte order) or - for\n"
+          "standard input (read by rank 0). The output is the same for any rank count.\n"
+          "\n"
+          "  -o, --output=FILE         write the table to FILE (temporary name, then rename;\n"
+          "                            never a half file); default standard output\n"
+          "      --sort=count|word     count: count descending, then word bytes ascending\n"
+          "                            (default); word: word bytes ascending\n"
+          "  -n, --top=N               only the first N lines of that order (0: all)\n"
+          "      --split=alnum|space   alnum (default): a word is a maximal run of ASCII\n"
+          "                            letters, digits and bytes >= 0x80; space: a maximal\n"
+          "                            run of bytes other than space \\t \\n \\v \\f \\r\n"
+          "      --case=fold|keep      fold (default): ASCII A-Z lowercased; keep: bytes as-is\n"
+          "      --format=tsv|csv|json tsv (default): word<TAB>count; csv: RFC 4180 with a\n"
+          "                            header; json: an array of {\"word\",\"count\"}\n"
+          "      --stats               per-phase summary on standard error\n"
+          "      --report=FILE         the same summary as JSON, with version, argv, ranks\n"
+          "                            and host names\n"
+          "      --buffer-size=BYTES   read buffer per rank (default 4M)\n"
+          "      --shuffle-buffer=BYTES  bytes a rank sends per shuffle or gather round\n"
+          "                            (default 64M); BYTES take K, M or G (powers of\n"
+          "                            1024), at least 64, at most 1G\n"
+          "  -h, --help                show this help and exit\n"
+          "  -V, --version             show the version and exit\n"
+          "\n"
+          "Exit status: 0 success, 1 runtime error (bad path, read or write failure),\n"
+          "2 usage error; other values come from MPI or signals.\n"
+          "\n"
+          "Examples:\n"
+          "  mpirun -np 4 mpiwc --top 20 corpus/\n"
+          "  mpirun --hostfile hostfiles/localhost mpiwc -o counts.tsv big.txt\n"
+          "  sbatch --nodes=2 slurm/mpiwc.sbatch /shared/corpus\n",
+          out);
+}
+
+int mpiwc_cli_parse_size(const char *text, uint64_t *bytes)
+{
+    if (!text || *text < '0' || *text > '9')
+        return -1;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno != 0)
+        return -1;
+    unsigned shift = 0;
+    switch (*end) {
+    case '\0':
+        break;
+    case 'k':
+    case 'K':
+        shift = 10;
+        break;
+    case 'm':
+    case 'M':
+        shift = 20;
+        break;
+    case 'g':
+    case 'G':
+        shift = 30;
+        break;
+    default:
+        return -1;
+    }
+    if (*end != '\0' && end[1] != '\0')
+        return -1;
+    if (v > (UINT64_MAX >> shift))
+        return -1;
+    *bytes = (uint64_t)v << shift;
+    return 0;
+}
+
+static int usage_error(FILE *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int usage_error(FILE *err, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        fputs("mpiwc: ", err);
+        va_start(ap, fmt);
+        vfprintf(err, fmt, ap);
+        va_end(ap);
+        fputs("\nTry 'mpiwc --help' for more information.\n", err);
+    }
+    return MPIWC_CLI_USAGE;
+}
+
+/* Match arg against a '|' separated list of names; index or -1. */
+static int choose(const char *arg, const char *names)
+{
+    int i = 0;
+    size_t n = strlen(arg);
+    for (const char *p = names; *p; i++) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == n && strncmp(p, arg, n) == 0)
+            return i;
+        p += len + (bar ? 1 : 0);
+    }
+    return -1;
+}
+
+enum {
+    OPT_SORT = 256,
+    OPT_SPLIT,
+    OPT_CASE,
+    OPT_FORMAT,
+    OPT_STATS,
+    OPT_REPORT,
+    OPT_BUFFER,
+    OPT_SHUFFLE
+};
+
+enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_options *opts, FILE *out,
+                                      FILE *err)
+{
+    static const struct option longopts[] = {
+        {"output", required_argument, NULL, 'o'},
+        {"sort", required_argument, NULL, OPT_SORT},
+        {"top", required_argument, NULL, 'n'},
+        {"split", required_argument, NULL, OPT_SPLIT},
+        {"case", required_argument, NULL, OPT_CASE},
+        {"format", required_argument, NULL, OPT_FORMAT},
+        {"stats", no_argument, NULL, OPT_STATS},
+        {"report", required_argument, NULL, OPT_REPORT},
+        {"buffer-size", required_argument, NULL, OPT_BUFFER},
+        {"shuffle-buffer", required_argument, NULL, OPT_SHUFFLE},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    *opts = (struct mpiwc_options){
+        .sort = MPIWC_SORT_COUNT,
+        .split = MPIWC_SPLIT_ALNUM,
+        .casing = MPIWC_CASE_FOLD,
+        .format = MPIWC_FORMAT_TSV,
+        .buffer_size = MPIWC_DEFAULT_BUFFER_SIZE,
+        .shuffle_buffer = MPIWC_DEFAULT_SHUFFLE_BUFFER,
+        .argc = argc,
+        .argv = argv,
+    };
+    opterr = 0; /* errors are reported here, by rank 0 only */
+    optind = 0; /* glibc: 0 also resets its internal state, so parsing twice works */
+    int c, idx;
+    while ((c = getopt_long(argc, argv, ":o:n:hV", longopts, &idx)) != -1) {
+        const char *name = NULL;
+        if (c >= OPT_SORT)
+            name = longopts[idx].name;
+        int k;
+        uint64_t v;
+        switch (c) {
+        case 'o':
+            if (!*optarg)
+                return usage_error(err, "option '--output' needs a file name");
+            opts->output = optarg;
+            break;
+        case 'n': {
+            char *end;
+            errno = 0;
+            unsigned long long n = strtoull(optarg, &end, 10);
+            if (*optarg < '0' || *optarg > '9' || *end || errno)
+                return usage_error(err, "invalid value '%s' for '--top': expected a count", optarg);
+            opts->top = n;
+            break;
+        }
+        case OPT_SORT:
+            if ((k = choose(optarg, "count|word")) < 0)
+                return usage_error(err, "invalid value '%s' for '--%s' (count|word)", optarg, name);
+            opts->sort = (enum mpiwc_sort)k;
+            break;
+        case OPT_SPLIT:
+            if ((k = choose(optarg, "alnum|space")) < 0)
+                return usage_error(err, "invalid value '%s' for '--%s' (alnum|space)", optarg,
+                                   name);
+            opts->split = (enum mpiwc_split)k;
+            break;
+        case OPT_CASE:
+            if ((k = choose(optarg, "fold|keep")) < 0)
+                return usage_error(err, "invalid value '%s' for '--%s' (fold|keep)", optarg, name);
+            opts->casing = (enum mpiwc_case)k;
+            break;
+        case OPT_FORMAT:
+            if ((k = choose(optarg, "tsv|csv|json")) < 0)
+                return usage_error(err, "invalid value '%s' for '--%s' (tsv|csv|json)", optarg,
+                                   name);
+            opts->format = (enum mpiwc_format)k;
+            break;
+        case OPT_STATS:
+            opts->stats = true;
+            break;
+        case OPT_REPORT:
+            if (!*optarg)
+                return usage_error(err, "option '--report' needs a file name");
+            opts->report = optarg;
+            break;
+        case OPT_BUFFER:
+        case OPT_SHUFFLE:
+            if (mpiwc_cli_parse_size(optarg, &v) != 0 || v < MPIWC_MIN_BUFFER ||
+                v > MPIWC_MAX_BUFFER)
+                return usage_error(err, "invalid value '%s' for '--%s': expected 64 to 1G bytes",
+                                   optarg, name);
+            if (c == OPT_BUFFER)
+                opts->buffer_size = (size_t)v;
+            else
+                opts->shuffle_buffer = (size_t)v;
+            break;
+        case 'h':
+            if (out)
+                mpiwc_cli_usage(out);
+            return MPIWC_CLI_EXIT;
+        case 'V':
+            if (out)
+                fprintf(out, "mpiwc %s\n", MPIWC_VERSION);
+            return MPIWC_CLI_EXIT;
+        case ':':
+            return usage_error(err, "option '%s' needs a value", argv[optind - 1]);
+        case '?':
+        default:
+            return usage_error(err, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc)
+        return usage_error(err, "no input: give at least one PATH");
+    opts->paths = argv + optind;
+    opts->npaths = (size_t)(argc - optind);
+    return MPIWC_CLI_RUN;
+}

@@ -1,0 +1,153 @@
+#include "mpiwc/format.h"
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int compare_bytes(const struct mpiwc_word *a, const struct mpiwc_word *b)
+{
+    size_t n = a->len < b->len ? a->len : b->len;
+    int c = memcmp(a->key, b->key, n);
+    if (c != 0)
+        return c;
+    return (a->len > b->len) - (a->len < b->len);
+}
+
+int mpiwc_format_compare(const struct mpiwc_word *a, const struct mpiwc_word *b,
+                         enum mpiwc_sort order)
+{
+    if (order == MPIWC_SORT_COUNT && a->count != b->count)
+        return a->count > b->count ? -1 : 1;
+    return compare_bytes(a, b);
+}
+
+static int by_count(const void *a, const void *b)
+{
+    return mpiwc_format_compare(a, b, MPIWC_SORT_COUNT);
+}
+
+static int by_word(const void *a, const void *b)
+{
+    return mpiwc_format_compare(a, b, MPIWC_SORT_WORD);
+}
+
+void mpiwc_format_sort(struct mpiwc_word *words, size_t n, enum mpiwc_sort order)
+{
+    if (n > 1)
+        qsort(words, n, sizeof *words, order == MPIWC_SORT_COUNT ? by_count : by_word);
+}
+
+static void write_tsv(FILE *out, const struct mpiwc_word *w)
+{
+    fwrite(w->key, 1, w->len, out);
+    fprintf(out, "\t%" PRIu64 "\n", w->count);
+}
+
+static void write_csv(FILE *out, const struct mpiwc_word *w)
+{
+    bool quote = false;
+    for (uint32_t i = 0; i < w->len && !quote; i++)
+        quote = w->key[i] == ',' || w->key[i] == '"' || w->key[i] == '\r' || w->key[i] == '\n';
+    if (!quote) {
+        fwrite(w->key, 1, w->len, out);
+    } else {
+        fputc('"', out);
+        for (uint32_t i = 0; i < w->len; i++) {
+            if (w->key[i] == '"')
+                fputc('"', out);
+            fputc(w->key[i], out);
+        }
+        fputc('"', out);
+    }
+    fprintf(out, ",%" PRIu64 "\r\n", w->count);
+}
+
+/* Length of the valid UTF-8 sequence at p (RFC 3629: no overlongs, no surrogates), or 0. */
+static size_t utf8_sequence(const uint8_t *p, size_t n)
+{
+    uint8_t b = p[0];
+    size_t len;
+    uint32_t min, cp;
+    if (b < 0x80)
+        return 1;
+    if (b >= 0xc2 && b <= 0xdf) {
+        len = 2, min = 0x80, cp = b & 0x1fu;
+    } else if (b >= 0xe0 && b <= 0xef) {
+        len = 3, min = 0x800, cp = b & 0x0fu;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+        len = 4, min = 0x10000, cp = b & 0x07u;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3fu);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+void mpiwc_format_json_string(FILE *out, const uint8_t *p, size_t n)
+{
+    fputc('"', out);
+    size_t i = 0;
+    while (i < n) {
+        uint8_t b = p[i];
+        if (b == '"' || b == '\\') {
+            fputc('\\', out);
+            fputc(b, out);
+            i++;
+        } else if (b == '\n') {
+            fputs("\\n", out), i++;
+        } else if (b == '\r') {
+            fputs("\\r", out), i++;
+        } else if (b == '\t') {
+            fputs("\\t", out), i++;
+        } else if (b < 0x20 || b == 0x7f) {
+            fprintf(out, "\\u%04x", b), i++;
+        } else {
+            size_t len = utf8_sequence(p + i, n - i);
+            if (len == 0) {
+                fprintf(out, "\\udc%02x", b);
+                i++;
+            } else {
+                fwrite(p + i, 1, len, out);
+                i += len;
+            }
+        }
+    }
+    fputc('"', out);
+}
+
+int mpiwc_format_write(FILE *out, const struct mpiwc_word *words, size_t n,
+                       enum mpiwc_format format)
+{
+    switch (format) {
+    case MPIWC_FORMAT_TSV:
+        for (size_t i = 0; i < n; i++)
+            write_tsv(out, &words[i]);
+        break;
+    case MPIWC_FORMAT_CSV:
+        fputs("word,count\r\n", out);
+        for (size_t i = 0; i < n; i++)
+            write_csv(out, &words[i]);
+        break;
+    case MPIWC_FORMAT_JSON:
+        fputc('[', out);
+        for (size_t i = 0; i < n; i++) {
+            fputs(i ? ",\n{\"word\":" : "\n{\"word\":", out);
+            mpiwc_format_json_string(out, words[i].key, words[i].len);
+            fprintf(out, ",\"count\":%" PRIu64 "}", words[i].count);
+        }
+        fputs("\n]\n", out);
+        break;
+    }
+    if (fflush(out) != 0 || ferror(out))
+        return -1;
+    return 0;
+}

@@ -1,0 +1,230 @@
+#include "mpiwc/output.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mpiwc/record.h"
+#include "mpiwc/util.h"
+
+/* The temporary sibling of path: "DIR/.BASE.mpiwc-XXXXXX" (caller frees). */
+static char *temp_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
+    const char *base = path + dirlen;
+    size_t len = dirlen + 1 + strlen(base) + sizeof ".mpiwc-XXXXXX";
+    char *t = mpiwc_xmalloc(len);
+    snprintf(t, len, "%.*s.%s.mpiwc-XXXXXX", (int)dirlen, path, base);
+    return t;
+}
+
+static int fail(char *err, size_t errlen, const char *path, const char *reason)
+{
+    snprintf(err, errlen, "%s: %s", path, reason);
+    return -1;
+}
+
+/* Create the temporary file for path; returns its fd (name in *tmp) or -1 with err set. */
+static int create_temp(const char *path, char **tmp, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return fail(err, errlen, path, "is a directory");
+    *tmp = temp_name(path);
+    int fd = mkstemp(*tmp);
+    if (fd < 0) {
+        int e = errno;
+        free(*tmp);
+        *tmp = NULL;
+        return fail(err, errlen, path, strerror(e));
+    }
+    mode_t mask = umask(0);
+    umask(mask);
+    (void)fchmod(fd, 0666 & ~mask);
+    return fd;
+}
+
+int mpiwc_output_probe(const char *path, char *err, size_t errlen)
+{
+    char *tmp;
+    int fd = create_temp(path, &tmp, err, errlen);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    unlink(tmp);
+    free(tmp);
+    return 0;
+}
+
+/* Write words to path through a temporary file and rename (rank 0). */
+static int write_file(const char *path, const struct mpiwc_word *words, size_t n,
+                      enum mpiwc_format format, char *err, size_t errlen)
+{
+    char *tmp;
+    int fd = create_temp(path, &tmp, err, errlen);
+    if (fd < 0)
+        return -1;
+    FILE *f = fdopen(fd, "w");
+    if (!f) {
+        int e = errno;
+        close(fd);
+        unlink(tmp);
+        free(tmp);
+        return fail(err, errlen, path, strerror(e));
+    }
+    static char iobuf[1 << 16];
+    setvbuf(f, iobuf, _IOFBF, sizeof iobuf);
+    errno = 0;
+    int rc = mpiwc_format_write(f, words, n, format);
+    int e = errno ? errno : EIO;
+    if (rc == 0 && fsync(fd) != 0)
+        rc = -1, e = errno;
+    if (fclose(f) != 0 && rc == 0)
+        rc = -1, e = errno;
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = -1, e = errno;
+    if (rc != 0) {
+        unlink(tmp);
+        fail(err, errlen, path, strerror(e));
+    }
+    free(tmp);
+    return rc;
+}
+
+/* Rank 0's collection of gathered rows; keys borrow from the kept round buffers. */
+struct gathered {
+    struct mpiwc_word *words;
+    size_t n, cap;
+    uint8_t **bufs;
+    size_t nbufs;
+};
+
+static void gathered_add(struct gathered *g, const uint8_t *key, uint32_t len, uint64_t count)
+{
+    if (g->n == g->cap) {
+        g->cap = g->cap ? g->cap * 2 : 1024;
+        g->words = mpiwc_xrealloc(g->words, mpiwc_mul_size(g->cap, sizeof *g->words));
+    }
+    g->words[g->n++] = (struct mpiwc_word){key, len, count};
+}
+
+int mpiwc_output_write(const struct mpiwc_table *owned, const struct mpiwc_output_request *req,
+                       MPI_Comm comm, struct mpiwc_output_stats *stats, char *err, size_t errlen)
+{
+    int nranks, rank;
+    MPI_Comm_size(comm, &nranks);
+    MPI_Comm_rank(comm, &rank);
+
+    /* Local: this rank's rows in order, cut to --top. */
+    double t0 = MPI_Wtime();
+    size_t mine = 0;
+    struct mpiwc_word *rows =
+        mpiwc_xmalloc(mpiwc_mul_size(owned->size ? owned->size : 1, sizeof *rows));
+    for (size_t i = 0; i < mpiwc_table_slots(owned); i++) {
+        const struct mpiwc_entry *e = mpiwc_table_at(owned, i);
+        if (e->count)
+            rows[mine++] = (struct mpiwc_word){mpiwc_table_key(owned, e), e->key_len, e->count};
+    }
+    mpiwc_format_sort(rows, mine, req->sort);
+    if (req->top && mine > req->top)
+        mine = (size_t)req->top;
+    uint64_t distinct = owned->size, all_distinct = 0;
+    MPI_Reduce(&distinct, &all_distinct, 1, MPI_UINT64_T, MPI_SUM, 0, comm);
+    stats->sort_s += MPI_Wtime() - t0;
+
+    /* Gather in rounds of about cap bytes in all; a bigger record goes alone. */
+    t0 = MPI_Wtime();
+    size_t per_rank = req->cap / (size_t)nranks ? req->cap / (size_t)nranks : 1;
+    struct gathered g = {0};
+    int *counts = rank == 0 ? mpiwc_xmalloc(mpiwc_mul_size((size_t)nranks, sizeof(int))) : NULL;
+    int *displs = rank == 0 ? mpiwc_xmalloc(mpiwc_mul_size((size_t)nranks, sizeof(int))) : NULL;
+    uint8_t *sbuf = NULL;
+    size_t scap = 0, next = 0;
+    bool bad = false;
+    for (;;) {
+        size_t b = 0, k = next;
+        while (k < mine) {
+            size_t rec = mpiwc_record_size(rows[k].len);
+            if (b > 0 && b + rec > per_rank)
+                break;
+            b += rec;
+            k++;
+        }
+        if (b > INT_MAX)
+            mpiwc_fatal("a word of %u bytes exceeds the MPI count limit", rows[next].len);
+        if (b > scap) {
+            scap = b;
+            sbuf = mpiwc_xrealloc(sbuf, scap);
+        }
+        uint8_t *p = sbuf;
+        for (; next < k; next++)
+            p = mpiwc_record_put(p, rows[next].key, rows[next].len, rows[next].count);
+        int count = (int)b;
+        MPI_Gather(&count, 1, MPI_INT, counts, 1, MPI_INT, 0, comm);
+        uint8_t *rbuf = NULL;
+        size_t total = 0;
+        if (rank == 0) {
+            for (int s = 0; s < nranks; s++) {
+                if (total + (size_t)counts[s] > INT_MAX)
+                    mpiwc_fatal("gather round exceeds the MPI count limit");
+                displs[s] = (int)total;
+                total += (size_t)counts[s];
+            }
+            rbuf = mpiwc_xmalloc(total);
+        }
+        MPI_Gatherv(sbuf, count, MPI_BYTE, rbuf, counts, displs, MPI_BYTE, 0, comm);
+        if (rank == 0) {
+            stats->bytes_gathered += total;
+            g.bufs = mpiwc_xrealloc(g.bufs, mpiwc_mul_size(g.nbufs + 1, sizeof *g.bufs));
+            g.bufs[g.nbufs++] = rbuf;
+            const uint8_t *pos = rbuf, *key;
+            uint32_t len;
+            uint64_t c;
+            enum mpiwc_record_status st;
+            while ((st = mpiwc_record_next(&pos, rbuf + total, &key, &len, &c)) == MPIWC_RECORD_OK)
+                gathered_add(&g, key, len, c);
+            bad = bad || st == MPIWC_RECORD_BAD;
+        }
+        int more = next < mine, any;
+        MPI_Allreduce(&more, &any, 1, MPI_INT, MPI_MAX, comm);
+        if (!any)
+            break;
+    }
+    free(sbuf);
+    free(rows);
+    stats->gather_s += MPI_Wtime() - t0;
+
+    int rc = 0;
+    if (rank == 0) {
+        if (bad)
+            mpiwc_fatal("gathered records are malformed");
+        t0 = MPI_Wtime();
+        mpiwc_format_sort(g.words, g.n, req->sort);
+        size_t n = g.n;
+        if (req->top && n > req->top)
+            n = (size_t)req->top;
+        stats->sort_s += MPI_Wtime() - t0;
+        stats->distinct = all_distinct;
+        stats->rows = n;
+        t0 = MPI_Wtime();
+        if (req->path) {
+            rc = write_file(req->path, g.words, n, req->format, err, errlen);
+        } else if (mpiwc_format_write(req->stream, g.words, n, req->format) != 0) {
+            rc = fail(err, errlen, "standard output", strerror(errno ? errno : EIO));
+        }
+        stats->write_s += MPI_Wtime() - t0;
+        for (size_t i = 0; i < g.nbufs; i++)
+            free(g.bufs[i]);
+        free(g.bufs);
+        free(g.words);
+    }
+    free(counts);
+    free(displs);
+    MPI_Bcast(&rc, 1, MPI_INT, 0, comm);
+    return rc;
+}

@@ -1,0 +1,150 @@
+#include "mpiwc/reader.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mpiwc/util.h"
+
+void mpiwc_reader_init(struct mpiwc_reader *r, size_t bufsize, enum mpiwc_split split)
+{
+    r->bufsize = bufsize ? bufsize : 1;
+    r->buf = mpiwc_xmalloc(r->bufsize);
+    r->split = split;
+    r->bytes_read = 0;
+}
+
+void mpiwc_reader_free(struct mpiwc_reader *r)
+{
+    free(r->buf);
+    r->buf = NULL;
+}
+
+static int fail(char *err, size_t errlen, const char *path, const char *reason)
+{
+    snprintf(err, errlen, "%s: %s", path, reason);
+    return -1;
+}
+
+/* pread that retries on EINTR and short reads; returns bytes read (< n only at EOF) or -1. */
+static ssize_t pread_full(int fd, uint8_t *buf, size_t n, uint64_t off)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t k = pread(fd, buf + done, n - done, (off_t)(off + done));
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return -1;
+        if (k == 0)
+            break;
+        done += (size_t)k;
+    }
+    return (ssize_t)done;
+}
+
+static int read_stream(struct mpiwc_reader *r, const char *path, struct mpiwc_tokenizer *tok,
+                       char *err, size_t errlen)
+{
+    for (;;) {
+        ssize_t n = read(STDIN_FILENO, r->buf, r->bufsize);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return fail(err, errlen, path, strerror(errno));
+        if (n == 0)
+            break;
+        r->bytes_read += (uint64_t)n;
+        mpiwc_tokenizer_feed(tok, r->buf, (size_t)n);
+    }
+    mpiwc_tokenizer_end(tok);
+    return 0;
+}
+
+static int read_range(struct mpiwc_reader *r, int fd, const struct mpiwc_plan_file *file,
+                      const struct mpiwc_plan_range *range, struct mpiwc_tokenizer *tok, char *err,
+                      size_t errlen)
+{
+    const char *path = file->path;
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return fail(err, errlen, path, strerror(errno));
+    if ((uint64_t)st.st_size != file->size) {
+        char why[128];
+        snprintf(why, sizeof why, "size changed since planning (%" PRIu64 " -> %jd bytes)",
+                 file->size, (intmax_t)st.st_size);
+        return fail(err, errlen, path, why);
+    }
+    (void)posix_fadvise(fd, (off_t)range->start, (off_t)(range->end - range->start),
+                        POSIX_FADV_SEQUENTIAL);
+
+    /* A range that starts inside a word leaves that word to the previous range. */
+    bool skipping = false;
+    if (range->start > 0) {
+        uint8_t before;
+        ssize_t k = pread_full(fd, &before, 1, range->start - 1);
+        if (k < 0)
+            return fail(err, errlen, path, strerror(errno));
+        if (k == 0)
+            return fail(err, errlen, path, "file is shorter than planned");
+        skipping = mpiwc_tokenize_is_word(r->split, before);
+    }
+    uint64_t pos = range->start;
+    while (pos < range->end) {
+        uint64_t left = range->end - pos;
+        size_t want = left < r->bufsize ? (size_t)left : r->bufsize;
+        ssize_t k = pread_full(fd, r->buf, want, pos);
+        if (k < 0)
+            return fail(err, errlen, path, strerror(errno));
+        if (k == 0)
+            return fail(err, errlen, path, "file is shorter than planned");
+        size_t n = (size_t)k, i = 0;
+        pos += n;
+        r->bytes_read += n;
+        if (skipping) {
+            while (i < n && tok->is_word[r->buf[i]])
+                i++;
+            skipping = i == n;
+        }
+        if (i < n)
+            mpiwc_tokenizer_feed(tok, r->buf + i, n - i);
+    }
+    /* A range that ends inside a word reads on until the word ends. */
+    while (mpiwc_tokenizer_in_word(tok)) {
+        ssize_t k = pread_full(fd, r->buf, r->bufsize, pos);
+        if (k < 0)
+            return fail(err, errlen, path, strerror(errno));
+        if (k == 0)
+            break;
+        size_t n = (size_t)k, j = 0;
+        while (j < n && tok->is_word[r->buf[j]])
+            j++;
+        mpiwc_tokenizer_feed(tok, r->buf, j);
+        if (j < n)
+            break;
+        pos += n;
+    }
+    mpiwc_tokenizer_end(tok);
+    return 0;
+}
+
+int mpiwc_reader_range(struct mpiwc_reader *r, const struct mpiwc_plan_file *file,
+                       const struct mpiwc_plan_range *range, struct mpiwc_tokenizer *tok, char *err,
+                       size_t errlen)
+{
+    if (file->size == MPIWC_PLAN_STREAM)
+        return read_stream(r, "standard input", tok, err, errlen);
+    int fd = open(file->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return fail(err, errlen, file->path, strerror(errno));
+    int rc = read_range(r, fd, file, range, tok, err, errlen);
+    close(fd);
+    if (rc != 0)
+        mpiwc_tokenizer_end(tok);
+    return rc;
+}

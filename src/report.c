@@ -1,0 +1,194 @@
+#include "mpiwc/report.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpiwc/format.h"
+#include "mpiwc/util.h"
+#include "mpiwc_config.h"
+
+static const char *const phase_names[MPIWC_PHASES] = {"plan", "map", "shuffle", "reduce", "output"};
+static const char *const counter_names[MPIWC_COUNTERS] = {
+    "bytes",        "words",        "local_distinct", "owned_distinct",
+    "shuffle_sent", "shuffle_recv", "shuffle_rounds", "ranges",
+};
+
+const char *mpiwc_report_phase_name(enum mpiwc_phase phase)
+{
+    return phase_names[phase];
+}
+
+const char *mpiwc_report_counter_name(enum mpiwc_counter counter)
+{
+    return counter_names[counter];
+}
+
+void mpiwc_report_init(struct mpiwc_report *rep)
+{
+    memset(rep, 0, sizeof *rep);
+}
+
+void mpiwc_report_start(struct mpiwc_report *rep, enum mpiwc_phase phase)
+{
+    rep->start[phase] = MPI_Wtime();
+    rep->stop[phase] = rep->start[phase];
+}
+
+void mpiwc_report_stop(struct mpiwc_report *rep, enum mpiwc_phase phase)
+{
+    rep->stop[phase] = MPI_Wtime();
+}
+
+/* The reduced view, valid on rank 0. */
+struct summary {
+    int nranks;
+    double first_start[MPIWC_PHASES], last_stop[MPIWC_PHASES];
+    double min[MPIWC_PHASES], max[MPIWC_PHASES], sum[MPIWC_PHASES];
+    uint64_t csum[MPIWC_COUNTERS], cmin[MPIWC_COUNTERS], cmax[MPIWC_COUNTERS];
+    char *hosts; /* nranks names of MPI_MAX_PROCESSOR_NAME bytes */
+};
+
+static void reduce(const struct mpiwc_report *rep, MPI_Comm comm, struct summary *s)
+{
+    int rank;
+    MPI_Comm_size(comm, &s->nranks);
+    MPI_Comm_rank(comm, &rank);
+    double own[MPIWC_PHASES];
+    for (int p = 0; p < MPIWC_PHASES; p++)
+        own[p] = rep->stop[p] - rep->start[p];
+    MPI_Reduce(rep->start, s->first_start, MPIWC_PHASES, MPI_DOUBLE, MPI_MIN, 0, comm);
+    MPI_Reduce(rep->stop, s->last_stop, MPIWC_PHASES, MPI_DOUBLE, MPI_MAX, 0, comm);
+    MPI_Reduce(own, s->min, MPIWC_PHASES, MPI_DOUBLE, MPI_MIN, 0, comm);
+    MPI_Reduce(own, s->max, MPIWC_PHASES, MPI_DOUBLE, MPI_MAX, 0, comm);
+    MPI_Reduce(own, s->sum, MPIWC_PHASES, MPI_DOUBLE, MPI_SUM, 0, comm);
+    MPI_Reduce(rep->counter, s->csum, MPIWC_COUNTERS, MPI_UINT64_T, MPI_SUM, 0, comm);
+    MPI_Reduce(rep->counter, s->cmin, MPIWC_COUNTERS, MPI_UINT64_T, MPI_MIN, 0, comm);
+    MPI_Reduce(rep->counter, s->cmax, MPIWC_COUNTERS, MPI_UINT64_T, MPI_MAX, 0, comm);
+    char name[MPI_MAX_PROCESSOR_NAME] = {0};
+    int len;
+    MPI_Get_processor_name(name, &len);
+    s->hosts = rank == 0 ? mpiwc_xcalloc((size_t)s->nranks, MPI_MAX_PROCESSOR_NAME) : NULL;
+    MPI_Gather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, s->hosts, MPI_MAX_PROCESSOR_NAME, MPI_CHAR,
+               0, comm);
+}
+
+static double wall(const struct summary *s, int p)
+{
+    double w = s->last_stop[p] - s->first_start[p];
+    return w > 0 ? w : 0;
+}
+
+static double total_wall(const struct summary *s)
+{
+    double w = s->last_stop[MPIWC_PHASES - 1] - s->first_start[0];
+    return w > 0 ? w : 0;
+}
+
+/* Distinct host names in rank order; returns how many, names point into s->hosts. */
+static int distinct_hosts(const struct summary *s, const char **names)
+{
+    int n = 0;
+    for (int r = 0; r < s->nranks; r++) {
+        const char *h = s->hosts + (size_t)r * MPI_MAX_PROCESSOR_NAME;
+        int seen = 0;
+        for (int k = 0; k < n && !seen; k++)
+            seen = strcmp(names[k], h) == 0;
+        if (!seen)
+            names[n++] = h;
+    }
+    return n;
+}
+
+static void print_text(const struct summary *s, FILE *err)
+{
+    const char **names = mpiwc_xmalloc(mpiwc_mul_size((size_t)s->nranks, sizeof *names));
+    int nhosts = distinct_hosts(s, names);
+    free(names);
+    double t = total_wall(s);
+    fprintf(err,
+            "mpiwc: %d rank%s on %d host%s: %" PRIu64 " bytes, %" PRIu64 " words, %" PRIu64
+            " distinct, %.3f s, %.1f MB/s\n",
+            s->nranks, s->nranks == 1 ? "" : "s", nhosts, nhosts == 1 ? "" : "s",
+            s->csum[MPIWC_COUNT_BYTES], s->csum[MPIWC_COUNT_WORDS],
+            s->csum[MPIWC_COUNT_OWNED_DISTINCT], t,
+            t > 0 ? (double)s->csum[MPIWC_COUNT_BYTES] / t / 1e6 : 0.0);
+    fprintf(err, "%-8s %10s %10s %10s %10s\n", "phase", "wall_s", "min_s", "avg_s", "max_s");
+    for (int p = 0; p < MPIWC_PHASES; p++)
+        fprintf(err, "%-8s %10.4f %10.4f %10.4f %10.4f\n", phase_names[p], wall(s, p), s->min[p],
+                s->sum[p] / s->nranks, s->max[p]);
+    fprintf(err, "%-15s %15s %15s %15s\n", "counter", "sum", "min/rank", "max/rank");
+    for (int c = 0; c < MPIWC_COUNTERS; c++)
+        fprintf(err, "%-15s %15" PRIu64 " %15" PRIu64 " %15" PRIu64 "\n", counter_names[c],
+                s->csum[c], s->cmin[c], s->cmax[c]);
+}
+
+static void json_str(FILE *f, const char *s)
+{
+    mpiwc_format_json_string(f, (const uint8_t *)s, strlen(s));
+}
+
+static int write_json(const struct summary *s, const struct mpiwc_options *opts, FILE *f)
+{
+    double t = total_wall(s);
+    fprintf(f, "{\n  \"version\": \"%s\",\n  \"argv\": [", MPIWC_VERSION);
+    for (int i = 0; i < opts->argc; i++) {
+        fputs(i ? ", " : "", f);
+        json_str(f, opts->argv[i]);
+    }
+    fprintf(f, "],\n  \"ranks\": %d,\n  \"hosts\": [", s->nranks);
+    const char **names = mpiwc_xmalloc(mpiwc_mul_size((size_t)s->nranks, sizeof *names));
+    int nhosts = distinct_hosts(s, names);
+    for (int i = 0; i < nhosts; i++) {
+        fputs(i ? ", " : "", f);
+        json_str(f, names[i]);
+    }
+    free(names);
+    fprintf(f, "],\n  \"rank_hosts\": [");
+    for (int r = 0; r < s->nranks; r++) {
+        fputs(r ? ", " : "", f);
+        json_str(f, s->hosts + (size_t)r * MPI_MAX_PROCESSOR_NAME);
+    }
+    fprintf(f, "],\n  \"wall_s\": %.6f,\n  \"throughput_mb_s\": %.3f,\n  \"phases\": {", t,
+            t > 0 ? (double)s->csum[MPIWC_COUNT_BYTES] / t / 1e6 : 0.0);
+    for (int p = 0; p < MPIWC_PHASES; p++)
+        fprintf(f,
+                "%s\n    \"%s\": {\"wall_s\": %.6f, \"min_s\": %.6f, \"avg_s\": %.6f, "
+                "\"max_s\": %.6f}",
+                p ? "," : "", phase_names[p], wall(s, p), s->min[p], s->sum[p] / s->nranks,
+                s->max[p]);
+    fputs("\n  },\n  \"counters\": {", f);
+    for (int c = 0; c < MPIWC_COUNTERS; c++)
+        fprintf(
+            f, "%s\n    \"%s\": {\"sum\": %" PRIu64 ", \"min\": %" PRIu64 ", \"max\": %" PRIu64 "}",
+            c ? "," : "", counter_names[c], s->csum[c], s->cmin[c], s->cmax[c]);
+    fputs("\n  }\n}\n", f);
+    return fflush(f) != 0 || ferror(f) ? -1 : 0;
+}
+
+int mpiwc_report_finish(const struct mpiwc_report *rep, const struct mpiwc_options *opts,
+                        MPI_Comm comm, FILE *err)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    struct summary s;
+    memset(&s, 0, sizeof s);
+    reduce(rep, comm, &s);
+    int rc = 0;
+    if (rank == 0) {
+        if (opts->stats)
+            print_text(&s, err);
+        if (opts->report) {
+            FILE *f = fopen(opts->report, "w");
+            if (!f || write_json(&s, opts, f) != 0)
+                rc = -1;
+            if (f && fclose(f) != 0)
+                rc = -1;
+            if (rc != 0)
+                fprintf(err, "mpiwc: %s: cannot write the report\n", opts->report);
+        }
+        free(s.hosts);
+    }
+    MPI_Bcast(&rc, 1, MPI_INT, 0, comm);
+    return rc;
+}

@@ -1,0 +1,181 @@
+#include "mpiwc/table.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpiwc/util.h"
+
+#define MIN_SLOTS 1024u
+
+__extension__ typedef unsigned __int128 u128;
+
+static inline uint64_t load64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline uint64_t load32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* 64x64 -> 128 multiply folded to 64 bits: every input bit reaches every output bit. */
+static inline uint64_t mum(uint64_t a, uint64_t b)
+{
+    u128 r = (u128)a * b;
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+#define K0 0xa0761d6478bd642full
+#define K1 0xe7037ed1a0b428dbull
+#define K2 0x8ebc6af09c88c6e3ull
+#define K3 0x589965cc75374cc3ull
+
+uint64_t mpiwc_hash(const void *key, size_t len)
+{
+    const uint8_t *p = key;
+    uint64_t h = K0 ^ (uint64_t)len;
+    size_t n = len;
+    while (n > 16) {
+        h = mum(load64(p) ^ K1, load64(p + 8) ^ h);
+        p += 16;
+        n -= 16;
+    }
+    uint64_t a = 0, b = 0;
+    if (n >= 8) {
+        a = load64(p);
+        b = load64(p + n - 8);
+    } else if (n >= 4) {
+        a = load32(p);
+        b = load32(p + n - 4);
+    } else if (n > 0) {
+        a = ((uint64_t)p[0] << 16) | ((uint64_t)p[n >> 1] << 8) | p[n - 1];
+    }
+    h = mum(a ^ K1, b ^ h ^ K2);
+    return mum(h ^ K3, (uint64_t)len ^ K1);
+}
+
+static size_t slots_for(size_t hint)
+{
+    size_t n = MIN_SLOTS;
+    while (n / 2 < hint) {
+        if (n > SIZE_MAX / 4)
+            mpiwc_fatal("table capacity overflow");
+        n *= 2;
+    }
+    return n;
+}
+
+void mpiwc_table_init(struct mpiwc_table *t, size_t capacity_hint)
+{
+    size_t n = slots_for(capacity_hint);
+    t->slots = mpiwc_xcalloc(n, sizeof *t->slots);
+    t->mask = n - 1;
+    t->size = 0;
+    t->arena_cap = 64u << 10;
+    t->arena = mpiwc_xmalloc(t->arena_cap);
+    t->arena_len = 0;
+}
+
+void mpiwc_table_free(struct mpiwc_table *t)
+{
+    free(t->slots);
+    free(t->arena);
+    memset(t, 0, sizeof *t);
+}
+
+void mpiwc_table_clear(struct mpiwc_table *t)
+{
+    memset(t->slots, 0, mpiwc_mul_size(t->mask + 1, sizeof *t->slots));
+    t->size = 0;
+    t->arena_len = 0;
+}
+
+static void grow(struct mpiwc_table *t)
+{
+    size_t old_n = t->mask + 1;
+    size_t n = mpiwc_mul_size(old_n, 2);
+    struct mpiwc_entry *old = t->slots;
+    struct mpiwc_entry *slots = mpiwc_xcalloc(n, sizeof *slots);
+    size_t mask = n - 1;
+    for (size_t i = 0; i < old_n; i++) {
+        if (old[i].count == 0)
+            continue;
+        size_t j = old[i].hash & mask;
+        while (slots[j].count != 0)
+            j = (j + 1) & mask;
+        slots[j] = old[i];
+    }
+    free(old);
+    t->slots = slots;
+    t->mask = mask;
+}
+
+static uint64_t arena_append(struct mpiwc_table *t, const void *key, size_t len)
+{
+    if (t->arena_cap - t->arena_len < len) {
+        size_t cap = t->arena_cap;
+        while (cap - t->arena_len < len)
+            cap = mpiwc_mul_size(cap, 2);
+        t->arena = mpiwc_xrealloc(t->arena, cap);
+        t->arena_cap = cap;
+    }
+    uint64_t off = t->arena_len;
+    memcpy(t->arena + off, key, len);
+    t->arena_len += len;
+    return off;
+}
+
+void mpiwc_table_add_hashed(struct mpiwc_table *t, uint64_t hash, const void *key, size_t len,
+                            uint64_t count)
+{
+    if (len > UINT32_MAX)
+        mpiwc_fatal("word of %zu bytes is longer than the supported 4 GiB", len);
+    if ((t->size + 1) * 2 > t->mask + 1)
+        grow(t);
+    size_t i = hash & t->mask;
+    for (;;) {
+        struct mpiwc_entry *e = &t->slots[i];
+        if (e->count == 0) {
+            e->hash = hash;
+            e->count = count;
+            e->key_len = (uint32_t)len;
+            e->key_off = arena_append(t, key, len);
+            t->size++;
+            return;
+        }
+        if (e->hash == hash && e->key_len == len && memcmp(t->arena + e->key_off, key, len) == 0) {
+            e->count += count;
+            return;
+        }
+        i = (i + 1) & t->mask;
+    }
+}
+
+void mpiwc_table_add(struct mpiwc_table *t, const void *key, size_t len, uint64_t count)
+{
+    mpiwc_table_add_hashed(t, mpiwc_hash(key, len), key, len, count);
+}
+
+uint64_t mpiwc_table_get(const struct mpiwc_table *t, const void *key, size_t len)
+{
+    uint64_t hash = mpiwc_hash(key, len);
+    size_t i = hash & t->mask;
+    for (;;) {
+        const struct mpiwc_entry *e = &t->slots[i];
+        if (e->count == 0)
+            return 0;
+        if (e->hash == hash && e->key_len == len && memcmp(t->arena + e->key_off, key, len) == 0)
+            return e->count;
+        i = (i + 1) & t->mask;
+    }
+}
+
+size_t mpiwc_table_memory(const struct mpiwc_table *t)
+{
+    return (t->mask + 1) * sizeof *t->slots + t->arena_cap;
+}
