@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# install-deps.sh - install the Debian packages mpiwc needs to build and test.
+#
+# Idempotent: when every package is already installed it does nothing (no apt).
+# Otherwise it runs `apt-get update` once and installs only the missing ones.
+# Uses sudo only when not root and sudo exists.
+#
+#   bash tools/install-deps.sh
+set -euo pipefail
+
+# The one list of the project's Debian packages.
+PACKAGES=(
+    build-essential # C compiler, libc headers
+    pkg-config      # meson finds cmocka through it
+    meson
+    ninja-build
+    openmpi-bin     # mpirun
+    libopenmpi-dev  # mpicc, mpi.h, libmpi (and libpmix for srun --mpi=pmix)
+    libcmocka-dev   # unit tests
+    python3         # MPI test runner and reference counter
+)
+
+log() { printf 'install-deps: %s\n' "$*"; }
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+        missing+=("$pkg")
+    fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+    log "all ${#PACKAGES[@]} packages already installed"
+    exit 0
+fi
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+        SUDO=(sudo)
+    else
+        log "not root and no sudo: cannot install: ${missing[*]}" >&2
+        exit 1
+    fi
+fi
+
+log "installing: ${missing[*]}"
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+log "done"
