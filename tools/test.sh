@@ -28,7 +28,10 @@ finish() {
     else
         printf '\n==> FAIL: %s (exit %s)\n' "$current" "$rc"
     fi
+    # Last line: the summary in the plain form CI reads.
+    [ -z "$summary" ] || printf '%s\n' "$summary"
 }
+summary=""
 trap finish EXIT
 
 step "installing dependencies"
@@ -42,4 +45,14 @@ step "building"
 run meson compile -C "$BUILD_DIR"
 
 step "testing (log: $BUILD_DIR/meson-logs/testlog.txt)"
-run meson test -C "$BUILD_DIR" --print-errorlogs
+status=0
+run meson test -C "$BUILD_DIR" --print-errorlogs | tee "$BUILD_DIR/test-output.txt" || status=$?
+
+# The closing line in the plain form CI reads: "tests: N passed, N failed".
+ok=$(sed -n 's/^Ok: *\([0-9]*\)$/\1/p' "$BUILD_DIR/test-output.txt" | tail -n 1)
+expected_fail=$(sed -n 's/^Expected Fail: *\([0-9]*\)$/\1/p' "$BUILD_DIR/test-output.txt" | tail -n 1)
+failed=$(sed -n 's/^Fail: *\([0-9]*\)$/\1/p' "$BUILD_DIR/test-output.txt" | tail -n 1)
+timeouts=$(sed -n 's/^Timeout: *\([0-9]*\)$/\1/p' "$BUILD_DIR/test-output.txt" | tail -n 1)
+summary=$(printf 'tests: %d passed, %d failed' "$(( ${ok:-0} + ${expected_fail:-0} ))" \
+    "$(( ${failed:-0} + ${timeouts:-0} ))")
+exit "$status"
