@@ -4,10 +4,9 @@
 #include <string.h>
 
 #include "mpiwc/util.h"
+#include "table_internal.h"
 
 #define MIN_SLOTS 1024u
-
-__extension__ typedef unsigned __int128 u128;
 
 static inline uint64_t load64(const uint8_t *p)
 {
@@ -16,47 +15,25 @@ static inline uint64_t load64(const uint8_t *p)
     return v;
 }
 
-static inline uint64_t load32(const uint8_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-/* 64x64 -> 128 multiply folded to 64 bits: every input bit reaches every output bit. */
-static inline uint64_t mum(uint64_t a, uint64_t b)
-{
-    u128 r = (u128)a * b;
-    return (uint64_t)r ^ (uint64_t)(r >> 64);
-}
-
-#define K0 0xa0761d6478bd642full
-#define K1 0xe7037ed1a0b428dbull
-#define K2 0x8ebc6af09c88c6e3ull
-#define K3 0x589965cc75374cc3ull
-
 uint64_t mpiwc_hash(const void *key, size_t len)
 {
     const uint8_t *p = key;
-    uint64_t h = K0 ^ (uint64_t)len;
+    uint64_t lo, hi;
+    if (len <= MPIWC_INLINE_KEY) {
+        mpiwc_short_key(p, len, &lo, &hi);
+        return mpiwc_hash_short(lo, hi, len);
+    }
+    uint64_t h = MPIWC_K0 ^ (uint64_t)len;
     size_t n = len;
     while (n > 16) {
-        h = mum(load64(p) ^ K1, load64(p + 8) ^ h);
+        h = mpiwc_mum(load64(p) ^ MPIWC_K1, load64(p + 8) ^ h);
         p += 16;
         n -= 16;
     }
-    uint64_t a = 0, b = 0;
-    if (n >= 8) {
-        a = load64(p);
-        b = load64(p + n - 8);
-    } else if (n >= 4) {
-        a = load32(p);
-        b = load32(p + n - 4);
-    } else if (n > 0) {
-        a = ((uint64_t)p[0] << 16) | ((uint64_t)p[n >> 1] << 8) | p[n - 1];
-    }
-    h = mum(a ^ K1, b ^ h ^ K2);
-    return mum(h ^ K3, (uint64_t)len ^ K1);
+    /* The last 16 bytes of the key, overlapping what the loop hashed. */
+    const uint8_t *last = (const uint8_t *)key + len - 16;
+    h = mpiwc_mum(load64(last) ^ MPIWC_K1, load64(last + 8) ^ h ^ MPIWC_K2);
+    return mpiwc_mum(h ^ MPIWC_K3, (uint64_t)len ^ MPIWC_K1);
 }
 
 static size_t slots_for(size_t hint)
@@ -95,7 +72,7 @@ void mpiwc_table_clear(struct mpiwc_table *t)
     t->arena_len = 0;
 }
 
-static void grow(struct mpiwc_table *t)
+void mpiwc_table_grow(struct mpiwc_table *t)
 {
     size_t old_n = t->mask + 1;
     size_t n = mpiwc_mul_size(old_n, 2);
@@ -133,10 +110,16 @@ static uint64_t arena_append(struct mpiwc_table *t, const void *key, size_t len)
 void mpiwc_table_add_hashed(struct mpiwc_table *t, uint64_t hash, const void *key, size_t len,
                             uint64_t count)
 {
+    if (len <= MPIWC_INLINE_KEY) {
+        uint64_t lo, hi;
+        mpiwc_short_key(key, len, &lo, &hi);
+        mpiwc_table_add_short(t, hash, lo, hi, (uint32_t)len, count);
+        return;
+    }
     if (len > UINT32_MAX)
         mpiwc_fatal("word of %zu bytes is longer than the supported 4 GiB", len);
     if ((t->size + 1) * 2 > t->mask + 1)
-        grow(t);
+        mpiwc_table_grow(t);
     size_t i = hash & t->mask;
     for (;;) {
         struct mpiwc_entry *e = &t->slots[i];
@@ -144,11 +127,11 @@ void mpiwc_table_add_hashed(struct mpiwc_table *t, uint64_t hash, const void *ke
             e->hash = hash;
             e->count = count;
             e->key_len = (uint32_t)len;
-            e->key_off = arena_append(t, key, len);
+            e->key.off = arena_append(t, key, len);
             t->size++;
             return;
         }
-        if (e->hash == hash && e->key_len == len && memcmp(t->arena + e->key_off, key, len) == 0) {
+        if (e->hash == hash && e->key_len == len && memcmp(t->arena + e->key.off, key, len) == 0) {
             e->count += count;
             return;
         }
@@ -169,7 +152,7 @@ uint64_t mpiwc_table_get(const struct mpiwc_table *t, const void *key, size_t le
         const struct mpiwc_entry *e = &t->slots[i];
         if (e->count == 0)
             return 0;
-        if (e->hash == hash && e->key_len == len && memcmp(t->arena + e->key_off, key, len) == 0)
+        if (e->hash == hash && e->key_len == len && memcmp(mpiwc_table_key(t, e), key, len) == 0)
             return e->count;
         i = (i + 1) & t->mask;
     }

@@ -5,6 +5,8 @@
 
 #include "mpiwc/table.h"
 #include "mpiwc/util.h"
+#include "table_internal.h"
+#include "tokenize_internal.h"
 
 bool mpiwc_tokenize_is_word(enum mpiwc_split split, uint8_t b)
 {
@@ -27,59 +29,135 @@ void mpiwc_tokenizer_init(struct mpiwc_tokenizer *tok, enum mpiwc_split split,
         tok->fold[b] = (uint8_t)((casing == MPIWC_CASE_FOLD && b >= 'A' && b <= 'Z') ? b + 32 : b);
     }
     tok->folds = casing == MPIWC_CASE_FOLD;
+    tok->classify = mpiwc_classifier(mpiwc_simd_level(), split);
     tok->table = table;
+}
+
+static uint8_t *reserve(uint8_t *p, size_t *cap, size_t need)
+{
+    if (*cap >= need)
+        return p;
+    size_t c = *cap ? *cap : 64;
+    while (c < need)
+        c = mpiwc_mul_size(c, 2);
+    *cap = c;
+    return mpiwc_xrealloc(p, c);
 }
 
 static void pending_append(struct mpiwc_tokenizer *tok, const uint8_t *p, size_t n)
 {
-    if (tok->pending_cap - tok->pending_len < n) {
-        size_t cap = tok->pending_cap ? tok->pending_cap : 64;
-        while (cap - tok->pending_len < n)
-            cap = mpiwc_mul_size(cap, 2);
-        tok->pending = mpiwc_xrealloc(tok->pending, cap);
-        tok->pending_cap = cap;
-    }
+    tok->pending = reserve(tok->pending, &tok->pending_cap, tok->pending_len + n);
     memcpy(tok->pending + tok->pending_len, p, n);
     tok->pending_len += n;
 }
 
-static void count_word(struct mpiwc_tokenizer *tok, const uint8_t *p, size_t n)
+/* ASCII A-Z to a-z in each byte of x, leaving every other byte (SWAR). */
+static inline uint64_t fold8(uint64_t x)
 {
-    mpiwc_table_add(tok->table, p, n, 1);
-    tok->words++;
+    const uint64_t ones = 0x0101010101010101ull, high = ones * 0x80;
+    uint64_t low7 = x & ~high;
+    uint64_t ge_a = low7 + ones * (0x80 - 'A');     /* high bit: byte >= 'A' (ignoring bit 7) */
+    uint64_t gt_z = low7 + ones * (0x80 - 'Z' - 1); /* high bit: byte > 'Z' */
+    uint64_t upper = ge_a & ~gt_z & ~x & high;      /* ... and bit 7 clear */
+    return x | (upper >> 2);
 }
 
-void mpiwc_tokenizer_feed(struct mpiwc_tokenizer *tok, uint8_t *buf, size_t len)
+static void count_long(struct mpiwc_tokenizer *tok, const uint8_t *p, size_t n)
 {
-    const uint8_t *is_word = tok->is_word;
     if (tok->folds) {
-        const uint8_t *fold = tok->fold;
-        for (size_t k = 0; k < len; k++)
-            buf[k] = fold[buf[k]];
+        tok->scratch = reserve(tok->scratch, &tok->scratch_cap, n);
+        for (size_t i = 0; i < n; i++)
+            tok->scratch[i] = tok->fold[p[i]];
+        p = tok->scratch;
     }
+    mpiwc_table_add(tok->table, p, n, 1);
+}
+
+/* Count the word p[0..n); avail bytes from p on may be read (avail >= n). */
+static inline void count_word(struct mpiwc_tokenizer *tok, const uint8_t *p, size_t n, size_t avail)
+{
+    tok->words++;
+    if (n > MPIWC_INLINE_KEY) {
+        count_long(tok, p, n);
+        return;
+    }
+    uint64_t lo, hi;
+    if (avail >= 16) {
+        memcpy(&lo, p, 8);
+        memcpy(&hi, p + 8, 8);
+        if (n <= 8) {
+            lo = mpiwc_low_bytes(lo, n);
+            hi = 0;
+        } else {
+            hi = mpiwc_low_bytes(hi, n - 8);
+        }
+    } else {
+        mpiwc_short_key(p, n, &lo, &hi);
+    }
+    if (tok->folds) {
+        lo = fold8(lo);
+        hi = fold8(hi);
+    }
+    mpiwc_table_add_short(tok->table, mpiwc_hash_short(lo, hi, n), lo, hi, (uint32_t)n, 1);
+}
+
+void mpiwc_tokenizer_feed(struct mpiwc_tokenizer *tok, const uint8_t *buf, size_t len)
+{
     size_t i = 0;
     if (tok->pending_len) {
-        while (i < len && is_word[buf[i]])
+        while (i < len && tok->is_word[buf[i]])
             i++;
         pending_append(tok, buf, i);
         if (i == len)
             return;
-        count_word(tok, tok->pending, tok->pending_len);
+        count_word(tok, tok->pending, tok->pending_len, tok->pending_len);
         tok->pending_len = 0;
     }
+    /*
+     * Per 64 bytes: m marks word bytes; a start is a word byte after a
+     * non-word byte, an end a non-word byte after a word byte. Starts and ends
+     * alternate, so each start pairs with the next end, here or in a later
+     * block (an open word).
+     */
+    bool open = false;
+    size_t open_at = 0;
+    uint64_t carry = 0; /* 1 when the previous block ended in a word byte */
     while (i < len) {
-        while (i < len && !is_word[buf[i]])
-            i++;
-        size_t start = i;
-        while (i < len && is_word[buf[i]])
-            i++;
-        if (i == len) {
-            if (start < len)
-                pending_append(tok, buf + start, len - start);
-            return;
+        size_t n = len - i < 64 ? len - i : 64;
+        uint64_t m, valid = n == 64 ? ~0ull : (1ull << n) - 1;
+        if (n == 64) {
+            m = tok->classify(buf + i, tok->is_word);
+        } else {
+            uint8_t tail[64] = {0};
+            memcpy(tail, buf + i, n);
+            m = tok->classify(tail, tok->is_word) & valid;
         }
-        count_word(tok, buf + start, i - start);
+        uint64_t after_word = (m << 1) | carry;
+        uint64_t starts = m & ~after_word;
+        uint64_t ends = ~m & after_word & valid;
+        carry = m >> 63;
+        if (open && ends) {
+            size_t e = i + (size_t)__builtin_ctzll(ends);
+            ends &= ends - 1;
+            count_word(tok, buf + open_at, e - open_at, len - open_at);
+            open = false;
+        }
+        while (starts) {
+            size_t s = i + (size_t)__builtin_ctzll(starts);
+            starts &= starts - 1;
+            if (!ends) {
+                open = true;
+                open_at = s;
+                break;
+            }
+            size_t e = i + (size_t)__builtin_ctzll(ends);
+            ends &= ends - 1;
+            count_word(tok, buf + s, e - s, len - s);
+        }
+        i += n;
     }
+    if (open)
+        pending_append(tok, buf + open_at, len - open_at);
 }
 
 bool mpiwc_tokenizer_in_word(const struct mpiwc_tokenizer *tok)
@@ -90,7 +168,7 @@ bool mpiwc_tokenizer_in_word(const struct mpiwc_tokenizer *tok)
 void mpiwc_tokenizer_end(struct mpiwc_tokenizer *tok)
 {
     if (tok->pending_len) {
-        count_word(tok, tok->pending, tok->pending_len);
+        count_word(tok, tok->pending, tok->pending_len, tok->pending_len);
         tok->pending_len = 0;
     }
 }
@@ -98,6 +176,7 @@ void mpiwc_tokenizer_end(struct mpiwc_tokenizer *tok)
 void mpiwc_tokenizer_free(struct mpiwc_tokenizer *tok)
 {
     free(tok->pending);
-    tok->pending = NULL;
-    tok->pending_len = tok->pending_cap = 0;
+    free(tok->scratch);
+    tok->pending = tok->scratch = NULL;
+    tok->pending_len = tok->pending_cap = tok->scratch_cap = 0;
 }

@@ -11,9 +11,11 @@
  *
  * Open addressing with linear probing over a power-of-two slot array. Every
  * entry keeps the word's 64-bit hash, so growth (doubling at 50% load) never
- * rehashes key bytes and probes compare hashes before bytes. Key bytes live in
- * one arena owned by the table, addressed by offset, so growth of the arena
- * does not invalidate entries. Counts are 64-bit. An empty slot has count 0.
+ * rehashes key bytes and probes compare hashes before bytes. Keys of up to 16
+ * bytes (most words of natural text) sit inside the slot, so a probe needs no
+ * pointer chase; longer keys live in one arena owned by the table, addressed
+ * by offset, so growth of the arena does not invalidate entries. Counts are
+ * 64-bit. An empty slot has count 0.
  *
  * The hash is fixed and unseeded, identical on every rank: the same hash
  * picks the bucket (low bits) and, through mpiwc_table_owner(), the owner
@@ -30,10 +32,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Keys up to this many bytes are stored inside the slot, zero padded. */
+#define MPIWC_INLINE_KEY 16
+
 struct mpiwc_entry {
     uint64_t hash;
-    uint64_t count;   /* 0 marks an empty slot */
-    uint64_t key_off; /* offset of the key bytes in the arena */
+    uint64_t count; /* 0 marks an empty slot */
+    union {
+        uint8_t bytes[MPIWC_INLINE_KEY]; /* key_len <= MPIWC_INLINE_KEY */
+        uint64_t off;                    /* else: offset of the key bytes in the arena */
+    } key;
     uint32_t key_len;
 };
 
@@ -82,7 +90,7 @@ static inline const struct mpiwc_entry *mpiwc_table_at(const struct mpiwc_table 
 static inline const uint8_t *mpiwc_table_key(const struct mpiwc_table *t,
                                              const struct mpiwc_entry *e)
 {
-    return t->arena + e->key_off;
+    return e->key_len <= MPIWC_INLINE_KEY ? e->key.bytes : t->arena + e->key.off;
 }
 
 /* Local. Bytes of memory the table holds (slots + arena capacity). */

@@ -14,13 +14,19 @@
  * file). A word that runs off the end of a chunk is kept in a pending buffer
  * and completed by the next chunk, so a word is counted whole whatever the
  * chunk boundaries; mpiwc_tokenizer_end() closes the stream. Pending memory
- * grows only to the longest word seen. Which bytes of a file a rank feeds
+ * grows only to the longest word seen.
+ *
+ * Word boundaries come from a 64-bit mask per 64 bytes, built with AVX-512BW,
+ * AVX2 or a table (chosen at run time from what the CPU offers; the
+ * environment variable MPIWC_SIMD=scalar|avx2|avx512 caps the choice); words
+ * of up to 16 bytes are folded and hashed as two 64-bit words, in registers.
+ * Which bytes of a file a rank feeds
  * (skipping a word that started in the previous range, reading on past the
  * range end) is the reader's business, decided with mpiwc_tokenize_is_word().
  *
  *     struct mpiwc_tokenizer tok;
  *     mpiwc_tokenizer_init(&tok, MPIWC_SPLIT_ALNUM, MPIWC_CASE_FOLD, &table);
- *     mpiwc_tokenizer_feed(&tok, buf, n);      // folds buf in place
+ *     mpiwc_tokenizer_feed(&tok, buf, n);      // any chunking of the stream
  *     mpiwc_tokenizer_end(&tok);               // end of a range or file
  *     mpiwc_tokenizer_free(&tok);
  *
@@ -38,13 +44,19 @@ struct mpiwc_table;
 enum mpiwc_split { MPIWC_SPLIT_ALNUM, MPIWC_SPLIT_SPACE };
 enum mpiwc_case { MPIWC_CASE_FOLD, MPIWC_CASE_KEEP };
 
+/* Classifies 64 bytes: bit i is set when p[i] is a word byte. */
+typedef uint64_t (*mpiwc_classify_fn)(const uint8_t *p, const uint8_t *is_word);
+
 struct mpiwc_tokenizer {
-    uint8_t is_word[256];      /* 1 for word bytes under the split rule */
-    uint8_t fold[256];         /* byte -> byte under the case rule */
-    bool folds;                /* fold is not the identity */
-    struct mpiwc_table *table; /* borrowed; words are added here */
-    uint8_t *pending;          /* owned: the unfinished word at the end of the last chunk */
+    uint8_t is_word[256];       /* 1 for word bytes under the split rule */
+    uint8_t fold[256];          /* byte -> byte under the case rule */
+    bool folds;                 /* fold is not the identity */
+    mpiwc_classify_fn classify; /* the best SIMD classifier of this CPU for the split rule */
+    struct mpiwc_table *table;  /* borrowed; words are added here */
+    uint8_t *pending;           /* owned: the unfinished word at the end of the last chunk */
     size_t pending_len, pending_cap;
+    uint8_t *scratch; /* owned: folded copy of a long word */
+    size_t scratch_cap;
     uint64_t words; /* words counted so far (each occurrence) */
 };
 
@@ -57,9 +69,9 @@ void mpiwc_tokenizer_init(struct mpiwc_tokenizer *tok, enum mpiwc_split split,
 
 /*
  * Local. Count every word of buf[0..len) that ends inside the chunk; keep a
- * trailing unfinished word pending. buf is folded in place (it is scratch).
+ * trailing unfinished word pending. buf is only read.
  */
-void mpiwc_tokenizer_feed(struct mpiwc_tokenizer *tok, uint8_t *buf, size_t len);
+void mpiwc_tokenizer_feed(struct mpiwc_tokenizer *tok, const uint8_t *buf, size_t len);
 
 /* Local. True when the last byte fed was a word byte (a word is pending). */
 bool mpiwc_tokenizer_in_word(const struct mpiwc_tokenizer *tok);

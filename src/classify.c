@@ -1,0 +1,119 @@
+/* Word-byte masks for 64 bytes at a time: scalar, AVX2 and AVX-512BW versions. */
+#include <immintrin.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tokenize_internal.h"
+
+static uint64_t classify_scalar(const uint8_t *p, const uint8_t *is_word)
+{
+    uint64_t m = 0;
+    for (int i = 0; i < 64; i++)
+        m |= (uint64_t)is_word[p[i]] << i;
+    return m;
+}
+
+/* Bytes of v in [lo, lo + n), as a byte mask: shift the range to the bottom of signed bytes. */
+__attribute__((target("avx2"))) static inline __m256i in_range256(__m256i v, int lo, int n)
+{
+    __m256i y = _mm256_add_epi8(v, _mm256_set1_epi8((char)(0x80 - lo)));
+    return _mm256_cmpgt_epi8(_mm256_set1_epi8((char)(-128 + n)), y);
+}
+
+__attribute__((target("avx2"))) static inline uint32_t alnum32(const uint8_t *p)
+{
+    __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)p);
+    __m256i high = _mm256_cmpgt_epi8(_mm256_setzero_si256(), v); /* >= 0x80 */
+    __m256i alpha = in_range256(_mm256_or_si256(v, _mm256_set1_epi8(0x20)), 'a', 26);
+    __m256i digit = in_range256(v, '0', 10);
+    return (uint32_t)_mm256_movemask_epi8(_mm256_or_si256(high, _mm256_or_si256(alpha, digit)));
+}
+
+__attribute__((target("avx2"))) static inline uint32_t space32(const uint8_t *p)
+{
+    __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)p);
+    __m256i sp = _mm256_cmpeq_epi8(v, _mm256_set1_epi8(' '));
+    __m256i ctl = in_range256(v, '\t', 5); /* \t \n \v \f \r */
+    return ~(uint32_t)_mm256_movemask_epi8(_mm256_or_si256(sp, ctl));
+}
+
+__attribute__((target("avx2"))) static uint64_t classify_alnum_avx2(const uint8_t *p,
+                                                                    const uint8_t *is_word)
+{
+    (void)is_word;
+    return alnum32(p) | (uint64_t)alnum32(p + 32) << 32;
+}
+
+__attribute__((target("avx2"))) static uint64_t classify_space_avx2(const uint8_t *p,
+                                                                    const uint8_t *is_word)
+{
+    (void)is_word;
+    return space32(p) | (uint64_t)space32(p + 32) << 32;
+}
+
+__attribute__((target("avx512bw"))) static uint64_t classify_alnum_avx512(const uint8_t *p,
+                                                                          const uint8_t *is_word)
+{
+    (void)is_word;
+    __m512i v = _mm512_loadu_si512((const void *)p);
+    __mmask64 high = _mm512_cmpge_epu8_mask(v, _mm512_set1_epi8((char)0x80));
+    __m512i lower = _mm512_or_si512(v, _mm512_set1_epi8(0x20));
+    __mmask64 alpha =
+        _mm512_cmplt_epu8_mask(_mm512_sub_epi8(lower, _mm512_set1_epi8('a')), _mm512_set1_epi8(26));
+    __mmask64 digit =
+        _mm512_cmplt_epu8_mask(_mm512_sub_epi8(v, _mm512_set1_epi8('0')), _mm512_set1_epi8(10));
+    return high | alpha | digit;
+}
+
+__attribute__((target("avx512bw"))) static uint64_t classify_space_avx512(const uint8_t *p,
+                                                                          const uint8_t *is_word)
+{
+    (void)is_word;
+    __m512i v = _mm512_loadu_si512((const void *)p);
+    __mmask64 sp = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(' '));
+    __mmask64 ctl =
+        _mm512_cmplt_epu8_mask(_mm512_sub_epi8(v, _mm512_set1_epi8('\t')), _mm512_set1_epi8(5));
+    return ~(uint64_t)(sp | ctl);
+}
+
+bool mpiwc_simd_supported(enum mpiwc_simd level)
+{
+    __builtin_cpu_init();
+    switch (level) {
+    case MPIWC_SIMD_AVX512:
+        return __builtin_cpu_supports("avx512bw");
+    case MPIWC_SIMD_AVX2:
+        return __builtin_cpu_supports("avx2");
+    case MPIWC_SIMD_SCALAR:
+    default:
+        return true;
+    }
+}
+
+enum mpiwc_simd mpiwc_simd_level(void)
+{
+    enum mpiwc_simd cap = MPIWC_SIMD_AVX512;
+    const char *env = getenv("MPIWC_SIMD");
+    if (env && strcmp(env, "scalar") == 0)
+        cap = MPIWC_SIMD_SCALAR;
+    else if (env && strcmp(env, "avx2") == 0)
+        cap = MPIWC_SIMD_AVX2;
+    for (int level = cap; level > MPIWC_SIMD_SCALAR; level--)
+        if (mpiwc_simd_supported((enum mpiwc_simd)level))
+            return (enum mpiwc_simd)level;
+    return MPIWC_SIMD_SCALAR;
+}
+
+mpiwc_classify_fn mpiwc_classifier(enum mpiwc_simd level, enum mpiwc_split split)
+{
+    bool space = split == MPIWC_SPLIT_SPACE;
+    switch (level) {
+    case MPIWC_SIMD_AVX512:
+        return space ? classify_space_avx512 : classify_alnum_avx512;
+    case MPIWC_SIMD_AVX2:
+        return space ? classify_space_avx2 : classify_alnum_avx2;
+    case MPIWC_SIMD_SCALAR:
+    default:
+        return classify_scalar;
+    }
+}

@@ -1,0 +1,87 @@
+/*
+ * The table's hot path, shared with the tokenizer so that counting a short
+ * word is inlined: no call, no memcmp, no arena access.
+ *
+ * A key of len <= 16 bytes is handled as two little-endian 64-bit words lo
+ * and hi (bytes 0-7 and 8-15), zero padded; mpiwc_hash() of such a key is
+ * mpiwc_hash_short(lo, hi, len), so both paths give the same hash.
+ */
+#ifndef MPIWC_TABLE_INTERNAL_H
+#define MPIWC_TABLE_INTERNAL_H
+
+#include <string.h>
+
+#include "mpiwc/table.h"
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "mpiwc packs short keys as little-endian words"
+#endif
+
+__extension__ typedef unsigned __int128 mpiwc_u128;
+
+#define MPIWC_K0 0xa0761d6478bd642full
+#define MPIWC_K1 0xe7037ed1a0b428dbull
+#define MPIWC_K2 0x8ebc6af09c88c6e3ull
+#define MPIWC_K3 0x589965cc75374cc3ull
+
+/* 64x64 -> 128 multiply folded to 64 bits: every input bit reaches every output bit. */
+static inline uint64_t mpiwc_mum(uint64_t a, uint64_t b)
+{
+    mpiwc_u128 r = (mpiwc_u128)a * b;
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+static inline uint64_t mpiwc_hash_short(uint64_t lo, uint64_t hi, size_t len)
+{
+    return mpiwc_mum(mpiwc_mum(lo ^ MPIWC_K1, hi ^ MPIWC_K2) ^ (uint64_t)len, MPIWC_K3);
+}
+
+/* Keep the low len bytes (1..8) of a little-endian word. */
+static inline uint64_t mpiwc_low_bytes(uint64_t v, size_t len)
+{
+    return len >= 8 ? v : v & ((UINT64_C(1) << (8 * len)) - 1);
+}
+
+void mpiwc_table_grow(struct mpiwc_table *t);
+
+/* Add count to the short key (lo, hi, len <= 16) whose hash is h. */
+static inline void mpiwc_table_add_short(struct mpiwc_table *t, uint64_t h, uint64_t lo,
+                                         uint64_t hi, uint32_t len, uint64_t count)
+{
+    if ((t->size + 1) * 2 > t->mask + 1)
+        mpiwc_table_grow(t);
+    size_t i = h & t->mask;
+    for (;;) {
+        struct mpiwc_entry *e = &t->slots[i];
+        if (e->count == 0) {
+            e->hash = h;
+            e->count = count;
+            e->key_len = len;
+            memcpy(e->key.bytes, &lo, 8);
+            memcpy(e->key.bytes + 8, &hi, 8);
+            t->size++;
+            return;
+        }
+        if (e->hash == h && e->key_len == len) {
+            uint64_t elo, ehi;
+            memcpy(&elo, e->key.bytes, 8);
+            memcpy(&ehi, e->key.bytes + 8, 8);
+            if (elo == lo && ehi == hi) {
+                e->count += count;
+                return;
+            }
+        }
+        i = (i + 1) & t->mask;
+    }
+}
+
+/* Split a short key (len <= 16) into its zero-padded words. */
+static inline void mpiwc_short_key(const uint8_t *p, size_t len, uint64_t *lo, uint64_t *hi)
+{
+    uint8_t tmp[16] = {0};
+    memcpy(tmp, p, len);
+    memcpy(lo, tmp, 8);
+    memcpy(hi, tmp + 8, 8);
+}
+
+#endif
