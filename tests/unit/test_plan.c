@@ -1,0 +1,718 @@
+/*
+ * Unit tests for plan.h: boundary arithmetic, the split of a file list over
+ * ranks (every byte exactly once), pack/unpack, and path expansion on a
+ * temporary directory tree.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "mpiwc/plan.h"
+#include "mpiwc/util.h"
+
+/* ---- helpers ---- */
+
+static void plan_files(struct mpiwc_plan *p, const char *const *paths, const uint64_t *sizes,
+                       size_t n)
+{
+    memset(p, 0, sizeof *p);
+    p->files = mpiwc_xmalloc((n ? n : 1) * sizeof *p->files);
+    for (size_t i = 0; i < n; i++) {
+        p->files[i].path = mpiwc_xstrdup(paths[i]);
+        p->files[i].size = sizes[i];
+    }
+    p->nfiles = n;
+}
+
+static void plan_sizes(struct mpiwc_plan *p, const uint64_t *sizes, size_t n)
+{
+    const char *names[64];
+    char buf[64][24];
+    assert_true(n <= 64);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(buf[i], sizeof buf[i], "f%zu", i);
+        names[i] = buf[i];
+    }
+    plan_files(p, names, sizes, n);
+}
+
+/*
+ * Check a split against the contract: rank r's ranges cover exactly the bytes
+ * [boundary(r), boundary(r+1)) of the concatenation of the regular files,
+ * every byte of every file once; stdin whole on rank 0; no empty ranges.
+ */
+static void check_split(const struct mpiwc_plan *p, int nranks)
+{
+    assert_int_equal(p->nranks, nranks);
+    assert_non_null(p->rank_first);
+    uint64_t total = 0;
+    uint64_t *offset = calloc(p->nfiles + 1, sizeof *offset); /* file start in the concatenation */
+    assert_non_null(offset);
+    for (size_t f = 0; f < p->nfiles; f++) {
+        offset[f] = total;
+        if (p->files[f].size != MPIWC_PLAN_STREAM)
+            total += p->files[f].size;
+    }
+    assert_int_equal(p->total_bytes, total);
+    assert_int_equal(p->rank_first[0], 0);
+    assert_int_equal(p->rank_first[nranks], p->nranges);
+
+    /* Per-file coverage counters (files are small in these tests). */
+    uint8_t **cover = calloc(p->nfiles + 1, sizeof *cover);
+    size_t *stdin_ranges = calloc(p->nfiles + 1, sizeof *stdin_ranges);
+    assert_non_null(cover);
+    assert_non_null(stdin_ranges);
+    for (size_t f = 0; f < p->nfiles; f++) {
+        if (p->files[f].size != MPIWC_PLAN_STREAM) {
+            cover[f] = calloc(p->files[f].size + 1, 1);
+            assert_non_null(cover[f]);
+        }
+    }
+    for (int r = 0; r < nranks; r++) {
+        assert_true(p->rank_first[r] <= p->rank_first[r + 1]);
+        uint64_t lo = mpiwc_plan_boundary(total, nranks, r);
+        uint64_t hi = mpiwc_plan_boundary(total, nranks, r + 1);
+        uint64_t got = 0;
+        for (size_t i = p->rank_first[r]; i < p->rank_first[r + 1]; i++) {
+            const struct mpiwc_plan_range *g = &p->ranges[i];
+            assert_true(g->file < p->nfiles);
+            const struct mpiwc_plan_file *f = &p->files[g->file];
+            if (f->size == MPIWC_PLAN_STREAM) {
+                assert_int_equal(r, 0); /* stdin goes whole to rank 0 */
+                assert_int_equal(g->start, 0);
+                assert_int_equal(g->end, MPIWC_PLAN_STREAM);
+                stdin_ranges[g->file]++;
+                continue;
+            }
+            assert_true(g->start < g->end); /* no empty range */
+            assert_true(g->end <= f->size);
+            assert_true(offset[g->file] + g->start >= lo);
+            assert_true(offset[g->file] + g->end <= hi);
+            got += g->end - g->start;
+            for (uint64_t b = g->start; b < g->end; b++)
+                cover[g->file][b]++;
+        }
+        assert_int_equal(got, hi - lo);
+    }
+    for (size_t f = 0; f < p->nfiles; f++) {
+        if (p->files[f].size == MPIWC_PLAN_STREAM) {
+            assert_int_equal(stdin_ranges[f], 1);
+            continue;
+        }
+        for (uint64_t b = 0; b < p->files[f].size; b++)
+            assert_int_equal(cover[f][b], 1);
+        free(cover[f]);
+    }
+    free(cover);
+    free(stdin_ranges);
+    free(offset);
+}
+
+/* ---- boundary ---- */
+
+static void test_boundary_arithmetic(void **state)
+{
+    (void)state;
+    static const uint64_t totals[] = {0,
+                                      1,
+                                      2,
+                                      3,
+                                      5,
+                                      7,
+                                      10,
+                                      63,
+                                      64,
+                                      65,
+                                      100,
+                                      1000,
+                                      999,
+                                      4097,
+                                      1u << 20,
+                                      UINT64_C(1) << 40,
+                                      (UINT64_C(1) << 40) + 3,
+                                      UINT64_MAX / 2};
+    for (size_t t = 0; t < sizeof totals / sizeof totals[0]; t++) {
+        uint64_t total = totals[t];
+        for (int n = 1; n <= 130; n++) {
+            uint64_t q = total / (uint64_t)n, rem = total % (uint64_t)n;
+            assert_int_equal(mpiwc_plan_boundary(total, n, 0), 0);
+            assert_int_equal(mpiwc_plan_boundary(total, n, n), total);
+            uint64_t sum = 0, mn = UINT64_MAX, mx = 0;
+            for (int r = 0; r < n; r++) {
+                uint64_t a = mpiwc_plan_boundary(total, n, r);
+                uint64_t b = mpiwc_plan_boundary(total, n, r + 1);
+                assert_true(a <= b);
+                uint64_t size = b - a;
+                /* the first total % n ranks get one byte more */
+                assert_int_equal(size, q + ((uint64_t)r < rem ? 1 : 0));
+                sum += size;
+                mn = size < mn ? size : mn;
+                mx = size > mx ? size : mx;
+            }
+            assert_int_equal(sum, total);
+            assert_true(mx - mn <= 1);
+        }
+    }
+    /* Spelled out. */
+    assert_int_equal(mpiwc_plan_boundary(10, 3, 1), 4);
+    assert_int_equal(mpiwc_plan_boundary(10, 3, 2), 7);
+    assert_int_equal(mpiwc_plan_boundary(2, 5, 1), 1);
+    assert_int_equal(mpiwc_plan_boundary(2, 5, 2), 2);
+    assert_int_equal(mpiwc_plan_boundary(2, 5, 4), 2);
+    assert_int_equal(mpiwc_plan_boundary(0, 4, 3), 0);
+    /* Large rank counts and totals without overflow. */
+    assert_int_equal(mpiwc_plan_boundary(UINT64_MAX, 1 << 20, 1 << 20), UINT64_MAX);
+    assert_int_equal(mpiwc_plan_boundary(UINT64_MAX - 1, 3, 3), UINT64_MAX - 1);
+    assert_int_equal(mpiwc_plan_boundary(UINT64_MAX, 2, 1), UINT64_C(1) << 63);
+}
+
+/* ---- split ---- */
+
+static void test_split_many_rank_counts(void **state)
+{
+    (void)state;
+    static const uint64_t sizes[] = {10, 0, 3, 0, 25, 1, 7, 0};
+    struct mpiwc_plan p;
+    plan_sizes(&p, sizes, sizeof sizes / sizeof sizes[0]);
+    for (int n = 1; n <= 60; n++) { /* total 46: includes more ranks than bytes */
+        mpiwc_plan_split(&p, n);
+        check_split(&p, n);
+    }
+    /* One rank: exactly one range per non-empty file, whole files in order. */
+    mpiwc_plan_split(&p, 1);
+    assert_int_equal(p.nranges, 5);
+    static const uint32_t nonempty[] = {0, 2, 4, 5, 6};
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(p.ranges[i].file, nonempty[i]);
+        assert_int_equal(p.ranges[i].start, 0);
+        assert_int_equal(p.ranges[i].end, sizes[nonempty[i]]);
+    }
+    mpiwc_plan_free(&p);
+    assert_null(p.files);
+    assert_null(p.ranges);
+    assert_null(p.rank_first);
+    assert_int_equal(p.nfiles, 0);
+    assert_int_equal(p.nranges, 0);
+}
+
+static void test_split_spelled_out(void **state)
+{
+    (void)state;
+    /* files of 4 and 6 bytes over 3 ranks: boundaries 0, 4, 7, 10 */
+    static const uint64_t sizes[] = {4, 6};
+    struct mpiwc_plan p;
+    plan_sizes(&p, sizes, 2);
+    mpiwc_plan_split(&p, 3);
+    check_split(&p, 3);
+    assert_int_equal(p.nranges, 3);
+    assert_int_equal(p.rank_first[1], 1);
+    assert_int_equal(p.rank_first[2], 2);
+    assert_int_equal(p.ranges[0].file, 0);
+    assert_int_equal(p.ranges[0].start, 0);
+    assert_int_equal(p.ranges[0].end, 4);
+    assert_int_equal(p.ranges[1].file, 1);
+    assert_int_equal(p.ranges[1].start, 0);
+    assert_int_equal(p.ranges[1].end, 3);
+    assert_int_equal(p.ranges[2].file, 1);
+    assert_int_equal(p.ranges[2].start, 3);
+    assert_int_equal(p.ranges[2].end, 6);
+
+    /* 2 ranks: boundary 5 cuts the second file. */
+    mpiwc_plan_split(&p, 2);
+    check_split(&p, 2);
+    assert_int_equal(p.nranges, 3);
+    assert_int_equal(p.rank_first[1], 2);
+    assert_int_equal(p.ranges[1].file, 1);
+    assert_int_equal(p.ranges[1].end, 1);
+    assert_int_equal(p.ranges[2].start, 1);
+    mpiwc_plan_free(&p);
+}
+
+static void test_split_random_sizes(void **state)
+{
+    (void)state;
+    uint32_t x = 4242;
+    for (int trial = 0; trial < 200; trial++) {
+        uint64_t sizes[12];
+        x = x * 1664525u + 1013904223u;
+        size_t n = 1 + (x >> 24) % 12;
+        for (size_t i = 0; i < n; i++) {
+            x = x * 1664525u + 1013904223u;
+            sizes[i] = (x >> 28) < 4 ? 0 : (x >> 16) % 300;
+        }
+        struct mpiwc_plan p;
+        plan_sizes(&p, sizes, n);
+        x = x * 1664525u + 1013904223u;
+        int nranks = 1 + (int)((x >> 20) % 40);
+        mpiwc_plan_split(&p, nranks);
+        check_split(&p, nranks);
+        mpiwc_plan_free(&p);
+    }
+}
+
+static void test_split_all_empty_and_no_files(void **state)
+{
+    (void)state;
+    static const uint64_t sizes[] = {0, 0, 0};
+    struct mpiwc_plan p;
+    plan_sizes(&p, sizes, 3);
+    for (int n = 1; n <= 5; n++) {
+        mpiwc_plan_split(&p, n);
+        check_split(&p, n);
+        assert_int_equal(p.nranges, 0);
+        assert_int_equal(p.total_bytes, 0);
+    }
+    mpiwc_plan_free(&p);
+}
+
+static void test_split_stdin(void **state)
+{
+    (void)state;
+    static const char *const paths[] = {"a", "-", "b", "c"};
+    static const uint64_t sizes[] = {5, MPIWC_PLAN_STREAM, 0, 9};
+    struct mpiwc_plan p;
+    plan_files(&p, paths, sizes, 4);
+    for (int n = 1; n <= 20; n++) {
+        mpiwc_plan_split(&p, n);
+        check_split(&p, n);
+        assert_int_equal(p.total_bytes, 14); /* stdin excluded */
+    }
+    mpiwc_plan_free(&p);
+
+    /* stdin only: rank 0 reads it, the others nothing. */
+    static const char *const only[] = {"-"};
+    static const uint64_t only_size[] = {MPIWC_PLAN_STREAM};
+    plan_files(&p, only, only_size, 1);
+    mpiwc_plan_split(&p, 4);
+    check_split(&p, 4);
+    assert_int_equal(p.nranges, 1);
+    assert_int_equal(p.rank_first[1], 1);
+    assert_int_equal(p.ranges[0].file, 0);
+    assert_int_equal(p.total_bytes, 0);
+    mpiwc_plan_free(&p);
+}
+
+static void test_split_big_sizes(void **state)
+{
+    (void)state;
+    /* Byte coverage is not enumerable here: check the arithmetic only. */
+    static const uint64_t sizes[] = {UINT64_C(5) << 40, 1, UINT64_C(3) << 33};
+    struct mpiwc_plan p;
+    plan_sizes(&p, sizes, 3);
+    const int n = 7;
+    mpiwc_plan_split(&p, n);
+    assert_int_equal(p.total_bytes, sizes[0] + sizes[1] + sizes[2]);
+    uint64_t per_file[3] = {0};
+    for (int r = 0; r < n; r++) {
+        uint64_t got = 0;
+        for (size_t i = p.rank_first[r]; i < p.rank_first[r + 1]; i++) {
+            const struct mpiwc_plan_range *g = &p.ranges[i];
+            assert_true(g->file < 3);
+            assert_true(g->start < g->end && g->end <= sizes[g->file]);
+            got += g->end - g->start;
+            per_file[g->file] += g->end - g->start;
+        }
+        assert_int_equal(got, mpiwc_plan_boundary(p.total_bytes, n, r + 1) -
+                                  mpiwc_plan_boundary(p.total_bytes, n, r));
+    }
+    for (size_t f = 0; f < 3; f++)
+        assert_int_equal(per_file[f], sizes[f]);
+    mpiwc_plan_free(&p);
+}
+
+/* ---- pack / unpack ---- */
+
+static void assert_plans_equal(const struct mpiwc_plan *a, const struct mpiwc_plan *b)
+{
+    assert_int_equal(a->nfiles, b->nfiles);
+    for (size_t i = 0; i < a->nfiles; i++) {
+        assert_string_equal(a->files[i].path, b->files[i].path);
+        assert_int_equal(a->files[i].size, b->files[i].size);
+    }
+    assert_int_equal(a->nranks, b->nranks);
+    assert_int_equal(a->nranges, b->nranges);
+    for (size_t i = 0; i < a->nranges; i++) {
+        assert_int_equal(a->ranges[i].file, b->ranges[i].file);
+        assert_int_equal(a->ranges[i].start, b->ranges[i].start);
+        assert_int_equal(a->ranges[i].end, b->ranges[i].end);
+    }
+    for (int r = 0; r <= a->nranks; r++)
+        assert_int_equal(a->rank_first[r], b->rank_first[r]);
+    assert_int_equal(a->total_bytes, b->total_bytes);
+}
+
+static void make_sample_plan(struct mpiwc_plan *p, int nranks)
+{
+    static const char *const paths[] = {"dir/one.txt", "-", "a", "two \xff\xc3\xa9 with spaces",
+                                        "empty",       "x"};
+    static const uint64_t sizes[] = {1000, MPIWC_PLAN_STREAM, 5, UINT64_C(1) << 40, 0, 17};
+    plan_files(p, paths, sizes, 6);
+    mpiwc_plan_split(p, nranks);
+}
+
+static void test_pack_round_trip(void **state)
+{
+    (void)state;
+    static const int rank_counts[] = {1, 2, 3, 8, 100};
+    for (size_t k = 0; k < sizeof rank_counts / sizeof rank_counts[0]; k++) {
+        struct mpiwc_plan p;
+        make_sample_plan(&p, rank_counts[k]);
+        uint8_t *buf = NULL;
+        size_t len = mpiwc_plan_pack(&p, &buf);
+        assert_non_null(buf);
+        assert_true(len > 0);
+        struct mpiwc_plan q;
+        memset(&q, 0, sizeof q);
+        assert_int_equal(mpiwc_plan_unpack(&q, buf, len), 0);
+        assert_plans_equal(&p, &q);
+        /* The unpacked plan owns its memory: freeing the source changes nothing. */
+        mpiwc_plan_free(&p);
+        memset(buf, 0xee, len);
+        assert_string_equal(q.files[0].path, "dir/one.txt");
+        assert_string_equal(q.files[3].path, "two \xff\xc3\xa9 with spaces");
+        mpiwc_plan_free(&q);
+        free(buf);
+    }
+
+    /* A plan with no files at all. */
+    struct mpiwc_plan p;
+    plan_sizes(&p, NULL, 0);
+    mpiwc_plan_split(&p, 3);
+    uint8_t *buf = NULL;
+    size_t len = mpiwc_plan_pack(&p, &buf);
+    struct mpiwc_plan q;
+    memset(&q, 0, sizeof q);
+    assert_int_equal(mpiwc_plan_unpack(&q, buf, len), 0);
+    assert_plans_equal(&p, &q);
+    mpiwc_plan_free(&p);
+    mpiwc_plan_free(&q);
+    free(buf);
+}
+
+/* Copy len bytes to the end of a mapping followed by an inaccessible page. */
+static uint8_t *guarded_copy(const uint8_t *src, size_t len, uint8_t **map, size_t *maplen)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    *maplen = ((len + page - 1) / page + 1) * page;
+    void *m = mmap(NULL, *maplen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(m != MAP_FAILED);
+    *map = m;
+    assert_int_equal(mprotect(*map + *maplen - page, page, PROT_NONE), 0);
+    uint8_t *dst = *map + *maplen - page - len;
+    if (len)
+        memcpy(dst, src, len);
+    return dst;
+}
+
+static void test_unpack_rejects_truncation(void **state)
+{
+    (void)state;
+    struct mpiwc_plan p;
+    make_sample_plan(&p, 5);
+    uint8_t *buf = NULL;
+    size_t len = mpiwc_plan_pack(&p, &buf);
+    for (size_t l = 0; l < len; l++) {
+        uint8_t *map;
+        size_t maplen;
+        uint8_t *g = guarded_copy(buf, l, &map, &maplen);
+        struct mpiwc_plan q;
+        memset(&q, 0, sizeof q);
+        if (mpiwc_plan_unpack(&q, g, l) != -1)
+            fail_msg("unpack accepted a buffer truncated to %zu of %zu bytes", l, len);
+        munmap(map, maplen);
+    }
+    /* The full length, through the same guard, still works. */
+    uint8_t *map;
+    size_t maplen;
+    uint8_t *g = guarded_copy(buf, len, &map, &maplen);
+    struct mpiwc_plan q;
+    memset(&q, 0, sizeof q);
+    assert_int_equal(mpiwc_plan_unpack(&q, g, len), 0);
+    assert_plans_equal(&p, &q);
+    mpiwc_plan_free(&q);
+    munmap(map, maplen);
+    mpiwc_plan_free(&p);
+    free(buf);
+}
+
+/*
+ * Corrupt each byte in turn: unpack must not crash or read out of bounds, and
+ * whatever it accepts must be a consistent plan.
+ */
+static void test_unpack_corrupt_bytes(void **state)
+{
+    (void)state;
+    struct mpiwc_plan p;
+    make_sample_plan(&p, 4);
+    uint8_t *buf = NULL;
+    size_t len = mpiwc_plan_pack(&p, &buf);
+    static const uint8_t values[] = {0x00, 0x01, 0x7f, 0xff};
+    for (size_t i = 0; i < len; i++) {
+        for (size_t v = 0; v < sizeof values; v++) {
+            uint8_t *map;
+            size_t maplen;
+            uint8_t *g = guarded_copy(buf, len, &map, &maplen);
+            g[i] = values[v];
+            struct mpiwc_plan q;
+            memset(&q, 0, sizeof q);
+            if (mpiwc_plan_unpack(&q, g, len) == 0) {
+                assert_true(q.nranks >= 1);
+                assert_non_null(q.rank_first);
+                assert_int_equal(q.rank_first[0], 0);
+                for (int r = 0; r < q.nranks; r++)
+                    assert_true(q.rank_first[r] <= q.rank_first[r + 1]);
+                assert_int_equal(q.rank_first[q.nranks], q.nranges);
+                for (size_t k = 0; k < q.nranges; k++) {
+                    assert_true(q.ranges[k].file < q.nfiles);
+                    assert_true(q.ranges[k].start <= q.ranges[k].end);
+                }
+                for (size_t k = 0; k < q.nfiles; k++)
+                    assert_non_null(q.files[k].path);
+                mpiwc_plan_free(&q);
+            }
+            munmap(map, maplen);
+        }
+    }
+    mpiwc_plan_free(&p);
+    free(buf);
+}
+
+/* ---- expand ---- */
+
+struct tree {
+    char root[64];
+};
+
+static void write_file(const char *dir, const char *name, size_t size)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    for (size_t i = 0; i < size; i++)
+        fputc('a' + (int)(i % 26), f);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void make_dir(const char *dir, const char *name)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    assert_int_equal(mkdir(path, 0755), 0);
+}
+
+static void rm_tree(const char *root)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    assert_int_equal(system(cmd), 0);
+}
+
+static int tree_setup(void **state)
+{
+    struct tree *t = calloc(1, sizeof *t);
+    if (!t)
+        return -1;
+    snprintf(t->root, sizeof t->root, "/tmp/mpiwc-plan-XXXXXX");
+    if (!mkdtemp(t->root))
+        return -1;
+    *state = t;
+    return 0;
+}
+
+static int tree_teardown(void **state)
+{
+    struct tree *t = *state;
+    rm_tree(t->root);
+    free(t);
+    return 0;
+}
+
+/* Expected order when root is expanded: depth first, names in byte order. */
+static void test_expand_directory_order(void **state)
+{
+    struct tree *t = *state;
+    const char *r = t->root;
+    char d[512];
+    write_file(r, "b", 3);
+    write_file(r, "a", 0); /* empty: may be listed, takes no range */
+    make_dir(r, "sub");
+    make_dir(r, "c"); /* a directory without files inside the tree */
+    snprintf(d, sizeof d, "%s/sub", r);
+    write_file(d, "z", 5);
+    write_file(d, "A", 1);        /* 'A' (0x41) before 'd' and 'z' */
+    write_file(d, "\xc3\xa9", 4); /* bytes >= 0x80 after ASCII */
+    make_dir(d, "deeper");
+    snprintf(d, sizeof d, "%s/sub/deeper", r);
+    write_file(d, "x", 2);
+    write_file(r, "B", 6);
+
+    static const char *const rel[] = {"B",     "a",           "b", "sub/A", "sub/deeper/x",
+                                      "sub/z", "sub/\xc3\xa9"};
+    static const uint64_t size[] = {6, 0, 3, 1, 2, 5, 4};
+    const size_t nexp = sizeof rel / sizeof rel[0];
+
+    struct mpiwc_plan p;
+    memset(&p, 0, sizeof p);
+    char err[1024] = "";
+    char *paths[1] = {t->root};
+    if (mpiwc_plan_expand(&p, paths, 1, err, sizeof err) != 0)
+        fail_msg("expand failed: %s", err);
+    /* Listed files are the expected ones in the expected order; only empty ones may be missing. */
+    size_t j = 0;
+    for (size_t i = 0; i < p.nfiles; i++) {
+        char want[512];
+        while (j < nexp) {
+            snprintf(want, sizeof want, "%s/%s", r, rel[j]);
+            if (strcmp(want, p.files[i].path) == 0)
+                break;
+            if (size[j] != 0)
+                fail_msg("file %zu is '%s', expected '%s'", i, p.files[i].path, want);
+            j++;
+        }
+        if (j == nexp)
+            fail_msg("unexpected file '%s'", p.files[i].path);
+        assert_int_equal(p.files[i].size, size[j]);
+        j++;
+    }
+    for (; j < nexp; j++)
+        assert_int_equal(size[j], 0);
+    assert_true(p.nfiles >= nexp - 1);
+
+    /* A split of the expanded plan is well formed too. */
+    mpiwc_plan_split(&p, 4);
+    check_split(&p, 4);
+    assert_int_equal(p.total_bytes, 21);
+    mpiwc_plan_free(&p);
+}
+
+static void test_expand_files_in_command_order(void **state)
+{
+    struct tree *t = *state;
+    write_file(t->root, "one", 10);
+    write_file(t->root, "two", 20);
+    char p1[512], p2[512];
+    snprintf(p1, sizeof p1, "%s/two", t->root);
+    snprintf(p2, sizeof p2, "%s/one", t->root);
+    char dash[] = "-";
+    char *paths[3] = {p1, dash, p2};
+    struct mpiwc_plan p;
+    memset(&p, 0, sizeof p);
+    char err[1024] = "";
+    if (mpiwc_plan_expand(&p, paths, 3, err, sizeof err) != 0)
+        fail_msg("expand failed: %s", err);
+    assert_int_equal(p.nfiles, 3);
+    assert_string_equal(p.files[0].path, p1);
+    assert_int_equal(p.files[0].size, 20);
+    assert_string_equal(p.files[1].path, "-");
+    assert_int_equal(p.files[1].size, MPIWC_PLAN_STREAM);
+    assert_string_equal(p.files[2].path, p2);
+    assert_int_equal(p.files[2].size, 10);
+    mpiwc_plan_free(&p);
+}
+
+static void expect_expand_error(char **paths, size_t n, const char *must_mention)
+{
+    struct mpiwc_plan p;
+    memset(&p, 0, sizeof p);
+    char err[1024] = "";
+    assert_int_equal(mpiwc_plan_expand(&p, paths, n, err, sizeof err), -1);
+    if (!strstr(err, must_mention))
+        fail_msg("error '%s' does not name '%s'", err, must_mention);
+    mpiwc_plan_free(&p);
+}
+
+static void test_expand_missing(void **state)
+{
+    struct tree *t = *state;
+    write_file(t->root, "here", 3);
+    char good[512], bad[512];
+    snprintf(good, sizeof good, "%s/here", t->root);
+    snprintf(bad, sizeof bad, "%s/not-there", t->root);
+    char *paths[2] = {good, bad};
+    expect_expand_error(paths, 2, bad);
+    char *first[1] = {bad};
+    expect_expand_error(first, 1, bad);
+    /* err is truncated safely to errlen. */
+    struct mpiwc_plan p;
+    memset(&p, 0, sizeof p);
+    char small[8];
+    memset(small, 'x', sizeof small);
+    assert_int_equal(mpiwc_plan_expand(&p, first, 1, small, sizeof small), -1);
+    assert_non_null(memchr(small, 0, sizeof small));
+    mpiwc_plan_free(&p);
+}
+
+static void test_expand_dir_without_files(void **state)
+{
+    struct tree *t = *state;
+    char empty[512], nested[512];
+    snprintf(empty, sizeof empty, "%s/empty", t->root);
+    assert_int_equal(mkdir(empty, 0755), 0);
+    char *paths[1] = {empty};
+    expect_expand_error(paths, 1, empty);
+    /* Only empty subdirectories: still no files. */
+    snprintf(nested, sizeof nested, "%s/empty/inner", t->root);
+    assert_int_equal(mkdir(nested, 0755), 0);
+    expect_expand_error(paths, 1, empty);
+}
+
+static void test_expand_dash_twice(void **state)
+{
+    (void)state;
+    char d1[] = "-", d2[] = "-";
+    char *paths[2] = {d1, d2};
+    expect_expand_error(paths, 2, "-");
+    /* Once is fine. */
+    struct mpiwc_plan p;
+    memset(&p, 0, sizeof p);
+    char err[256] = "";
+    assert_int_equal(mpiwc_plan_expand(&p, paths, 1, err, sizeof err), 0);
+    assert_int_equal(p.nfiles, 1);
+    assert_string_equal(p.files[0].path, "-");
+    assert_int_equal(p.files[0].size, MPIWC_PLAN_STREAM);
+    mpiwc_plan_free(&p);
+}
+
+static void test_expand_not_regular(void **state)
+{
+    struct tree *t = *state;
+    char fifo[512];
+    snprintf(fifo, sizeof fifo, "%s/fifo", t->root);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    char *paths[1] = {fifo};
+    expect_expand_error(paths, 1, fifo);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_boundary_arithmetic),
+        cmocka_unit_test(test_split_many_rank_counts),
+        cmocka_unit_test(test_split_spelled_out),
+        cmocka_unit_test(test_split_random_sizes),
+        cmocka_unit_test(test_split_all_empty_and_no_files),
+        cmocka_unit_test(test_split_stdin),
+        cmocka_unit_test(test_split_big_sizes),
+        cmocka_unit_test(test_pack_round_trip),
+        cmocka_unit_test(test_unpack_rejects_truncation),
+        cmocka_unit_test(test_unpack_corrupt_bytes),
+        cmocka_unit_test_setup_teardown(test_expand_directory_order, tree_setup, tree_teardown),
+        cmocka_unit_test_setup_teardown(test_expand_files_in_command_order, tree_setup,
+                                        tree_teardown),
+        cmocka_unit_test_setup_teardown(test_expand_missing, tree_setup, tree_teardown),
+        cmocka_unit_test_setup_teardown(test_expand_dir_without_files, tree_setup, tree_teardown),
+        cmocka_unit_test(test_expand_dash_twice),
+        cmocka_unit_test_setup_teardown(test_expand_not_regular, tree_setup, tree_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,121 @@
+/*
+ * shuffle: words reach their owner with the global count, in several rounds
+ * when the cap is tiny. Runs as a singleton (MPI_COMM_WORLD of one rank) and
+ * under mpirun at several rank counts (see meson.build).
+ */
+#include <mpi.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "mpiwc/shuffle.h"
+#include "mpiwc/table.h"
+
+#define WORDS 2000
+
+static int word(char *buf, size_t cap, int i)
+{
+    /* Lengths 1..40 so records of many sizes cross the round boundaries. */
+    int n = snprintf(buf, cap, "w%d", i);
+    int len = 1 + i % 40;
+    for (; n < len; n++)
+        buf[n] = (char)('a' + (i + n) % 26);
+    return n;
+}
+
+static void run_shuffle(size_t cap, uint64_t *rounds_out)
+{
+    int rank, nranks;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &nranks);
+    struct mpiwc_table local, owned;
+    mpiwc_table_init(&local, 0);
+    mpiwc_table_init(&owned, 0);
+    char buf[64];
+    /* Rank r holds every word with count r + 1, and the words i % nranks == r once more. */
+    for (int i = 0; i < WORDS; i++) {
+        int n = word(buf, sizeof buf, i);
+        mpiwc_table_add(&local, buf, (size_t)n, (uint64_t)rank + 1);
+        if (i % nranks == rank)
+            mpiwc_table_add(&local, buf, (size_t)n, 1);
+    }
+    struct mpiwc_shuffle_stats st = {0};
+    assert_int_equal(mpiwc_shuffle(&local, &owned, cap, MPI_COMM_WORLD, &st), 0);
+    assert_int_equal(local.size, 0);
+
+    uint64_t expect = (uint64_t)nranks * (uint64_t)(nranks + 1) / 2 + 1;
+    for (size_t s = 0; s < mpiwc_table_slots(&owned); s++) {
+        const struct mpiwc_entry *e = mpiwc_table_at(&owned, s);
+        if (!e->count)
+            continue;
+        assert_int_equal(mpiwc_table_owner(e->hash, nranks), rank);
+        assert_int_equal(e->count, expect);
+    }
+    /* Every word is owned by exactly one rank. */
+    for (int i = 0; i < WORDS; i++) {
+        int n = word(buf, sizeof buf, i);
+        uint64_t here = mpiwc_table_get(&owned, buf, (size_t)n) ? 1 : 0, ranks_holding = 0;
+        MPI_Allreduce(&here, &ranks_holding, 1, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
+        assert_int_equal(ranks_holding, 1);
+    }
+    uint64_t sent = st.bytes_sent, received = st.bytes_received, all_sent, all_received;
+    MPI_Allreduce(&sent, &all_sent, 1, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
+    MPI_Allreduce(&received, &all_received, 1, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
+    assert_int_equal(all_sent, all_received);
+    *rounds_out = st.rounds;
+    mpiwc_table_free(&local);
+    mpiwc_table_free(&owned);
+}
+
+static void test_one_round_with_default_cap(void **state)
+{
+    (void)state;
+    uint64_t rounds;
+    run_shuffle(64u << 20, &rounds);
+    assert_int_equal(rounds, 1);
+}
+
+static void test_many_rounds_with_tiny_cap(void **state)
+{
+    (void)state;
+    uint64_t rounds;
+    run_shuffle(64, &rounds);
+    /* 2000 records of >= 13 bytes through at most 64 bytes a round: hundreds of rounds. */
+    assert_true(rounds > 100);
+}
+
+static void test_empty_tables(void **state)
+{
+    (void)state;
+    struct mpiwc_table local, owned;
+    mpiwc_table_init(&local, 0);
+    mpiwc_table_init(&owned, 0);
+    struct mpiwc_shuffle_stats st = {0};
+    assert_int_equal(mpiwc_shuffle(&local, &owned, 64, MPI_COMM_WORLD, &st), 0);
+    assert_int_equal(owned.size, 0);
+    assert_int_equal(st.rounds, 1);
+    mpiwc_table_free(&local);
+    mpiwc_table_free(&owned);
+}
+
+int main(int argc, char **argv)
+{
+    MPI_Init(&argc, &argv);
+    int rank;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_one_round_with_default_cap),
+        cmocka_unit_test(test_many_rounds_with_tiny_cap),
+        cmocka_unit_test(test_empty_tables),
+    };
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    int any = 0;
+    MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    MPI_Finalize();
+    return any ? 1 : 0;
+}

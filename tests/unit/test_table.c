@@ -1,0 +1,497 @@
+/*
+ * Unit tests for table.h: insert and lookup, growth, clear, binary keys, the
+ * hash and the owner function.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "mpiwc/table.h"
+
+static size_t count_occupied(const struct mpiwc_table *t, uint64_t *sum)
+{
+    size_t n = 0;
+    uint64_t s = 0;
+    for (size_t i = 0; i < mpiwc_table_slots(t); i++) {
+        const struct mpiwc_entry *e = mpiwc_table_at(t, i);
+        if (e->count) {
+            n++;
+            s += e->count;
+        }
+    }
+    if (sum)
+        *sum = s;
+    return n;
+}
+
+static void test_insert_get(void **state)
+{
+    (void)state;
+    struct mpiwc_table t;
+    mpiwc_table_init(&t, 0);
+    assert_int_equal(t.size, 0);
+    assert_int_equal(mpiwc_table_get(&t, "word", 4), 0);
+
+    mpiwc_table_add(&t, "word", 4, 1);
+    assert_int_equal(mpiwc_table_get(&t, "word", 4), 1);
+    assert_int_equal(mpiwc_table_get(&t, "wor", 3), 0);
+    assert_int_equal(mpiwc_table_get(&t, "words", 5), 0);
+    assert_int_equal(mpiwc_table_get(&t, "Word", 4), 0);
+    assert_int_equal(t.size, 1);
+
+    mpiwc_table_add(&t, "other", 5, 7);
+    assert_int_equal(mpiwc_table_get(&t, "other", 5), 7);
+    assert_int_equal(mpiwc_table_get(&t, "word", 4), 1);
+    assert_int_equal(t.size, 2);
+
+    /* The key is copied: changing the caller's buffer changes nothing. */
+    char buf[] = "copy";
+    mpiwc_table_add(&t, buf, 4, 3);
+    buf[0] = 'X';
+    assert_int_equal(mpiwc_table_get(&t, "copy", 4), 3);
+    assert_int_equal(mpiwc_table_get(&t, "Xopy", 4), 0);
+
+    /* Iteration shows exactly the keys with their counts and hashes. */
+    size_t seen = 0;
+    for (size_t i = 0; i < mpiwc_table_slots(&t); i++) {
+        const struct mpiwc_entry *e = mpiwc_table_at(&t, i);
+        if (e->count == 0)
+            continue;
+        seen++;
+        const uint8_t *k = mpiwc_table_key(&t, e);
+        assert_int_equal(e->hash, mpiwc_hash(k, e->key_len));
+        if (e->key_len == 4 && memcmp(k, "word", 4) == 0)
+            assert_int_equal(e->count, 1);
+        else if (e->key_len == 5 && memcmp(k, "other", 5) == 0)
+            assert_int_equal(e->count, 7);
+        else if (e->key_len == 4 && memcmp(k, "copy", 4) == 0)
+            assert_int_equal(e->count, 3);
+        else
+            fail_msg("unexpected key in table");
+    }
+    assert_int_equal(seen, 3);
+    mpiwc_table_free(&t);
+}
+
+static void test_counts_add_up(void **state)
+{
+    (void)state;
+    struct mpiwc_table t;
+    mpiwc_table_init(&t, 4);
+    uint64_t want_a = 0, want_b = 0;
+    for (uint64_t i = 1; i <= 1000; i++) {
+        mpiwc_table_add(&t, "a", 1, i);
+        want_a += i;
+        if (i % 3 == 0) {
+            mpiwc_table_add(&t, "b", 1, 1);
+            want_b++;
+        }
+    }
+    assert_int_equal(mpiwc_table_get(&t, "a", 1), want_a);
+    assert_int_equal(want_a, 500500);
+    assert_int_equal(mpiwc_table_get(&t, "b", 1), want_b);
+    assert_int_equal(t.size, 2);
+
+    /* Counts are 64-bit: no wrap at 2^32. */
+    mpiwc_table_add(&t, "big", 3, UINT64_C(0xffffffff));
+    mpiwc_table_add(&t, "big", 3, 2);
+    assert_int_equal(mpiwc_table_get(&t, "big", 3), UINT64_C(0x100000001));
+    mpiwc_table_add(&t, "huge", 4, UINT64_C(1) << 62);
+    mpiwc_table_add(&t, "huge", 4, UINT64_C(1) << 62);
+    assert_int_equal(mpiwc_table_get(&t, "huge", 4), UINT64_C(1) << 63);
+    mpiwc_table_free(&t);
+}
+
+static int make_key(char *buf, uint32_t i)
+{
+    return snprintf(buf, 32, "key-%u-%x", i, i * 2654435761u);
+}
+
+static void test_growth_200k(void **state)
+{
+    (void)state;
+    const uint32_t n = 200000;
+    struct mpiwc_table t;
+    mpiwc_table_init(&t, 0);
+    char key[32];
+    for (uint32_t i = 0; i < n; i++) {
+        int len = make_key(key, i);
+        mpiwc_table_add(&t, key, (size_t)len, (uint64_t)i + 1);
+        if (i % 2 == 0)
+            mpiwc_table_add(&t, key, (size_t)len, 1);
+    }
+    assert_int_equal(t.size, n);
+    size_t slots = mpiwc_table_slots(&t);
+    assert_true(slots >= n);
+    assert_int_equal(slots & (slots - 1), 0); /* power of two */
+    assert_int_equal(t.mask, slots - 1);
+    assert_true(t.size <= slots / 2 + 1); /* doubles at 50% load */
+
+    for (uint32_t i = 0; i < n; i++) {
+        int len = make_key(key, i);
+        uint64_t want = (uint64_t)i + 1 + (i % 2 == 0);
+        assert_int_equal(mpiwc_table_get(&t, key, (size_t)len), want);
+    }
+    uint64_t sum = 0;
+    assert_int_equal(count_occupied(&t, &sum), n);
+    uint64_t want_sum = (uint64_t)n * (n + 1) / 2 + n / 2;
+    assert_int_equal(sum, want_sum);
+
+    /* Every key seen in iteration is one of ours, with its count. */
+    for (size_t i = 0; i < slots; i++) {
+        const struct mpiwc_entry *e = mpiwc_table_at(&t, i);
+        if (e->count == 0)
+            continue;
+        const uint8_t *k = mpiwc_table_key(&t, e);
+        unsigned id = 0;
+        char tmp[32];
+        assert_true(e->key_len < sizeof tmp);
+        memcpy(tmp, k, e->key_len);
+        tmp[e->key_len] = 0;
+        assert_int_equal(sscanf(tmp, "key-%u-", &id), 1);
+        assert_true(id < n);
+        int len = make_key(key, id);
+        assert_int_equal(e->key_len, (uint32_t)len);
+        assert_memory_equal(k, key, (size_t)len);
+        assert_int_equal(e->count, (uint64_t)id + 1 + (id % 2 == 0));
+    }
+    assert_true(mpiwc_table_memory(&t) >= slots * sizeof(struct mpiwc_entry) + t.arena_len);
+    mpiwc_table_free(&t);
+}
+
+static void test_clear_then_reuse(void **state)
+{
+    (void)state;
+    struct mpiwc_table t;
+    mpiwc_table_init(&t, 0);
+    char key[32];
+    for (uint32_t i = 0; i < 5000; i++)
+        mpiwc_table_add(&t, key, (size_t)make_key(key, i), 2);
+    size_t slots = mpiwc_table_slots(&t);
+    size_t mem = mpiwc_table_memory(&t);
+    assert_true(mem > 0);
+
+    mpiwc_table_clear(&t);
+    assert_int_equal(t.size, 0);
+    assert_int_equal(count_occupied(&t, NULL), 0);
+    assert_int_equal(mpiwc_table_slots(&t), slots); /* memory kept */
+    assert_int_equal(mpiwc_table_memory(&t), mem);
+    for (uint32_t i = 0; i < 5000; i++)
+        assert_int_equal(mpiwc_table_get(&t, key, (size_t)make_key(key, i)), 0);
+
+    /* Reuse: a different set of keys, some overlapping the old ones. */
+    for (uint32_t i = 2500; i < 7500; i++)
+        mpiwc_table_add(&t, key, (size_t)make_key(key, i), 5);
+    assert_int_equal(t.size, 5000);
+    for (uint32_t i = 0; i < 10000; i++) {
+        uint64_t want = (i >= 2500 && i < 7500) ? 5 : 0;
+        assert_int_equal(mpiwc_table_get(&t, key, (size_t)make_key(key, i)), want);
+    }
+    uint64_t sum = 0;
+    assert_int_equal(count_occupied(&t, &sum), 5000);
+    assert_int_equal(sum, 25000);
+
+    /* Clearing an empty or fresh table is fine too. */
+    mpiwc_table_clear(&t);
+    mpiwc_table_clear(&t);
+    assert_int_equal(t.size, 0);
+    mpiwc_table_free(&t);
+
+    struct mpiwc_table u;
+    mpiwc_table_init(&u, 0);
+    mpiwc_table_clear(&u);
+    mpiwc_table_add(&u, "x", 1, 1);
+    assert_int_equal(mpiwc_table_get(&u, "x", 1), 1);
+    mpiwc_table_free(&u);
+}
+
+static void test_binary_keys(void **state)
+{
+    (void)state;
+    struct mpiwc_table t;
+    mpiwc_table_init(&t, 0);
+    static const struct {
+        const char *k;
+        size_t len;
+    } keys[] = {
+        {"a", 1},          {"a\0", 2},      {"a\0b", 3},  {"a\0c", 3},  {"\0", 1},
+        {"\0\0", 2},       {"\0a", 2},      {"\x80", 1},  {"\xff", 1},  {"\xff\xff", 2},
+        {"\xc3\xa9", 2},   {"\xc3\x89", 2}, {"a\x80", 2}, {"a\xff", 2}, {"\x7f", 1},
+        {"ab\0\0\0\0", 6}, {"ab\0\0\0", 5},
+    };
+    const size_t nkeys = sizeof keys / sizeof keys[0];
+    for (size_t i = 0; i < nkeys; i++)
+        mpiwc_table_add(&t, keys[i].k, keys[i].len, i + 1);
+    assert_int_equal(t.size, nkeys);
+    for (size_t i = 0; i < nkeys; i++)
+        assert_int_equal(mpiwc_table_get(&t, keys[i].k, keys[i].len), i + 1);
+    assert_int_equal(mpiwc_table_get(&t, "a\0d", 3), 0);
+    assert_int_equal(mpiwc_table_get(&t, "\0\0\0", 3), 0);
+    assert_int_equal(mpiwc_table_get(&t, "\xfe", 1), 0);
+
+    for (size_t i = 0; i < mpiwc_table_slots(&t); i++) {
+        const struct mpiwc_entry *e = mpiwc_table_at(&t, i);
+        if (e->count == 0)
+            continue;
+        assert_true(e->count >= 1 && e->count <= nkeys);
+        size_t k = (size_t)e->count - 1;
+        assert_int_equal(e->key_len, keys[k].len);
+        assert_memory_equal(mpiwc_table_key(&t, e), keys[k].k, keys[k].len);
+    }
+    mpiwc_table_free(&t);
+}
+
+static void test_add_hashed_same_as_add(void **state)
+{
+    (void)state;
+    struct mpiwc_table t;
+    mpiwc_table_init(&t, 0);
+    char key[32];
+    for (uint32_t i = 0; i < 3000; i++) {
+        int len = make_key(key, i);
+        if (i % 2)
+            mpiwc_table_add(&t, key, (size_t)len, 1);
+        else
+            mpiwc_table_add_hashed(&t, mpiwc_hash(key, (size_t)len), key, (size_t)len, 1);
+    }
+    for (uint32_t i = 0; i < 3000; i++) {
+        int len = make_key(key, i);
+        mpiwc_table_add_hashed(&t, mpiwc_hash(key, (size_t)len), key, (size_t)len, 2);
+        mpiwc_table_add(&t, key, (size_t)len, 4);
+    }
+    assert_int_equal(t.size, 3000);
+    for (uint32_t i = 0; i < 3000; i++)
+        assert_int_equal(mpiwc_table_get(&t, key, (size_t)make_key(key, i)), 7);
+    mpiwc_table_free(&t);
+}
+
+/* A long key, and keys longer than any default arena. */
+static void test_long_keys(void **state)
+{
+    (void)state;
+    struct mpiwc_table t;
+    mpiwc_table_init(&t, 0);
+    const size_t len = 1 << 20;
+    uint8_t *k = malloc(len);
+    assert_non_null(k);
+    for (size_t i = 0; i < len; i++)
+        k[i] = (uint8_t)(i * 7 + 1);
+    for (size_t l = len; l >= 1; l /= 2)
+        mpiwc_table_add(&t, k, l, l);
+    for (size_t l = len; l >= 1; l /= 2)
+        assert_int_equal(mpiwc_table_get(&t, k, l), l);
+    assert_int_equal(mpiwc_table_get(&t, k, len - 1), 0);
+    assert_int_equal(t.size, 21);
+    mpiwc_table_free(&t);
+    free(k);
+}
+
+static void test_hash_deterministic_and_length_sensitive(void **state)
+{
+    (void)state;
+    /* The same bytes at different addresses and alignments hash the same. */
+    static const char text[] = "the quick brown fox jumps over the lazy dog";
+    const size_t n = sizeof text - 1;
+    uint8_t *copy = malloc(n + 16);
+    assert_non_null(copy);
+    for (size_t off = 0; off < 16; off++) {
+        memcpy(copy + off, text, n);
+        for (size_t len = 1; len <= n; len++)
+            assert_int_equal(mpiwc_hash(copy + off, len), mpiwc_hash(text, len));
+    }
+    free(copy);
+    assert_int_equal(mpiwc_hash("abc", 3), mpiwc_hash("abc", 3));
+
+    /* Prefixes (including zero bytes) all hash differently. */
+    uint8_t zeros[65] = {0};
+    uint64_t h[65];
+    for (size_t len = 0; len <= 64; len++) {
+        h[len] = mpiwc_hash(zeros, len);
+        for (size_t j = 0; j < len; j++)
+            assert_true(h[j] != h[len]);
+    }
+    assert_true(mpiwc_hash("abc", 3) != mpiwc_hash("abc", 2));
+    assert_true(mpiwc_hash("a\0", 2) != mpiwc_hash("a", 1));
+    assert_true(mpiwc_hash("ab", 2) != mpiwc_hash("ba", 2));
+    assert_true(mpiwc_hash("a", 1) != mpiwc_hash("A", 1));
+    for (size_t len = 1; len < n; len++)
+        assert_true(mpiwc_hash(text, len) != mpiwc_hash(text, len + 1));
+}
+
+/* No full 64-bit collisions among many similar keys; low and high halves spread. */
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void test_hash_spread(void **state)
+{
+    (void)state;
+    const size_t n = 100000;
+    uint64_t *h = malloc(n * sizeof *h);
+    assert_non_null(h);
+    char key[32];
+    for (size_t i = 0; i < n; i++) {
+        int len = snprintf(key, sizeof key, "w%zu", i);
+        h[i] = mpiwc_hash(key, (size_t)len);
+    }
+    /* Low 10 bits (the bucket in a small table): each of 1024 buckets near n/1024. */
+    size_t low[1024] = {0};
+    for (size_t i = 0; i < n; i++)
+        low[h[i] & 1023]++;
+    for (size_t b = 0; b < 1024; b++)
+        assert_true(low[b] > 40 && low[b] < 160); /* mean ~97.7 */
+    qsort(h, n, sizeof *h, cmp_u64);
+    for (size_t i = 1; i < n; i++)
+        assert_true(h[i] != h[i - 1]);
+    free(h);
+}
+
+static void test_owner_range_and_balance(void **state)
+{
+    (void)state;
+    /* Range, over extreme hashes and many rank counts. */
+    static const uint64_t extremes[] = {0,
+                                        1,
+                                        UINT64_C(0xffffffff),
+                                        UINT64_C(0x100000000),
+                                        UINT64_C(0x7fffffffffffffff),
+                                        UINT64_C(0x8000000000000000),
+                                        UINT64_C(0xfffffffeffffffff),
+                                        UINT64_MAX};
+    for (int nranks = 1; nranks <= 4096; nranks++) {
+        for (size_t i = 0; i < sizeof extremes / sizeof extremes[0]; i++) {
+            int o = mpiwc_table_owner(extremes[i], nranks);
+            assert_true(o >= 0 && o < nranks);
+        }
+    }
+    assert_int_equal(mpiwc_table_owner(UINT64_MAX, 7), 6);
+    assert_int_equal(mpiwc_table_owner(0, 7), 0);
+    assert_int_equal(mpiwc_table_owner(UINT64_MAX, 1 << 30), (1 << 30) - 1);
+
+    /* Balance over real word hashes. */
+    const size_t n = 200000;
+    uint64_t *h = malloc(n * sizeof *h);
+    assert_non_null(h);
+    char key[32];
+    for (size_t i = 0; i < n; i++) {
+        int len = snprintf(key, sizeof key, "%zx.word", i * 31);
+        h[i] = mpiwc_hash(key, (size_t)len);
+    }
+    static const int rank_counts[] = {1, 2, 3, 4, 5, 7, 8, 12, 16, 31, 64, 100, 128, 1000};
+    for (size_t c = 0; c < sizeof rank_counts / sizeof rank_counts[0]; c++) {
+        int nranks = rank_counts[c];
+        size_t *per = calloc((size_t)nranks, sizeof *per);
+        assert_non_null(per);
+        for (size_t i = 0; i < n; i++) {
+            int o = mpiwc_table_owner(h[i], nranks);
+            assert_true(o >= 0 && o < nranks);
+            per[o]++;
+        }
+        /* Each rank's share is binomial: allow 6 standard deviations, and a
+         * chi-square statistic near its expectation (nranks - 1). */
+        double mean = (double)n / nranks;
+        double var = mean * (1.0 - 1.0 / nranks);
+        double chi2 = 0;
+        for (int r = 0; r < nranks; r++) {
+            double d = (double)per[r] - mean;
+            if (d * d > 36 * var)
+                fail_msg("nranks %d: rank %d owns %zu words, mean %.1f", nranks, r, per[r], mean);
+            chi2 += d * d / mean;
+        }
+        if (nranks > 1 && chi2 > 1.5 * (nranks - 1) + 30)
+            fail_msg("nranks %d: chi-square %.1f for %d degrees of freedom", nranks, chi2,
+                     nranks - 1);
+        free(per);
+    }
+    free(h);
+}
+
+static void test_capacity_hint(void **state)
+{
+    (void)state;
+    struct mpiwc_table t;
+    mpiwc_table_init(&t, 100000);
+    char key[32];
+    for (uint32_t i = 0; i < 100000; i++)
+        mpiwc_table_add(&t, key, (size_t)make_key(key, i), 1);
+    assert_int_equal(t.size, 100000);
+    for (uint32_t i = 0; i < 100000; i += 97)
+        assert_int_equal(mpiwc_table_get(&t, key, (size_t)make_key(key, i)), 1);
+    mpiwc_table_free(&t);
+}
+
+/* Keys around the in-slot size: lengths 1..40, zero bytes at the end included. */
+static void test_key_lengths_inline_boundary(void **state)
+{
+    (void)state;
+    uint8_t zeros[41] = {0};
+    uint8_t mixed[41];
+    for (size_t i = 0; i < sizeof mixed; i++)
+        mixed[i] = (uint8_t)(i % 3 == 1 ? 0 : i % 3 == 2 ? 0xff : 'a' + i);
+    struct mpiwc_table t;
+    mpiwc_table_init(&t, 0);
+    for (size_t len = 1; len <= 40; len++) {
+        mpiwc_table_add(&t, zeros, len, len);
+        mpiwc_table_add(&t, mixed, len, 100 + len);
+    }
+    assert_int_equal(t.size, 80);
+    for (size_t len = 1; len <= 40; len++) {
+        assert_int_equal(mpiwc_table_get(&t, zeros, len), len);
+        assert_int_equal(mpiwc_table_get(&t, mixed, len), 100 + len);
+    }
+    /* Same length, one byte different at each position. */
+    for (size_t len = 1; len <= 40; len++) {
+        for (size_t pos = 0; pos < len; pos++) {
+            uint8_t k[41];
+            memcpy(k, mixed, len);
+            k[pos] ^= 0x5a;
+            assert_int_equal(mpiwc_table_get(&t, k, len), 0);
+        }
+    }
+    for (size_t i = 0; i < mpiwc_table_slots(&t); i++) {
+        const struct mpiwc_entry *e = mpiwc_table_at(&t, i);
+        if (e->count == 0)
+            continue;
+        const uint8_t *want = e->count > 100 ? mixed : zeros;
+        size_t len = e->count > 100 ? e->count - 100 : e->count;
+        assert_int_equal(e->key_len, len);
+        assert_memory_equal(mpiwc_table_key(&t, e), want, len);
+        assert_int_equal(e->hash, mpiwc_hash(want, len));
+    }
+    /* Clear and re-add: no stale bytes in reused slots. */
+    mpiwc_table_clear(&t);
+    for (size_t len = 40; len >= 1; len--)
+        mpiwc_table_add(&t, mixed, len, 1);
+    for (size_t len = 1; len <= 40; len++) {
+        assert_int_equal(mpiwc_table_get(&t, mixed, len), 1);
+        assert_int_equal(mpiwc_table_get(&t, zeros, len), 0);
+    }
+    mpiwc_table_free(&t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_insert_get),
+        cmocka_unit_test(test_counts_add_up),
+        cmocka_unit_test(test_growth_200k),
+        cmocka_unit_test(test_clear_then_reuse),
+        cmocka_unit_test(test_binary_keys),
+        cmocka_unit_test(test_add_hashed_same_as_add),
+        cmocka_unit_test(test_long_keys),
+        cmocka_unit_test(test_hash_deterministic_and_length_sensitive),
+        cmocka_unit_test(test_hash_spread),
+        cmocka_unit_test(test_owner_range_and_balance),
+        cmocka_unit_test(test_capacity_hint),
+        cmocka_unit_test(test_key_lengths_inline_boundary),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
