@@ -18,6 +18,10 @@ void mpiwc_cli_usage(FILE *out)
           "\n"
           "  -o, --output=FILE         write the table to FILE (temporary name, then rename;\n"
           "                            never a half file); default standard output\n"
+          "      --output-dir=DIR      each rank writes its own words, sorted, to\n"
+          "                            DIR/part-NNNNN (NNNNN = rank), then _SUCCESS is\n"
+          "                            written last; no gather through rank 0 (not with\n"
+          "                            -o or --top)\n"
           "      --sort=count|word     count: count descending, then word bytes ascending\n"
           "                            (default); word: word bytes ascending\n"
           "  -n, --top=N               only the first N lines of that order (0: all)\n"
@@ -114,7 +118,8 @@ static int choose(const char *arg, const char *names)
 }
 
 enum {
-    OPT_SORT = 256,
+    OPT_OUTPUT_DIR = 256,
+    OPT_SORT,
     OPT_SPLIT,
     OPT_CASE,
     OPT_FORMAT,
@@ -129,6 +134,7 @@ enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_option
 {
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'},
+        {"output-dir", required_argument, NULL, OPT_OUTPUT_DIR},
         {"sort", required_argument, NULL, OPT_SORT},
         {"top", required_argument, NULL, 'n'},
         {"split", required_argument, NULL, OPT_SPLIT},
@@ -157,7 +163,7 @@ enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_option
     int c, idx;
     while ((c = getopt_long(argc, argv, ":o:n:hV", longopts, &idx)) != -1) {
         const char *name = NULL;
-        if (c >= OPT_SORT)
+        if (c >= OPT_OUTPUT_DIR)
             name = longopts[idx].name;
         int k;
         uint64_t v;
@@ -176,6 +182,11 @@ enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_option
             opts->top = n;
             break;
         }
+        case OPT_OUTPUT_DIR:
+            if (!*optarg)
+                return usage_error(err, "option '--output-dir' needs a directory name");
+            opts->output_dir = optarg;
+            break;
         case OPT_SORT:
             if ((k = choose(optarg, "count|word")) < 0)
                 return usage_error(err, "invalid value '%s' for '--%s' (count|word)", optarg, name);
@@ -232,6 +243,10 @@ enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_option
             return usage_error(err, "unknown option '%s'", argv[optind - 1]);
         }
     }
+    if (opts->output_dir && opts->output)
+        return usage_error(err, "options '--output-dir' and '--output' exclude each other");
+    if (opts->output_dir && opts->top)
+        return usage_error(err, "option '--top' needs one table: not with '--output-dir'");
     if (optind >= argc)
         return usage_error(err, "no input: give at least one PATH");
     opts->paths = argv + optind;

@@ -40,6 +40,7 @@ static int make_plan(const struct mpiwc_options *opts, int nranks, struct mpiwc_
     char msg[ERRLEN];
     if (mpiwc_plan_expand(plan, opts->paths, opts->npaths, msg, sizeof msg) != 0 ||
         (opts->output && mpiwc_output_probe(opts->output, msg, sizeof msg) != 0) ||
+        (opts->output_dir && mpiwc_output_dir_probe(opts->output_dir, msg, sizeof msg) != 0) ||
         (opts->report && mpiwc_output_probe(opts->report, msg, sizeof msg) != 0)) {
         fprintf(err, "mpiwc: %s\n", msg);
         return -1;
@@ -157,10 +158,14 @@ int mpiwc_run(const struct mpiwc_options *opts, MPI_Comm comm, FILE *out, FILE *
         .cap = opts->shuffle_buffer,
     };
     struct mpiwc_output_stats os = {0};
-    char msg[ERRLEN];
-    failed = mpiwc_output_write(&owned, &req, comm, &os, msg, sizeof msg) != 0;
-    if (failed && rank == 0)
-        fprintf(err, "mpiwc: %s\n", msg);
+    if (opts->output_dir) {
+        failed = mpiwc_output_parts(&owned, opts->output_dir, &req, comm, &os, err) != 0;
+    } else {
+        char msg[ERRLEN];
+        failed = mpiwc_output_write(&owned, &req, comm, &os, msg, sizeof msg) != 0;
+        if (failed && rank == 0)
+            fprintf(err, "mpiwc: %s\n", msg);
+    }
     mpiwc_table_free(&owned);
     mpiwc_report_stop(&rep, MPIWC_PHASE_OUTPUT);
     if (failed)

@@ -1,5 +1,6 @@
 #include "mpiwc/output.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -96,6 +97,85 @@ static int write_file(const char *path, const struct mpiwc_word *words, size_t n
     return rc;
 }
 
+int mpiwc_output_dir_probe(const char *dir, char *err, size_t errlen)
+{
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        return fail(err, errlen, dir, strerror(errno));
+    DIR *d = opendir(dir);
+    if (!d)
+        return fail(err, errlen, dir, strerror(errno));
+    struct dirent *de;
+    int rc = 0;
+    while (rc == 0 && (de = readdir(d)) != NULL)
+        if (strncmp(de->d_name, "part-", 5) == 0 || strcmp(de->d_name, "_SUCCESS") == 0)
+            rc = fail(err, errlen, dir, "already holds part files or _SUCCESS (remove them first)");
+    closedir(d);
+    if (rc != 0)
+        return rc;
+    char *probe = mpiwc_xmalloc(strlen(dir) + sizeof "/part-probe");
+    sprintf(probe, "%s/part-probe", dir);
+    rc = mpiwc_output_probe(probe, err, errlen);
+    free(probe);
+    if (rc != 0)
+        snprintf(err, errlen, "%s: cannot create files in it", dir);
+    return rc;
+}
+
+/* This rank's owned words as rows in order (borrowed keys; caller frees the array). */
+static struct mpiwc_word *owned_rows(const struct mpiwc_table *owned, enum mpiwc_sort sort,
+                                     size_t *n)
+{
+    struct mpiwc_word *rows =
+        mpiwc_xmalloc(mpiwc_mul_size(owned->size ? owned->size : 1, sizeof *rows));
+    size_t k = 0;
+    for (size_t i = 0; i < mpiwc_table_slots(owned); i++) {
+        const struct mpiwc_entry *e = mpiwc_table_at(owned, i);
+        if (e->count)
+            rows[k++] = (struct mpiwc_word){mpiwc_table_key(owned, e), e->key_len, e->count};
+    }
+    mpiwc_format_sort(rows, k, sort);
+    *n = k;
+    return rows;
+}
+
+int mpiwc_output_parts(const struct mpiwc_table *owned, const char *dir,
+                       const struct mpiwc_output_request *req, MPI_Comm comm,
+                       struct mpiwc_output_stats *stats, FILE *err)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    double t0 = MPI_Wtime();
+    size_t n;
+    struct mpiwc_word *rows = owned_rows(owned, req->sort, &n);
+    stats->sort_s += MPI_Wtime() - t0;
+
+    t0 = MPI_Wtime();
+    size_t len = strlen(dir) + 32;
+    char *part = mpiwc_xmalloc(len), msg[4200];
+    snprintf(part, len, "%s/part-%05d", dir, rank);
+    int failed = write_file(part, rows, n, req->format, msg, sizeof msg) != 0, any;
+    free(rows);
+    if (failed)
+        fprintf(err, "mpiwc: [rank %d] %s\n", rank, msg);
+    MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, comm);
+    if (any && !failed)
+        unlink(part);
+    free(part);
+    int rc = any ? -1 : 0;
+    if (rank == 0 && rc == 0) {
+        char *marker = mpiwc_xmalloc(strlen(dir) + sizeof "/_SUCCESS");
+        sprintf(marker, "%s/_SUCCESS", dir);
+        rc = write_file(marker, NULL, 0, MPIWC_FORMAT_TSV, msg, sizeof msg);
+        if (rc != 0)
+            fprintf(err, "mpiwc: %s\n", msg);
+        free(marker);
+    }
+    MPI_Bcast(&rc, 1, MPI_INT, 0, comm);
+    stats->rows = n;
+    stats->write_s += MPI_Wtime() - t0;
+    return rc;
+}
+
 /* Rank 0's collection of gathered rows; keys borrow from the kept round buffers. */
 struct gathered {
     struct mpiwc_word *words;
@@ -122,15 +202,8 @@ int mpiwc_output_write(const struct mpiwc_table *owned, const struct mpiwc_outpu
 
     /* Local: this rank's rows in order, cut to --top. */
     double t0 = MPI_Wtime();
-    size_t mine = 0;
-    struct mpiwc_word *rows =
-        mpiwc_xmalloc(mpiwc_mul_size(owned->size ? owned->size : 1, sizeof *rows));
-    for (size_t i = 0; i < mpiwc_table_slots(owned); i++) {
-        const struct mpiwc_entry *e = mpiwc_table_at(owned, i);
-        if (e->count)
-            rows[mine++] = (struct mpiwc_word){mpiwc_table_key(owned, e), e->key_len, e->count};
-    }
-    mpiwc_format_sort(rows, mine, req->sort);
+    size_t mine;
+    struct mpiwc_word *rows = owned_rows(owned, req->sort, &mine);
     if (req->top && mine > req->top)
         mine = (size_t)req->top;
     uint64_t distinct = owned->size, all_distinct = 0;

@@ -21,7 +21,8 @@
 #define MPIWC_MAX_BUFFER (1u << 30)
 
 struct mpiwc_options {
-    const char *output; /* NULL: stdout */
+    const char *output;     /* NULL: stdout */
+    const char *output_dir; /* NULL: one table through rank 0; else part files per rank */
     enum mpiwc_sort sort;
     uint64_t top; /* 0: all */
     enum mpiwc_split split;

@@ -45,6 +45,25 @@ struct mpiwc_output_stats {
 int mpiwc_output_probe(const char *path, char *err, size_t errlen);
 
 /*
+ * Local (rank 0). Prepare dir for part files: create it if missing (its
+ * parent must exist); refuse one that already holds part files or _SUCCESS.
+ * Returns 0 or -1 with "DIR: reason" in err.
+ */
+int mpiwc_output_dir_probe(const char *dir, char *err, size_t errlen);
+
+/*
+ * Collective over comm. Each rank writes its owned words, in req->sort order
+ * and req->format, to DIR/part-NNNNN (N = rank, temporary name and rename);
+ * when every rank succeeded rank 0 writes the empty marker DIR/_SUCCESS last,
+ * as Hadoop does. On failure the part files are removed and no marker is
+ * written. req->path, req->stream and req->top are ignored. Returns 0, or -1
+ * on every rank (the failing rank prints its line on err).
+ */
+int mpiwc_output_parts(const struct mpiwc_table *owned, const char *dir,
+                       const struct mpiwc_output_request *req, MPI_Comm comm,
+                       struct mpiwc_output_stats *stats, FILE *err);
+
+/*
  * Collective over comm. Gather owned words to rank 0 and write them. Returns 0,
  * or -1 on every rank when rank 0 failed to write (message in err on rank 0).
  */
