@@ -38,6 +38,10 @@ void mpiwc_cli_usage(FILE *out)
           "      --shuffle-buffer=BYTES  bytes a rank sends per shuffle or gather round\n"
           "                            (default 64M); BYTES take K, M or G (powers of\n"
           "                            1024), at least 64, at most 1G\n"
+          "      --memory-limit=BYTES  when a rank's local table reaches BYTES, all ranks\n"
+          "                            run an early shuffle round, so memory is bounded\n"
+          "                            by the owned vocabulary, not the input's (default\n"
+          "                            256M; 0: no limit)\n"
           "  -h, --help                show this help and exit\n"
           "  -V, --version             show the version and exit\n"
           "\n"
@@ -126,7 +130,8 @@ enum {
     OPT_STATS,
     OPT_REPORT,
     OPT_BUFFER,
-    OPT_SHUFFLE
+    OPT_SHUFFLE,
+    OPT_MEMORY
 };
 
 enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_options *opts, FILE *out,
@@ -144,6 +149,7 @@ enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_option
         {"report", required_argument, NULL, OPT_REPORT},
         {"buffer-size", required_argument, NULL, OPT_BUFFER},
         {"shuffle-buffer", required_argument, NULL, OPT_SHUFFLE},
+        {"memory-limit", required_argument, NULL, OPT_MEMORY},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -155,6 +161,7 @@ enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_option
         .format = MPIWC_FORMAT_TSV,
         .buffer_size = MPIWC_DEFAULT_BUFFER_SIZE,
         .shuffle_buffer = MPIWC_DEFAULT_SHUFFLE_BUFFER,
+        .memory_limit = MPIWC_DEFAULT_MEMORY_LIMIT,
         .argc = argc,
         .argv = argv,
     };
@@ -227,6 +234,12 @@ enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_option
                 opts->buffer_size = (size_t)v;
             else
                 opts->shuffle_buffer = (size_t)v;
+            break;
+        case OPT_MEMORY:
+            if (mpiwc_cli_parse_size(optarg, &v) != 0 || v > SIZE_MAX)
+                return usage_error(err, "invalid value '%s' for '--%s': expected bytes", optarg,
+                                   name);
+            opts->memory_limit = (size_t)v;
             break;
         case 'h':
             if (out)

@@ -77,14 +77,53 @@ static int distribute_plan(const struct mpiwc_options *opts, MPI_Comm comm, stru
     return 0;
 }
 
-/* Local. Read this rank's ranges into local; prints the rank's error line. */
+/*
+ * Bounded memory: with a limit, every rank takes part in one agreement step
+ * after each buffer it reads (and, once done reading, until no rank reads):
+ * when any rank's local table has reached the limit, all ranks run a shuffle
+ * round into their owned tables and start a fresh local table.
+ */
+struct flush {
+    MPI_Comm comm;
+    struct mpiwc_table *local, *owned;
+    size_t limit, cap;
+    struct mpiwc_shuffle_stats *sh;
+    uint64_t rounds;
+    int failed;
+};
+
+/* Collective over f->comm. One agreement step; returns whether any rank still reads. */
+static bool flush_step(struct flush *f, bool reading)
+{
+    int mine[2] = {mpiwc_table_memory(f->local) >= f->limit, reading}, all[2];
+    MPI_Allreduce(mine, all, 2, MPI_INT, MPI_MAX, f->comm);
+    if (all[0]) {
+        if (mpiwc_shuffle(f->local, f->owned, f->cap, f->comm, f->sh) != 0)
+            f->failed = 1;
+        mpiwc_table_free(f->local);
+        mpiwc_table_init(f->local, 0);
+        f->rounds++;
+    }
+    return all[1] != 0;
+}
+
+static void after_chunk(void *ctx)
+{
+    flush_step(ctx, true);
+}
+
+/* Read this rank's ranges into f->local; prints the rank's error line. Collective with a limit. */
 static int map(const struct mpiwc_options *opts, const struct mpiwc_plan *plan, int rank,
-               struct mpiwc_table *local, struct mpiwc_report *rep, FILE *err)
+               struct flush *f, struct mpiwc_report *rep, FILE *err)
 {
     struct mpiwc_tokenizer tok;
     struct mpiwc_reader reader;
-    mpiwc_tokenizer_init(&tok, opts->split, opts->casing, local);
+    mpiwc_tokenizer_init(&tok, opts->split, opts->casing, f->local);
     mpiwc_reader_init(&reader, opts->buffer_size, opts->split);
+    if (f->limit) {
+        reader.after_chunk = after_chunk;
+        reader.ctx = f;
+    }
     int rc = 0;
     char msg[ERRLEN];
     for (size_t i = plan->rank_first[rank]; i < plan->rank_first[rank + 1]; i++) {
@@ -96,12 +135,16 @@ static int map(const struct mpiwc_options *opts, const struct mpiwc_plan *plan, 
         }
         rep->counter[MPIWC_COUNT_RANGES]++;
     }
+    if (f->limit)
+        while (flush_step(f, false))
+            continue;
     rep->counter[MPIWC_COUNT_BYTES] = reader.bytes_read;
     rep->counter[MPIWC_COUNT_WORDS] = tok.words;
-    rep->counter[MPIWC_COUNT_LOCAL_DISTINCT] = local->size;
+    rep->counter[MPIWC_COUNT_LOCAL_DISTINCT] = f->local->size;
+    rep->counter[MPIWC_COUNT_EARLY_ROUNDS] = f->rounds;
     mpiwc_reader_free(&reader);
     mpiwc_tokenizer_free(&tok);
-    return rc;
+    return rc != 0 || f->failed;
 }
 
 int mpiwc_run(const struct mpiwc_options *opts, MPI_Comm comm, FILE *out, FILE *err)
@@ -121,24 +164,29 @@ int mpiwc_run(const struct mpiwc_options *opts, MPI_Comm comm, FILE *out, FILE *
     mpiwc_report_start(&rep, MPIWC_PHASE_MAP);
     struct mpiwc_table local, owned;
     mpiwc_table_init(&local, 0);
-    int failed = map(opts, &plan, rank, &local, &rep, err) != 0;
+    mpiwc_table_init(&owned, 0);
+    struct mpiwc_shuffle_stats sh = {0};
+    struct flush f = {comm, &local, &owned, opts->memory_limit, opts->shuffle_buffer, &sh, 0, 0};
+    int failed = map(opts, &plan, rank, &f, &rep, err) != 0;
     mpiwc_plan_free(&plan);
     mpiwc_report_stop(&rep, MPIWC_PHASE_MAP);
     if (agree(failed, comm)) {
         mpiwc_table_free(&local);
+        mpiwc_table_free(&owned);
         return MPIWC_EXIT_FAILURE;
     }
 
     /* The shuffle interleaves exchange rounds with merging what arrived; the
-     * merge time is reported as the reduce phase, following the shuffle. */
+     * merge time is reported as the reduce phase, following the shuffle.
+     * Early rounds (bounded memory) ran inside the map phase. */
     mpiwc_report_start(&rep, MPIWC_PHASE_SHUFFLE);
-    mpiwc_table_init(&owned, local.size / 2);
-    struct mpiwc_shuffle_stats sh = {0};
+    double merged_before = sh.reduce_s;
     failed = mpiwc_shuffle(&local, &owned, opts->shuffle_buffer, comm, &sh) != 0;
     mpiwc_table_free(&local);
-    rep.stop[MPIWC_PHASE_SHUFFLE] = rep.start[MPIWC_PHASE_SHUFFLE] + sh.pack_s + sh.exchange_s;
+    double now = MPI_Wtime();
+    rep.stop[MPIWC_PHASE_SHUFFLE] = now - (sh.reduce_s - merged_before);
     rep.start[MPIWC_PHASE_REDUCE] = rep.stop[MPIWC_PHASE_SHUFFLE];
-    rep.stop[MPIWC_PHASE_REDUCE] = rep.start[MPIWC_PHASE_REDUCE] + sh.reduce_s;
+    rep.stop[MPIWC_PHASE_REDUCE] = now;
     rep.counter[MPIWC_COUNT_SHUFFLE_SENT] = sh.bytes_sent;
     rep.counter[MPIWC_COUNT_SHUFFLE_RECV] = sh.bytes_received;
     rep.counter[MPIWC_COUNT_SHUFFLE_ROUNDS] = sh.rounds;

@@ -17,6 +17,14 @@ void mpiwc_reader_init(struct mpiwc_reader *r, size_t bufsize, enum mpiwc_split 
     r->buf = mpiwc_xmalloc(r->bufsize);
     r->split = split;
     r->bytes_read = 0;
+    r->after_chunk = NULL;
+    r->ctx = NULL;
+}
+
+static void chunk_done(struct mpiwc_reader *r)
+{
+    if (r->after_chunk)
+        r->after_chunk(r->ctx);
 }
 
 void mpiwc_reader_free(struct mpiwc_reader *r)
@@ -61,6 +69,7 @@ static int read_stream(struct mpiwc_reader *r, const char *path, struct mpiwc_to
             break;
         r->bytes_read += (uint64_t)n;
         mpiwc_tokenizer_feed(tok, r->buf, (size_t)n);
+        chunk_done(r);
     }
     mpiwc_tokenizer_end(tok);
     return 0;
@@ -113,6 +122,7 @@ static int read_range(struct mpiwc_reader *r, int fd, const struct mpiwc_plan_fi
         }
         if (i < n)
             mpiwc_tokenizer_feed(tok, r->buf + i, n - i);
+        chunk_done(r);
     }
     /* A range that ends inside a word reads on until the word ends. */
     while (mpiwc_tokenizer_in_word(tok)) {

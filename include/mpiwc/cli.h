@@ -17,6 +17,7 @@
 
 #define MPIWC_DEFAULT_BUFFER_SIZE (4u << 20)
 #define MPIWC_DEFAULT_SHUFFLE_BUFFER (64u << 20)
+#define MPIWC_DEFAULT_MEMORY_LIMIT ((size_t)256 << 20)
 #define MPIWC_MIN_BUFFER 64u
 #define MPIWC_MAX_BUFFER (1u << 30)
 
@@ -32,7 +33,8 @@ struct mpiwc_options {
     const char *report; /* NULL: none */
     size_t buffer_size;
     size_t shuffle_buffer;
-    char *const *paths; /* borrowed from argv */
+    size_t memory_limit; /* local table bytes that trigger an early shuffle round; 0: none */
+    char *const *paths;  /* borrowed from argv */
     size_t npaths;
     int argc; /* the whole argv, for the report */
     char *const *argv;

@@ -10,7 +10,9 @@
  *     word ends (or the file does).
  * So every word is counted exactly once, by the range holding its first
  * byte, whatever the range and buffer boundaries. Memory is the buffer plus
- * the tokenizer's pending word: it does not grow with file size.
+ * the tokenizer's pending word: it does not grow with file size. The
+ * optional after_chunk hook runs after each buffer, between words' worth of
+ * work, so the caller can flush the table (the job's bounded-memory rounds).
  *
  * A file that is shorter than planned (truncated or replaced since planning)
  * is an error, never a silently smaller count.
@@ -31,6 +33,8 @@ struct mpiwc_reader {
     size_t bufsize;
     enum mpiwc_split split;
     uint64_t bytes_read; /* bytes of the planned ranges read (read-on past an end not counted) */
+    void (*after_chunk)(void *ctx); /* optional: called after each buffer is tokenized */
+    void *ctx;
 };
 
 /* Local. bufsize >= 1. */

@@ -41,6 +41,7 @@ enum mpiwc_counter {
     MPIWC_COUNT_SHUFFLE_RECV,   /* shuffle record bytes received */
     MPIWC_COUNT_SHUFFLE_ROUNDS, /* shuffle rounds */
     MPIWC_COUNT_RANGES,         /* planned ranges read */
+    MPIWC_COUNT_EARLY_ROUNDS,   /* early shuffle rounds run because a table hit --memory-limit */
     MPIWC_COUNTERS
 };
 
