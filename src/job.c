@@ -130,7 +130,10 @@ static int map(const struct mpiwc_options *opts, const struct mpiwc_plan *plan, 
         const struct mpiwc_plan_range *range = &plan->ranges[i];
         rc = mpiwc_reader_range(&reader, &plan->files[range->file], range, &tok, msg, sizeof msg);
         if (rc != 0) {
-            fprintf(err, "mpiwc: [rank %d] %s\n", rank, msg);
+            char host[MPI_MAX_PROCESSOR_NAME] = "?";
+            int hostlen;
+            MPI_Get_processor_name(host, &hostlen);
+            fprintf(err, "mpiwc: [rank %d on %s] %s\n", rank, host, msg);
             break;
         }
         rep->counter[MPIWC_COUNT_RANGES]++;

@@ -4,7 +4,7 @@
  *
  * Errors: rank 0 checks paths and the output target before any rank reads
  * and broadcasts the verdict; a rank that fails later prints its own line
- * ("mpiwc: [rank N] PATH: reason") and every phase ends with an allreduce of
+ * ("mpiwc: [rank N on HOST] PATH: reason") and every phase ends with an allreduce of
  * the status, so all ranks take the same branch and none waits in a
  * collective. Nothing is written to the output target unless every phase
  * before it succeeded.
