@@ -34,6 +34,14 @@ void mpiwc_cli_usage(FILE *out)
           "      --stats               per-phase summary on standard error\n"
           "      --report=FILE         the same summary as JSON, with version, argv, ranks\n"
           "                            and host names\n"
+          "      --dry-run             print the plan (each rank's files and byte ranges,\n"
+          "                            bytes per rank, imbalance) and exit without reading;\n"
+          "                            JSON with --format=json\n"
+          "      --progress=auto|always|never  one updating status line on standard\n"
+          "                            error (phase, bytes, MB/s, ETA); auto (default): when\n"
+          "                            it is a terminal; always: plain lines elsewhere\n"
+          "  -v, --verbose             also report the plan and each phase on standard error\n"
+          "  -q, --quiet               only errors on standard error (no progress)\n"
           "      --buffer-size=BYTES   read buffer per rank (default 4M)\n"
           "      --shuffle-buffer=BYTES  bytes a rank sends per shuffle or gather round\n"
           "                            (default 64M); BYTES take K, M or G (powers of\n"
@@ -131,7 +139,9 @@ enum {
     OPT_REPORT,
     OPT_BUFFER,
     OPT_SHUFFLE,
-    OPT_MEMORY
+    OPT_MEMORY,
+    OPT_DRY_RUN,
+    OPT_PROGRESS
 };
 
 enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_options *opts, FILE *out,
@@ -150,6 +160,10 @@ enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_option
         {"buffer-size", required_argument, NULL, OPT_BUFFER},
         {"shuffle-buffer", required_argument, NULL, OPT_SHUFFLE},
         {"memory-limit", required_argument, NULL, OPT_MEMORY},
+        {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+        {"progress", required_argument, NULL, OPT_PROGRESS},
+        {"verbose", no_argument, NULL, 'v'},
+        {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -168,7 +182,7 @@ enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_option
     opterr = 0; /* errors are reported here, by rank 0 only */
     optind = 0; /* glibc: 0 also resets its internal state, so parsing twice works */
     int c, idx;
-    while ((c = getopt_long(argc, argv, ":o:n:hV", longopts, &idx)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:n:hVvq", longopts, &idx)) != -1) {
         const char *name = NULL;
         if (c >= OPT_OUTPUT_DIR)
             name = longopts[idx].name;
@@ -240,6 +254,21 @@ enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_option
                 return usage_error(err, "invalid value '%s' for '--%s': expected bytes", optarg,
                                    name);
             opts->memory_limit = (size_t)v;
+            break;
+        case OPT_DRY_RUN:
+            opts->dry_run = true;
+            break;
+        case OPT_PROGRESS:
+            if ((k = choose(optarg, "auto|always|never")) < 0)
+                return usage_error(err, "invalid value '%s' for '--%s' (auto|always|never)", optarg,
+                                   name);
+            opts->progress = (enum mpiwc_progress_mode)k;
+            break;
+        case 'v':
+            opts->verbosity = 1;
+            break;
+        case 'q':
+            opts->verbosity = -1;
             break;
         case 'h':
             if (out)

@@ -1,11 +1,15 @@
 #include "mpiwc/job.h"
 
+#include <fcntl.h>
+#include <inttypes.h>
 #include <stdint.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mpiwc/output.h"
 #include "mpiwc/plan.h"
+#include "mpiwc/progress.h"
 #include "mpiwc/reader.h"
 #include "mpiwc/report.h"
 #include "mpiwc/shuffle.h"
@@ -49,23 +53,52 @@ static int make_plan(const struct mpiwc_options *opts, int nranks, struct mpiwc_
     return 0;
 }
 
-/* Collective. Rank 0 plans; every rank receives the plan. */
+/*
+ * Is a person watching err? Under mpirun a rank's stderr is a pipe to mpirun
+ * even when mpirun writes to a terminal, but a rank started from a terminal
+ * session still has it as its controlling terminal (batch jobs have none).
+ */
+static bool watched(FILE *err)
+{
+    if (isatty(fileno(err)))
+        return true;
+    int fd = open("/dev/tty", O_WRONLY | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    close(fd);
+    return true;
+}
+
+/* Rank 0: is the progress line shown? */
+static bool show_progress(const struct mpiwc_options *opts, FILE *err)
+{
+    if (opts->verbosity < 0 || opts->progress == MPIWC_PROGRESS_NEVER)
+        return false;
+    return opts->progress == MPIWC_PROGRESS_ALWAYS || watched(err);
+}
+
+/*
+ * Collective. Rank 0 plans; every rank receives the plan and learns whether
+ * rank 0 shows progress (all ranks then take part in the progress rounds).
+ */
 static int distribute_plan(const struct mpiwc_options *opts, MPI_Comm comm, struct mpiwc_plan *plan,
-                           FILE *err)
+                           bool *progress, FILE *err)
 {
     int rank, nranks;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &nranks);
-    int failed = 0;
+    int verdict[2] = {0, 0}; /* failed, progress */
     uint8_t *packed = NULL;
     uint64_t len = 0;
     if (rank == 0) {
-        failed = make_plan(opts, nranks, plan, err) != 0;
-        if (!failed)
+        verdict[0] = make_plan(opts, nranks, plan, err) != 0;
+        verdict[1] = show_progress(opts, err);
+        if (!verdict[0])
             len = mpiwc_plan_pack(plan, &packed);
     }
-    MPI_Bcast(&failed, 1, MPI_INT, 0, comm);
-    if (failed)
+    MPI_Bcast(verdict, 2, MPI_INT, 0, comm);
+    *progress = verdict[1];
+    if (verdict[0])
         return -1;
     MPI_Bcast(&len, 1, MPI_UINT64_T, 0, comm);
     if (rank != 0)
@@ -78,51 +111,91 @@ static int distribute_plan(const struct mpiwc_options *opts, MPI_Comm comm, stru
 }
 
 /*
- * Bounded memory: with a limit, every rank takes part in one agreement step
- * after each buffer it reads (and, once done reading, until no rank reads):
- * when any rank's local table has reached the limit, all ranks run a shuffle
- * round into their owned tables and start a fresh local table.
+ * Agreement rounds during the map, for bounded memory and for progress: a
+ * non-blocking allreduce (sum) of {local table at the limit, still reading,
+ * bytes read}. A rank starts a round after a read buffer, tests it after the
+ * next ones, and acts on its result once complete: if any table is at the
+ * limit, all ranks run an early shuffle round; rank 0 updates the progress
+ * line. Every rank sees the same result for the same round, so the
+ * collectives stay in one order on every rank; a rank done reading keeps
+ * taking part until a round says that no rank reads.
  */
-struct flush {
+struct rounds {
     MPI_Comm comm;
     struct mpiwc_table *local, *owned;
-    size_t limit, cap;
+    size_t limit, cap; /* limit 0: no early rounds */
     struct mpiwc_shuffle_stats *sh;
-    uint64_t rounds;
+    const uint64_t *bytes_read;
+    struct mpiwc_progress *progress; /* rank 0's line, or NULL */
+    MPI_Request req;
+    bool pending;
+    uint64_t send[3], recv[3];
+    uint64_t early; /* early shuffle rounds run */
     int failed;
 };
 
-/* Collective over f->comm. One agreement step; returns whether any rank still reads. */
-static bool flush_step(struct flush *f, bool reading)
+static void round_start(struct rounds *r, bool reading)
 {
-    int mine[2] = {mpiwc_table_memory(f->local) >= f->limit, reading}, all[2];
-    MPI_Allreduce(mine, all, 2, MPI_INT, MPI_MAX, f->comm);
-    if (all[0]) {
-        if (mpiwc_shuffle(f->local, f->owned, f->cap, f->comm, f->sh) != 0)
-            f->failed = 1;
-        mpiwc_table_free(f->local);
-        mpiwc_table_init(f->local, 0);
-        f->rounds++;
+    r->send[0] = r->limit && mpiwc_table_memory(r->local) >= r->limit;
+    r->send[1] = reading;
+    r->send[2] = *r->bytes_read;
+    MPI_Iallreduce(r->send, r->recv, 3, MPI_UINT64_T, MPI_SUM, r->comm, &r->req);
+    r->pending = true;
+}
+
+/* Act on a completed round; returns whether any rank still reads. */
+static bool round_done(struct rounds *r)
+{
+    r->pending = false;
+    if (r->recv[0]) {
+        if (mpiwc_shuffle(r->local, r->owned, r->cap, r->comm, r->sh) != 0)
+            r->failed = 1;
+        mpiwc_table_free(r->local);
+        mpiwc_table_init(r->local, 0);
+        r->early++;
     }
-    return all[1] != 0;
+    if (r->progress)
+        mpiwc_progress_update(r->progress, "map", r->recv[2], MPI_Wtime(), false);
+    return r->recv[1] != 0;
 }
 
 static void after_chunk(void *ctx)
 {
-    flush_step(ctx, true);
+    struct rounds *r = ctx;
+    int complete = 1;
+    if (r->pending)
+        MPI_Test(&r->req, &complete, MPI_STATUS_IGNORE);
+    if (!complete)
+        return;
+    if (r->pending)
+        round_done(r);
+    round_start(r, true);
 }
 
-/* Read this rank's ranges into f->local; prints the rank's error line. Collective with a limit. */
+/* Collective over r->comm. Done reading: take part until no rank reads. */
+static void rounds_finish(struct rounds *r)
+{
+    for (;;) {
+        if (!r->pending)
+            round_start(r, false);
+        MPI_Wait(&r->req, MPI_STATUS_IGNORE);
+        if (!round_done(r))
+            break;
+    }
+}
+
+/* Read this rank's ranges into r->local; prints the rank's error line. */
 static int map(const struct mpiwc_options *opts, const struct mpiwc_plan *plan, int rank,
-               struct flush *f, struct mpiwc_report *rep, FILE *err)
+               struct rounds *r, bool rounds, struct mpiwc_report *rep, FILE *err)
 {
     struct mpiwc_tokenizer tok;
     struct mpiwc_reader reader;
-    mpiwc_tokenizer_init(&tok, opts->split, opts->casing, f->local);
+    mpiwc_tokenizer_init(&tok, opts->split, opts->casing, r->local);
     mpiwc_reader_init(&reader, opts->buffer_size, opts->split);
-    if (f->limit) {
+    r->bytes_read = &reader.bytes_read;
+    if (rounds) {
         reader.after_chunk = after_chunk;
-        reader.ctx = f;
+        reader.ctx = r;
     }
     int rc = 0;
     char msg[ERRLEN];
@@ -138,20 +211,51 @@ static int map(const struct mpiwc_options *opts, const struct mpiwc_plan *plan, 
         }
         rep->counter[MPIWC_COUNT_RANGES]++;
     }
-    if (f->limit)
-        while (flush_step(f, false))
-            continue;
+    if (rounds)
+        rounds_finish(r);
     rep->counter[MPIWC_COUNT_BYTES] = reader.bytes_read;
     rep->counter[MPIWC_COUNT_WORDS] = tok.words;
-    rep->counter[MPIWC_COUNT_LOCAL_DISTINCT] = f->local->size;
-    rep->counter[MPIWC_COUNT_EARLY_ROUNDS] = f->rounds;
+    rep->counter[MPIWC_COUNT_LOCAL_DISTINCT] = r->local->size;
+    rep->counter[MPIWC_COUNT_EARLY_ROUNDS] = r->early;
+    r->bytes_read = NULL;
     mpiwc_reader_free(&reader);
     mpiwc_tokenizer_free(&tok);
-    return rc != 0 || f->failed;
+    return rc != 0 || r->failed;
+}
+
+/* Rank 0, --verbose: one line per finished phase. */
+static void say_phase(const struct mpiwc_options *opts, int rank, const struct mpiwc_report *rep,
+                      enum mpiwc_phase phase, FILE *err)
+{
+    if (opts->verbosity > 0 && rank == 0)
+        fprintf(err, "mpiwc: %s done in %.3f s (rank 0)\n", mpiwc_report_phase_name(phase),
+                rep->stop[phase] - rep->start[phase]);
+}
+
+/* Collective. --dry-run: rank 0 plans and prints; nothing is read. */
+static int dry_run(const struct mpiwc_options *opts, MPI_Comm comm, FILE *out, FILE *err)
+{
+    int rank, nranks, failed = 0;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &nranks);
+    if (rank == 0) {
+        struct mpiwc_plan plan;
+        memset(&plan, 0, sizeof plan);
+        failed = make_plan(opts, nranks, &plan, err) != 0;
+        if (!failed && mpiwc_plan_print(&plan, out, opts->format == MPIWC_FORMAT_JSON) != 0) {
+            fprintf(err, "mpiwc: standard output: cannot write the plan\n");
+            failed = 1;
+        }
+        mpiwc_plan_free(&plan);
+    }
+    MPI_Bcast(&failed, 1, MPI_INT, 0, comm);
+    return failed ? MPIWC_EXIT_FAILURE : MPIWC_EXIT_OK;
 }
 
 int mpiwc_run(const struct mpiwc_options *opts, MPI_Comm comm, FILE *out, FILE *err)
 {
+    if (opts->dry_run)
+        return dry_run(opts, comm, out, err);
     int rank;
     MPI_Comm_rank(comm, &rank);
     struct mpiwc_report rep;
@@ -160,28 +264,53 @@ int mpiwc_run(const struct mpiwc_options *opts, MPI_Comm comm, FILE *out, FILE *
     memset(&plan, 0, sizeof plan);
 
     mpiwc_report_start(&rep, MPIWC_PHASE_PLAN);
-    if (distribute_plan(opts, comm, &plan, err) != 0)
+    bool progress_on;
+    if (distribute_plan(opts, comm, &plan, &progress_on, err) != 0)
         return MPIWC_EXIT_FAILURE;
     mpiwc_report_stop(&rep, MPIWC_PHASE_PLAN);
+    if (opts->verbosity > 0 && rank == 0)
+        fprintf(err, "mpiwc: planned %zu file%s, %" PRIu64 " bytes over %d rank%s\n", plan.nfiles,
+                plan.nfiles == 1 ? "" : "s", plan.total_bytes, plan.nranks,
+                plan.nranks == 1 ? "" : "s");
+    say_phase(opts, rank, &rep, MPIWC_PHASE_PLAN, err);
+
+    struct mpiwc_progress progress;
+    bool stream = false;
+    for (size_t i = 0; i < plan.nfiles; i++)
+        stream = stream || plan.files[i].size == MPIWC_PLAN_STREAM;
+    mpiwc_progress_init(&progress, progress_on && rank == 0 ? err : NULL, rank == 0 && watched(err),
+                        plan.total_bytes, !stream, rep.start[MPIWC_PHASE_PLAN]);
 
     mpiwc_report_start(&rep, MPIWC_PHASE_MAP);
     struct mpiwc_table local, owned;
     mpiwc_table_init(&local, 0);
     mpiwc_table_init(&owned, 0);
     struct mpiwc_shuffle_stats sh = {0};
-    struct flush f = {comm, &local, &owned, opts->memory_limit, opts->shuffle_buffer, &sh, 0, 0};
-    int failed = map(opts, &plan, rank, &f, &rep, err) != 0;
+    struct rounds r = {
+        .comm = comm,
+        .local = &local,
+        .owned = &owned,
+        .limit = opts->memory_limit,
+        .cap = opts->shuffle_buffer,
+        .sh = &sh,
+        .progress = rank == 0 && progress_on ? &progress : NULL,
+    };
+    int failed = map(opts, &plan, rank, &r, opts->memory_limit || progress_on, &rep, err) != 0;
     mpiwc_plan_free(&plan);
     mpiwc_report_stop(&rep, MPIWC_PHASE_MAP);
     if (agree(failed, comm)) {
+        mpiwc_progress_end(&progress);
         mpiwc_table_free(&local);
         mpiwc_table_free(&owned);
         return MPIWC_EXIT_FAILURE;
     }
+    say_phase(opts, rank, &rep, MPIWC_PHASE_MAP, err);
 
     /* The shuffle interleaves exchange rounds with merging what arrived; the
      * merge time is reported as the reduce phase, following the shuffle.
      * Early rounds (bounded memory) ran inside the map phase. */
+    uint64_t all_bytes = r.recv[2]; /* the last round's sum: every rank's whole input */
+    mpiwc_progress_update(&progress, "shuffle", all_bytes, MPI_Wtime(), true);
     mpiwc_report_start(&rep, MPIWC_PHASE_SHUFFLE);
     double merged_before = sh.reduce_s;
     failed = mpiwc_shuffle(&local, &owned, opts->shuffle_buffer, comm, &sh) != 0;
@@ -195,10 +324,14 @@ int mpiwc_run(const struct mpiwc_options *opts, MPI_Comm comm, FILE *out, FILE *
     rep.counter[MPIWC_COUNT_SHUFFLE_ROUNDS] = sh.rounds;
     rep.counter[MPIWC_COUNT_OWNED_DISTINCT] = owned.size;
     if (failed) {
+        mpiwc_progress_end(&progress);
         mpiwc_table_free(&owned);
         return MPIWC_EXIT_FAILURE;
     }
+    say_phase(opts, rank, &rep, MPIWC_PHASE_SHUFFLE, err);
+    say_phase(opts, rank, &rep, MPIWC_PHASE_REDUCE, err);
 
+    mpiwc_progress_update(&progress, "output", all_bytes, MPI_Wtime(), true);
     mpiwc_report_start(&rep, MPIWC_PHASE_OUTPUT);
     struct mpiwc_output_request req = {
         .path = opts->output,
@@ -214,15 +347,19 @@ int mpiwc_run(const struct mpiwc_options *opts, MPI_Comm comm, FILE *out, FILE *
     } else {
         char msg[ERRLEN];
         failed = mpiwc_output_write(&owned, &req, comm, &os, msg, sizeof msg) != 0;
-        if (failed && rank == 0)
+        if (failed && rank == 0) {
+            mpiwc_progress_end(&progress);
             fprintf(err, "mpiwc: %s\n", msg);
+        }
     }
     mpiwc_table_free(&owned);
     mpiwc_report_stop(&rep, MPIWC_PHASE_OUTPUT);
+    mpiwc_progress_end(&progress);
     if (failed)
         return MPIWC_EXIT_FAILURE;
+    say_phase(opts, rank, &rep, MPIWC_PHASE_OUTPUT, err);
 
-    if (mpiwc_report_finish(&rep, opts, comm, err) != 0)
+    if (mpiwc_report_finish(&rep, opts, progress_on, comm, err) != 0)
         return MPIWC_EXIT_FAILURE;
     return MPIWC_EXIT_OK;
 }

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -344,6 +345,94 @@ int mpiwc_plan_unpack(struct mpiwc_plan *plan, const uint8_t *buf, size_t len)
 bad:
     mpiwc_plan_free(plan);
     return -1;
+}
+
+uint64_t mpiwc_plan_rank_bytes(const struct mpiwc_plan *plan, int r)
+{
+    uint64_t sum = 0;
+    for (size_t i = plan->rank_first[r]; i < plan->rank_first[r + 1]; i++)
+        if (plan->ranges[i].end != MPIWC_PLAN_STREAM)
+            sum += plan->ranges[i].end - plan->ranges[i].start;
+    return sum;
+}
+
+static double imbalance(const struct mpiwc_plan *plan)
+{
+    uint64_t max = 0;
+    for (int r = 0; r < plan->nranks; r++) {
+        uint64_t b = mpiwc_plan_rank_bytes(plan, r);
+        max = b > max ? b : max;
+    }
+    double mean = (double)plan->total_bytes / plan->nranks;
+    return mean > 0 ? (double)max / mean : 1.0;
+}
+
+static void json_path(FILE *out, const char *path)
+{
+    /* Paths are bytes: escape like the table's words (format.h), inline here to keep plan local. */
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(out, "\\%c", *p);
+        else if (*p < 0x20 || *p == 0x7f)
+            fprintf(out, "\\u%04x", *p);
+        else if (*p >= 0x80)
+            fprintf(out, "\\udc%02x", *p); /* bytes, not decoded: see --format=json */
+        else
+            fputc(*p, out);
+    }
+    fputc('"', out);
+}
+
+int mpiwc_plan_print(const struct mpiwc_plan *plan, FILE *out, bool json)
+{
+    size_t stdin_files = 0;
+    for (size_t i = 0; i < plan->nfiles; i++)
+        stdin_files += plan->files[i].size == MPIWC_PLAN_STREAM;
+    if (json) {
+        fprintf(out,
+                "{\"ranks\": %d, \"files\": %zu, \"total_bytes\": %" PRIu64
+                ", \"stdin\": %s, \"imbalance\": %.6f, \"rank_plans\": [",
+                plan->nranks, plan->nfiles - stdin_files, plan->total_bytes,
+                stdin_files ? "true" : "false", imbalance(plan));
+        for (int r = 0; r < plan->nranks; r++) {
+            fprintf(out, "%s\n  {\"rank\": %d, \"bytes\": %" PRIu64 ", \"ranges\": [", r ? "," : "",
+                    r, mpiwc_plan_rank_bytes(plan, r));
+            for (size_t i = plan->rank_first[r]; i < plan->rank_first[r + 1]; i++) {
+                const struct mpiwc_plan_range *g = &plan->ranges[i];
+                fputs(i > plan->rank_first[r] ? ", {\"path\": " : "{\"path\": ", out);
+                json_path(out, plan->files[g->file].path);
+                if (g->end == MPIWC_PLAN_STREAM)
+                    fputs(", \"start\": 0, \"end\": null}", out);
+                else
+                    fprintf(out, ", \"start\": %" PRIu64 ", \"end\": %" PRIu64 "}", g->start,
+                            g->end);
+            }
+            fputs("]}", out);
+        }
+        fputs("\n]}\n", out);
+    } else {
+        for (int r = 0; r < plan->nranks; r++) {
+            size_t n = plan->rank_first[r + 1] - plan->rank_first[r];
+            fprintf(out, "rank %d: %" PRIu64 " bytes in %zu range%s\n", r,
+                    mpiwc_plan_rank_bytes(plan, r), n, n == 1 ? "" : "s");
+            for (size_t i = plan->rank_first[r]; i < plan->rank_first[r + 1]; i++) {
+                const struct mpiwc_plan_range *g = &plan->ranges[i];
+                if (g->end == MPIWC_PLAN_STREAM)
+                    fprintf(out, "  %s (standard input, to its end)\n", plan->files[g->file].path);
+                else
+                    fprintf(out, "  %s [%" PRIu64 ", %" PRIu64 ")\n", plan->files[g->file].path,
+                            g->start, g->end);
+            }
+        }
+        fprintf(
+            out,
+            "total: %" PRIu64 " bytes in %zu file%s%s over %d rank%s; imbalance (max/mean) %.3f\n",
+            plan->total_bytes, plan->nfiles - stdin_files,
+            plan->nfiles - stdin_files == 1 ? "" : "s", stdin_files ? " (and standard input)" : "",
+            plan->nranks, plan->nranks == 1 ? "" : "s", imbalance(plan));
+    }
+    return fflush(out) != 0 || ferror(out) ? -1 : 0;
 }
 
 void mpiwc_plan_free(struct mpiwc_plan *plan)

@@ -100,7 +100,7 @@ static int distinct_hosts(const struct summary *s, const char **names)
     return n;
 }
 
-static void print_text(const struct summary *s, FILE *err)
+static void print_text(const struct summary *s, bool first_line_only, FILE *err)
 {
     const char **names = mpiwc_xmalloc(mpiwc_mul_size((size_t)s->nranks, sizeof *names));
     int nhosts = distinct_hosts(s, names);
@@ -113,6 +113,8 @@ static void print_text(const struct summary *s, FILE *err)
             s->csum[MPIWC_COUNT_BYTES], s->csum[MPIWC_COUNT_WORDS],
             s->csum[MPIWC_COUNT_OWNED_DISTINCT], t,
             t > 0 ? (double)s->csum[MPIWC_COUNT_BYTES] / t / 1e6 : 0.0);
+    if (first_line_only)
+        return;
     fprintf(err, "%-8s %10s %10s %10s %10s\n", "phase", "wall_s", "min_s", "avg_s", "max_s");
     for (int p = 0; p < MPIWC_PHASES; p++)
         fprintf(err, "%-8s %10.4f %10.4f %10.4f %10.4f\n", phase_names[p], wall(s, p), s->min[p],
@@ -167,7 +169,7 @@ static int write_json(const struct summary *s, const struct mpiwc_options *opts,
 }
 
 int mpiwc_report_finish(const struct mpiwc_report *rep, const struct mpiwc_options *opts,
-                        MPI_Comm comm, FILE *err)
+                        bool summary_line, MPI_Comm comm, FILE *err)
 {
     int rank;
     MPI_Comm_rank(comm, &rank);
@@ -176,8 +178,8 @@ int mpiwc_report_finish(const struct mpiwc_report *rep, const struct mpiwc_optio
     reduce(rep, comm, &s);
     int rc = 0;
     if (rank == 0) {
-        if (opts->stats)
-            print_text(&s, err);
+        if (opts->stats || summary_line)
+            print_text(&s, !opts->stats, err);
         if (opts->report) {
             FILE *f = fopen(opts->report, "w");
             if (!f || write_json(&s, opts, f) != 0)

@@ -21,6 +21,8 @@
 #define MPIWC_MIN_BUFFER 64u
 #define MPIWC_MAX_BUFFER (1u << 30)
 
+enum mpiwc_progress_mode { MPIWC_PROGRESS_AUTO, MPIWC_PROGRESS_ALWAYS, MPIWC_PROGRESS_NEVER };
+
 struct mpiwc_options {
     const char *output;     /* NULL: stdout */
     const char *output_dir; /* NULL: one table through rank 0; else part files per rank */
@@ -30,7 +32,10 @@ struct mpiwc_options {
     enum mpiwc_case casing;
     enum mpiwc_format format;
     bool stats;
-    const char *report; /* NULL: none */
+    bool dry_run;                      /* print the plan and exit */
+    enum mpiwc_progress_mode progress; /* auto: when rank 0's stderr is a terminal */
+    int verbosity;                     /* -1 --quiet, 0 default, 1 --verbose */
+    const char *report;                /* NULL: none */
     size_t buffer_size;
     size_t shuffle_buffer;
     size_t memory_limit; /* local table bytes that trigger an early shuffle round; 0: none */

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Size of the standard-input pseudo file: unknown until read. */
 #define MPIWC_PLAN_STREAM UINT64_MAX
@@ -68,6 +69,16 @@ size_t mpiwc_plan_pack(const struct mpiwc_plan *plan, uint8_t **buf);
 
 /* Local. Rebuild a plan from a packed buffer; -1 if it is malformed. */
 int mpiwc_plan_unpack(struct mpiwc_plan *plan, const uint8_t *buf, size_t len);
+
+/* Local. Planned bytes of rank r (stdin counts 0: its size is unknown). */
+uint64_t mpiwc_plan_rank_bytes(const struct mpiwc_plan *plan, int r);
+
+/*
+ * Local. Write the plan for --dry-run: per rank its ranges and bytes, then
+ * the total and the imbalance (max / mean bytes per rank). As text, or as one
+ * JSON object when json is true. Returns 0, or -1 when the stream failed.
+ */
+int mpiwc_plan_print(const struct mpiwc_plan *plan, FILE *out, bool json);
 
 /* Local. Frees everything the plan owns and zeroes it. */
 void mpiwc_plan_free(struct mpiwc_plan *plan);

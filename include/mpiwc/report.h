@@ -18,6 +18,7 @@
 #define MPIWC_REPORT_H
 
 #include <mpi.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -62,10 +63,11 @@ const char *mpiwc_report_counter_name(enum mpiwc_counter counter);
 
 /*
  * Collective over comm. Reduce over ranks; rank 0 prints the summary to err
- * when opts->stats and writes opts->report as JSON. Returns 0, or -1 on every
+ * when opts->stats (or only its first line, the one-line summary, when
+ * summary_line), and writes opts->report as JSON. Returns 0, or -1 on every
  * rank when the report file could not be written (message on err).
  */
 int mpiwc_report_finish(const struct mpiwc_report *rep, const struct mpiwc_options *opts,
-                        MPI_Comm comm, FILE *err);
+                        bool summary_line, MPI_Comm comm, FILE *err);
 
 #endif
