@@ -1,10 +1,22 @@
 /* mpiwc: MPI_Init -> parse -> mpiwc_run -> MPI_Finalize. */
 #include <mpi.h>
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "mpiwc/cli.h"
 #include "mpiwc/job.h"
+#include "mpiwc/output.h"
 #include "mpiwc/util.h"
+
+/* SIGTERM (Slurm's time limit, mpirun passing on ^C), SIGINT, SIGHUP: leave no
+ * temporary output behind, then die of the signal as before. */
+static void on_signal(int sig)
+{
+    mpiwc_output_on_signal();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
 
 static void abort_job(void)
 {
@@ -17,6 +29,13 @@ int main(int argc, char **argv)
     int rank;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     mpiwc_set_fatal_handler(abort_job);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
 
     struct mpiwc_options opts;
     int status;

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,34 @@
 
 #include "mpiwc/record.h"
 #include "mpiwc/util.h"
+
+/*
+ * The temporary file that exists right now, if any, so that a signal
+ * handler can remove it (SIGTERM at a time limit must leave no half file).
+ * Only one output file is written at a time per process.
+ */
+static char pending_temp[4096];
+static volatile sig_atomic_t pending_armed;
+
+static void arm(const char *tmp)
+{
+    size_t n = strlen(tmp);
+    if (n < sizeof pending_temp) {
+        memcpy(pending_temp, tmp, n + 1);
+        pending_armed = 1;
+    }
+}
+
+static void disarm(void)
+{
+    pending_armed = 0;
+}
+
+void mpiwc_output_on_signal(void)
+{
+    if (pending_armed)
+        unlink(pending_temp); /* async-signal-safe */
+}
 
 /* The temporary sibling of path: "DIR/.BASE.mpiwc-XXXXXX" (caller frees). */
 static char *temp_name(const char *path)
@@ -44,6 +73,7 @@ static int create_temp(const char *path, char **tmp, char *err, size_t errlen)
         *tmp = NULL;
         return fail(err, errlen, path, strerror(e));
     }
+    arm(*tmp);
     mode_t mask = umask(0);
     umask(mask);
     (void)fchmod(fd, 0666 & ~mask);
@@ -58,6 +88,7 @@ int mpiwc_output_probe(const char *path, char *err, size_t errlen)
         return -1;
     close(fd);
     unlink(tmp);
+    disarm();
     free(tmp);
     return 0;
 }
@@ -75,6 +106,7 @@ static int write_file(const char *path, const struct mpiwc_word *words, size_t n
         int e = errno;
         close(fd);
         unlink(tmp);
+        disarm();
         free(tmp);
         return fail(err, errlen, path, strerror(e));
     }
@@ -93,6 +125,7 @@ static int write_file(const char *path, const struct mpiwc_word *words, size_t n
         unlink(tmp);
         fail(err, errlen, path, strerror(e));
     }
+    disarm();
     free(tmp);
     return rc;
 }

@@ -39,6 +39,12 @@ struct mpiwc_output_stats {
 };
 
 /*
+ * Local, async-signal-safe. Remove the temporary output file this process is
+ * writing, if any; for a handler of SIGTERM/SIGINT before the process dies.
+ */
+void mpiwc_output_on_signal(void);
+
+/*
  * Local (rank 0). Check that path can be created: makes and removes a
  * temporary file beside it. Returns 0 or -1 with "PATH: reason" in err.
  */
