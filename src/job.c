@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,25 @@ static void bcast_bytes(uint8_t *buf, uint64_t len, MPI_Comm comm)
     }
 }
 
+/* Rank 0: refuse an output target that is one of the inputs (it would be replaced). */
+static int overwrites_input(const char *target, const struct mpiwc_plan *plan, char *err,
+                            size_t errlen)
+{
+    struct stat t, f;
+    if (!target || stat(target, &t) != 0)
+        return 0;
+    for (size_t i = 0; i < plan->nfiles; i++) {
+        if (plan->files[i].size == MPIWC_PLAN_STREAM || stat(plan->files[i].path, &f) != 0)
+            continue;
+        if (f.st_dev == t.st_dev && f.st_ino == t.st_ino) {
+            snprintf(err, errlen, "%s: is also an input (%s): refusing to overwrite it", target,
+                     plan->files[i].path);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Rank 0: expand and check the inputs and targets, then split. Prints the one error line. */
 static int make_plan(const struct mpiwc_options *opts, int nranks, struct mpiwc_plan *plan,
                      FILE *err)
@@ -47,8 +67,19 @@ static int make_plan(const struct mpiwc_options *opts, int nranks, struct mpiwc_
         (opts->output_dir && mpiwc_output_dir_probe(opts->output_dir, msg, sizeof msg) != 0) ||
         (opts->report && mpiwc_output_probe(opts->report, msg, sizeof msg) != 0)) {
         fprintf(err, "mpiwc: %s\n", msg);
+        mpiwc_plan_free(plan);
         return -1;
     }
+    if (overwrites_input(opts->output, plan, msg, sizeof msg) != 0 ||
+        overwrites_input(opts->report, plan, msg, sizeof msg) != 0) {
+        fprintf(err, "mpiwc: %s\n", msg);
+        mpiwc_plan_free(plan);
+        return -1;
+    }
+    if (opts->verbosity >= 0 && plan->skipped)
+        fprintf(err, "mpiwc: warning: skipped %zu entr%s that %s not a regular file (first: %s)\n",
+                plan->skipped, plan->skipped == 1 ? "y" : "ies", plan->skipped == 1 ? "is" : "are",
+                plan->first_skipped);
     mpiwc_plan_split(plan, nranks);
     return 0;
 }

@@ -17,6 +17,8 @@
 struct file_list {
     struct mpiwc_plan_file *v;
     size_t n, cap;
+    size_t skipped;
+    char *first_skipped;
 };
 
 static void list_push(struct file_list *l, char *path, uint64_t size)
@@ -108,7 +110,11 @@ static int walk(struct file_list *l, const char *dir, char *err, size_t errlen)
             else
                 free(path);
         } else {
-            free(path); /* sockets, devices, dangling or directory links: not input */
+            /* FIFOs, sockets, devices, dangling or directory links: not input. */
+            if (l->skipped++ == 0)
+                l->first_skipped = path;
+            else
+                free(path);
         }
     }
     free(names);
@@ -153,10 +159,13 @@ int mpiwc_plan_expand(struct mpiwc_plan *plan, char *const *paths, size_t npaths
         for (size_t i = 0; i < l.n; i++)
             free(l.v[i].path);
         free(l.v);
+        free(l.first_skipped);
         return -1;
     }
     plan->files = l.v;
     plan->nfiles = l.n;
+    plan->skipped = l.skipped;
+    plan->first_skipped = l.first_skipped;
     return 0;
 }
 
@@ -442,5 +451,6 @@ void mpiwc_plan_free(struct mpiwc_plan *plan)
     free(plan->files);
     free(plan->ranges);
     free(plan->rank_first);
+    free(plan->first_skipped);
     memset(plan, 0, sizeof *plan);
 }

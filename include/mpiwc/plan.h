@@ -48,12 +48,18 @@ struct mpiwc_plan {
     size_t
         *rank_first; /* nranks + 1 entries: rank r owns ranges[rank_first[r] .. rank_first[r+1]) */
     uint64_t total_bytes; /* bytes of regular files (stdin excluded) */
+    size_t skipped;       /* directory entries that are not files (FIFOs, sockets, devices,
+                             dangling links, links to directories), by mpiwc_plan_expand */
+    char *first_skipped;  /* owned: the first of them, or NULL; not packed */
 };
 
 /*
  * Local (rank 0). Expand paths into plan->files. On a bad path returns -1 and
  * writes "PATH: reason" into err (missing, unreadable, not a regular file or
- * directory, a directory with no files, "-" twice).
+ * directory, a directory with no files, "-" twice). Inside directories,
+ * entries that are neither files nor directories are skipped and counted in
+ * plan->skipped (a FIFO could block forever; a device is not text); given by
+ * name on the command line, they are refused.
  */
 int mpiwc_plan_expand(struct mpiwc_plan *plan, char *const *paths, size_t npaths, char *err,
                       size_t errlen);
