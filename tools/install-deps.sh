@@ -18,6 +18,19 @@ PACKAGES=(
     libopenmpi-dev  # mpicc, mpi.h, libmpi (and libpmix for srun --mpi=pmix)
     libcmocka-dev   # unit tests
     python3         # MPI test runner and reference counter
+    # The cluster tests (tests/cluster) and slurm/scaling.sh. The Debian
+    # services stay down: they need /etc/slurm/slurm.conf, which is never
+    # written; the tests start their own daemons with a private config.
+    slurmctld       # Slurm controller
+    slurmd          # Slurm node daemon
+    slurm-client    # sbatch, srun, scontrol, sinfo
+    gnuplot-nox     # scaling.sh's plots
+    iproute2        # ip netns: hosts as network namespaces; ss
+    # Memory checking in tools/test.sh: valgrind for the unit tests; clang
+    # with its runtime (libFuzzer, ASan, UBSan) for the fuzz harnesses.
+    valgrind
+    clang
+    libclang-rt-dev
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }
