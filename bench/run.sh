@@ -1,0 +1,336 @@
+#!/usr/bin/env bash
+# run.sh - the mpiwc benchmark: build, generate corpora, time, summarise, plot.
+#
+#   bash bench/run.sh
+#
+# 1. Builds mpiwc and mpiwc-gen in BUILD_DIR (release) if needed.
+# 2. Generates the corpora into CACHE_DIR, once (the names carry the size, the
+#    seed and a hash of mpiwc-gen.c):
+#      natural   mpiwc-gen text of SIZE bytes (Zipf 1.0 over 50000 words)
+#      bible     the King James Bible (package bible-kjv) repeated to SIZE bytes
+#      many      natural text of SIZE bytes in FILES files (a directory)
+#      highcard  HIGHCARD_SIZE bytes of uniform draws over HIGHCARD_VOCAB words
+#                (1G over 40M words: about 37M distinct)
+# 3. For each corpus: `LC_ALL=C wc -w` (the baseline), then
+#    `mpirun -np N mpiwc` for N in RANKS and each option set in VARIANTS, and on
+#    highcard `tr -s ' ' '\n' | LC_ALL=C sort | uniq -c` where it fits. Each
+#    configuration runs WARMUP untimed times (page cache, first-touch), then
+#    REPEAT timed times. Wall time: date +%s.%N around the whole command
+#    (mpirun start-up included). Peak RSS: GNU time's %M, per rank through
+#    bench/rank-rss.sh (mpiwc's --report has no RSS), max over ranks.
+#    Every mpiwc run keeps its --report JSON (phase times) in RESULTS_DIR/reports.
+# 4. bench/summarize.py writes RESULTS_DIR/results.csv, results.json and
+#    table.md: one row per (corpus, bytes, program, ranks, options) with
+#    median/min/max wall, MB/s (10^6 bytes/s, from the median), vs_wc (wc -w's
+#    median wall / this median: how many times faster than wc -w measured in the
+#    same run), speedup vs np=1 and efficiency, peak RSS, phase medians.
+# 5. Plots (gnuplot, package gnuplot-nox) from results.csv into RESULTS_DIR
+#    (throughput.png, speedup.png, phases.png), copied to docs/bench/.
+#
+# Every command run is echoed into RESULTS_DIR/log.txt. Missing Debian
+# packages (time, gnuplot-nox, bible-kjv) are installed with apt-get.
+#
+# Knobs (environment variables, with defaults):
+#   SIZE=430M            corpus size (K, M, G: powers of 1024); per rank if WEAK=1
+#   RANKS="1 .. nproc"   rank counts for mpiwc
+#   REPEAT=5             timed runs per configuration
+#   WARMUP=1             untimed runs before them
+#   VARIANTS="default --split=space"   mpiwc option sets; "default" is none
+#   MPIWC_ARGS=""        extra options for every mpiwc run
+#   MPIRUN_ARGS=""       extra options for mpirun (e.g. --bind-to none)
+#   CORPORA="natural bible many"       which SIZE corpora to run
+#   FILES=64             files in the "many" corpus
+#   HIGHCARD=1           0 skips the high-cardinality corpus
+#   HIGHCARD_SIZE=1G  HIGHCARD_VOCAB=40000000
+#   HIGHCARD_REPEAT=1  HIGHCARD_WARMUP=0  HIGHCARD_VARIANTS=default
+#                        (its runs take minutes each; the file is read once into
+#                        the page cache instead of a warm-up run)
+#   SORT_BASELINE=auto   sort|uniq -c on highcard: auto = if TMPDIR has 3x the
+#                        corpus free and memory holds it; 1 always; 0 never
+#   WEAK=0               1: weak scaling, np=N reads a corpus of N * SIZE
+#   SEED=1  BUILD_DIR=build-bench  CACHE_DIR=bench/cache  RESULTS_DIR=bench/results
+#   DOCS_DIR=docs/bench  (empty: do not copy the plots)
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+SIZE=${SIZE:-430M}
+RANKS=${RANKS:-$(seq -s ' ' 1 "$(nproc)")}
+REPEAT=${REPEAT:-5}
+WARMUP=${WARMUP:-1}
+VARIANTS=${VARIANTS:-default --split=space}
+MPIWC_ARGS=${MPIWC_ARGS:-}
+MPIRUN_ARGS=${MPIRUN_ARGS:-}
+CORPORA=${CORPORA:-natural bible many}
+FILES=${FILES:-64}
+HIGHCARD=${HIGHCARD:-1}
+HIGHCARD_SIZE=${HIGHCARD_SIZE:-1G}
+HIGHCARD_VOCAB=${HIGHCARD_VOCAB:-40000000}
+HIGHCARD_REPEAT=${HIGHCARD_REPEAT:-1}
+HIGHCARD_WARMUP=${HIGHCARD_WARMUP:-0}
+HIGHCARD_VARIANTS=${HIGHCARD_VARIANTS:-default}
+SORT_BASELINE=${SORT_BASELINE:-auto}
+WEAK=${WEAK:-0}
+SEED=${SEED:-1}
+BUILD_DIR=${BUILD_DIR:-build-bench}
+CACHE_DIR=${CACHE_DIR:-bench/cache}
+RESULTS_DIR=${RESULTS_DIR:-bench/results}
+DOCS_DIR=${DOCS_DIR-docs/bench}
+
+LOG=$RESULTS_DIR/log.txt
+RAW=$RESULTS_DIR/raw.csv
+MPIWC=$BUILD_DIR/mpiwc
+GEN=$BUILD_DIR/tools/gen/mpiwc-gen
+
+# ---- helpers ------------------------------------------------------------
+
+log() {
+    printf '%s\n' "$*" | tee -a "$LOG"
+}
+die() {
+    log "run.sh: $*"
+    exit 1
+}
+# Echo the exact command into the log, then run it.
+run() {
+    printf '+ %s\n' "$(printf '%q ' "$@")" >>"$LOG"
+    "$@"
+}
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+# need_pkg PKG: install a Debian package unless it is installed; 1 if that fails.
+need_pkg() {
+    if dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; then
+        return 0
+    fi
+    log "installing $1"
+    run as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$1" >>"$LOG" 2>&1 ||
+        { run as_root apt-get update -q >>"$LOG" 2>&1 &&
+            run as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$1" >>"$LOG" 2>&1; }
+}
+bytes_of() {
+    numfmt --from=iec "$1"
+}
+now() {
+    date +%s.%N
+}
+
+# ---- 0. set-up ----------------------------------------------------------
+
+mkdir -p "$RESULTS_DIR" "$CACHE_DIR"
+rm -rf "$RESULTS_DIR/reports" "$RESULTS_DIR/rss"
+rm -f "$RESULTS_DIR"/*.png "$RESULTS_DIR"/results.* "$RESULTS_DIR/table.md" "$RAW"
+mkdir -p "$RESULTS_DIR/reports" "$RESULTS_DIR/rss"
+: >"$LOG"
+log "mpiwc benchmark $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(hostname), $(nproc) cores"
+log "knobs: SIZE=$SIZE RANKS='$RANKS' REPEAT=$REPEAT WARMUP=$WARMUP VARIANTS='$VARIANTS'" \
+    "MPIWC_ARGS='$MPIWC_ARGS' MPIRUN_ARGS='$MPIRUN_ARGS' CORPORA='$CORPORA' FILES=$FILES" \
+    "HIGHCARD=$HIGHCARD HIGHCARD_SIZE=$HIGHCARD_SIZE HIGHCARD_VOCAB=$HIGHCARD_VOCAB" \
+    "HIGHCARD_REPEAT=$HIGHCARD_REPEAT SORT_BASELINE=$SORT_BASELINE WEAK=$WEAK SEED=$SEED"
+
+need_pkg time || die "GNU time (package time) is needed for peak RSS"
+
+# ---- 1. build -----------------------------------------------------------
+
+if [ ! -f "$BUILD_DIR/build.ninja" ]; then
+    run meson setup "$BUILD_DIR" --buildtype=release -Dtests=false >>"$LOG" 2>&1 ||
+        die "meson setup failed (see $LOG)"
+fi
+run meson compile -C "$BUILD_DIR" mpiwc mpiwc-gen >>"$LOG" 2>&1 || die "build failed (see $LOG)"
+log "built $("$MPIWC" --version 2>/dev/null | head -n 1) in $BUILD_DIR"
+
+mpirun_flags=(-q)
+[ "$(id -u)" -ne 0 ] || mpirun_flags+=(--allow-run-as-root)
+# shellcheck disable=SC2206  # MPIRUN_ARGS is a word list on purpose
+mpirun_flags+=($MPIRUN_ARGS)
+
+# ---- 2. corpora ---------------------------------------------------------
+
+gen_hash=$(sha1sum tools/gen/mpiwc-gen.c | cut -c1-8)
+
+# corpus_path KIND BYTES: generate the corpus unless cached; prints its path.
+corpus_path() {
+    local kind=$1 bytes=$2 path
+    case $kind in
+    natural)
+        path=$CACHE_DIR/natural-$bytes-s$SEED-$gen_hash.txt
+        [ -s "$path" ] || {
+            run "$GEN" --size="$bytes" --seed="$SEED" -o "$path.tmp" && mv "$path.tmp" "$path"
+        } >&2
+        ;;
+    many)
+        path=$CACHE_DIR/many-$bytes-f$FILES-s$SEED-$gen_hash
+        [ -d "$path" ] || {
+            rm -rf "$path.tmp" &&
+                run "$GEN" --size="$bytes" --files="$FILES" --seed="$SEED" --out-dir="$path.tmp" &&
+                mv "$path.tmp" "$path"
+        } >&2
+        ;;
+    highcard)
+        path=$CACHE_DIR/highcard-$bytes-v$HIGHCARD_VOCAB-s$SEED-$gen_hash.txt
+        [ -s "$path" ] || {
+            run "$GEN" --size="$bytes" --vocab="$HIGHCARD_VOCAB" --zipf=0 --seed="$SEED" \
+                -o "$path.tmp" && mv "$path.tmp" "$path"
+        } >&2
+        ;;
+    bible)
+        local kjv=$CACHE_DIR/bible-kjv.txt
+        [ -s "$kjv" ] || {
+            need_pkg bible-kjv || return 1
+            run env -u COLUMNS bible 'Gen1:1-Rev22:21' >"$kjv.tmp" && mv "$kjv.tmp" "$kjv"
+        } >&2
+        path=$CACHE_DIR/bible-$bytes.txt
+        [ -s "$path" ] || {
+            local one copies
+            one=$(stat -c %s "$kjv")
+            copies=$(((bytes + one - 1) / one))
+            printf '+ repeat %s %d times | head -c %s > %s\n' "$kjv" "$copies" "$bytes" \
+                "$path" >>"$LOG"
+            for ((i = 0; i < copies; i++)); do cat "$kjv"; done | head -c "$bytes" >"$path.tmp"
+            mv "$path.tmp" "$path"
+        } >&2
+        ;;
+    *) die "unknown corpus '$kind'" ;;
+    esac
+    printf '%s\n' "$path"
+}
+
+# ---- 3. runs ------------------------------------------------------------
+
+printf 'corpus,bytes,files,program,ranks,options,rep,wall_s,rss_kib,report\n' >"$RAW"
+
+# measure CORPUS BYTES NFILES PROGRAM RANKS OPTIONS REP REPORT -- CMD...
+# REP 0 is a warm-up: run and logged, not recorded.
+measure() {
+    local corpus=$1 bytes=$2 nfiles=$3 program=$4 ranks=$5 options=$6 rep=$7 report=$8
+    shift 9
+    local rss_prefix=$RESULTS_DIR/rss/rss t0 t1 rss
+    rm -f "$rss_prefix".*
+    printf '+ %s%s\n' "$(printf '%q ' "$@")" "$([ "$rep" -gt 0 ] || echo ' # warm-up')" >>"$LOG"
+    t0=$(now)
+    "$@" >/dev/null 2>>"$RESULTS_DIR/stderr.txt" ||
+        die "failed (exit $?): $* (stderr in $RESULTS_DIR/stderr.txt)"
+    t1=$(now)
+    rss=$(for f in "$rss_prefix".*; do tail -n 1 "$f"; done | sort -n | tail -n 1)
+    [ "$rep" -gt 0 ] || return 0
+    local wall
+    wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", b - a}')
+    printf '%s,%s,%s,%s,%s,"%s",%s,%s,%s,%s\n' "$corpus" "$bytes" "$nfiles" "$program" "$ranks" \
+        "$options" "$rep" "$wall" "$rss" "$report" >>"$RAW"
+    printf '  %-9s %-13s np=%-2s %-22s rep %s: %8.3f s %9s KiB\n' "$corpus" "$program" "$ranks" \
+        "$options" "$rep" "$wall" "$rss" | tee -a "$LOG"
+}
+
+# bench_corpus KIND BYTES RANKLIST REPEAT WARMUP VARIANTS
+bench_corpus() {
+    local kind=$1 bytes=$2 ranklist=$3 repeat=$4 warmup=$5 variants=$6
+    local path nfiles rep n variant
+    path=$(corpus_path "$kind" "$bytes") || {
+        log "skipping corpus $kind: cannot make it (see $LOG)"
+        return 0
+    }
+    local inputs=("$path")
+    if [ -d "$path" ]; then
+        mapfile -t inputs < <(find "$path" -type f -name '*.txt' | LC_ALL=C sort)
+    fi
+    nfiles=${#inputs[@]}
+    log "corpus $kind: $bytes bytes in $nfiles file(s): $path"
+    run cat "${inputs[@]}" >/dev/null # into the page cache
+
+    local reps
+    reps=$(seq $((1 - warmup)) "$repeat")
+    for rep in $reps; do
+        measure "$kind" "$bytes" "$nfiles" "wc -w" 1 default "$rep" "" -- \
+            /usr/bin/time -f %M -o "$RESULTS_DIR/rss/rss.0" env LC_ALL=C wc -w "${inputs[@]}"
+    done
+    for n in $ranklist; do
+        local flags=("${mpirun_flags[@]}")
+        [ "$n" -le "$(nproc)" ] || flags+=(--oversubscribe)
+        for variant in $variants; do
+            local vopts=() slug=default
+            if [ "$variant" != default ]; then
+                vopts=("$variant")
+                slug=$(tr -c 'A-Za-z0-9\n' '_' <<<"${variant#--}")
+            fi
+            for rep in $reps; do
+                local report=$RESULTS_DIR/reports/$kind-$bytes-np$n-$slug-r$rep.json
+                # shellcheck disable=SC2086  # MPIWC_ARGS is a word list on purpose
+                measure "$kind" "$bytes" "$nfiles" mpiwc "$n" "$variant" "$rep" "$report" -- \
+                    mpirun "${flags[@]}" -np "$n" bench/rank-rss.sh "$RESULTS_DIR/rss/rss" \
+                    "$MPIWC" --report="$report" $MPIWC_ARGS "${vopts[@]}" "$path"
+            done
+        done
+    done
+
+    if [ "$kind" = highcard ]; then
+        local do_sort=$SORT_BASELINE
+        if [ "$do_sort" = auto ]; then
+            local tmp_free mem_avail
+            tmp_free=$(df -Pk "${TMPDIR:-/tmp}" | awk 'NR == 2 {printf "%.0f", $4 * 1024}')
+            mem_avail=$(awk '/MemAvailable/ {printf "%.0f", $2 * 1024}' /proc/meminfo)
+            do_sort=0
+            if [ "$tmp_free" -gt $((3 * bytes)) ] && [ "$mem_avail" -gt "$bytes" ]; then
+                do_sort=1
+            fi
+            log "sort|uniq -c baseline: $([ "$do_sort" = 1 ] && echo runs || echo skipped)" \
+                "(TMPDIR free $tmp_free bytes, MemAvailable $mem_avail bytes)"
+        fi
+        if [ "$do_sort" = 1 ]; then
+            for rep in $reps; do
+                measure "$kind" "$bytes" "$nfiles" "sort|uniq -c" 1 "--split=space --case=keep" \
+                    "$rep" "" -- /usr/bin/time -f %M -o "$RESULTS_DIR/rss/rss.0" \
+                    bash -c 'tr -s " " "\n" <"$1" | LC_ALL=C sort | uniq -c' sort-uniq "$path"
+            done
+        fi
+    fi
+}
+
+size_bytes=$(bytes_of "$SIZE")
+for kind in $CORPORA; do
+    if [ "$WEAK" = 1 ]; then
+        for n in $RANKS; do
+            bench_corpus "$kind" $((n * size_bytes)) "$n" "$REPEAT" "$WARMUP" "$VARIANTS"
+        done
+    else
+        bench_corpus "$kind" "$size_bytes" "$RANKS" "$REPEAT" "$WARMUP" "$VARIANTS"
+    fi
+done
+if [ "$HIGHCARD" = 1 ]; then
+    hc_bytes=$(bytes_of "$HIGHCARD_SIZE")
+    if [ "$WEAK" = 1 ]; then
+        for n in $RANKS; do
+            bench_corpus highcard $((n * hc_bytes)) "$n" "$HIGHCARD_REPEAT" "$HIGHCARD_WARMUP" \
+                "$HIGHCARD_VARIANTS"
+        done
+    else
+        bench_corpus highcard "$hc_bytes" "$RANKS" "$HIGHCARD_REPEAT" "$HIGHCARD_WARMUP" \
+            "$HIGHCARD_VARIANTS"
+    fi
+fi
+
+# ---- 4. summary ---------------------------------------------------------
+
+run python3 bench/summarize.py --weak="$WEAK" --meta "size=$SIZE" "ranks=$RANKS" \
+    "repeat=$REPEAT" "warmup=$WARMUP" "variants=$VARIANTS" "mpiwc_args=$MPIWC_ARGS" \
+    "mpirun_args=$MPIRUN_ARGS" "highcard_size=$HIGHCARD_SIZE" "highcard_vocab=$HIGHCARD_VOCAB" \
+    "highcard_repeat=$HIGHCARD_REPEAT" "seed=$SEED" "weak=$WEAK" \
+    "commit=$(git describe --always --dirty 2>/dev/null || echo unknown)" \
+    "host=$(hostname)" "nproc=$(nproc)" "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+    -- "$RAW" "$RESULTS_DIR" | tee -a "$LOG"
+
+# ---- 5. plots -----------------------------------------------------------
+
+if need_pkg gnuplot-nox; then
+    run python3 bench/summarize.py --plots "$RESULTS_DIR/results.csv" "$RESULTS_DIR" >>"$LOG"
+    run gnuplot "$RESULTS_DIR/plots.gp" >>"$LOG" 2>&1 || die "gnuplot failed (see $LOG)"
+    if [ -n "$DOCS_DIR" ]; then
+        mkdir -p "$DOCS_DIR"
+        run cp "$RESULTS_DIR"/throughput.png "$RESULTS_DIR"/speedup.png "$RESULTS_DIR"/phases.png \
+            "$DOCS_DIR"/
+    fi
+    log "plots: $RESULTS_DIR/*.png${DOCS_DIR:+ (copied to $DOCS_DIR/)}"
+else
+    log "no gnuplot (package gnuplot-nox): plots skipped"
+fi
+log "results: $RESULTS_DIR/results.csv, results.json, table.md; log: $LOG"
