@@ -153,6 +153,7 @@ static int distribute_plan(const struct mpiwc_options *opts, MPI_Comm comm, stru
  */
 struct rounds {
     MPI_Comm comm;
+    int nranks;
     struct mpiwc_table *local, *owned;
     size_t limit, cap; /* limit 0: no early rounds */
     struct mpiwc_shuffle_stats *sh;
@@ -167,7 +168,8 @@ struct rounds {
 
 static void round_start(struct rounds *r, bool reading)
 {
-    r->send[0] = r->limit && mpiwc_table_memory(r->local) >= r->limit;
+    /* With one rank every word is owned here: an early round would only move it. */
+    r->send[0] = r->limit && r->nranks > 1 && mpiwc_table_memory(r->local) >= r->limit;
     r->send[1] = reading;
     r->send[2] = *r->bytes_read;
     MPI_Iallreduce(r->send, r->recv, 3, MPI_UINT64_T, MPI_SUM, r->comm, &r->req);
@@ -317,8 +319,11 @@ int mpiwc_run(const struct mpiwc_options *opts, MPI_Comm comm, FILE *out, FILE *
     mpiwc_table_init(&local, 0);
     mpiwc_table_init(&owned, 0);
     struct mpiwc_shuffle_stats sh = {0};
+    int nranks;
+    MPI_Comm_size(comm, &nranks);
     struct rounds r = {
         .comm = comm,
+        .nranks = nranks,
         .local = &local,
         .owned = &owned,
         .limit = opts->memory_limit,

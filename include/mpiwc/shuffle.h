@@ -7,7 +7,9 @@
  *     // local is now empty; owned holds this rank's words with global counts
  *     // st.rounds, st.bytes_sent, st.bytes_received, st.exchange_s, st.reduce_s
  *
- * Each word goes to mpiwc_table_owner(hash, nranks). Records (see record.h)
+ * Each word goes to mpiwc_table_owner(hash, nranks). Words this rank owns are
+ * merged directly (with a single rank into an empty owned table, the local
+ * table is simply handed over: no rounds). Records (see record.h)
  * are packed per destination, sizes are exchanged with MPI_Alltoall and data
  * with MPI_Alltoallv, in rounds: a round packs at most cap / nranks bytes per
  * destination (a single record larger than that still goes, alone), so the

@@ -77,7 +77,9 @@ static void test_one_round_with_default_cap(void **state)
     (void)state;
     uint64_t rounds;
     run_shuffle(64u << 20, &rounds);
-    assert_int_equal(rounds, 1);
+    int nranks;
+    MPI_Comm_size(MPI_COMM_WORLD, &nranks);
+    assert_int_equal(rounds, nranks == 1 ? 0 : 1);
 }
 
 static void test_many_rounds_with_tiny_cap(void **state)
@@ -85,8 +87,15 @@ static void test_many_rounds_with_tiny_cap(void **state)
     (void)state;
     uint64_t rounds;
     run_shuffle(64, &rounds);
-    /* 2000 records of >= 13 bytes through at most 64 bytes a round: hundreds of rounds. */
-    assert_true(rounds > 100);
+    int nranks;
+    MPI_Comm_size(MPI_COMM_WORLD, &nranks);
+    if (nranks == 1) {
+        /* A single rank keeps its words: the table is handed over, nothing is sent. */
+        assert_int_equal(rounds, 0);
+    } else {
+        /* ~2000 (n-1)/n records of >= 13 bytes, at most 64/n bytes per destination a round. */
+        assert_true(rounds > 100);
+    }
 }
 
 static void test_empty_tables(void **state)
@@ -98,7 +107,9 @@ static void test_empty_tables(void **state)
     struct mpiwc_shuffle_stats st = {0};
     assert_int_equal(mpiwc_shuffle(&local, &owned, 64, MPI_COMM_WORLD, &st), 0);
     assert_int_equal(owned.size, 0);
-    assert_int_equal(st.rounds, 1);
+    int nranks;
+    MPI_Comm_size(MPI_COMM_WORLD, &nranks);
+    assert_int_equal(st.rounds, nranks == 1 ? 0 : 1);
     mpiwc_table_free(&local);
     mpiwc_table_free(&owned);
 }
