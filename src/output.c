@@ -93,9 +93,91 @@ int mpiwc_output_probe(const char *path, char *err, size_t errlen)
     return 0;
 }
 
-/* Write words to path through a temporary file and rename (rank 0). */
-static int write_file(const char *path, const struct mpiwc_word *words, size_t n,
-                      enum mpiwc_format format, char *err, size_t errlen)
+/*
+ * Sorted runs of rows merged into one order: rank 0 merges the runs each rank
+ * sorted (O(rows log ranks), no second sort); a part file is one run.
+ */
+struct run {
+    struct mpiwc_word *w; /* borrowed or owned by the caller */
+    size_t n, next;
+};
+
+struct merge {
+    struct run *runs;
+    size_t *heap; /* indices of runs with rows left, a min-heap by their next row */
+    size_t nheap;
+    enum mpiwc_sort order;
+};
+
+static bool run_before(const struct merge *m, size_t a, size_t b)
+{
+    const struct run *ra = &m->runs[a], *rb = &m->runs[b];
+    int c = mpiwc_format_compare(&ra->w[ra->next], &rb->w[rb->next], m->order);
+    return c < 0 || (c == 0 && a < b);
+}
+
+static void sift_down(struct merge *m, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, min = i;
+        if (l < m->nheap && run_before(m, m->heap[l], m->heap[min]))
+            min = l;
+        if (r < m->nheap && run_before(m, m->heap[r], m->heap[min]))
+            min = r;
+        if (min == i)
+            return;
+        size_t t = m->heap[i];
+        m->heap[i] = m->heap[min];
+        m->heap[min] = t;
+        i = min;
+    }
+}
+
+static void merge_init(struct merge *m, struct run *runs, size_t nruns, enum mpiwc_sort order)
+{
+    m->runs = runs;
+    m->order = order;
+    m->heap = mpiwc_xmalloc(mpiwc_mul_size(nruns ? nruns : 1, sizeof *m->heap));
+    m->nheap = 0;
+    for (size_t i = 0; i < nruns; i++)
+        if (runs[i].next < runs[i].n)
+            m->heap[m->nheap++] = i;
+    for (size_t i = m->nheap / 2; i-- > 0;)
+        sift_down(m, i);
+}
+
+/* The next row in order, or NULL when every run is done. */
+static const struct mpiwc_word *merge_next(struct merge *m)
+{
+    if (m->nheap == 0)
+        return NULL;
+    struct run *r = &m->runs[m->heap[0]];
+    /* Rows are in order but their keys sit at random places in the table. */
+    if (r->next + 16 < r->n)
+        __builtin_prefetch(r->w[r->next + 16].key);
+    const struct mpiwc_word *w = &r->w[r->next++];
+    if (r->next == r->n)
+        m->heap[0] = m->heap[--m->nheap];
+    sift_down(m, 0);
+    return w;
+}
+
+/* Write at most limit rows (0: all) of m to out; the stream's error state tells. */
+static int write_rows(FILE *out, struct merge *m, uint64_t limit, enum mpiwc_format format,
+                      uint64_t *rows)
+{
+    const struct mpiwc_word *w;
+    size_t i = 0;
+    mpiwc_format_begin(out, format);
+    while ((!limit || i < limit) && (w = merge_next(m)) != NULL)
+        mpiwc_format_row(out, w, i++, format);
+    *rows = i;
+    return mpiwc_format_end(out, format);
+}
+
+/* Write the rows of m to path through a temporary file and rename (the writer's rank). */
+static int write_file(const char *path, struct merge *m, uint64_t limit, enum mpiwc_format format,
+                      uint64_t *rows, char *err, size_t errlen)
 {
     char *tmp;
     int fd = create_temp(path, &tmp, err, errlen);
@@ -113,7 +195,7 @@ static int write_file(const char *path, const struct mpiwc_word *words, size_t n
     static char iobuf[1 << 16];
     setvbuf(f, iobuf, _IOFBF, sizeof iobuf);
     errno = 0;
-    int rc = mpiwc_format_write(f, words, n, format);
+    int rc = write_rows(f, m, limit, format, rows);
     int e = errno ? errno : EIO;
     if (rc == 0 && fsync(fd) != 0)
         rc = -1, e = errno;
@@ -186,7 +268,12 @@ int mpiwc_output_parts(const struct mpiwc_table *owned, const char *dir,
     size_t len = strlen(dir) + 32;
     char *part = mpiwc_xmalloc(len), msg[4200];
     snprintf(part, len, "%s/part-%05d", dir, rank);
-    int failed = write_file(part, rows, n, req->format, msg, sizeof msg) != 0, any;
+    struct run run = {rows, n, 0};
+    struct merge m;
+    merge_init(&m, &run, 1, req->sort);
+    uint64_t written;
+    int failed = write_file(part, &m, 0, req->format, &written, msg, sizeof msg) != 0, any;
+    free(m.heap);
     free(rows);
     if (failed)
         fprintf(err, "mpiwc: [rank %d] %s\n", rank, msg);
@@ -198,7 +285,10 @@ int mpiwc_output_parts(const struct mpiwc_table *owned, const char *dir,
     if (rank == 0 && rc == 0) {
         char *marker = mpiwc_xmalloc(strlen(dir) + sizeof "/_SUCCESS");
         sprintf(marker, "%s/_SUCCESS", dir);
-        rc = write_file(marker, NULL, 0, MPIWC_FORMAT_TSV, msg, sizeof msg);
+        struct merge none;
+        merge_init(&none, NULL, 0, req->sort);
+        rc = write_file(marker, &none, 0, MPIWC_FORMAT_TSV, &written, msg, sizeof msg);
+        free(none.heap);
         if (rc != 0)
             fprintf(err, "mpiwc: %s\n", msg);
         free(marker);
@@ -209,21 +299,22 @@ int mpiwc_output_parts(const struct mpiwc_table *owned, const char *dir,
     return rc;
 }
 
-/* Rank 0's collection of gathered rows; keys borrow from the kept round buffers. */
-struct gathered {
-    struct mpiwc_word *words;
-    size_t n, cap;
-    uint8_t **bufs;
+/* Rank 0's runs: its own rows, then what each other rank sent, in arrival order. */
+struct runs {
+    struct run *run; /* nranks; run[0] borrows rank 0's rows */
+    size_t *cap;
+    uint8_t **bufs; /* round buffers the rows' keys point into */
     size_t nbufs;
 };
 
-static void gathered_add(struct gathered *g, const uint8_t *key, uint32_t len, uint64_t count)
+static void run_add(struct runs *rs, int s, const uint8_t *key, uint32_t len, uint64_t count)
 {
-    if (g->n == g->cap) {
-        g->cap = g->cap ? g->cap * 2 : 1024;
-        g->words = mpiwc_xrealloc(g->words, mpiwc_mul_size(g->cap, sizeof *g->words));
+    struct run *r = &rs->run[s];
+    if (r->n == rs->cap[s]) {
+        rs->cap[s] = rs->cap[s] ? rs->cap[s] * 2 : 256;
+        r->w = mpiwc_xrealloc(r->w, mpiwc_mul_size(rs->cap[s], sizeof *r->w));
     }
-    g->words[g->n++] = (struct mpiwc_word){key, len, count};
+    r->w[r->n++] = (struct mpiwc_word){key, len, count};
 }
 
 int mpiwc_output_write(const struct mpiwc_table *owned, const struct mpiwc_output_request *req,
@@ -243,16 +334,23 @@ int mpiwc_output_write(const struct mpiwc_table *owned, const struct mpiwc_outpu
     MPI_Reduce(&distinct, &all_distinct, 1, MPI_UINT64_T, MPI_SUM, 0, comm);
     stats->sort_s += MPI_Wtime() - t0;
 
-    /* Gather in rounds of about cap bytes in all; a bigger record goes alone. */
+    /* Gather the other ranks' rows in rounds of about cap bytes in all; a bigger
+     * record goes alone. Rank 0's own rows stay where they are. */
     t0 = MPI_Wtime();
     size_t per_rank = req->cap / (size_t)nranks ? req->cap / (size_t)nranks : 1;
-    struct gathered g = {0};
-    int *counts = rank == 0 ? mpiwc_xmalloc(mpiwc_mul_size((size_t)nranks, sizeof(int))) : NULL;
-    int *displs = rank == 0 ? mpiwc_xmalloc(mpiwc_mul_size((size_t)nranks, sizeof(int))) : NULL;
+    struct runs rs = {0};
+    int *counts = NULL, *displs = NULL;
+    if (rank == 0) {
+        rs.run = mpiwc_xcalloc((size_t)nranks, sizeof *rs.run);
+        rs.cap = mpiwc_xcalloc((size_t)nranks, sizeof *rs.cap);
+        rs.run[0] = (struct run){rows, mine, 0};
+        counts = mpiwc_xmalloc(mpiwc_mul_size((size_t)nranks, sizeof(int)));
+        displs = mpiwc_xmalloc(mpiwc_mul_size((size_t)nranks, sizeof(int)));
+    }
     uint8_t *sbuf = NULL;
-    size_t scap = 0, next = 0;
+    size_t scap = 0, next = rank == 0 ? mine : 0;
     bool bad = false;
-    for (;;) {
+    while (nranks > 1) {
         size_t b = 0, k = next;
         while (k < mine) {
             size_t rec = mpiwc_record_size(rows[k].len);
@@ -286,15 +384,17 @@ int mpiwc_output_write(const struct mpiwc_table *owned, const struct mpiwc_outpu
         MPI_Gatherv(sbuf, count, MPI_BYTE, rbuf, counts, displs, MPI_BYTE, 0, comm);
         if (rank == 0) {
             stats->bytes_gathered += total;
-            g.bufs = mpiwc_xrealloc(g.bufs, mpiwc_mul_size(g.nbufs + 1, sizeof *g.bufs));
-            g.bufs[g.nbufs++] = rbuf;
-            const uint8_t *pos = rbuf, *key;
-            uint32_t len;
-            uint64_t c;
-            enum mpiwc_record_status st;
-            while ((st = mpiwc_record_next(&pos, rbuf + total, &key, &len, &c)) == MPIWC_RECORD_OK)
-                gathered_add(&g, key, len, c);
-            bad = bad || st == MPIWC_RECORD_BAD;
+            rs.bufs = mpiwc_xrealloc(rs.bufs, mpiwc_mul_size(rs.nbufs + 1, sizeof *rs.bufs));
+            rs.bufs[rs.nbufs++] = rbuf;
+            for (int s = 1; s < nranks; s++) {
+                const uint8_t *pos = rbuf + displs[s], *end = pos + counts[s], *key;
+                uint32_t len;
+                uint64_t c;
+                enum mpiwc_record_status st;
+                while ((st = mpiwc_record_next(&pos, end, &key, &len, &c)) == MPIWC_RECORD_OK)
+                    run_add(&rs, s, key, len, c);
+                bad = bad || st == MPIWC_RECORD_BAD;
+            }
         }
         int more = next < mine, any;
         MPI_Allreduce(&more, &any, 1, MPI_INT, MPI_MAX, comm);
@@ -302,7 +402,6 @@ int mpiwc_output_write(const struct mpiwc_table *owned, const struct mpiwc_outpu
             break;
     }
     free(sbuf);
-    free(rows);
     stats->gather_s += MPI_Wtime() - t0;
 
     int rc = 0;
@@ -310,25 +409,25 @@ int mpiwc_output_write(const struct mpiwc_table *owned, const struct mpiwc_outpu
         if (bad)
             mpiwc_fatal("gathered records are malformed");
         t0 = MPI_Wtime();
-        mpiwc_format_sort(g.words, g.n, req->sort);
-        size_t n = g.n;
-        if (req->top && n > req->top)
-            n = (size_t)req->top;
-        stats->sort_s += MPI_Wtime() - t0;
+        struct merge m;
+        merge_init(&m, rs.run, (size_t)nranks, req->sort);
         stats->distinct = all_distinct;
-        stats->rows = n;
-        t0 = MPI_Wtime();
         if (req->path) {
-            rc = write_file(req->path, g.words, n, req->format, err, errlen);
-        } else if (mpiwc_format_write(req->stream, g.words, n, req->format) != 0) {
+            rc = write_file(req->path, &m, req->top, req->format, &stats->rows, err, errlen);
+        } else if (write_rows(req->stream, &m, req->top, req->format, &stats->rows) != 0) {
             rc = fail(err, errlen, "standard output", strerror(errno ? errno : EIO));
         }
         stats->write_s += MPI_Wtime() - t0;
-        for (size_t i = 0; i < g.nbufs; i++)
-            free(g.bufs[i]);
-        free(g.bufs);
-        free(g.words);
+        free(m.heap);
+        for (int s = 1; s < nranks; s++)
+            free(rs.run[s].w);
+        free(rs.run);
+        free(rs.cap);
+        for (size_t i = 0; i < rs.nbufs; i++)
+            free(rs.bufs[i]);
+        free(rs.bufs);
     }
+    free(rows);
     free(counts);
     free(displs);
     MPI_Bcast(&rc, 1, MPI_INT, 0, comm);

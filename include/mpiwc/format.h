@@ -51,6 +51,12 @@ int mpiwc_format_compare(const struct mpiwc_word *a, const struct mpiwc_word *b,
 int mpiwc_format_write(FILE *out, const struct mpiwc_word *words, size_t n,
                        enum mpiwc_format format);
 
+/* Local. The same, row by row: begin, mpiwc_format_row() for rows 0, 1, ... in order, end. */
+void mpiwc_format_begin(FILE *out, enum mpiwc_format format);
+void mpiwc_format_row(FILE *out, const struct mpiwc_word *w, size_t index,
+                      enum mpiwc_format format);
+int mpiwc_format_end(FILE *out, enum mpiwc_format format);
+
 /* Local. Write bytes as a JSON string literal with the escaping described above. */
 void mpiwc_format_json_string(FILE *out, const uint8_t *bytes, size_t len);
 
