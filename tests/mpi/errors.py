@@ -1,0 +1,291 @@
+#!/usr/bin/env python3
+"""MPI error-case tests for mpiwc.
+
+usage: errors.py MPIWC
+
+Each case runs `mpirun -q -np N MPIWC ARGS...` at np 1 and np 3 and checks:
+  - the exit status (1 runtime error, 2 usage error), on every rank;
+  - stdout is empty;
+  - stderr is exactly one line "mpiwc: ..." (printed once, by rank 0) that
+    names the offending path or option; usage errors may add the line
+    "Try 'mpiwc --help' for more information.";
+  - with -o FILE, an existing FILE is untouched (bytes and mtime) and no
+    other file appears beside it; a FILE that did not exist is not created;
+  - nothing hangs (timeout 60 s per run).
+mpirun runs in a new session (no controlling terminal: no progress line).
+mpirun runs with -q so that its own "process exited with non-zero status"
+banner does not mix with mpiwc's messages, and each rank runs under a small
+sh wrapper that records its exit status (see RECORD).
+
+Unreadable file: permission bits do not stop root, so when the tests run as
+root the unreadable-file case runs mpirun as user nobody (setpriv), with a
+copy of the binary in a world-readable temporary directory; without setpriv
+it is skipped.
+Output to a read-only place: /proc/mpiwc-test.tsv (procfs refuses new files,
+for root too).
+"""
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+
+NPS = [1, 3]
+TIMEOUT = 60
+HINT = "Try 'mpiwc --help' for more information."
+
+
+class Tap:
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def result(self, ok, name, detail=()):
+        self.n += 1
+        print('%s %d - %s' % ('ok' if ok else 'not ok', self.n, name), flush=True)
+        if not ok:
+            self.failed += 1
+            for line in detail:
+                print('#   ' + line)
+
+    def skip(self, name, why):
+        self.n += 1
+        print('ok %d - %s # SKIP %s' % (self.n, name, why), flush=True)
+
+    def done(self):
+        print('1..%d' % self.n)
+        print('# %d of %d failed' % (self.failed, self.n) if self.failed
+              else '# all %d passed' % self.n, flush=True)
+        return 1 if self.failed else 0
+
+
+def mpirun(np, as_nobody=False):
+    cmd = ['timeout', str(TIMEOUT), 'mpirun', '-q', '--oversubscribe', '-np', str(np)]
+    if as_nobody:
+        return ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] + cmd
+    if os.getuid() == 0:
+        cmd.append('--allow-run-as-root')
+    return cmd
+
+
+# Every rank records its own exit status in $MPIWC_STATUS_DIR/RANK, and
+# mpirun does not kill the other ranks when one exits non-zero: so a rank
+# that does not exit by itself shows up as a timeout, and the statuses of all
+# ranks can be compared (mpirun's own exit status is then 0 and unused).
+RECORD = ['--mca', 'orte_abort_on_non_zero_status', '0', '-x', 'MPIWC_STATUS_DIR',
+          'sh', '-c', 'echo $$ > "$MPIWC_STATUS_DIR/pid.$OMPI_COMM_WORLD_RANK"; "$0" "$@"; '
+          's=$?; echo $s > "$MPIWC_STATUS_DIR/$OMPI_COMM_WORLD_RANK"; exit $s']
+
+
+def kill_leftovers(status_dir):
+    """After a timeout: mpirun is gone but a hung rank may live on, below its
+    wrapper (the leader of its own process group). Kill those groups."""
+    for name in os.listdir(status_dir):
+        if name.startswith('pid.'):
+            try:
+                with open(os.path.join(status_dir, name)) as f:
+                    os.killpg(int(f.read()), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
+
+
+def snapshot(directory):
+    """Names, bytes and mtimes of the files in directory."""
+    out = {}
+    for name in sorted(os.listdir(directory)):
+        p = os.path.join(directory, name)
+        st = os.lstat(p)
+        data = open(p, 'rb').read() if stat.S_ISREG(st.st_mode) else None
+        out[name] = (data, st.st_mtime_ns)
+    return out
+
+
+def main(argv):
+    if len(argv) != 2:
+        sys.stderr.write(__doc__)
+        return 2
+    mpiwc = os.path.abspath(argv[1])
+    tap = Tap()
+    tmp = tempfile.mkdtemp(prefix='mpiwc-errors-')
+    try:
+        run(tap, mpiwc, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return tap.done()
+
+
+def run(tap, mpiwc, tmp):
+    os.chmod(tmp, 0o755)
+    good = os.path.join(tmp, 'good.txt')
+    with open(good, 'wb') as f:
+        f.write(b'some words here\n')
+    missing = os.path.join(tmp, 'no-such-file.txt')
+    empty_dir = os.path.join(tmp, 'empty-dir')
+    os.makedirs(empty_dir)
+    hollow_dir = os.path.join(tmp, 'hollow-dir')   # only empty subdirectories
+    os.makedirs(os.path.join(hollow_dir, 'a', 'b'))
+    os.makedirs(os.path.join(hollow_dir, 'c'))
+    fifo = os.path.join(tmp, 'fifo')
+    os.mkfifo(fifo)
+    secret = os.path.join(tmp, 'secret.txt')
+    with open(secret, 'wb') as f:
+        f.write(b'unreadable words\n')
+    os.chmod(secret, 0)
+    status_dir = os.path.join(tmp, 'status')
+    outdir = os.path.join(tmp, 'out')
+    os.makedirs(outdir)
+    os.chmod(outdir, 0o777)
+    no_dir_out = os.path.join(tmp, 'missing-dir', 'out.tsv')
+    proc_out = '/proc/mpiwc-test.tsv'
+
+    # (name, args, status, words the message must contain (one of each tuple),
+    #  use -o with an existing file)
+    runtime = [
+        ('missing path', [good, missing], [(missing,)], True),
+        ('directory with no files', [empty_dir], [(empty_dir,)], True),
+        ('directory with only empty subdirectories', [hollow_dir], [(hollow_dir,)], True),
+        ('a FIFO is not a regular file', [fifo], [(fifo,)], True),
+        ("'-' twice", ['-', good, '-'], [("'-'", '"-"', '-: ', ' - ')], True),
+        ('output in a missing directory', ['-o', no_dir_out, good], [(no_dir_out,)], False),
+        ('output in a read-only place', ['-o', proc_out, good], [(proc_out,)], False),
+        ('report in a missing directory', ['--report=' + no_dir_out, good],
+         [(no_dir_out,)], True),
+        # RESULT is the -o file: the output would replace an input.
+        ('output is also an input', [good, 'RESULT'], [('result.tsv',)], True),
+    ]
+    usage = [
+        ('bad --split', ['--split=foo', good], [('split', 'foo')]),
+        ('bad --case', ['--case=upper', good], [('case', 'upper')]),
+        ('bad --sort', ['--sort=size', good], [('sort', 'size')]),
+        ('bad --format', ['--format=xml', good], [('format', 'xml')]),
+        ('bad --top', ['--top=abc', good], [('top', 'abc')]),
+        ('negative --top', ['--top=-1', good], [('top', '-1')]),
+        ('bad -n', ['-n', 'x1', good], [('-n', 'top', 'x1')]),
+        ('--buffer-size below 64', ['--buffer-size=10', good], [('buffer-size', '10')]),
+        ('bad --shuffle-buffer suffix', ['--shuffle-buffer=4X', good],
+         [('shuffle-buffer', '4X')]),
+        ('--shuffle-buffer too big', ['--shuffle-buffer=99999G', good],
+         [('shuffle-buffer', '99999G')]),
+        ('unknown option', ['--frobnicate', good], [('frobnicate',)]),
+        ('unknown short option', ['-Q', good], [('Q',)]),
+        ('missing option value', [good, '--top'], [('top',)]),
+        ('no paths', [], [('mpiwc:',)]),
+        ('no paths, only options', ['--sort=word'], [('mpiwc:',)]),
+    ]
+
+    def check(name, np, args, status, names, existing_out, as_nobody=False, binary=mpiwc):
+        problems = []
+        out_args, out_file = [], None
+        if existing_out:
+            out_file = os.path.join(outdir, 'result.tsv')
+            with open(out_file, 'wb') as f:
+                f.write(b'precious\t1\n')
+            old = os.stat(out_file).st_mtime_ns
+            os.utime(out_file, ns=(old - 10**9, old - 10**9))
+            out_args = ['-o', out_file]
+        before = snapshot(outdir)
+        proc_before = os.path.exists(proc_out)
+        args = [out_file if a == 'RESULT' else a for a in args]
+        cmd = mpirun(np, as_nobody) + RECORD + [binary] + out_args + args
+        shutil.rmtree(status_dir, ignore_errors=True)
+        os.makedirs(status_dir)
+        os.chmod(status_dir, 0o777)
+        t0 = time.monotonic()
+        try:
+            env = dict(os.environ, MPIWC_STATUS_DIR=status_dir)
+            if as_nobody:
+                env['HOME'] = tmp
+            p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
+                               timeout=TIMEOUT + 10, env=env,
+                               start_new_session=True)
+            rc, stdout, stderr = p.returncode, p.stdout, p.stderr
+        except subprocess.TimeoutExpired as e:
+            rc, stdout, stderr = 'hang', e.stdout or b'', e.stderr or b''
+        took = time.monotonic() - t0
+        statuses = {}
+        for r in range(np):
+            try:
+                with open(os.path.join(status_dir, str(r))) as f:
+                    statuses[r] = int(f.read())
+            except (OSError, ValueError):
+                statuses[r] = None
+        if rc == 124 or rc == 'hang':
+            kill_leftovers(status_dir)
+            problems.append('timed out after %.0f s (hang?); rank statuses %r' % (took, statuses))
+        elif rc != 0:
+            problems.append('mpirun failed with status %s' % rc)
+        elif set(statuses.values()) != {status}:
+            problems.append('rank exit statuses %r, expected %d on every rank' % (statuses, status))
+        if stdout:
+            problems.append('stdout not empty: %r' % stdout[:300])
+        lines = stderr.decode('utf-8', 'replace').splitlines()
+        if status == 2 and len(lines) == 2 and lines[1] == HINT:
+            lines = lines[:1]
+        if len(lines) != 1:
+            problems.append('expected one stderr line, got %d: %r' % (len(lines), stderr[:600]))
+        elif not lines[0].startswith('mpiwc: '):
+            problems.append('stderr line does not start with "mpiwc: ": %r' % lines[0])
+        else:
+            for alternatives in names:
+                if not any(a in lines[0] for a in alternatives):
+                    problems.append('stderr line names none of %r: %r' % (alternatives, lines[0]))
+        after = snapshot(outdir)
+        if after != before:
+            problems.append('output directory changed: %r -> %r' % (
+                {k: v[0] for k, v in before.items()}, {k: v[0] for k, v in after.items()}))
+        if os.path.exists(no_dir_out) or os.path.exists(os.path.dirname(no_dir_out)):
+            problems.append('%s appeared' % no_dir_out)
+        if os.path.exists(proc_out) and not proc_before:
+            problems.append('%s appeared' % proc_out)
+        shown = ' '.join(cmd).replace(tmp, '$TMP')
+        tap.result(not problems, 'np=%d %s (%.1f s)' % (np, name, took),
+                   ['command: ' + shown, 'stderr: %r' % stderr[:600]] + problems
+                   if problems else ())
+        if out_file:
+            os.unlink(out_file)
+
+    for np in NPS:
+        for name, args, names, existing in runtime:
+            check(name, np, args, 1, names, existing)
+            if existing and name == 'missing path':
+                check(name + ' (no -o)', np, args, 1, names, False)
+        # Unreadable file.
+        if os.getuid() != 0:
+            check('unreadable file', np, [good, secret], 1, [(secret,)], True)
+        elif shutil.which('setpriv'):
+            binary = os.path.join(tmp, 'mpiwc')
+            shutil.copy(mpiwc, binary)
+            os.chmod(binary, 0o755)
+            check('unreadable file (as nobody)', np, [good, secret], 1, [(secret,)], True,
+                  as_nobody=True, binary=binary)
+        else:
+            tap.skip('np=%d unreadable file' % np, 'running as root without setpriv')
+        for name, args, names in usage:
+            check(name, np, args, 2, names, False)
+            if name == 'bad --split':
+                check(name + ' (with -o)', np, args, 2, names, True)
+
+    # --help and --version: exit 0, printed once (by rank 0 only) at np 3.
+    for opt in ['--help', '-h', '--version', '-V']:
+        cmd = mpirun(3) + [mpiwc, opt]
+        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
+                           timeout=TIMEOUT + 10, start_new_session=True)
+        problems = []
+        if p.returncode != 0:
+            problems.append('exit status %d' % p.returncode)
+        if p.stderr:
+            problems.append('stderr: %r' % p.stderr[:300])
+        first = p.stdout.split(b'\n', 1)[0]
+        if not first or p.stdout.count(first + b'\n') != 1:
+            problems.append('stdout is not printed exactly once: %r' % p.stdout[:600])
+        if opt in ('--version', '-V') and not first.startswith(b'mpiwc '):
+            problems.append('version line: %r' % first)
+        tap.result(not problems, 'np=3 %s prints once, exits 0' % opt,
+                   ['command: ' + ' '.join(cmd)] + problems if problems else ())
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))

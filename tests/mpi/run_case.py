@@ -1,0 +1,541 @@
+#!/usr/bin/env python3
+"""MPI integration test: run mpiwc on one generated input and compare.
+
+usage: run_case.py MPIWC CASE [--keep]
+       run_case.py --list
+
+Generates CASE's input (deterministic, seeded) in a temporary directory, then
+runs `mpirun -np N MPIWC OPTIONS... PATHS...` and checks that each run exits 0,
+prints nothing on stderr, and writes exactly the bytes that tests/reference.py
+writes for the same options; every run is also compared with the np=1 run of
+the same options. Runs:
+  - default options at np 1, 2, 3, 4, 7, each with the default buffers and
+    with --buffer-size=64 --shuffle-buffer=64;
+  - each option variant (VARIANTS) at np 1 and at one more np (rotating over
+    2, 3, 4, 7) with the small buffers; '-o FILE' checks the file instead of
+    stdout and that nothing else appears beside it.
+The cases of TEXT_CASES also run each of TEXT_VARIANTS (the Unicode word
+rules, --compat=hadoop and the filters) at np 1 and, with the small
+buffers, at every np from 1 to 7.
+Output is TAP; the exit status is 1 when any check fails. --keep leaves the
+temporary directory behind for a look.
+"""
+import difflib
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REFERENCE = os.path.join(HERE, '..', 'reference.py')
+NPS = [1, 2, 3, 4, 7]
+SMALL = ['--buffer-size=64', '--shuffle-buffer=64']
+VARIANTS = [
+    ['--sort=word'],
+    ['--top=5'],
+    ['-n', '1', '--sort=word'],
+    ['--split=space'],
+    ['--case=keep', '--top=0'],
+    ['--format=csv'],
+    ['--format=json'],
+    ['--split=space', '--case=keep', '--format=json'],
+    ['--split=space', '--format=csv', '--sort=word', '--top=7'],
+    ['-o', 'OUT'],
+    ['--output=RELOUT', '--format=csv'],
+    ['--stats', '--report=REPORT'],
+]
+# Placeholders in VARIANTS: OUT is an absolute output path, RELOUT a bare file
+# name (mpirun runs in the output directory), REPORT a report path. The table
+# written with -o must equal the reference; the report must exist and not be
+# empty; with --stats, stderr may have text.
+NOT_TABLE_OPTIONS = ('-o', 'OUT', '--output=RELOUT', '--stats', '--report=REPORT')
+MPIRUN_TIMEOUT = 120
+# The text word rules and filters (words.h), on the cases of TEXT_CASES: each
+# at every np with the small buffers, and at np 1 with the default ones.
+# STOP is a stop-word file written next to the inputs (STOPWORDS below).
+TEXT_VARIANTS = [
+    ['--split=unicode'],
+    ['--split=unicode', '--case=keep', '--normalize=none'],
+    ['--split=unicode', '--normalize=nfkc', '--sort=word'],
+    ['--split=uax29'],
+    ['--split=uax29', '--case=keep', '--normalize=nfkc', '--format=json'],
+    ['--compat=hadoop'],
+    ['--split=unicode', '--min-length=3', '--ignore-numbers', '--stopwords=STOP'],
+    ['--split=uax29', '--stopwords=STOP', '--ignore-numbers', '--min-length=2'],
+    ['--min-length=2', '--ignore-numbers', '--stopwords=STOP'],
+    ['--split=space', '--case=keep', '--stopwords=STOP'],
+]
+TEXT_CASES = ('multilingual', 'cjk-runs', 'high-bytes')
+STOPWORDS = '\n'.join(['the', 'und', 'Der', 'καὶ', 'ΤΟΥ', 'في', 'STRASSE', '的', '是', 'です',
+                        'และ', 'ｃａｆé', '0', 'e\u0301', '']).encode() + b'\xff\r\nlast'
+
+
+# ---------------------------------------------------------------- inputs
+
+def write(path, data):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, 'wb') as f:
+        f.write(data)
+
+
+def boundaries(total):
+    """Every interior range boundary of the plan for np 2, 3, 4, 7 (plan.h)."""
+    out = set()
+    for n in NPS:
+        q, rem = divmod(total, n)
+        out.update(r * q + min(r, rem) for r in range(1, n))
+    return sorted(b for b in out if 0 < b < total)
+
+
+def vocabulary(rng, n, alphabet=b'abcdefghijklmnopqrstuvwxyz', lo=1, hi=10):
+    words = set()
+    while len(words) < n:
+        words.add(bytes(rng.choice(alphabet) for _ in range(rng.randint(lo, hi))))
+    return sorted(words)
+
+
+def zipf_text(rng, nbytes, nvocab):
+    vocab = vocabulary(rng, nvocab, lo=1, hi=12)
+    rng.shuffle(vocab)
+    weights = [1.0 / (k + 1) for k in range(len(vocab))]
+    seps = [b' '] * 12 + [b'\n', b', ', b'. ', b'\t', b'  ']
+    out, size = [], 0
+    while size < nbytes:
+        for w in rng.choices(vocab, weights=weights, k=4096):
+            r = rng.random()
+            if r < 0.05:
+                w = w.capitalize()
+            elif r < 0.06:
+                w = w.upper()
+            s = rng.choice(seps)
+            out += (w, s)
+            size += len(w) + len(s)
+    return b''.join(out)[:nbytes]
+
+
+def case_empty(d, rng):
+    write(d + '/empty.txt', b'')
+    return [d + '/empty.txt'], None
+
+
+def case_empty_mixed(d, rng):
+    # Nothing to count from anywhere: an empty file, a directory of empty
+    # files, empty standard input.
+    write(d + '/empty.txt', b'')
+    write(d + '/dir/a', b'')
+    write(d + '/dir/sub/b', b'')
+    return [d + '/empty.txt', d + '/dir', '-'], b''
+
+
+def case_one_word(d, rng):
+    write(d + '/one.txt', b'Hello\n')
+    return [d + '/one.txt'], None
+
+
+def case_few_words(d, rng):
+    # 3 words in 16 bytes: most ranks at np 7 get a range inside a word or
+    # between words, some get 2-3 bytes.
+    write(d + '/few.txt', b'Alpha beta ALPHA')
+    return [d + '/few.txt'], None
+
+
+def case_tiny(d, rng):
+    # Fewer bytes than ranks: at np 7 some ranks get no range at all.
+    write(d + '/tiny.txt', b'a b')
+    return [d + '/tiny.txt'], None
+
+
+def case_big_word(d, rng):
+    # One 1 MiB word (letters, digits, high bytes) and nothing else: every
+    # rank's range at np > 1 lies inside it.
+    alphabet = bytes(range(0x30, 0x3a)) + bytes(range(0x41, 0x5b)) + \
+        bytes(range(0x61, 0x7b)) + bytes(range(0x80, 0x100))
+    word = bytes(rng.choice(alphabet) for _ in range(1 << 20))
+    write(d + '/big-word.bin', word)
+    return [d + '/big-word.bin'], None
+
+
+def case_straddle(d, rng):
+    # 1000 runs of 'x' (lengths 1..150, so many exceed the 64-byte buffer),
+    # then widened so that every range boundary for np 2, 3, 4, 7 has a word
+    # byte on both sides: each boundary cuts a word. A word cut wrongly turns
+    # into two shorter x-runs and changes the counts.
+    runs = [b'x' * rng.choice([1, 2, 3, 5, 8, 13, 40, 63, 64, 65, 100, 150])
+            for _ in range(1000)]
+    buf = bytearray(b' '.join(runs) + b'\n')
+    for b in boundaries(len(buf)):
+        buf[b - 1] = buf[b] = ord('x')
+    for b in boundaries(len(buf)):
+        assert buf[b - 1] == buf[b] == ord('x')
+    write(d + '/straddle.txt', bytes(buf))
+    return [d + '/straddle.txt'], None
+
+
+def case_boundary_edges(d, rng):
+    # Words and separators placed exactly at the range boundaries: a word
+    # starting at the boundary, ending just before it, a one-byte word on
+    # it, separators on both sides, a long separator run across it.
+    vocab = vocabulary(rng, 50)
+    buf = bytearray(b' '.join(rng.choice(vocab) for _ in range(1200)) + b'\n')
+    kinds = ['start', 'end', 'single', 'gap', 'inside']
+    for i, b in enumerate(boundaries(len(buf))):
+        kind = kinds[i % len(kinds)]
+        if kind == 'start':      # ' |qq'
+            buf[b - 1:b + 2] = b' qq'
+        elif kind == 'end':      # 'zz| '
+            buf[b - 2:b + 1] = b'zz '
+        elif kind == 'single':   # ' |k '
+            buf[b - 1:b + 2] = b' k '
+        elif kind == 'gap':      # '  |  '
+            buf[b - 2:b + 2] = b' \n\t '
+        else:                    # 'wo|rd'
+            buf[b - 3:b + 3] = b' wo' + b'rd '
+    write(d + '/edges.txt', bytes(buf))
+    return [d + '/edges.txt'], None
+
+
+def case_nul(d, rng):
+    # NUL (a separator for alnum, a word byte for space) and other control
+    # bytes, quotes, backslashes and commas (escaped in json and csv).
+    pieces = [b'alpha', b'beta', b'al\x00pha', b'\x00', b'\x00\x00gamma',
+              b'delta\x00', b'x\x01y', b'\x7f', b'q"uote', b'back\\slash',
+              b'com,ma', b'"', b'\x1b[0m', b'\x08bs', b'BETA']
+    seps = [b' ', b'\n', b'\x00', b' \x00 ', b'\t']
+    data = b''.join(rng.choice(pieces) + rng.choice(seps) for _ in range(5000))
+    write(d + '/nul.bin', data)
+    return [d + '/nul.bin'], None
+
+
+def case_crlf(d, rng):
+    # CRLF line ends plus \v and \f (separators in both splits); a CR next
+    # to a word must not stick to it.
+    vocab = vocabulary(rng, 200)
+    lines = []
+    for _ in range(3000):
+        words = [rng.choice(vocab) for _ in range(rng.randint(0, 8))]
+        lines.append(rng.choice([b' ', b'\v', b'\f', b' \r ']).join(words))
+    write(d + '/crlf.txt', b'\r\n'.join(lines) + b'\r\n')
+    write(d + '/cr-only.txt', b'\r'.join(lines[:300]))
+    return [d + '/crlf.txt', d + '/cr-only.txt'], None
+
+
+def case_high_bytes(d, rng):
+    # Valid UTF-8 (2, 3, 4 bytes, with ASCII capitals that fold and non-ASCII
+    # ones that must not) and invalid UTF-8: stray continuations, truncated
+    # sequences, overlongs, surrogates, > U+10FFFF, 0xfe 0xff.
+    pieces = ['école', 'ÉCOLE', 'Straße', 'STRASSE', 'naïve', '中文', '😀', 'Ωmega',
+              'ΩMEGA', 'a—b', '\u00a0nbsp']
+    pieces = [p.encode() for p in pieces] + [
+        b'\x80', b'\xbf\xbf', b'\xc3', b'ab\xc3', b'\xc3(', b'\xe2\x82', b'\xe2\x82x',
+        b'\xc0\xaf', b'\xc1\xbf', b'\xe0\x80\xaf', b'\xed\xa0\x80', b'\xed\xbf\xbf',
+        b'\xf4\x90\x80\x80', b'\xf5\x80\x80\x80', b'\xfe', b'\xff', b'Z\xffZ',
+        b'\xf0\x9f\x98', b'\xf0\x9f\x98\x80\x80', b'\xc3\xa9\xa9', b'\xef\xbb\xbfbom']
+    seps = [b' ', b'\n', b'. ', b'-']
+    data = b''.join(rng.choice(pieces) + rng.choice(seps) for _ in range(6000))
+    write(d + '/high.bin', data)
+    return [d + '/high.bin'], None
+
+
+MULTILINGUAL = [
+    # Chinese, Japanese, Thai: no spaces between words (dictionary segmentation)
+    '云计算是一种基于互联网的计算资源共享和分配模式。', '我们今天在北京大学学习中文',
+    '東京都は日本の首都です。', 'カタカナとひらがなを読みます', 'ภาษาไทยไม่มีการเว้นวรรคระหว่างคำ',
+    # German, Greek, Arabic: case folding, final sigma, ligatures, digits
+    'Straße', 'STRASSE', 'straße', 'Größe', 'GRÖSSE', 'Der', 'und', 'ΟΔΥΣΣΕΥΣ', 'Ὀδυσσεύς',
+    'καὶ', 'ΤΟΥ', 'σοφός', 'ΣΟΦΟΣ', 'مرحبا بالعالم', 'في', '١٢٣٤', '٣.١٤',
+    # composed and decomposed, compatibility forms, marks, numbers, apostrophes
+    'café', 'cafe\u0301', 'ＣＡＦÉ', 'ﬁnance', 'Å', 'A\u030a', '\u0301lone', 'x²', '½', 'Ⅻ',
+    'don\u2019t', "can't", 'under_score', 'e.g.', '3.14', '2024', '007', '—dash—', '«quote»',
+    '\u3000全角\u3000スペース', 'İstanbul', 'ǰ', 'ß', 'ẞ',
+    # emoji: ZWJ sequences, skin tones, flags, keycaps
+    '👩\u200d💻', '👨\u200d👩\u200d👧\u200d👦', '👍🏽', '🇩🇪', '1\ufe0f\u20e3', '😀x😀',
+]
+MULTILINGUAL_BAD = [b'\xff', b'\xc3', b'ab\xc3', b'\xe2\x82', b'\xc0\xaf', b'\xed\xa0\x80',
+                    b'\xf4\x90\x80\x80', b'\xe4\xb8', b'\xf0\x9f\x98', b'Z\xffZ']
+
+
+def case_multilingual(d, rng):
+    # Words of many scripts and forms, joined by ASCII and Unicode separators
+    # or by nothing, with ill-formed UTF-8: at tiny buffers and np up to 7,
+    # range and buffer edges land inside multi-byte characters and words.
+    pieces = [p.encode() for p in MULTILINGUAL] + MULTILINGUAL_BAD
+    seps = [b' ', b'\n', b'', b'', b', ', '\u3000'.encode(), '、'.encode(), b'\t', b'-',
+            '\u00a0'.encode(), b'\r\n', b'\x0b', b'\x0c']
+    data = b''.join(rng.choice(pieces) + rng.choice(seps) for _ in range(6000))
+    write(d + '/multi.txt', data)
+    write(d + '/multi-2.txt', data[len(data) // 3:])
+    return [d + '/multi.txt', d + '/multi-2.txt'], None
+
+
+def case_cjk_runs(d, rng):
+    # Long runs without any ASCII byte (up to 200 KB), so ranges start and end
+    # deep inside runs: unicode counts a finished word early in a long run,
+    # uax29 segments whole runs. A few ASCII spaces and newlines between.
+    cjk = [p.encode() for p in MULTILINGUAL[:5]] + ['。'.encode(), '，'.encode(), '１２３'.encode()]
+    parts = []
+    for size in (10, 3000, 200000, 1, 70000, 500):
+        run, n = [], 0
+        while n < size:
+            run.append(rng.choice(cjk))
+            n += len(run[-1])
+        parts.append(b''.join(run) + rng.choice([b' ', b'\n', b'\xe3\x80\x80\n']))
+    write(d + '/cjk.txt', b''.join(parts))
+    return [d + '/cjk.txt'], None
+
+
+def case_many_files(d, rng):
+    # 300 small files: empty ones, separator-only ones, one-byte ones, files
+    # that end (and the next one starts) in the middle of a word -- words
+    # must not join across files.
+    vocab = vocabulary(rng, 40)
+    paths = []
+    for i in range(300):
+        r = rng.random()
+        if r < 0.15:
+            data = b''
+        elif r < 0.2:
+            data = b' \n'
+        elif r < 0.25:
+            data = rng.choice([b'a', b'b', b'Z'])
+        else:
+            data = b' '.join(rng.choice(vocab) for _ in range(rng.randint(1, 300)))
+            if rng.random() < 0.5:
+                data += b'\n'
+        path = '%s/f%03d.txt' % (d, i)
+        write(path, data)
+        paths.append(path)
+    rng.shuffle(paths)
+    return paths, None
+
+
+def case_big_file(d, rng):
+    write(d + '/big.txt', zipf_text(rng, 4 << 20, 20000))
+    return [d + '/big.txt'], None
+
+
+def case_tree(d, rng):
+    # Nested directories with files at every level, empty files and an empty
+    # subdirectory; the root is passed along with one file outside it.
+    vocab = vocabulary(rng, 300)
+    root = d + '/tree'
+    dirs = [root]
+    for depth in range(4):
+        for parent in list(dirs):
+            if parent.count('/') - root.count('/') == depth:
+                for k in range(rng.randint(1, 3)):
+                    dirs.append('%s/d%d-%d' % (parent, depth, k))
+    for i, dirpath in enumerate(dirs):
+        for k in range(rng.randint(0, 4)):
+            n = rng.choice([0, 1, 10, 200, 3000])
+            write('%s/file %d-%d.txt' % (dirpath, i, k),
+                  b' '.join(rng.choice(vocab) for _ in range(n)))
+    os.makedirs(root + '/empty-dir/deeper', exist_ok=True)
+    write(d + '/outside.txt', b'outside Tree TREE tree\n')
+    return [root, d + '/outside.txt'], None
+
+
+def case_stdin(d, rng):
+    return ['-'], zipf_text(rng, 300 << 10, 3000)
+
+
+def case_stdin_mixed(d, rng):
+    write(d + '/a.txt', zipf_text(rng, 50 << 10, 500))
+    write(d + '/b.txt', b'stdin plus files\n')
+    return [d + '/a.txt', '-', d + '/b.txt'], zipf_text(rng, 100 << 10, 500)
+
+
+CASES = {
+    'empty': case_empty,
+    'empty-mixed': case_empty_mixed,
+    'one-word': case_one_word,
+    'few-words': case_few_words,
+    'tiny': case_tiny,
+    'big-word': case_big_word,
+    'straddle': case_straddle,
+    'boundary-edges': case_boundary_edges,
+    'nul': case_nul,
+    'crlf': case_crlf,
+    'high-bytes': case_high_bytes,
+    'many-files': case_many_files,
+    'big-file': case_big_file,
+    'tree': case_tree,
+    'stdin': case_stdin,
+    'stdin-mixed': case_stdin_mixed,
+    'multilingual': case_multilingual,
+    'cjk-runs': case_cjk_runs,
+}
+
+
+# ---------------------------------------------------------------- running
+
+class Tap:
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def result(self, ok, name, detail=()):
+        self.n += 1
+        print('%s %d - %s' % ('ok' if ok else 'not ok', self.n, name), flush=True)
+        if not ok:
+            self.failed += 1
+            for line in detail:
+                print('#   ' + line)
+        return ok
+
+    def done(self):
+        print('1..%d' % self.n)
+        print('# %d of %d failed' % (self.failed, self.n) if self.failed
+              else '# all %d passed' % self.n, flush=True)
+        return 1 if self.failed else 0
+
+
+def mpirun_prefix(np):
+    cmd = ['timeout', str(MPIRUN_TIMEOUT), 'mpirun', '--oversubscribe', '-np', str(np)]
+    if os.getuid() == 0:
+        cmd.append('--allow-run-as-root')
+    return cmd
+
+
+def short_diff(expected, got, limit=20):
+    if expected == got:
+        return []
+    a, b = expected.split(b'\n'), got.split(b'\n')
+    out = ['expected %d bytes, got %d bytes' % (len(expected), len(got))]
+    for line in difflib.unified_diff([repr(x)[2:-1][:200] for x in a],
+                                     [repr(x)[2:-1][:200] for x in b],
+                                     'expected', 'got', n=1, lineterm=''):
+        out.append(line)
+        if len(out) > limit:
+            out.append('...')
+            break
+    return out
+
+
+def quote(args):
+    return ' '.join(a if a and all(c.isalnum() or c in '-_=./,' for c in a) else repr(a)
+                    for a in args)
+
+
+def main(argv):
+    if argv[1:] == ['--list']:
+        print('\n'.join(CASES))
+        return 0
+    if len(argv) < 3 or argv[2] not in CASES:
+        sys.stderr.write(__doc__)
+        return 2
+    mpiwc, case = os.path.abspath(argv[1]), argv[2]
+    keep = '--keep' in argv[3:]
+    tmp = tempfile.mkdtemp(prefix='mpiwc-%s-' % case)
+    try:
+        return run(mpiwc, case, tmp)
+    finally:
+        if keep:
+            print('# kept ' + tmp)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run(mpiwc, case, tmp):
+    tap = Tap()
+    indir, outdir = tmp + '/in', tmp + '/out'
+    os.makedirs(indir)
+    os.makedirs(outdir)
+    paths, stdin = CASES[case](indir, random.Random('mpiwc:' + case))
+    shown = paths if len(paths) <= 4 else paths[:3] + ['... (%d paths)' % len(paths)]
+    print('# case %s: %s%s' % (case, quote([os.path.relpath(p, tmp) if p != '-' else p
+                                           for p in shown]),
+                              ' with %d bytes on stdin' % len(stdin) if stdin is not None else ''))
+
+    ref_cache = {}
+
+    def reference(opts):
+        opts = [o for o in opts if o not in SMALL and o not in NOT_TABLE_OPTIONS]
+        key = tuple(opts)
+        if key not in ref_cache:
+            p = subprocess.run([sys.executable, REFERENCE] + opts + ['--'] + paths,
+                               input=stdin or b'', capture_output=True)
+            if p.returncode != 0:
+                print('Bail out! reference.py failed: ' + p.stderr.decode(errors='replace'))
+                raise SystemExit(1)
+            ref_cache[key] = p.stdout
+        return ref_cache[key]
+
+    np1 = {}
+
+    def check(np, opts):
+        out_file = report = None
+        args = list(opts)
+        if 'OUT' in args:
+            out_file = os.path.join(outdir, 'result.out')
+            args[args.index('OUT')] = out_file
+            with open(out_file, 'wb') as f:
+                f.write(b'old contents, to be replaced\n')
+        if '--output=RELOUT' in args:
+            out_file = os.path.join(outdir, 'result.out')
+            args[args.index('--output=RELOUT')] = '--output=result.out'
+        if '--report=REPORT' in args:
+            report = os.path.join(tmp, 'report.json')
+            args[args.index('--report=REPORT')] = '--report=' + report
+        cmd = mpirun_prefix(np) + [mpiwc] + args + paths
+        name = 'np=%d %s' % (np, quote(args).replace(tmp, '$TMP') or '(defaults)')
+        p = subprocess.run(cmd, input=stdin or b'', capture_output=True, cwd=outdir,
+                           start_new_session=True)
+        got = p.stdout
+        problems = []
+        if p.returncode != 0:
+            problems.append('exit status %d%s' % (
+                p.returncode, ' (timeout)' if p.returncode == 124 else ''))
+        if p.stderr and '--stats' not in args:
+            problems.append('stderr: ' + repr(p.stderr[:600])[2:-1])
+        if out_file is not None:
+            if got:
+                problems.append('stdout not empty with -o: %r' % got[:200])
+            try:
+                with open(out_file, 'rb') as f:
+                    got = f.read()
+            except OSError as e:
+                problems.append('output file: %s' % e)
+                got = b''
+            extra = sorted(set(os.listdir(outdir)) - {'result.out'})
+            if extra:
+                problems.append('left beside the output file: %s' % extra)
+            os.unlink(out_file)
+        if report is not None:
+            if not os.path.exists(report) or os.path.getsize(report) == 0:
+                problems.append('--report file missing or empty')
+            else:
+                os.unlink(report)
+        expected = reference(opts)
+        diff = short_diff(expected, got)
+        if diff:
+            problems.append('output differs from reference.py:')
+            problems += diff
+        key = tuple(o for o in opts if o not in SMALL and o not in NOT_TABLE_OPTIONS)
+        if np == 1 and key not in np1:
+            np1[key] = got
+        elif key in np1 and got != np1[key] and not diff:
+            problems.append('output differs from the np=1 run')
+        tap.result(not problems, name, ['command: ' + quote(cmd).replace(tmp, '$TMP')] +
+                   problems if problems else ())
+
+    for extra in ([], SMALL):
+        for np in NPS:
+            check(np, extra)
+    for i, variant in enumerate(VARIANTS):
+        check(1, variant)
+        check(NPS[1 + i % (len(NPS) - 1)], variant + SMALL)
+    if case in TEXT_CASES:
+        stop = os.path.join(tmp, 'stop.txt')
+        write(stop, STOPWORDS)
+        for variant in TEXT_VARIANTS:
+            variant = [a.replace('=STOP', '=' + stop) for a in variant]
+            check(1, variant)
+            for np in range(1, 8):
+                check(np, variant + SMALL)
+    return tap.done()
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))
