@@ -55,7 +55,9 @@ def read_inputs(paths, stdin):
             for root, _dirs, files in os.walk(path):
                 for name in files:
                     full = os.path.join(root, name)
-                    if os.path.isfile(full) and not os.path.islink(full):
+                    # Links to files count (os.path.isfile follows them); os.walk
+                    # does not descend into links to directories. As mpiwc.
+                    if os.path.isfile(full):
                         with open(full, 'rb') as f:
                             yield f.read()
         else:
