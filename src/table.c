@@ -39,7 +39,7 @@ uint64_t mpiwc_hash(const void *key, size_t len)
 static size_t slots_for(size_t hint)
 {
     size_t n = MIN_SLOTS;
-    while (n / 2 < hint) {
+    while (n / 4 * 3 < hint) {
         if (n > SIZE_MAX / 4)
             mpiwc_fatal("table capacity overflow");
         n *= 2;
@@ -118,7 +118,7 @@ void mpiwc_table_add_hashed(struct mpiwc_table *t, uint64_t hash, const void *ke
     }
     if (len > UINT32_MAX)
         mpiwc_fatal("word of %zu bytes is longer than the supported 4 GiB", len);
-    if ((t->size + 1) * 2 > t->mask + 1)
+    if (mpiwc_table_full(t))
         mpiwc_table_grow(t);
     size_t i = hash & t->mask;
     for (;;) {

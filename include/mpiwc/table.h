@@ -10,7 +10,7 @@
  *     mpiwc_table_free(&t);
  *
  * Open addressing with linear probing over a power-of-two slot array. Every
- * entry keeps the word's 64-bit hash, so growth (doubling at 50% load) never
+ * entry keeps the word's 64-bit hash, so growth (doubling at 75% load) never
  * rehashes key bytes and probes compare hashes before bytes. Keys of up to 16
  * bytes (most words of natural text) sit inside the slot, so a probe needs no
  * pointer chase; longer keys live in one arena owned by the table, addressed
