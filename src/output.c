@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -41,16 +42,29 @@ void mpiwc_output_on_signal(void)
         unlink(pending_temp); /* async-signal-safe */
 }
 
-/* The temporary sibling of path: "DIR/.BASE.mpiwc-XXXXXX" (caller frees). */
-static char *temp_name(const char *path)
+/* The temporary sibling of path: "DIR/.BASE.mpiwc-PID-N" (caller frees). */
+static char *temp_name(const char *path, unsigned n)
 {
     const char *slash = strrchr(path, '/');
     size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
     const char *base = path + dirlen;
-    size_t len = dirlen + 1 + strlen(base) + sizeof ".mpiwc-XXXXXX";
+    size_t len = dirlen + strlen(base) + 64;
     char *t = mpiwc_xmalloc(len);
-    snprintf(t, len, "%.*s.%s.mpiwc-XXXXXX", (int)dirlen, path, base);
+    snprintf(t, len, "%.*s.%s.mpiwc-%ld-%u", (int)dirlen, path, base, (long)getpid(), n);
     return t;
+}
+
+/* The directory of path ("." when it has none; caller frees). */
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return mpiwc_xstrdup(".");
+    size_t n = slash == path ? 1 : (size_t)(slash - path);
+    char *d = mpiwc_xmalloc(n + 1);
+    memcpy(d, path, n);
+    d[n] = '\0';
+    return d;
 }
 
 static int fail(char *err, size_t errlen, const char *path, const char *reason)
@@ -59,37 +73,108 @@ static int fail(char *err, size_t errlen, const char *path, const char *reason)
     return -1;
 }
 
-/* Create the temporary file for path; returns its fd (name in *tmp) or -1 with err set. */
-static int create_temp(const char *path, char **tmp, char *err, size_t errlen)
+/*
+ * The file an output is written to before it is renamed into place. Where the
+ * file system allows, it has no name at all while it is written (O_TMPFILE):
+ * a process killed by SIGKILL leaves nothing behind. It gets its temporary
+ * name only once complete, for the two calls linkat + rename. Elsewhere it
+ * is a named file from the start, removed by mpiwc_output_on_signal() on
+ * SIGTERM/SIGINT/SIGHUP.
+ */
+struct temp_file {
+    int fd;
+    char *name; /* owned; exists on disk when named */
+    bool named;
+};
+
+static void block_signals(sigset_t *old)
 {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, old);
+}
+
+/* Give the file a name: mkstemp-like, the name exists only armed for the signal handler. */
+static int temp_name_it(const char *path, struct temp_file *t, bool link_fd)
+{
+    sigset_t old;
+    int rc = -1;
+    for (unsigned n = 0; n < 1000 && rc != 0; n++) {
+        free(t->name);
+        t->name = temp_name(path, n);
+        block_signals(&old);
+        if (link_fd) {
+            char proc[64];
+            snprintf(proc, sizeof proc, "/proc/self/fd/%d", t->fd);
+            rc = linkat(AT_FDCWD, proc, AT_FDCWD, t->name, AT_SYMLINK_FOLLOW);
+        } else {
+            t->fd = open(t->name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+            rc = t->fd < 0 ? -1 : 0;
+        }
+        if (rc == 0) {
+            t->named = true;
+            arm(t->name);
+        }
+        int e = errno;
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        errno = e;
+        if (rc != 0 && errno != EEXIST)
+            return -1;
+    }
+    return rc;
+}
+
+/* Open the temporary file for path; 0, or -1 with "PATH: reason" in err. */
+static int temp_open(const char *path, struct temp_file *t, char *err, size_t errlen)
+{
+    memset(t, 0, sizeof *t);
+    t->fd = -1;
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
         return fail(err, errlen, path, "is a directory");
-    *tmp = temp_name(path);
-    int fd = mkstemp(*tmp);
-    if (fd < 0) {
-        int e = errno;
-        free(*tmp);
-        *tmp = NULL;
-        return fail(err, errlen, path, strerror(e));
-    }
-    arm(*tmp);
     mode_t mask = umask(0);
     umask(mask);
-    (void)fchmod(fd, 0666 & ~mask);
-    return fd;
+    /* O_TMPFILE needs /proc to give the file a name later (linkat). */
+    if (access("/proc/self/fd", X_OK) == 0) {
+        char *dir = dir_of(path);
+        t->fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666 & ~mask);
+        int e = errno;
+        free(dir);
+        /* Unsupported by the file system: fall back to a named file; else a real error. */
+        if (t->fd < 0 && e != EOPNOTSUPP && e != EISDIR && e != EINVAL)
+            return fail(err, errlen, path, strerror(e));
+    }
+    if (t->fd < 0 && temp_name_it(path, t, false) != 0) {
+        int e = errno;
+        free(t->name);
+        t->name = NULL;
+        return fail(err, errlen, path, strerror(e));
+    }
+    (void)fchmod(t->fd, 0666 & ~mask);
+    return 0;
+}
+
+/* Remove the temporary file (if it has a name) and forget it; the fd is the caller's. */
+static void temp_discard(struct temp_file *t)
+{
+    if (t->named)
+        unlink(t->name);
+    disarm();
+    free(t->name);
+    t->name = NULL;
+    t->named = false;
 }
 
 int mpiwc_output_probe(const char *path, char *err, size_t errlen)
 {
-    char *tmp;
-    int fd = create_temp(path, &tmp, err, errlen);
-    if (fd < 0)
+    struct temp_file t;
+    if (temp_open(path, &t, err, errlen) != 0)
         return -1;
-    close(fd);
-    unlink(tmp);
-    disarm();
-    free(tmp);
+    close(t.fd);
+    temp_discard(&t);
     return 0;
 }
 
@@ -179,17 +264,14 @@ static int write_rows(FILE *out, struct merge *m, uint64_t limit, enum mpiwc_for
 static int write_file(const char *path, struct merge *m, uint64_t limit, enum mpiwc_format format,
                       uint64_t *rows, char *err, size_t errlen)
 {
-    char *tmp;
-    int fd = create_temp(path, &tmp, err, errlen);
-    if (fd < 0)
+    struct temp_file t;
+    if (temp_open(path, &t, err, errlen) != 0)
         return -1;
-    FILE *f = fdopen(fd, "w");
+    FILE *f = fdopen(t.fd, "w");
     if (!f) {
         int e = errno;
-        close(fd);
-        unlink(tmp);
-        disarm();
-        free(tmp);
+        close(t.fd);
+        temp_discard(&t);
         return fail(err, errlen, path, strerror(e));
     }
     static char iobuf[1 << 16];
@@ -197,18 +279,20 @@ static int write_file(const char *path, struct merge *m, uint64_t limit, enum mp
     errno = 0;
     int rc = write_rows(f, m, limit, format, rows);
     int e = errno ? errno : EIO;
-    if (rc == 0 && fsync(fd) != 0)
+    if (rc == 0 && fsync(t.fd) != 0)
+        rc = -1, e = errno;
+    if (rc == 0 && !t.named && temp_name_it(path, &t, true) != 0)
         rc = -1, e = errno;
     if (fclose(f) != 0 && rc == 0)
         rc = -1, e = errno;
-    if (rc == 0 && rename(tmp, path) != 0)
+    if (rc == 0 && rename(t.name, path) != 0)
         rc = -1, e = errno;
-    if (rc != 0) {
-        unlink(tmp);
+    if (rc == 0) {
+        t.named = false; /* the name now belongs to the output */
+    } else {
         fail(err, errlen, path, strerror(e));
     }
-    disarm();
-    free(tmp);
+    temp_discard(&t);
     return rc;
 }
 
