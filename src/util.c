@@ -26,34 +26,34 @@ void mpiwc_fatal_at(const char *file, int line, const char *fmt, ...)
     abort();
 }
 
-void *mpiwc_xmalloc(size_t size)
+void *mpiwc_xmalloc_at(const char *file, int line, size_t size)
 {
     void *p = malloc(size ? size : 1);
     if (!p)
-        mpiwc_fatal("out of memory (allocating %zu bytes)", size);
+        mpiwc_fatal_at(file, line, "out of memory (allocating %zu bytes)", size);
     return p;
 }
 
-void *mpiwc_xrealloc(void *ptr, size_t size)
+void *mpiwc_xrealloc_at(const char *file, int line, void *ptr, size_t size)
 {
     void *p = realloc(ptr, size ? size : 1);
     if (!p)
-        mpiwc_fatal("out of memory (allocating %zu bytes)", size);
+        mpiwc_fatal_at(file, line, "out of memory (allocating %zu bytes)", size);
     return p;
 }
 
-void *mpiwc_xcalloc(size_t n, size_t size)
+void *mpiwc_xcalloc_at(const char *file, int line, size_t n, size_t size)
 {
     void *p = calloc(n ? n : 1, size ? size : 1);
     if (!p)
-        mpiwc_fatal("out of memory (allocating %zu x %zu bytes)", n, size);
+        mpiwc_fatal_at(file, line, "out of memory (allocating %zu x %zu bytes)", n, size);
     return p;
 }
 
-char *mpiwc_xstrdup(const char *s)
+char *mpiwc_xstrdup_at(const char *file, int line, const char *s)
 {
     size_t len = strlen(s) + 1;
-    return memcpy(mpiwc_xmalloc(len), s, len);
+    return memcpy(mpiwc_xmalloc_at(file, line, len), s, len);
 }
 
 size_t mpiwc_mul_size(size_t a, size_t b)

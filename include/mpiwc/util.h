@@ -27,11 +27,18 @@ _Noreturn void mpiwc_fatal_at(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 #define mpiwc_fatal(...) mpiwc_fatal_at(__FILE__, __LINE__, __VA_ARGS__)
 
-/* Local. malloc/realloc/calloc that never return NULL (fatal "out of memory"). */
-void *mpiwc_xmalloc(size_t size);
-void *mpiwc_xrealloc(void *ptr, size_t size);
-void *mpiwc_xcalloc(size_t n, size_t size);
-char *mpiwc_xstrdup(const char *s);
+/*
+ * Local. malloc/realloc/calloc/strdup that never return NULL: out of memory is
+ * fatal, and the message names the caller's file and line.
+ */
+void *mpiwc_xmalloc_at(const char *file, int line, size_t size);
+void *mpiwc_xrealloc_at(const char *file, int line, void *ptr, size_t size);
+void *mpiwc_xcalloc_at(const char *file, int line, size_t n, size_t size);
+char *mpiwc_xstrdup_at(const char *file, int line, const char *s);
+#define mpiwc_xmalloc(size) mpiwc_xmalloc_at(__FILE__, __LINE__, size)
+#define mpiwc_xrealloc(ptr, size) mpiwc_xrealloc_at(__FILE__, __LINE__, ptr, size)
+#define mpiwc_xcalloc(n, size) mpiwc_xcalloc_at(__FILE__, __LINE__, n, size)
+#define mpiwc_xstrdup(s) mpiwc_xstrdup_at(__FILE__, __LINE__, s)
 
 /* Local. a * b, fatal on overflow: use before every n * size allocation. */
 size_t mpiwc_mul_size(size_t a, size_t b);
