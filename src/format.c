@@ -98,12 +98,24 @@ void mpiwc_format_sort(struct mpiwc_word *words, size_t n, enum mpiwc_sort order
     }
     sort_items(items, tmp, n);
     free(tmp);
-    struct mpiwc_word *sorted = mpiwc_xmalloc(mpiwc_mul_size(n, sizeof *sorted));
-    for (size_t i = 0; i < n; i++)
-        sorted[i] = *items[i].word;
+    /* Permute words in place, cycle by cycle: row i takes the row items[i] names. */
+    for (size_t i = 0; i < n; i++) {
+        if (!items[i].word)
+            continue;
+        struct mpiwc_word first = words[i];
+        size_t j = i;
+        for (;;) {
+            size_t from = (size_t)(items[j].word - words);
+            items[j].word = NULL;
+            if (from == i) {
+                words[j] = first;
+                break;
+            }
+            words[j] = words[from];
+            j = from;
+        }
+    }
     free(items);
-    memcpy(words, sorted, n * sizeof *words);
-    free(sorted);
 }
 
 /* Decimal digits of v, right-aligned in buf[0..20); returns where they start. */
