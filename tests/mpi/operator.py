@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""Operator options of mpiwc: --dry-run, --progress, --verbose, --quiet.
+
+usage: operator.py MPIWC
+
+--dry-run: the JSON plan is checked against the split rule written out here
+(total bytes of the files, rank r starts at r*(T//n) + min(r, T%n)), every
+byte of every file is in exactly one range, the imbalance is max/mean, and
+the text form has one header per rank and the total.
+--progress=always without a terminal: plain lines "mpiwc: PHASE ...", no
+carriage return, then the one-line summary; the table on stdout is unchanged.
+--progress=auto under a pseudo-terminal (script(1)): the line is redrawn with
+carriage returns. --progress=never and -q: nothing on stderr. -v: the plan
+size and one line per phase.
+"""
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+
+TIMEOUT = 120
+
+
+class Tap:
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def ok(self, cond, name, detail=''):
+        self.n += 1
+        print('%s %d - %s' % ('ok' if cond else 'not ok', self.n, name), flush=True)
+        if not cond:
+            self.failed += 1
+            for line in str(detail).splitlines()[:20]:
+                print('#   ' + line)
+
+    def done(self):
+        print('1..%d' % self.n)
+        return 1 if self.failed else 0
+
+
+def mpirun(np):
+    cmd = ['timeout', str(TIMEOUT), 'mpirun', '-q', '--oversubscribe', '-np', str(np)]
+    if os.getuid() == 0:
+        cmd.append('--allow-run-as-root')
+    return cmd
+
+
+def run(cmd, **kw):
+    # A new session: no controlling terminal, so --progress=auto stays off.
+    return subprocess.run(cmd, capture_output=True, start_new_session=True, **kw)
+
+
+def make_tree(root):
+    rng = random.Random(7)
+    sizes = [0, 1, 17, 4096, 100000, 3, 250000, 0, 64]
+    paths = []
+    for i, size in enumerate(sizes):
+        d = os.path.join(root, 'sub%d' % (i % 3))
+        os.makedirs(d, exist_ok=True)
+        p = os.path.join(d, 'f%02d.txt' % i)
+        words = []
+        while sum(len(w) + 1 for w in words) < size:
+            words.append(rng.choice(['alpha', 'Beta', 'gamma', 'x', 'delta42']))
+        data = (' '.join(words) + '\n').encode()[:size]
+        with open(p, 'wb') as f:
+            f.write(data)
+        paths.append(p)
+    return sorted(paths)
+
+
+def boundary(total, n, r):
+    q, rem = divmod(total, n)
+    return r * q + min(r, rem)
+
+
+def check_plan(tap, mpiwc, root, files, np):
+    res = run(mpirun(np) + [mpiwc, '--dry-run', '--format=json', root])
+    tap.ok(res.returncode == 0 and res.stderr == b'', 'np=%d --dry-run exits 0, quiet' % np,
+           res.stderr.decode(errors='replace'))
+    try:
+        plan = json.loads(res.stdout)
+    except ValueError as e:
+        tap.ok(False, 'np=%d --dry-run prints JSON' % np, e)
+        return
+    sizes = {p: os.path.getsize(p) for p in files}
+    total = sum(sizes.values())
+    tap.ok(plan['ranks'] == np and plan['total_bytes'] == total and plan['files'] == len(files),
+           'np=%d plan totals: %d ranks, %d bytes, %d files' % (np, np, total, len(files)),
+           json.dumps({k: plan[k] for k in ('ranks', 'total_bytes', 'files')}))
+    # Rank r covers the concatenation's bytes [boundary(r), boundary(r+1)).
+    want_bytes = [boundary(total, np, r + 1) - boundary(total, np, r) for r in range(np)]
+    got_bytes = [rp['bytes'] for rp in plan['rank_plans']]
+    tap.ok(got_bytes == want_bytes, 'np=%d bytes per rank follow the split rule' % np,
+           'want %s got %s' % (want_bytes, got_bytes))
+    covered = {p: [] for p in files}
+    for rp in plan['rank_plans']:
+        for g in rp['ranges']:
+            covered[g['path']].append((g['start'], g['end']))
+    exact = all(sorted(covered[p]) == merge_cover(covered[p], sizes[p]) for p in files)
+    tap.ok(exact, 'np=%d every byte of every file is in exactly one range' % np, covered)
+    mean = total / np
+    want_imb = max(want_bytes) / mean if mean else 1.0
+    tap.ok(abs(plan['imbalance'] - want_imb) < 1e-5, 'np=%d imbalance is max/mean' % np,
+           '%s vs %s' % (plan['imbalance'], want_imb))
+    text = run(mpirun(np) + [mpiwc, '--dry-run', root])
+    lines = text.stdout.decode().splitlines()
+    tap.ok(text.returncode == 0 and sum(l.startswith('rank ') for l in lines) == np
+           and lines[-1].startswith('total: %d bytes' % total),
+           'np=%d --dry-run text: one header per rank and the total' % np, text.stdout.decode())
+
+
+def merge_cover(ranges, size):
+    """The ranges sorted, if they tile [0, size) exactly with non-empty pieces, else None."""
+    rs = sorted(ranges)
+    pos = 0
+    for s, e in rs:
+        if s != pos or e <= s:
+            return None
+        pos = e
+    return rs if pos == size else (rs if size == 0 and not rs else None)
+
+
+def main():
+    mpiwc = os.path.abspath(sys.argv[1])
+    tap = Tap()
+    tmp = tempfile.mkdtemp(prefix='mpiwc-operator-')
+    try:
+        root = os.path.join(tmp, 'tree')
+        files = make_tree(root)
+        for np in (1, 3, 7):
+            check_plan(tap, mpiwc, root, files, np)
+
+        plain = run(mpirun(2) + [mpiwc, '--progress=never', root])
+        tap.ok(plain.returncode == 0 and plain.stderr == b'', '--progress=never: stderr empty',
+               plain.stderr)
+        prog = run(mpirun(2) + [mpiwc, '--progress=always', '--buffer-size=64', root])
+        err = prog.stderr.decode(errors='replace')
+        lines = err.splitlines()
+        tap.ok(prog.returncode == 0 and prog.stdout == plain.stdout,
+               '--progress=always: the table is unchanged', err)
+        tap.ok('\r' not in err and lines and all(l.startswith('mpiwc: ') for l in lines),
+               '--progress=always without a terminal: plain "mpiwc:" lines', repr(err))
+        tap.ok(any(l.startswith('mpiwc: output ') for l in lines)
+               and lines[-1].startswith('mpiwc: 2 ranks on 1 host:'),
+               '--progress=always: phases, then the one-line summary', err)
+
+        quiet = run(mpirun(2) + [mpiwc, '-q', '--progress=always', root])
+        tap.ok(quiet.returncode == 0 and quiet.stderr == b'' and quiet.stdout == plain.stdout,
+               '-q: nothing on stderr, even with --progress=always', quiet.stderr)
+        verbose = run(mpirun(2) + [mpiwc, '-v', '--progress=never', root])
+        vlines = verbose.stderr.decode().splitlines()
+        phases = ['plan', 'map', 'shuffle', 'reduce', 'output']
+        tap.ok(verbose.returncode == 0 and verbose.stdout == plain.stdout
+               and vlines[0].startswith('mpiwc: planned %d files' % len(files))
+               and all(any(l.startswith('mpiwc: %s done in ' % p) for l in vlines)
+                       for p in phases),
+               '-v: the plan size and one line per phase', verbose.stderr)
+
+        script = shutil.which('script')
+        if script:
+            cmd = ' '.join(mpirun(2) + [mpiwc, '--buffer-size=64', '-o', os.path.join(tmp, 'o.tsv'),
+                                        root])
+            pty = subprocess.run([script, '-qfec', cmd, '/dev/null'], capture_output=True,
+                                 stdin=subprocess.DEVNULL, timeout=TIMEOUT)
+            out = pty.stdout.decode(errors='replace')
+            tap.ok(pty.returncode == 0 and '\rmpiwc: ' in out and 'mpiwc: 2 ranks on 1 host:' in out,
+                   '--progress=auto on a terminal: the line is redrawn in place', repr(out[-400:]))
+        else:
+            tap.n += 1
+            print('ok %d - progress on a terminal # SKIP script(1) not found' % tap.n)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return tap.done()
+
+
+if __name__ == '__main__':
+    sys.exit(main())
