@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mpiwc/codec.h"
 #include "mpiwc/util.h"
 
 /* ---- expansion (rank 0) ---- */
@@ -21,7 +23,8 @@ struct file_list {
     char *first_skipped;
 };
 
-static void list_push(struct file_list *l, char *path, uint64_t size)
+static void list_push(struct file_list *l, char *path, uint64_t size, enum mpiwc_codec codec,
+                      uint64_t weight)
 {
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 16;
@@ -29,12 +32,9 @@ static void list_push(struct file_list *l, char *path, uint64_t size)
     }
     l->v[l->n].path = path;
     l->v[l->n].size = size;
+    l->v[l->n].codec = (uint8_t)codec;
+    l->v[l->n].weight = weight;
     l->n++;
-}
-
-static int by_name(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 static char *join(const char *dir, const char *name)
@@ -55,25 +55,78 @@ static int fail(char *err, size_t errlen, const char *path, const char *reason)
     return -1;
 }
 
-static int check_readable(const char *path, char *err, size_t errlen)
+/*
+ * Open a file (it must be readable), take its size, and look at its first
+ * bytes (and a gzip file's last 4) for its codec and estimated text size.
+ * *regular is false for something that is not a regular file (nothing added).
+ * One open, fstat, one or two preads and a close: the whole cost of a file.
+ */
+static int probe(struct file_list *l, char *path, bool *regular, char *err, size_t errlen)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0)
         return fail(err, errlen, path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return fail(err, errlen, path, strerror(e));
+    }
+    *regular = S_ISREG(st.st_mode);
+    uint64_t size = (uint64_t)st.st_size;
+    enum mpiwc_codec codec = MPIWC_CODEC_NONE;
+    uint64_t weight = size;
+    if (*regular && size > 0) {
+        uint8_t head[MPIWC_CODEC_HEAD], tail[4];
+        ssize_t k = pread(fd, head, sizeof head, 0);
+        if (k < 0) {
+            int e = errno;
+            close(fd);
+            return fail(err, errlen, path, strerror(e));
+        }
+        codec = mpiwc_codec_detect(head, (size_t)k);
+        bool have_tail = false;
+        if (codec == MPIWC_CODEC_GZIP && size >= 18)
+            have_tail = pread(fd, tail, sizeof tail, (off_t)(size - 4)) == (ssize_t)sizeof tail;
+        if (codec != MPIWC_CODEC_NONE)
+            weight = mpiwc_codec_estimate(codec, size, head, (size_t)k, have_tail ? tail : NULL);
+    }
     close(fd);
+    if (*regular)
+        list_push(l, path, size, codec, weight);
     return 0;
+}
+
+static bool matches(const char *const *globs, size_t n, const char *name, const char *rel)
+{
+    for (size_t i = 0; i < n; i++)
+        if (fnmatch(globs[i], name, 0) == 0 || fnmatch(globs[i], rel, 0) == 0)
+            return true;
+    return false;
+}
+
+struct walk_entry {
+    char *name;
+    unsigned char type; /* d_type: DT_REG and DT_DIR spare an lstat and a stat */
+};
+
+static int by_entry_name(const void *a, const void *b)
+{
+    return strcmp(((const struct walk_entry *)a)->name, ((const struct walk_entry *)b)->name);
 }
 
 /*
  * Add the regular files under dir, recursively, names in byte order.
  * Symbolic links to files are followed; links to directories are not (no loops).
+ * rel is dir relative to the walk's root ("" at the root), for the filter.
  */
-static int walk(struct file_list *l, const char *dir, char *err, size_t errlen)
+static int walk(struct file_list *l, const char *dir, const char *rel,
+                const struct mpiwc_plan_filter *filter, char *err, size_t errlen)
 {
     DIR *d = opendir(dir);
     if (!d)
         return fail(err, errlen, dir, strerror(errno));
-    char **names = NULL;
+    struct walk_entry *ents = NULL;
     size_t n = 0, cap = 0;
     struct dirent *de;
     errno = 0;
@@ -82,47 +135,84 @@ static int walk(struct file_list *l, const char *dir, char *err, size_t errlen)
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 32;
-            names = mpiwc_xrealloc(names, mpiwc_mul_size(cap, sizeof *names));
+            ents = mpiwc_xrealloc(ents, mpiwc_mul_size(cap, sizeof *ents));
         }
-        names[n++] = mpiwc_xstrdup(de->d_name);
+        ents[n].name = mpiwc_xstrdup(de->d_name);
+        ents[n++].type = de->d_type;
     }
     int rc = errno ? fail(err, errlen, dir, strerror(errno)) : 0;
     closedir(d);
     if (n > 1)
-        qsort(names, n, sizeof *names, by_name);
+        qsort(ents, n, sizeof *ents, by_entry_name);
+    bool filtering = filter && (filter->ninclude || filter->nexclude);
     for (size_t i = 0; i < n; i++) {
-        char *path = join(dir, names[i]);
-        free(names[i]);
-        struct stat lst, st;
-        if (rc != 0 || lstat(path, &lst) != 0) {
-            if (rc == 0)
-                rc = fail(err, errlen, path, strerror(errno));
-            free(path);
+        char *name = ents[i].name;
+        if (rc != 0) {
+            free(name);
             continue;
         }
-        if (S_ISDIR(lst.st_mode)) {
-            rc = walk(l, path, err, errlen);
+        char *relpath = NULL;
+        if (filtering)
+            relpath = *rel ? join(rel, name) : mpiwc_xstrdup(name);
+        if (filtering && matches(filter->exclude, filter->nexclude, name, relpath)) {
+            free(relpath);
+            free(name);
+            continue;
+        }
+        char *path = join(dir, name);
+        unsigned char type = ents[i].type;
+        struct stat lst;
+        if (type != DT_DIR && type != DT_REG) {
+            /* A link, or a file system without d_type: look. */
+            if (lstat(path, &lst) != 0) {
+                rc = fail(err, errlen, path, strerror(errno));
+                free(path);
+                free(relpath);
+                free(name);
+                continue;
+            }
+            type = S_ISDIR(lst.st_mode) ? DT_DIR : DT_UNKNOWN;
+        }
+        bool regular = false;
+        if (type == DT_DIR) {
+            rc = walk(l, path, relpath ? relpath : "", filter, err, errlen);
             free(path);
-        } else if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-            rc = check_readable(path, err, errlen);
-            if (rc == 0)
-                list_push(l, path, (uint64_t)st.st_size);
-            else
+        } else if (filtering && filter->ninclude &&
+                   !matches(filter->include, filter->ninclude, name, relpath)) {
+            free(path);
+        } else if (type == DT_REG) {
+            rc = probe(l, path, &regular, err, errlen);
+            if (rc != 0 || !regular)
                 free(path);
         } else {
-            /* FIFOs, sockets, devices, dangling or directory links: not input. */
-            if (l->skipped++ == 0)
-                l->first_skipped = path;
-            else
-                free(path);
+            struct stat st;
+            if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+                rc = probe(l, path, &regular, err, errlen);
+                if (rc != 0 || !regular)
+                    free(path);
+            } else {
+                /* FIFOs, sockets, devices, dangling or directory links: not input. */
+                if (l->skipped++ == 0)
+                    l->first_skipped = path;
+                else
+                    free(path);
+            }
         }
+        free(relpath);
+        free(name);
     }
-    free(names);
+    free(ents);
     return rc;
 }
 
 int mpiwc_plan_expand(struct mpiwc_plan *plan, char *const *paths, size_t npaths, char *err,
                       size_t errlen)
+{
+    return mpiwc_plan_expand_filtered(plan, paths, npaths, NULL, err, errlen);
+}
+
+int mpiwc_plan_expand_filtered(struct mpiwc_plan *plan, char *const *paths, size_t npaths,
+                               const struct mpiwc_plan_filter *filter, char *err, size_t errlen)
 {
     struct file_list l = {0};
     bool have_stdin = false;
@@ -134,7 +224,7 @@ int mpiwc_plan_expand(struct mpiwc_plan *plan, char *const *paths, size_t npaths
             if (have_stdin)
                 rc = fail(err, errlen, path, "standard input given more than once");
             else
-                list_push(&l, mpiwc_xstrdup("-"), MPIWC_PLAN_STREAM);
+                list_push(&l, mpiwc_xstrdup("-"), MPIWC_PLAN_STREAM, MPIWC_CODEC_NONE, 0);
             have_stdin = true;
         } else if (path[0] == '\0') {
             rc = fail(err, errlen, "''", "empty path");
@@ -142,13 +232,20 @@ int mpiwc_plan_expand(struct mpiwc_plan *plan, char *const *paths, size_t npaths
             rc = fail(err, errlen, path, strerror(errno));
         } else if (S_ISDIR(st.st_mode)) {
             size_t before = l.n;
-            rc = walk(&l, path, err, errlen);
+            rc = walk(&l, path, "", filter, err, errlen);
             if (rc == 0 && l.n == before)
-                rc = fail(err, errlen, path, "directory has no files");
+                rc = fail(err, errlen, path,
+                          filter && (filter->ninclude || filter->nexclude)
+                              ? "directory has no files (after --include/--exclude)"
+                              : "directory has no files");
         } else if (S_ISREG(st.st_mode)) {
-            rc = check_readable(path, err, errlen);
-            if (rc == 0)
-                list_push(&l, mpiwc_xstrdup(path), (uint64_t)st.st_size);
+            char *copy = mpiwc_xstrdup(path);
+            bool regular = false;
+            rc = probe(&l, copy, &regular, err, errlen);
+            if (rc == 0 && !regular)
+                rc = fail(err, errlen, path, "not a regular file or directory");
+            if (rc != 0 || !regular)
+                free(copy);
         } else {
             rc = fail(err, errlen, path, "not a regular file or directory");
         }
@@ -178,36 +275,176 @@ uint64_t mpiwc_plan_boundary(uint64_t total, int nranks, int r)
     return k * q + (k < rem ? k : rem);
 }
 
+/* A min-heap of ranks by compressed load (ties: lower rank first, so the plan is deterministic). */
+struct load_heap {
+    uint64_t *load; /* per rank */
+    int *h;
+    int n;
+};
+
+static bool heap_less(const struct load_heap *q, int a, int b)
+{
+    return q->load[a] < q->load[b] || (q->load[a] == q->load[b] && a < b);
+}
+
+static void heap_sift_down(struct load_heap *q, int i)
+{
+    for (;;) {
+        int l = 2 * i + 1, m = i;
+        if (l < q->n && heap_less(q, q->h[l], q->h[m]))
+            m = l;
+        if (l + 1 < q->n && heap_less(q, q->h[l + 1], q->h[m]))
+            m = l + 1;
+        if (m == i)
+            return;
+        int t = q->h[i];
+        q->h[i] = q->h[m];
+        q->h[m] = t;
+        i = m;
+    }
+}
+
+static const struct mpiwc_plan *sort_plan; /* qsort has no context argument */
+
+static int by_weight_desc(const void *a, const void *b)
+{
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    uint64_t wi = sort_plan->files[i].weight, wj = sort_plan->files[j].weight;
+    if (wi != wj)
+        return wi > wj ? -1 : 1;
+    return i < j ? -1 : i > j;
+}
+
+/* sum over ranks of max(0, level - load[r]), stopping once it reaches cap. */
+static uint64_t fill(const uint64_t *load, int nranks, uint64_t level, uint64_t cap)
+{
+    uint64_t sum = 0;
+    for (int r = 0; r < nranks && sum < cap; r++)
+        if (load[r] < level)
+            sum += level - load[r] < cap - sum ? level - load[r] : cap - sum;
+    return sum;
+}
+
+/*
+ * Plain bytes per rank: fill every rank up to a common level over its
+ * compressed load. The level L is the smallest with fill(L) >= plain; each
+ * rank gets max(0, L - 1 - load), and the fill(L) - fill(L - 1) ranks below
+ * L share the rest one byte each, lowest ranks first. With no compressed
+ * load, this is mpiwc_plan_boundary's equal split.
+ */
+static void plain_quotas(const uint64_t *load, int nranks, uint64_t plain, uint64_t *quota)
+{
+    if (plain == 0) {
+        memset(quota, 0, (size_t)nranks * sizeof *quota);
+        return;
+    }
+    uint64_t lo = 1, hi = 0;
+    for (int r = 0; r < nranks; r++)
+        hi = load[r] > hi ? load[r] : hi;
+    hi = hi > UINT64_MAX - plain ? UINT64_MAX : hi + plain; /* fill(hi) >= plain */
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (fill(load, nranks, mid, plain) >= plain)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    uint64_t rest = plain;
+    for (int r = 0; r < nranks; r++) {
+        quota[r] = load[r] < lo - 1 ? lo - 1 - load[r] : 0;
+        rest -= quota[r];
+    }
+    for (int r = 0; r < nranks && rest > 0; r++)
+        if (load[r] < lo) {
+            quota[r]++;
+            rest--;
+        }
+}
+
 void mpiwc_plan_split(struct mpiwc_plan *plan, int nranks)
 {
     free(plan->ranges);
     free(plan->rank_first);
     plan->nranks = nranks;
     plan->total_bytes = 0;
-    size_t stream = SIZE_MAX;
+    size_t stream = SIZE_MAX, ncomp = 0;
+    uint64_t plain = 0;
     for (size_t i = 0; i < plan->nfiles; i++) {
-        if (plan->files[i].size == MPIWC_PLAN_STREAM)
+        const struct mpiwc_plan_file *f = &plan->files[i];
+        if (f->size == MPIWC_PLAN_STREAM) {
             stream = i;
-        else
-            plan->total_bytes += plan->files[i].size;
+        } else if (f->codec != MPIWC_CODEC_NONE) {
+            ncomp++;
+            plan->total_bytes += f->weight;
+        } else {
+            plain += f->size;
+            plan->total_bytes += f->size;
+        }
     }
+
+    /* Compressed files, largest first, each to the least loaded rank. */
+    uint64_t *load = mpiwc_xcalloc((size_t)nranks, sizeof *load);
+    int *owner = mpiwc_xmalloc(mpiwc_mul_size(plan->nfiles ? plan->nfiles : 1, sizeof *owner));
+    if (ncomp) {
+        size_t *order = mpiwc_xmalloc(mpiwc_mul_size(ncomp, sizeof *order));
+        for (size_t i = 0, k = 0; i < plan->nfiles; i++)
+            if (plan->files[i].size != MPIWC_PLAN_STREAM &&
+                plan->files[i].codec != MPIWC_CODEC_NONE)
+                order[k++] = i;
+        sort_plan = plan;
+        qsort(order, ncomp, sizeof *order, by_weight_desc);
+        sort_plan = NULL;
+        struct load_heap q = {load, mpiwc_xmalloc(mpiwc_mul_size((size_t)nranks, sizeof(int))),
+                              nranks};
+        for (int r = 0; r < nranks; r++)
+            q.h[r] = r;
+        for (size_t k = 0; k < ncomp; k++) {
+            int r = q.h[0];
+            owner[order[k]] = r;
+            uint64_t w = plan->files[order[k]].weight;
+            load[r] = w > UINT64_MAX - load[r] ? UINT64_MAX : load[r] + w;
+            heap_sift_down(&q, 0);
+        }
+        free(q.h);
+        free(order);
+    }
+    uint64_t *quota = mpiwc_xmalloc(mpiwc_mul_size((size_t)nranks, sizeof *quota));
+    plain_quotas(load, nranks, plain, quota);
+    /* Compressed files by owner, in file order: by_rank[first[r] .. first[r + 1]). */
+    size_t *first = mpiwc_xcalloc((size_t)nranks + 1, sizeof *first);
+    size_t *by_rank = mpiwc_xmalloc(mpiwc_mul_size(ncomp ? ncomp : 1, sizeof *by_rank));
+    for (size_t i = 0; i < plan->nfiles; i++)
+        if (plan->files[i].size != MPIWC_PLAN_STREAM && plan->files[i].codec != MPIWC_CODEC_NONE)
+            first[owner[i] + 1]++;
+    for (int r = 0; r < nranks; r++)
+        first[r + 1] += first[r];
+    for (size_t i = 0; i < plan->nfiles; i++)
+        if (plan->files[i].size != MPIWC_PLAN_STREAM && plan->files[i].codec != MPIWC_CODEC_NONE)
+            by_rank[first[owner[i]]++] = i;
+    for (int r = nranks; r > 0; r--) /* the fill loop moved each start to the next rank's */
+        first[r] = first[r - 1];
+    first[0] = 0;
+
     /* Every boundary inside a file adds at most one range to the file count. */
     size_t cap = plan->nfiles + (size_t)nranks + 1;
     plan->ranges = mpiwc_xmalloc(mpiwc_mul_size(cap, sizeof *plan->ranges));
     plan->rank_first = mpiwc_xmalloc(mpiwc_mul_size((size_t)nranks + 1, sizeof(size_t)));
     size_t nr = 0, f = 0;
-    uint64_t file_start = 0; /* offset of files[f] in the concatenation */
+    uint64_t file_start = 0; /* offset of files[f] in the concatenation of plain files */
+    uint64_t hi = 0;
     for (int r = 0; r < nranks; r++) {
         plan->rank_first[r] = nr;
         if (r == 0 && stream != SIZE_MAX)
             plan->ranges[nr++] = (struct mpiwc_plan_range){(uint32_t)stream, 0, MPIWC_PLAN_STREAM};
-        uint64_t lo = mpiwc_plan_boundary(plan->total_bytes, nranks, r);
-        uint64_t hi = mpiwc_plan_boundary(plan->total_bytes, nranks, r + 1);
+        uint64_t lo = hi;
+        hi += quota[r];
         while (lo < hi) {
-            /* Advance to the file that holds byte lo (skipping empty files and stdin). */
+            /* Advance to the plain file that holds byte lo (skipping empty, compressed, stdin). */
             while (plan->files[f].size == MPIWC_PLAN_STREAM ||
+                   plan->files[f].codec != MPIWC_CODEC_NONE ||
                    file_start + plan->files[f].size <= lo) {
-                if (plan->files[f].size != MPIWC_PLAN_STREAM)
+                if (plan->files[f].size != MPIWC_PLAN_STREAM &&
+                    plan->files[f].codec == MPIWC_CODEC_NONE)
                     file_start += plan->files[f].size;
                 f++;
             }
@@ -217,9 +454,17 @@ void mpiwc_plan_split(struct mpiwc_plan *plan, int nranks)
                 (struct mpiwc_plan_range){(uint32_t)f, lo - file_start, stop - file_start};
             lo = stop;
         }
+        for (size_t k = first[r]; k < first[r + 1]; k++)
+            plan->ranges[nr++] =
+                (struct mpiwc_plan_range){(uint32_t)by_rank[k], 0, plan->files[by_rank[k]].size};
     }
     plan->rank_first[nranks] = nr;
     plan->nranges = nr;
+    free(by_rank);
+    free(first);
+    free(quota);
+    free(owner);
+    free(load);
 }
 
 /* ---- packing ---- */
@@ -258,6 +503,8 @@ size_t mpiwc_plan_pack(const struct mpiwc_plan *plan, uint8_t **buf)
     for (size_t i = 0; i < plan->nfiles; i++) {
         uint64_t len = strlen(plan->files[i].path);
         put64(&w, plan->files[i].size);
+        put64(&w, plan->files[i].weight);
+        put(&w, &plan->files[i].codec, 1);
         put64(&w, len);
         put(&w, plan->files[i].path, len);
     }
@@ -313,6 +560,14 @@ int mpiwc_plan_unpack(struct mpiwc_plan *plan, const uint8_t *buf, size_t len)
     plan->files = mpiwc_xcalloc(nfiles ? nfiles : 1, sizeof *plan->files);
     for (uint64_t i = 0; i < nfiles && !r.bad; i++) {
         plan->files[i].size = get64(&r);
+        plan->files[i].weight = get64(&r);
+        if (r.left < 1 || *r.p >= MPIWC_CODECS) {
+            r.bad = true;
+            break;
+        }
+        plan->files[i].codec = *r.p;
+        r.p++;
+        r.left--;
         uint64_t n = get64(&r);
         if (r.bad || n > r.left) {
             r.bad = true;
@@ -359,9 +614,13 @@ bad:
 uint64_t mpiwc_plan_rank_bytes(const struct mpiwc_plan *plan, int r)
 {
     uint64_t sum = 0;
-    for (size_t i = plan->rank_first[r]; i < plan->rank_first[r + 1]; i++)
-        if (plan->ranges[i].end != MPIWC_PLAN_STREAM)
-            sum += plan->ranges[i].end - plan->ranges[i].start;
+    for (size_t i = plan->rank_first[r]; i < plan->rank_first[r + 1]; i++) {
+        const struct mpiwc_plan_range *g = &plan->ranges[i];
+        if (plan->files[g->file].codec != MPIWC_CODEC_NONE)
+            sum += plan->files[g->file].weight;
+        else if (g->end != MPIWC_PLAN_STREAM)
+            sum += g->end - g->start;
+    }
     return sum;
 }
 
@@ -413,6 +672,12 @@ int mpiwc_plan_print(const struct mpiwc_plan *plan, FILE *out, bool json)
                 json_path(out, plan->files[g->file].path);
                 if (g->end == MPIWC_PLAN_STREAM)
                     fputs(", \"start\": 0, \"end\": null}", out);
+                else if (plan->files[g->file].codec != MPIWC_CODEC_NONE)
+                    fprintf(out,
+                            ", \"start\": %" PRIu64 ", \"end\": %" PRIu64
+                            ", \"codec\": \"%s\", \"estimate\": %" PRIu64 "}",
+                            g->start, g->end, mpiwc_codec_name(plan->files[g->file].codec),
+                            plan->files[g->file].weight);
                 else
                     fprintf(out, ", \"start\": %" PRIu64 ", \"end\": %" PRIu64 "}", g->start,
                             g->end);
@@ -428,7 +693,12 @@ int mpiwc_plan_print(const struct mpiwc_plan *plan, FILE *out, bool json)
             for (size_t i = plan->rank_first[r]; i < plan->rank_first[r + 1]; i++) {
                 const struct mpiwc_plan_range *g = &plan->ranges[i];
                 if (g->end == MPIWC_PLAN_STREAM)
-                    fprintf(out, "  %s (standard input, to its end)\n", plan->files[g->file].path);
+                    fprintf(out, "  %s (standard input, handed out to all ranks in chunks)\n",
+                            plan->files[g->file].path);
+                else if (plan->files[g->file].codec != MPIWC_CODEC_NONE)
+                    fprintf(out, "  %s (%s, whole: %" PRIu64 " bytes, about %" PRIu64 " decoded)\n",
+                            plan->files[g->file].path, mpiwc_codec_name(plan->files[g->file].codec),
+                            g->end, plan->files[g->file].weight);
                 else
                     fprintf(out, "  %s [%" PRIu64 ", %" PRIu64 ")\n", plan->files[g->file].path,
                             g->start, g->end);
@@ -453,4 +723,32 @@ void mpiwc_plan_free(struct mpiwc_plan *plan)
     free(plan->rank_first);
     free(plan->first_skipped);
     memset(plan, 0, sizeof *plan);
+}
+
+size_t mpiwc_plan_split_list(char *data, size_t len, bool nul, char ***paths)
+{
+    char sep = nul ? '\0' : '\n';
+    size_t n = 0, cap = 0;
+    char **v = NULL;
+    for (size_t i = 0; i < len;) {
+        char *start = data + i;
+        char *end = memchr(start, sep, len - i);
+        size_t k = end ? (size_t)(end - start) : len - i;
+        if (end)
+            *end = '\0';
+        i += k + 1;
+        if (k == 0)
+            continue;
+        if (!end) {
+            /* The last entry has no separator: it needs a terminator past len. */
+            start[k] = '\0';
+        }
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            v = mpiwc_xrealloc(v, mpiwc_mul_size(cap, sizeof *v));
+        }
+        v[n++] = start;
+    }
+    *paths = v;
+    return n;
 }

@@ -7,7 +7,16 @@
  * of nearly equal size (the first total % nranks ranks get one byte more). A
  * big file is thus spread over all ranks and small files are packed; empty
  * files take no range, and a rank may get nothing (more ranks than bytes).
- * Standard input cannot be split or re-read: it goes whole to rank 0.
+ * Standard input cannot be split or re-read: its range is rank 0's, and the
+ * job has rank 0 hand it out to all ranks in chunks (stream.h).
+ *
+ * Compressed files (codec.h, recognised by their first bytes when expanding)
+ * cannot be cut: each goes whole to one rank. Ranks are balanced by
+ * estimated text bytes: compressed files by their estimated decompressed
+ * size (mpiwc_codec_estimate), largest first, each to the least loaded rank;
+ * then the plain files' concatenation is cut so as to fill every rank up to
+ * a common level (a rank whose compressed files already exceed it gets no
+ * plain bytes). Without compressed files this is the equal split above.
  *
  * Ranges cut files at arbitrary bytes; the reader repairs words cut at a
  * boundary, so the plan needs no knowledge of words.
@@ -29,8 +38,26 @@
 #define MPIWC_PLAN_STREAM UINT64_MAX
 
 struct mpiwc_plan_file {
-    char *path;    /* owned; "-" is standard input */
-    uint64_t size; /* bytes at planning time, MPIWC_PLAN_STREAM for stdin */
+    char *path;      /* owned; "-" is standard input */
+    uint64_t size;   /* bytes at planning time, MPIWC_PLAN_STREAM for stdin */
+    uint64_t weight; /* planned text bytes: size, or the estimated decompressed size */
+    uint8_t codec;   /* enum mpiwc_codec (codec.h): a compressed file is read whole by one rank */
+};
+
+/*
+ * --include / --exclude globs applied to directory walks (borrowed arrays;
+ * files named as paths are always input). A pattern is matched with
+ * fnmatch(3), flags 0 (so '*' also matches '/'), against the entry's name
+ * and against its path relative to the directory named as a path; either
+ * match counts. A file is input when it matches one of include (or include
+ * is empty) and none of exclude; a directory that matches one of exclude is
+ * not entered.
+ */
+struct mpiwc_plan_filter {
+    const char *const *include;
+    size_t ninclude;
+    const char *const *exclude;
+    size_t nexclude;
 };
 
 struct mpiwc_plan_range {
@@ -47,7 +74,8 @@ struct mpiwc_plan {
     size_t nranges;
     size_t
         *rank_first; /* nranks + 1 entries: rank r owns ranges[rank_first[r] .. rank_first[r+1]) */
-    uint64_t total_bytes; /* bytes of regular files (stdin excluded) */
+    uint64_t total_bytes; /* bytes of plain files + estimated bytes of compressed ones
+                             (stdin excluded) */
     size_t skipped;       /* directory entries that are not files (FIFOs, sockets, devices,
                              dangling links, links to directories), by mpiwc_plan_expand */
     char *first_skipped;  /* owned: the first of them, or NULL; not packed */
@@ -64,6 +92,18 @@ struct mpiwc_plan {
 int mpiwc_plan_expand(struct mpiwc_plan *plan, char *const *paths, size_t npaths, char *err,
                       size_t errlen);
 
+/* Local (rank 0). mpiwc_plan_expand with --include/--exclude globs on directory walks. */
+int mpiwc_plan_expand_filtered(struct mpiwc_plan *plan, char *const *paths, size_t npaths,
+                               const struct mpiwc_plan_filter *filter, char *err, size_t errlen);
+
+/*
+ * Local. Split a --files-from list in place (newline or NUL separated; empty
+ * entries dropped; nothing else stripped) into *paths (caller frees the
+ * array, NULL when empty; the strings borrow data, which must have room for
+ * len + 1 bytes: the last entry's terminator). Returns the number of paths.
+ */
+size_t mpiwc_plan_split_list(char *data, size_t len, bool nul, char ***paths);
+
 /* Local. Split plan->files into ranges for nranks ranks (replaces any earlier split). */
 void mpiwc_plan_split(struct mpiwc_plan *plan, int nranks);
 
@@ -76,7 +116,7 @@ size_t mpiwc_plan_pack(const struct mpiwc_plan *plan, uint8_t **buf);
 /* Local. Rebuild a plan from a packed buffer; -1 if it is malformed. */
 int mpiwc_plan_unpack(struct mpiwc_plan *plan, const uint8_t *buf, size_t len);
 
-/* Local. Planned bytes of rank r (stdin counts 0: its size is unknown). */
+/* Local. Planned bytes of rank r, compressed files at their estimate (stdin counts 0). */
 uint64_t mpiwc_plan_rank_bytes(const struct mpiwc_plan *plan, int r);
 
 /*

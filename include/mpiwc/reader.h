@@ -14,6 +14,11 @@
  * optional after_chunk hook runs after each buffer, between words' worth of
  * work, so the caller can flush the table (the job's bounded-memory rounds).
  *
+ * A compressed file (file->codec, codec.h) is planned whole: its one range
+ * is decoded from the start to the end, through the same buffer; data that
+ * does not decode is an error naming the offset, never a partial count.
+ * bytes_read counts decoded bytes.
+ *
  * A file that is shorter than planned (truncated or replaced since planning)
  * is an error, never a silently smaller count.
  *

@@ -25,7 +25,7 @@ static void plan_files(struct mpiwc_plan *p, const char *const *paths, const uin
                        size_t n)
 {
     memset(p, 0, sizeof *p);
-    p->files = mpiwc_xmalloc((n ? n : 1) * sizeof *p->files);
+    p->files = mpiwc_xcalloc(n ? n : 1, sizeof *p->files);
     for (size_t i = 0; i < n; i++) {
         p->files[i].path = mpiwc_xstrdup(paths[i]);
         p->files[i].size = sizes[i];
@@ -693,6 +693,212 @@ static void test_expand_not_regular(void **state)
     expect_expand_error(paths, 1, fifo);
 }
 
+/* ---- compressed files, lists and filters ---- */
+
+/* Plan files: sizes[i], and for compressed ones (weights[i] != 0) codec gzip and that weight. */
+static void plan_mixed(struct mpiwc_plan *p, const uint64_t *sizes, const uint64_t *weights,
+                       size_t n)
+{
+    plan_sizes(p, sizes, n);
+    for (size_t i = 0; i < n; i++)
+        if (weights[i]) {
+            p->files[i].codec = 1; /* MPIWC_CODEC_GZIP */
+            p->files[i].weight = weights[i];
+        }
+}
+
+/* Every compressed file exactly once, whole; every plain byte once; returns rank loads. */
+static void check_mixed(const struct mpiwc_plan *p, uint64_t *load)
+{
+    uint64_t *covered = calloc(p->nfiles + 1, sizeof *covered);
+    assert_non_null(covered);
+    for (int r = 0; r < p->nranks; r++) {
+        load[r] = mpiwc_plan_rank_bytes(p, r);
+        for (size_t i = p->rank_first[r]; i < p->rank_first[r + 1]; i++) {
+            const struct mpiwc_plan_range *g = &p->ranges[i];
+            const struct mpiwc_plan_file *f = &p->files[g->file];
+            assert_true(g->end > g->start);
+            if (f->codec) {
+                assert_int_equal(g->start, 0);
+                assert_int_equal(g->end, f->size);
+            }
+            covered[g->file] += g->end - g->start;
+        }
+    }
+    for (size_t i = 0; i < p->nfiles; i++)
+        assert_int_equal(covered[i], p->files[i].size);
+    free(covered);
+}
+
+static void test_split_compressed_whole(void **state)
+{
+    (void)state;
+    struct mpiwc_plan p;
+    uint64_t load[16];
+    /* 4 compressed files of 100 estimated bytes and 400 plain bytes over 4 ranks: 200 each. */
+    static const uint64_t s1[] = {25, 300, 25, 25, 100, 25};
+    static const uint64_t w1[] = {100, 0, 100, 100, 0, 100};
+    plan_mixed(&p, s1, w1, 6);
+    mpiwc_plan_split(&p, 4);
+    check_mixed(&p, load);
+    assert_int_equal(p.total_bytes, 800);
+    for (int r = 0; r < 4; r++)
+        assert_int_equal(load[r], 200);
+    mpiwc_plan_free(&p);
+
+    /* One big compressed file: its rank gets no plain bytes, the others share them. */
+    static const uint64_t s2[] = {600, 250};
+    static const uint64_t w2[] = {0, 1000};
+    plan_mixed(&p, s2, w2, 2);
+    mpiwc_plan_split(&p, 4);
+    check_mixed(&p, load);
+    assert_int_equal(load[0], 1000);
+    assert_int_equal(p.rank_first[1] - p.rank_first[0], 1); /* only the compressed file */
+    for (int r = 1; r < 4; r++)
+        assert_int_equal(load[r], 200);
+    mpiwc_plan_free(&p);
+
+    /* Random mixes at many rank counts: well formed, and balanced within the largest file. */
+    srand(11);
+    for (int round = 0; round < 200; round++) {
+        uint64_t s[40], w[40], maxw = 1, total = 0;
+        size_t n = 1 + (size_t)(rand() % 40);
+        for (size_t i = 0; i < n; i++) {
+            s[i] = (uint64_t)(rand() % 5000);
+            w[i] = rand() % 2 && s[i] ? s[i] * (uint64_t)(1 + rand() % 6) : 0;
+            maxw = w[i] > maxw ? w[i] : maxw;
+            total += w[i] ? w[i] : s[i];
+        }
+        int nranks = 1 + rand() % 16;
+        plan_mixed(&p, s, w, n);
+        mpiwc_plan_split(&p, nranks);
+        check_mixed(&p, load);
+        assert_int_equal(p.total_bytes, total);
+        for (int r = 0; r < nranks; r++)
+            assert_true(load[r] <= total / (uint64_t)nranks + maxw + 1);
+        /* The packed plan keeps codecs and weights. */
+        uint8_t *buf;
+        size_t len = mpiwc_plan_pack(&p, &buf);
+        struct mpiwc_plan q;
+        assert_int_equal(mpiwc_plan_unpack(&q, buf, len), 0);
+        for (size_t i = 0; i < n; i++) {
+            assert_int_equal(q.files[i].codec, p.files[i].codec);
+            if (p.files[i].codec)
+                assert_int_equal(q.files[i].weight, p.files[i].weight);
+        }
+        free(buf);
+        mpiwc_plan_free(&q);
+        mpiwc_plan_free(&p);
+    }
+}
+
+static void test_split_list(void **state)
+{
+    (void)state;
+    char lines[] = "a b.txt\n\nsecond\n  spaced  \nlast";
+    char **v;
+    size_t n = mpiwc_plan_split_list(lines, sizeof lines - 1, false, &v);
+    assert_int_equal(n, 4);
+    assert_string_equal(v[0], "a b.txt");
+    assert_string_equal(v[1], "second");
+    assert_string_equal(v[2], "  spaced  ");
+    assert_string_equal(v[3], "last");
+    free(v);
+    char nul[] = "new\nline\0\0x\0"; /* plus the literal's own NUL: room for len + 1 */
+    n = mpiwc_plan_split_list(nul, sizeof nul - 1, true, &v);
+    assert_int_equal(n, 2);
+    assert_string_equal(v[0], "new\nline");
+    assert_string_equal(v[1], "x");
+    free(v);
+    char empty[] = "\n\n";
+    assert_int_equal(mpiwc_plan_split_list(empty, 2, false, &v), 0);
+    free(v);
+}
+
+static void expect_files(struct mpiwc_plan *p, const char *root, const char *const *rel, size_t n)
+{
+    assert_int_equal(p->nfiles, n);
+    for (size_t i = 0; i < n; i++) {
+        char want[512];
+        snprintf(want, sizeof want, "%s/%s", root, rel[i]);
+        assert_string_equal(p->files[i].path, want);
+    }
+}
+
+static void test_expand_filters(void **state)
+{
+    struct tree *t = *state;
+    const char *r = t->root;
+    char d[512];
+    write_file(r, "a.txt", 3);
+    write_file(r, "b.log", 3);
+    make_dir(r, "sub");
+    make_dir(r, "skip");
+    snprintf(d, sizeof d, "%s/sub", r);
+    write_file(d, "c.txt", 3);
+    write_file(d, "e.log", 3);
+    snprintf(d, sizeof d, "%s/skip", r);
+    write_file(d, "d.txt", 3);
+    char *paths[1] = {t->root};
+    char err[1024] = "";
+    struct mpiwc_plan p;
+
+    const char *inc[] = {"*.txt"}, *exc[] = {"skip"};
+    struct mpiwc_plan_filter f1 = {inc, 1, exc, 1};
+    memset(&p, 0, sizeof p);
+    assert_int_equal(mpiwc_plan_expand_filtered(&p, paths, 1, &f1, err, sizeof err), 0);
+    static const char *const want1[] = {"a.txt", "sub/c.txt"};
+    expect_files(&p, r, want1, 2);
+    mpiwc_plan_free(&p);
+
+    /* The relative path matches too ('*' crosses '/'). */
+    const char *inc2[] = {"sub/*"};
+    struct mpiwc_plan_filter f2 = {inc2, 1, NULL, 0};
+    memset(&p, 0, sizeof p);
+    assert_int_equal(mpiwc_plan_expand_filtered(&p, paths, 1, &f2, err, sizeof err), 0);
+    static const char *const want2[] = {"sub/c.txt", "sub/e.log"};
+    expect_files(&p, r, want2, 2);
+    mpiwc_plan_free(&p);
+
+    /* Everything excluded: the directory has no files. */
+    const char *exc3[] = {"*"};
+    struct mpiwc_plan_filter f3 = {NULL, 0, exc3, 1};
+    memset(&p, 0, sizeof p);
+    assert_int_equal(mpiwc_plan_expand_filtered(&p, paths, 1, &f3, err, sizeof err), -1);
+    assert_non_null(strstr(err, "no files"));
+}
+
+static void test_expand_detects_codecs(void **state)
+{
+    struct tree *t = *state;
+    char path[512];
+    snprintf(path, sizeof path, "%s/x.dat", t->root);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    /* a gzip header and 40 more bytes whose last 4 (ISIZE) say 1000 */
+    static const uint8_t gz[] = {0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 3};
+    fwrite(gz, 1, sizeof gz, f);
+    for (int i = 0; i < 36; i++)
+        fputc(0, f);
+    static const uint8_t isize[] = {0xe8, 0x03, 0, 0};
+    fwrite(isize, 1, 4, f);
+    assert_int_equal(fclose(f), 0);
+    write_file(t->root, "plain.txt", 10);
+    char *paths[1] = {t->root};
+    char err[1024] = "";
+    struct mpiwc_plan p;
+    memset(&p, 0, sizeof p);
+    assert_int_equal(mpiwc_plan_expand(&p, paths, 1, err, sizeof err), 0);
+    assert_int_equal(p.nfiles, 2);
+    assert_int_equal(p.files[0].codec, 0); /* plain.txt */
+    assert_int_equal(p.files[1].codec, 1); /* x.dat: gzip */
+    assert_int_equal(p.files[1].size, 50);
+    assert_int_equal(p.files[1].weight, 1000);
+    mpiwc_plan_split(&p, 3);
+    assert_int_equal(p.total_bytes, 1010);
+    mpiwc_plan_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -713,6 +919,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_expand_dir_without_files, tree_setup, tree_teardown),
         cmocka_unit_test(test_expand_dash_twice),
         cmocka_unit_test_setup_teardown(test_expand_not_regular, tree_setup, tree_teardown),
+        cmocka_unit_test(test_split_compressed_whole),
+        cmocka_unit_test(test_split_list),
+        cmocka_unit_test_setup_teardown(test_expand_filters, tree_setup, tree_teardown),
+        cmocka_unit_test_setup_teardown(test_expand_detects_codecs, tree_setup, tree_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
