@@ -5,14 +5,19 @@
 
 #include "mpiwc/table.h"
 #include "mpiwc/util.h"
+#include "mpiwc/words.h"
 #include "table_internal.h"
 #include "tokenize_internal.h"
 
 bool mpiwc_tokenize_is_word(enum mpiwc_split split, uint8_t b)
 {
     switch (split) {
+    case MPIWC_SPLIT_HADOOP: /* java.util.StringTokenizer's default delimiters */
+        return !(b == ' ' || b == '\t' || b == '\n' || b == '\r' || b == '\f');
     case MPIWC_SPLIT_SPACE:
+    case MPIWC_SPLIT_UAX29: /* runs end at ASCII white space (words.h) */
         return !(b == ' ' || b == '\t' || b == '\n' || b == '\v' || b == '\f' || b == '\r');
+    case MPIWC_SPLIT_UNICODE: /* no unicode word holds an ASCII byte other than A-Z a-z 0-9 */
     case MPIWC_SPLIT_ALNUM:
     default:
         return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') ||
@@ -31,6 +36,37 @@ void mpiwc_tokenizer_init(struct mpiwc_tokenizer *tok, enum mpiwc_split split,
     tok->folds = casing == MPIWC_CASE_FOLD;
     tok->classify = mpiwc_classifier(mpiwc_simd_level(), split);
     tok->table = table;
+    if (split >= MPIWC_SPLIT_UNICODE) {
+        struct mpiwc_word_rules rules = {.split = split, .casing = casing};
+        tok->text = mpiwc_xmalloc(sizeof *tok->text);
+        (void)mpiwc_words_init(tok->text, &rules, table, NULL, 0); /* no file: cannot fail */
+    }
+}
+
+int mpiwc_tokenizer_init_rules(struct mpiwc_tokenizer *tok, const struct mpiwc_word_rules *rules,
+                               struct mpiwc_table *table, char *err, size_t errlen)
+{
+    bool text = rules->split >= MPIWC_SPLIT_UNICODE || rules->min_length > 0 ||
+                rules->ignore_numbers || rules->stopwords;
+    mpiwc_tokenizer_init(tok, text ? MPIWC_SPLIT_ALNUM : rules->split, rules->casing, table);
+    if (!text)
+        return 0;
+    for (int b = 0; b < 256; b++) /* the run predicate, for the reader */
+        tok->is_word[b] = mpiwc_tokenize_is_word(rules->split, (uint8_t)b);
+    tok->text = mpiwc_xmalloc(sizeof *tok->text);
+    if (mpiwc_words_init(tok->text, rules, table, err, errlen) != 0) {
+        free(tok->text);
+        tok->text = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* The text engine's counters, mirrored after each call into it. */
+static void text_sync(struct mpiwc_tokenizer *tok)
+{
+    tok->words = tok->text->words;
+    tok->invalid_utf8 = tok->text->invalid;
 }
 
 static uint8_t *reserve(uint8_t *p, size_t *cap, size_t need)
@@ -103,6 +139,11 @@ static inline void count_word(struct mpiwc_tokenizer *tok, const uint8_t *p, siz
 
 void mpiwc_tokenizer_feed(struct mpiwc_tokenizer *tok, const uint8_t *buf, size_t len)
 {
+    if (tok->text) {
+        mpiwc_words_feed(tok->text, buf, len);
+        text_sync(tok);
+        return;
+    }
     size_t i = 0;
     if (tok->pending_len) {
         while (i < len && tok->is_word[buf[i]])
@@ -162,11 +203,18 @@ void mpiwc_tokenizer_feed(struct mpiwc_tokenizer *tok, const uint8_t *buf, size_
 
 bool mpiwc_tokenizer_in_word(const struct mpiwc_tokenizer *tok)
 {
+    if (tok->text)
+        return mpiwc_words_in_word(tok->text);
     return tok->pending_len > 0;
 }
 
 void mpiwc_tokenizer_end(struct mpiwc_tokenizer *tok)
 {
+    if (tok->text) {
+        mpiwc_words_end(tok->text);
+        text_sync(tok);
+        return;
+    }
     if (tok->pending_len) {
         count_word(tok, tok->pending, tok->pending_len, tok->pending_len);
         tok->pending_len = 0;
@@ -175,6 +223,11 @@ void mpiwc_tokenizer_end(struct mpiwc_tokenizer *tok)
 
 void mpiwc_tokenizer_free(struct mpiwc_tokenizer *tok)
 {
+    if (tok->text) {
+        mpiwc_words_free(tok->text);
+        free(tok->text);
+        tok->text = NULL;
+    }
     free(tok->pending);
     free(tok->scratch);
     tok->pending = tok->scratch = NULL;

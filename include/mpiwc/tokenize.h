@@ -9,6 +9,9 @@
  *                      ' ' \t \n \v \f \r (NUL is a word byte here).
  *   MPIWC_CASE_FOLD    ASCII A-Z become a-z; every other byte is untouched.
  *   MPIWC_CASE_KEEP    bytes untouched.
+ * The text rules (--split=unicode|uax29, --compat=hadoop) and the filters
+ * run in a second engine, words.h, chosen by mpiwc_tokenizer_init_rules();
+ * their byte predicate here only says where runs (and so ranges) may end.
  *
  * The tokenizer is fed consecutive chunks of one stream (one byte range of a
  * file). A word that runs off the end of a chunk is kept in a pending buffer
@@ -41,8 +44,32 @@
 
 struct mpiwc_table;
 
-enum mpiwc_split { MPIWC_SPLIT_ALNUM, MPIWC_SPLIT_SPACE };
+/*
+ * UNICODE, UAX29 and HADOOP are the text rules of words.h (decoded UTF-8);
+ * HADOOP is set by --compat=hadoop, not by --split.
+ */
+enum mpiwc_split {
+    MPIWC_SPLIT_ALNUM,
+    MPIWC_SPLIT_SPACE,
+    MPIWC_SPLIT_UNICODE,
+    MPIWC_SPLIT_UAX29,
+    MPIWC_SPLIT_HADOOP
+};
 enum mpiwc_case { MPIWC_CASE_FOLD, MPIWC_CASE_KEEP };
+/* Unicode normalization of words (unicode and uax29 rules only). */
+enum mpiwc_normalize { MPIWC_NORMALIZE_NFC, MPIWC_NORMALIZE_NFKC, MPIWC_NORMALIZE_NONE };
+
+/* Everything that decides what a word is and which words count (words.h). */
+struct mpiwc_word_rules {
+    enum mpiwc_split split;
+    enum mpiwc_case casing;
+    enum mpiwc_normalize normalize;
+    size_t min_length;     /* drop keys of fewer characters; 0: keep all */
+    bool ignore_numbers;   /* drop keys made only of decimal digits */
+    const char *stopwords; /* file of words to drop, one per line; NULL: none */
+};
+
+struct mpiwc_words;
 
 /* Classifies 64 bytes: bit i is set when p[i] is a word byte. */
 typedef uint64_t (*mpiwc_classify_fn)(const uint8_t *p, const uint8_t *is_word);
@@ -57,7 +84,9 @@ struct mpiwc_tokenizer {
     size_t pending_len, pending_cap;
     uint8_t *scratch; /* owned: folded copy of a long word */
     size_t scratch_cap;
-    uint64_t words; /* words counted so far (each occurrence) */
+    uint64_t words;           /* words counted so far (each occurrence) */
+    struct mpiwc_words *text; /* owned: the text engine (words.h) when the rules need it */
+    uint64_t invalid_utf8;    /* ill-formed UTF-8 bytes seen by the text engine */
 };
 
 /* Local. Is byte b part of a word under the split rule? */
@@ -66,6 +95,14 @@ bool mpiwc_tokenize_is_word(enum mpiwc_split split, uint8_t b);
 /* Local. The table is borrowed and must outlive the tokenizer. */
 void mpiwc_tokenizer_init(struct mpiwc_tokenizer *tok, enum mpiwc_split split,
                           enum mpiwc_case casing, struct mpiwc_table *table);
+
+/*
+ * Local. The same for any word rules: the byte engine when they need no more,
+ * else the text engine of words.h. Returns 0, or -1 with "PATH: reason" in
+ * err when the stop-word file cannot be read (tok then needs no free).
+ */
+int mpiwc_tokenizer_init_rules(struct mpiwc_tokenizer *tok, const struct mpiwc_word_rules *rules,
+                               struct mpiwc_table *table, char *err, size_t errlen);
 
 /*
  * Local. Count every word of buf[0..len) that ends inside the chunk; keep a

@@ -114,7 +114,7 @@ static void test_defaults(void **state)
     assert_null(r.opts.output);
     assert_int_equal(r.opts.sort, MPIWC_SORT_COUNT);
     assert_int_equal(r.opts.top, 0);
-    assert_int_equal(r.opts.split, MPIWC_SPLIT_ALNUM);
+    assert_int_equal(r.opts.split, MPIWC_SPLIT_UNICODE);
     assert_int_equal(r.opts.casing, MPIWC_CASE_FOLD);
     assert_int_equal(r.opts.format, MPIWC_FORMAT_TSV);
     assert_false(r.opts.stats);
@@ -472,10 +472,63 @@ static void test_last_wins(void **state)
     result_free(&r);
 }
 
+/* The word options of issue 6: values, defaults, combinations, the stop-word file. */
+static void test_word_options(void **state)
+{
+    (void)state;
+    struct result r;
+    PARSE(&r, "f");
+    assert_run(&r);
+    assert_int_equal(r.opts.normalize, MPIWC_NORMALIZE_NFC);
+    assert_int_equal(r.opts.min_length, 0);
+    assert_false(r.opts.ignore_numbers);
+    assert_null(r.opts.stopwords);
+    result_free(&r);
+
+    PARSE(&r, "--split=uax29", "--normalize=nfkc", "--min-length=3", "--ignore-numbers",
+          "--stopwords=/dev/null", "f");
+    assert_run(&r);
+    assert_int_equal(r.opts.split, MPIWC_SPLIT_UAX29);
+    assert_int_equal(r.opts.normalize, MPIWC_NORMALIZE_NFKC);
+    assert_int_equal(r.opts.min_length, 3);
+    assert_true(r.opts.ignore_numbers);
+    assert_string_equal(r.opts.stopwords, "/dev/null");
+    result_free(&r);
+
+    PARSE(&r, "--compat=hadoop", "--top=3", "f");
+    assert_run(&r);
+    assert_int_equal(r.opts.split, MPIWC_SPLIT_HADOOP);
+    assert_int_equal(r.opts.casing, MPIWC_CASE_KEEP);
+    assert_int_equal(r.opts.normalize, MPIWC_NORMALIZE_NONE);
+    assert_int_equal(r.opts.sort, MPIWC_SORT_WORD);
+    assert_int_equal(r.opts.format, MPIWC_FORMAT_TSV);
+    result_free(&r);
+
+    static const char *const bad[][3] = {
+        {"--normalize=nfd", "f", "normalize"},
+        {"--split=alnum", "--normalize=nfc", "normalize"},
+        {"--min-length=-1", "f", "min-length"},
+        {"--min-length=x", "f", "min-length"},
+        {"--compat=spark", "f", "compat"},
+        {"--compat=hadoop", "--case=fold", "case"},
+        {"--compat=hadoop", "--sort=count", "sort"},
+        {"--compat=hadoop", "--split=unicode", "split"},
+        {"--stopwords=/nonexistent/stop.txt", "f", "/nonexistent/stop.txt"},
+        {"--stopwords=/", "f", "stop words"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *list[] = {bad[i][0], bad[i][1], strcmp(bad[i][1], "f") ? "f" : NULL, NULL};
+        parse(&r, list);
+        assert_usage(&r, bad[i][2]);
+        result_free(&r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_word_options),
         cmocka_unit_test(test_all_long_options),
         cmocka_unit_test(test_short_options_and_separate_args),
         cmocka_unit_test(test_paths),

@@ -1,0 +1,85 @@
+/*
+ * words: the tokenizer's second engine, for the word rules that need more
+ * than a byte table: --split=unicode, --split=uax29, --compat=hadoop, and
+ * any split with a filter (--min-length, --stopwords, --ignore-numbers).
+ * mpiwc_tokenizer_init_rules() picks it; the tokenizer forwards feed, end,
+ * in_word and free to it, so the reader and the job do not know it exists.
+ *
+ * Two levels. A *run* is a maximal run of bytes that the split's byte
+ * predicate (mpiwc_tokenize_is_word()) calls word bytes: ASCII letters and
+ * digits plus bytes >= 0x80 for alnum and unicode, everything but ASCII
+ * white space for space, uax29 and hadoop. Ranges and buffers are cut
+ * between runs exactly as for the byte rules (reader.h). Each run is then
+ * split into words by the rule, from the run's bytes alone:
+ *   unicode  maximal runs of characters of general category L, M or N;
+ *            everything else (punctuation, symbols, U+3000, '_' and the
+ *            apostrophe included) and each ill-formed UTF-8 byte separates;
+ *   uax29    ICU's UAX #29 word segments (dictionaries for CJK, Thai, ...)
+ *            with a word rule status; ASCII white space always breaks;
+ *   hadoop   the run is the word (Java StringTokenizer's " \t\n\r\f"), with
+ *            ill-formed UTF-8 replaced by U+FFFD as Hadoop's Text.toString();
+ *   alnum, space  the run is the word (ASCII folding only).
+ * Because no unicode word can contain an ASCII separator and runs never
+ * cross one, the result does not depend on range or buffer boundaries.
+ *
+ * Then each word becomes its key (unicode, uax29: N(fold(N(word))), see
+ * unicode.h; alnum, space: ASCII A-Z folded; hadoop: as is) and the filters
+ * drop keys shorter than min_length characters, keys made only of decimal
+ * digits (Nd) and keys in the stop-word set (stop words get the same key
+ * treatment). Kept keys are added to the table.
+ *
+ * Pure-ASCII words of up to 16 bytes in unicode mode without filters take
+ * the byte engine's path (fold and hash in registers): ASCII text costs
+ * about what --split=alnum costs. Pending memory is the longest word
+ * (unicode) or the longest run without ASCII white space (uax29).
+ *
+ * Layer: local, no MPI.
+ */
+#ifndef MPIWC_WORDS_H
+#define MPIWC_WORDS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mpiwc/table.h"
+#include "mpiwc/tokenize.h"
+#include "mpiwc/unicode.h"
+
+struct mpiwc_words {
+    struct mpiwc_word_rules rules; /* stopwords path not kept */
+    uint8_t is_word[256];          /* the run predicate */
+    mpiwc_classify_fn classify;
+    bool fast;                 /* unicode without filters: ASCII words in registers */
+    struct mpiwc_table *table; /* borrowed */
+    struct mpiwc_table stop;   /* owned: stop-word keys (count 1) */
+    uint8_t *pending;          /* owned: the unfinished run */
+    size_t pending_len, pending_cap;
+    bool in_run;                  /* the last byte fed was a run byte */
+    struct mpiwc_unicode_buf tmp; /* owned scratch for keys */
+    struct mpiwc_unicode_keyer keyer;
+    struct mpiwc_unicode_segmenter seg; /* uax29 only */
+    uint64_t words;                     /* words counted (kept by the filters) */
+    uint64_t invalid;                   /* ill-formed UTF-8 bytes seen in runs */
+};
+
+/*
+ * Local. Returns 0, or -1 with "PATH: reason" in err when the stop-word file
+ * cannot be read (nothing to free then). The table is borrowed.
+ */
+int mpiwc_words_init(struct mpiwc_words *w, const struct mpiwc_word_rules *rules,
+                     struct mpiwc_table *table, char *err, size_t errlen);
+void mpiwc_words_free(struct mpiwc_words *w);
+
+/* Local. The same contract as mpiwc_tokenizer_feed/_in_word/_end. */
+void mpiwc_words_feed(struct mpiwc_words *w, const uint8_t *buf, size_t len);
+bool mpiwc_words_in_word(const struct mpiwc_words *w);
+void mpiwc_words_end(struct mpiwc_words *w);
+
+/*
+ * Local. Apply the rule and filters to one complete run p[0..n) and count
+ * its words (what feed does for each run; exposed for tests).
+ */
+void mpiwc_words_run(struct mpiwc_words *w, const uint8_t *p, size_t n);
+
+#endif

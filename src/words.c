@@ -1,0 +1,401 @@
+#include "mpiwc/words.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpiwc/util.h"
+#include "table_internal.h"
+#include "tokenize_internal.h"
+
+/* An unfinished unicode run longer than this has its finished words counted early. */
+#define FLUSH_AT ((size_t)64 << 10)
+
+#define HIGH_BITS 0x8080808080808080ull
+
+static bool ascii_alnum(uint8_t b)
+{
+    return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9');
+}
+
+static bool all_ascii(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    uint64_t acc = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t v;
+        memcpy(&v, p + i, 8);
+        acc |= v;
+    }
+    for (; i < n; i++)
+        acc |= p[i];
+    return (acc & HIGH_BITS) == 0;
+}
+
+/* ASCII A-Z to a-z in each byte of x (as the byte engine's fold8). */
+static inline uint64_t fold8(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = ones * 0x80;
+    uint64_t low7 = x & ~high;
+    uint64_t ge_a = low7 + ones * (0x80 - 'A');
+    uint64_t gt_z = low7 + ones * (0x80 - 'Z' - 1);
+    uint64_t upper = ge_a & ~gt_z & ~x & high;
+    return x | (upper >> 2);
+}
+
+static const uint8_t *ascii_fold(struct mpiwc_words *w, const uint8_t *p, size_t n)
+{
+    if (w->rules.casing != MPIWC_CASE_FOLD)
+        return p;
+    w->tmp.len = 0;
+    if (w->tmp.cap < n) {
+        w->tmp.p = mpiwc_xrealloc(w->tmp.p, n);
+        w->tmp.cap = n;
+    }
+    for (size_t i = 0; i < n; i++)
+        w->tmp.p[i] = (uint8_t)(p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32 : p[i]);
+    return w->tmp.p;
+}
+
+/* The key of word p[0..n) under the rules; borrowed until the next call. */
+static const uint8_t *key_of(struct mpiwc_words *w, const uint8_t *p, size_t n, size_t *len,
+                             size_t *bad)
+{
+    *len = n;
+    *bad = 0;
+    switch (w->rules.split) {
+    case MPIWC_SPLIT_HADOOP:
+        w->tmp.len = 0;
+        *bad = mpiwc_unicode_replace_invalid(p, n, &w->tmp);
+        *len = w->tmp.len;
+        return w->tmp.p;
+    case MPIWC_SPLIT_ALNUM:
+    case MPIWC_SPLIT_SPACE:
+        return ascii_fold(w, p, n);
+    case MPIWC_SPLIT_UNICODE:
+    case MPIWC_SPLIT_UAX29:
+    default:
+        if (all_ascii(p, n)) /* ASCII is NFC and NFKC; full folding of ASCII is A-Z -> a-z */
+            return ascii_fold(w, p, n);
+        return mpiwc_unicode_key(&w->keyer, p, n, len);
+    }
+}
+
+/* Filter the key and count it. */
+static void count_key(struct mpiwc_words *w, const uint8_t *key, size_t len)
+{
+    if (len == 0)
+        return;
+    if (w->rules.min_length &&
+        (len < w->rules.min_length || mpiwc_unicode_length(key, len) < w->rules.min_length))
+        return;
+    if (w->rules.ignore_numbers && mpiwc_unicode_is_number(key, len))
+        return;
+    if (w->stop.size && mpiwc_table_get(&w->stop, key, len))
+        return;
+    mpiwc_table_add(w->table, key, len, 1);
+    w->words++;
+}
+
+static void count_word(void *ctx, const uint8_t *p, size_t n)
+{
+    struct mpiwc_words *w = ctx;
+    size_t len, bad;
+    const uint8_t *key = key_of(w, p, n, &len, &bad);
+    w->invalid += bad;
+    count_key(w, key, len);
+}
+
+/*
+ * The unicode rule over p[0..n): count each finished word. Unless final, stop
+ * before a word that may go on, or an ill-formed tail that more bytes may
+ * complete; returns the bytes done (a character boundary after a separator).
+ */
+static size_t unicode_words(struct mpiwc_words *w, const uint8_t *p, size_t n, bool final)
+{
+    if (final && all_ascii(p, n)) { /* a run of ASCII letters and digits: one word */
+        count_word(w, p, n);
+        return n;
+    }
+    size_t i = 0, start = 0, done = 0;
+    bool in = false;
+    while (i < n) {
+        int32_t cp;
+        size_t k = mpiwc_unicode_next(p + i, n - i, &cp);
+        if (!final && cp < 0 && i + k == n)
+            break;
+        if (cp >= 0 && mpiwc_unicode_is_word(cp)) {
+            if (!in)
+                start = i;
+            in = true;
+        } else {
+            if (in)
+                count_word(w, p + start, i - start);
+            in = false;
+            if (cp < 0)
+                w->invalid += k;
+            done = i + k;
+        }
+        i += k;
+    }
+    if (!final)
+        return done;
+    if (in)
+        count_word(w, p + start, n - start);
+    return n;
+}
+
+/*
+ * uax29 without ICU where the answer is plain: ASCII punctuation (not '_')
+ * around a run of ASCII letters and digits. The punctuation can only join
+ * letters or digits on both sides (WB6/7, WB11/12) and '_' joins anything
+ * (WB13a), so the inner run is the one word. Returns false when ICU is needed.
+ */
+static bool uax29_ascii(struct mpiwc_words *w, const uint8_t *p, size_t n)
+{
+    size_t a = 0, b = n;
+    while (a < n && p[a] < 0x80 && !ascii_alnum(p[a]) && p[a] != '_')
+        a++;
+    while (b > a && p[b - 1] < 0x80 && !ascii_alnum(p[b - 1]) && p[b - 1] != '_')
+        b--;
+    for (size_t i = a; i < b; i++)
+        if (!ascii_alnum(p[i]))
+            return false;
+    if (b > a)
+        count_word(w, p + a, b - a);
+    return true;
+}
+
+void mpiwc_words_run(struct mpiwc_words *w, const uint8_t *p, size_t n)
+{
+    if (n == 0)
+        return;
+    switch (w->rules.split) {
+    case MPIWC_SPLIT_UNICODE:
+        unicode_words(w, p, n, true);
+        break;
+    case MPIWC_SPLIT_UAX29:
+        if (!uax29_ascii(w, p, n))
+            w->invalid += mpiwc_unicode_segment(&w->seg, p, n, count_word, w);
+        break;
+    default:
+        count_word(w, p, n);
+        break;
+    }
+}
+
+/* A complete run p[0..n); avail bytes from p may be read. */
+static inline void run_done(struct mpiwc_words *w, const uint8_t *p, size_t n, size_t avail)
+{
+    if (w->fast && n <= MPIWC_INLINE_KEY) {
+        uint64_t lo, hi;
+        if (avail >= 16) {
+            memcpy(&lo, p, 8);
+            memcpy(&hi, p + 8, 8);
+            if (n <= 8) {
+                lo = mpiwc_low_bytes(lo, n);
+                hi = 0;
+            } else {
+                hi = mpiwc_low_bytes(hi, n - 8);
+            }
+        } else {
+            mpiwc_short_key(p, n, &lo, &hi);
+        }
+        if (((lo | hi) & HIGH_BITS) == 0) {
+            if (w->rules.casing == MPIWC_CASE_FOLD) {
+                lo = fold8(lo);
+                hi = fold8(hi);
+            }
+            mpiwc_table_add_short(w->table, mpiwc_hash_short(lo, hi, n), lo, hi, (uint32_t)n, 1);
+            w->words++;
+            return;
+        }
+    }
+    mpiwc_words_run(w, p, n);
+}
+
+static void pending_append(struct mpiwc_words *w, const uint8_t *p, size_t n)
+{
+    if (w->pending_cap - w->pending_len < n) {
+        size_t c = w->pending_cap ? w->pending_cap : 64;
+        while (c - w->pending_len < n)
+            c = mpiwc_mul_size(c, 2);
+        w->pending = mpiwc_xrealloc(w->pending, c);
+        w->pending_cap = c;
+    }
+    memcpy(w->pending + w->pending_len, p, n);
+    w->pending_len += n;
+}
+
+/* A long unfinished unicode run: count its finished words, keep the rest. */
+static void pending_flush(struct mpiwc_words *w)
+{
+    if (w->rules.split != MPIWC_SPLIT_UNICODE || w->pending_len < FLUSH_AT)
+        return;
+    size_t done = unicode_words(w, w->pending, w->pending_len, false);
+    memmove(w->pending, w->pending + done, w->pending_len - done);
+    w->pending_len -= done;
+}
+
+void mpiwc_words_feed(struct mpiwc_words *w, const uint8_t *buf, size_t len)
+{
+    size_t i = 0;
+    if (w->in_run) {
+        while (i < len && w->is_word[buf[i]])
+            i++;
+        pending_append(w, buf, i);
+        if (i == len) {
+            pending_flush(w);
+            return;
+        }
+        mpiwc_words_run(w, w->pending, w->pending_len);
+        w->pending_len = 0;
+        w->in_run = false;
+    }
+    /* Runs from 64-byte masks, as the byte engine finds words (tokenize.c). */
+    bool open = false;
+    size_t open_at = 0;
+    uint64_t carry = 0;
+    while (i < len) {
+        size_t n = len - i < 64 ? len - i : 64;
+        uint64_t m, valid = n == 64 ? ~0ull : (1ull << n) - 1;
+        if (n == 64) {
+            m = w->classify(buf + i, w->is_word);
+        } else {
+            uint8_t tail[64] = {0};
+            memcpy(tail, buf + i, n);
+            m = w->classify(tail, w->is_word) & valid;
+        }
+        uint64_t after = (m << 1) | carry;
+        uint64_t starts = m & ~after;
+        uint64_t ends = ~m & after & valid;
+        carry = m >> 63;
+        if (open && ends) {
+            size_t e = i + (size_t)__builtin_ctzll(ends);
+            ends &= ends - 1;
+            run_done(w, buf + open_at, e - open_at, len - open_at);
+            open = false;
+        }
+        while (starts) {
+            size_t s = i + (size_t)__builtin_ctzll(starts);
+            starts &= starts - 1;
+            if (!ends) {
+                open = true;
+                open_at = s;
+                break;
+            }
+            size_t e = i + (size_t)__builtin_ctzll(ends);
+            ends &= ends - 1;
+            run_done(w, buf + s, e - s, len - s);
+        }
+        i += n;
+    }
+    if (open) {
+        pending_append(w, buf + open_at, len - open_at);
+        w->in_run = true;
+        pending_flush(w);
+    }
+}
+
+bool mpiwc_words_in_word(const struct mpiwc_words *w)
+{
+    return w->in_run;
+}
+
+void mpiwc_words_end(struct mpiwc_words *w)
+{
+    if (w->in_run)
+        mpiwc_words_run(w, w->pending, w->pending_len);
+    w->pending_len = 0;
+    w->in_run = false;
+}
+
+/* Read the stop-word file: one word per line (LF or CRLF), keyed like the text. */
+static int load_stopwords(struct mpiwc_words *w, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct mpiwc_unicode_buf all = {0};
+    uint8_t chunk[65536];
+    size_t k;
+    while ((k = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (all.cap - all.len < k) {
+            size_t c = all.cap ? all.cap : sizeof chunk;
+            while (c - all.len < k)
+                c = mpiwc_mul_size(c, 2);
+            all.p = mpiwc_xrealloc(all.p, c);
+            all.cap = c;
+        }
+        memcpy(all.p + all.len, chunk, k);
+        all.len += k;
+    }
+    int failed = ferror(f);
+    int saved = errno;
+    fclose(f);
+    if (failed) {
+        snprintf(err, errlen, "%s: %s", path, strerror(saved ? saved : EIO));
+        free(all.p);
+        return -1;
+    }
+    for (size_t i = 0; i < all.len;) {
+        const uint8_t *nl = memchr(all.p + i, '\n', all.len - i);
+        size_t end = nl ? (size_t)(nl - all.p) : all.len, n = end - i;
+        if (n && all.p[i + n - 1] == '\r')
+            n--;
+        if (n) {
+            size_t len, bad;
+            const uint8_t *key = key_of(w, all.p + i, n, &len, &bad);
+            if (len)
+                mpiwc_table_add(&w->stop, key, len, 1);
+        }
+        i = end + 1;
+    }
+    free(all.p);
+    return 0;
+}
+
+int mpiwc_words_init(struct mpiwc_words *w, const struct mpiwc_word_rules *rules,
+                     struct mpiwc_table *table, char *err, size_t errlen)
+{
+    memset(w, 0, sizeof *w);
+    w->rules = *rules;
+    w->rules.stopwords = NULL;
+    if (rules->split == MPIWC_SPLIT_HADOOP || rules->split == MPIWC_SPLIT_ALNUM ||
+        rules->split == MPIWC_SPLIT_SPACE)
+        w->rules.normalize = MPIWC_NORMALIZE_NONE;
+    for (int b = 0; b < 256; b++)
+        w->is_word[b] = mpiwc_tokenize_is_word(rules->split, (uint8_t)b);
+    /* The byte engine's classifiers; hadoop's delimiters need the table-driven one. */
+    if (rules->split == MPIWC_SPLIT_HADOOP)
+        w->classify = mpiwc_classifier(MPIWC_SIMD_SCALAR, MPIWC_SPLIT_SPACE);
+    else if (rules->split == MPIWC_SPLIT_SPACE || rules->split == MPIWC_SPLIT_UAX29)
+        w->classify = mpiwc_classifier(mpiwc_simd_level(), MPIWC_SPLIT_SPACE);
+    else
+        w->classify = mpiwc_classifier(mpiwc_simd_level(), MPIWC_SPLIT_ALNUM);
+    w->fast = rules->split == MPIWC_SPLIT_UNICODE && !rules->min_length && !rules->ignore_numbers &&
+              !rules->stopwords;
+    w->table = table;
+    mpiwc_table_init(&w->stop, 0);
+    mpiwc_unicode_keyer_init(&w->keyer, rules->casing == MPIWC_CASE_FOLD, w->rules.normalize);
+    if (rules->split == MPIWC_SPLIT_UAX29)
+        mpiwc_unicode_segmenter_init(&w->seg);
+    if (rules->stopwords && load_stopwords(w, rules->stopwords, err, errlen) != 0) {
+        mpiwc_words_free(w);
+        return -1;
+    }
+    return 0;
+}
+
+void mpiwc_words_free(struct mpiwc_words *w)
+{
+    free(w->pending);
+    free(w->tmp.p);
+    mpiwc_table_free(&w->stop);
+    mpiwc_unicode_keyer_free(&w->keyer);
+    mpiwc_unicode_segmenter_free(&w->seg);
+    memset(w, 0, sizeof *w);
+}
