@@ -14,7 +14,9 @@ void mpiwc_cli_usage(FILE *out)
     fputs("Usage: mpirun -np N mpiwc [OPTION]... PATH...\n"
           "Count word frequencies over files with any number of MPI ranks.\n"
           "PATH is a file, a directory (read recursively, names in byte order) or - for\n"
-          "standard input (read by rank 0). The output is the same for any rank count.\n"
+          "standard input (read by rank 0). Compressed files (gzip, bzip2, xz, zstd,\n"
+          "known by their first bytes) are decoded, each by one rank. The output is the\n"
+          "same for any rank count.\n"
           "\n"
           "  -o, --output=FILE         write the table to FILE (temporary name, then rename;\n"
           "                            never a half file); default standard output\n"
@@ -25,11 +27,37 @@ void mpiwc_cli_usage(FILE *out)
           "      --sort=count|word     count: count descending, then word bytes ascending\n"
           "                            (default); word: word bytes ascending\n"
           "  -n, --top=N               only the first N lines of that order (0: all)\n"
-          "      --split=alnum|space   alnum (default): a word is a maximal run of ASCII\n"
-          "                            letters, digits and bytes >= 0x80; space: a maximal\n"
-          "                            run of bytes other than space \\t \\n \\v \\f \\r\n"
-          "      --case=fold|keep      fold (default): ASCII A-Z lowercased; keep: bytes as-is\n"
-          "      --format=tsv|csv|json tsv (default): word<TAB>count; csv: RFC 4180 with a\n"
+          "      --split=unicode|uax29|alnum|space\n"
+          "                            unicode (default): a word is a maximal run of\n"
+          "                            Unicode letters, marks and digits (categories L, M,\n"
+          "                            N) of UTF-8 text, ill-formed bytes separate; uax29:\n"
+          "                            Unicode word segmentation (UAX #29) with dictionaries\n"
+          "                            for Chinese, Japanese, Thai, Lao, Khmer, Burmese;\n"
+          "                            alnum: a maximal run of ASCII letters, digits and\n"
+          "                            bytes >= 0x80; space: a maximal run of bytes other\n"
+          "                            than space \\t \\n \\v \\f \\r\n"
+          "      --case=fold|keep      fold (default): full Unicode case folding (alnum,\n"
+          "                            space: ASCII A-Z only); keep: as-is\n"
+          "      --normalize=nfc|nfkc|none  Unicode normalization of words for unicode and\n"
+          "                            uax29 (default nfc)\n"
+          "      --min-length=N        drop words shorter than N characters\n"
+          "      --stopwords=FILE      drop the words of FILE (one per line, UTF-8; folded\n"
+          "                            and normalized like the text)\n"
+          "      --ignore-numbers      drop words made only of decimal digits\n"
+          "      --compat=hadoop       Hadoop WordCount's output: split at space \\t \\n \\r \\f\n"
+          "                            only, case kept, sorted by word bytes, word<TAB>count;\n"
+          "                            ill-formed UTF-8 becomes U+FFFD\n",
+          out);
+    fputs("      --files-from=FILE     also read the paths listed in FILE, one per line\n"
+          "                            (- : standard input); empty lines are skipped\n"
+          "  -0, --null                the --files-from list is NUL-separated\n"
+          "      --include=GLOB        in directories, read only files whose name or path\n"
+          "                            below the directory matches GLOB (fnmatch; repeatable)\n"
+          "      --exclude=GLOB        in directories, skip files and directories whose\n"
+          "                            name or relative path matches GLOB (repeatable)\n",
+          out);
+    /* Two literals: ISO C guarantees string literals of 4095 bytes only. */
+    fputs("      --format=tsv|csv|json tsv (default): word<TAB>count; csv: RFC 4180 with a\n"
           "                            header; json: an array of {\"word\",\"count\"}\n"
           "      --stats               per-phase summary on standard error\n"
           "      --report=FILE         the same summary as JSON, with version, argv, ranks\n"
@@ -141,8 +169,49 @@ enum {
     OPT_SHUFFLE,
     OPT_MEMORY,
     OPT_DRY_RUN,
-    OPT_PROGRESS
+    OPT_PROGRESS,
+    OPT_NORMALIZE,
+    OPT_MIN_LENGTH,
+    OPT_STOPWORDS,
+    OPT_IGNORE_NUMBERS,
+    OPT_COMPAT
 };
+
+/* The word options after the loop: their combinations, and the stop-word file. */
+static enum mpiwc_cli_result check_words(struct mpiwc_options *opts, unsigned given, FILE *err)
+{
+    static const char *const fixed[] = {"split", "case", "normalize", "sort", "format"};
+    if (opts->compat_hadoop) {
+        for (unsigned i = 0; i < 5; i++)
+            if (given & (1u << i))
+                return usage_error(err, "option '--%s' cannot be used with '--compat=hadoop'",
+                                   fixed[i]);
+        opts->split = MPIWC_SPLIT_HADOOP;
+        opts->casing = MPIWC_CASE_KEEP;
+        opts->normalize = MPIWC_NORMALIZE_NONE;
+        opts->sort = MPIWC_SORT_WORD;
+        opts->format = MPIWC_FORMAT_TSV;
+    }
+    if ((given & 4u) && opts->split != MPIWC_SPLIT_UNICODE && opts->split != MPIWC_SPLIT_UAX29)
+        return usage_error(err, "option '--normalize' needs '--split=unicode' or '--split=uax29'");
+    if (opts->stopwords) {
+        FILE *f = fopen(opts->stopwords, "rb");
+        if (!f)
+            return usage_error(err, "cannot read stop words '%s': %s", opts->stopwords,
+                               strerror(errno));
+        char probe[1];
+        size_t n = fread(probe, 1, 1, f);
+        int bad = n == 0 && ferror(f);
+        fclose(f);
+        if (bad)
+            return usage_error(err, "cannot read stop words '%s': %s", opts->stopwords,
+                               strerror(EISDIR));
+    }
+    return MPIWC_CLI_RUN;
+}
+
+/* Input options (kept apart from the list above, which other options extend). */
+enum { OPT_FILES_FROM = 512, OPT_INCLUDE, OPT_EXCLUDE };
 
 enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_options *opts, FILE *out,
                                       FILE *err)
@@ -162,6 +231,15 @@ enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_option
         {"memory-limit", required_argument, NULL, OPT_MEMORY},
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
         {"progress", required_argument, NULL, OPT_PROGRESS},
+        {"normalize", required_argument, NULL, OPT_NORMALIZE},
+        {"min-length", required_argument, NULL, OPT_MIN_LENGTH},
+        {"stopwords", required_argument, NULL, OPT_STOPWORDS},
+        {"ignore-numbers", no_argument, NULL, OPT_IGNORE_NUMBERS},
+        {"compat", required_argument, NULL, OPT_COMPAT},
+        {"files-from", required_argument, NULL, OPT_FILES_FROM},
+        {"null", no_argument, NULL, '0'},
+        {"include", required_argument, NULL, OPT_INCLUDE},
+        {"exclude", required_argument, NULL, OPT_EXCLUDE},
         {"verbose", no_argument, NULL, 'v'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -170,7 +248,7 @@ enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_option
     };
     *opts = (struct mpiwc_options){
         .sort = MPIWC_SORT_COUNT,
-        .split = MPIWC_SPLIT_ALNUM,
+        .split = MPIWC_SPLIT_UNICODE,
         .casing = MPIWC_CASE_FOLD,
         .format = MPIWC_FORMAT_TSV,
         .buffer_size = MPIWC_DEFAULT_BUFFER_SIZE,
@@ -182,7 +260,8 @@ enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_option
     opterr = 0; /* errors are reported here, by rank 0 only */
     optind = 0; /* glibc: 0 also resets its internal state, so parsing twice works */
     int c, idx;
-    while ((c = getopt_long(argc, argv, ":o:n:hVvq", longopts, &idx)) != -1) {
+    unsigned given = 0; /* bits: --split, --case, --normalize, --sort, --format */
+    while ((c = getopt_long(argc, argv, ":o:n:hVvq0", longopts, &idx)) != -1) {
         const char *name = NULL;
         if (c >= OPT_OUTPUT_DIR)
             name = longopts[idx].name;
@@ -212,23 +291,27 @@ enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_option
             if ((k = choose(optarg, "count|word")) < 0)
                 return usage_error(err, "invalid value '%s' for '--%s' (count|word)", optarg, name);
             opts->sort = (enum mpiwc_sort)k;
+            given |= 8u;
             break;
         case OPT_SPLIT:
-            if ((k = choose(optarg, "alnum|space")) < 0)
-                return usage_error(err, "invalid value '%s' for '--%s' (alnum|space)", optarg,
-                                   name);
+            if ((k = choose(optarg, "alnum|space|unicode|uax29")) < 0)
+                return usage_error(err, "invalid value '%s' for '--%s' (alnum|space|unicode|uax29)",
+                                   optarg, name);
             opts->split = (enum mpiwc_split)k;
+            given |= 1u;
             break;
         case OPT_CASE:
             if ((k = choose(optarg, "fold|keep")) < 0)
                 return usage_error(err, "invalid value '%s' for '--%s' (fold|keep)", optarg, name);
             opts->casing = (enum mpiwc_case)k;
+            given |= 2u;
             break;
         case OPT_FORMAT:
             if ((k = choose(optarg, "tsv|csv|json")) < 0)
                 return usage_error(err, "invalid value '%s' for '--%s' (tsv|csv|json)", optarg,
                                    name);
             opts->format = (enum mpiwc_format)k;
+            given |= 16u;
             break;
         case OPT_STATS:
             opts->stats = true;
@@ -264,6 +347,56 @@ enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_option
                                    name);
             opts->progress = (enum mpiwc_progress_mode)k;
             break;
+        case OPT_NORMALIZE:
+            if ((k = choose(optarg, "nfc|nfkc|none")) < 0)
+                return usage_error(err, "invalid value '%s' for '--%s' (nfc|nfkc|none)", optarg,
+                                   name);
+            opts->normalize = (enum mpiwc_normalize)k;
+            given |= 4u;
+            break;
+        case OPT_MIN_LENGTH: {
+            char *end;
+            errno = 0;
+            unsigned long long n = strtoull(optarg, &end, 10);
+            if (*optarg < '0' || *optarg > '9' || *end || errno || n > SIZE_MAX)
+                return usage_error(err, "invalid value '%s' for '--%s': expected a count", optarg,
+                                   name);
+            opts->min_length = (size_t)n;
+            break;
+        }
+        case OPT_STOPWORDS:
+            if (!*optarg)
+                return usage_error(err, "option '--stopwords' needs a file name");
+            opts->stopwords = optarg;
+            break;
+        case OPT_IGNORE_NUMBERS:
+            opts->ignore_numbers = true;
+            break;
+        case OPT_COMPAT:
+            if ((k = choose(optarg, "hadoop")) < 0)
+                return usage_error(err, "invalid value '%s' for '--%s' (hadoop)", optarg, name);
+            opts->compat_hadoop = k == 0;
+            break;
+        case OPT_FILES_FROM:
+            if (!*optarg)
+                return usage_error(err, "option '--files-from' needs a file name");
+            opts->files_from = optarg;
+            break;
+        case '0':
+            opts->files_from_nul = true;
+            break;
+        case OPT_INCLUDE:
+        case OPT_EXCLUDE: {
+            const char **globs = c == OPT_INCLUDE ? opts->include : opts->exclude;
+            size_t *n = c == OPT_INCLUDE ? &opts->ninclude : &opts->nexclude;
+            if (!*optarg)
+                return usage_error(err, "option '--%s' needs a pattern", name);
+            if (*n == MPIWC_MAX_GLOBS)
+                return usage_error(err, "too many '--%s' patterns (at most %d)", name,
+                                   MPIWC_MAX_GLOBS);
+            globs[(*n)++] = optarg;
+            break;
+        }
         case 'v':
             opts->verbosity = 1;
             break;
@@ -285,12 +418,16 @@ enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_option
             return usage_error(err, "unknown option '%s'", argv[optind - 1]);
         }
     }
+    if (check_words(opts, given, err) != MPIWC_CLI_RUN)
+        return MPIWC_CLI_USAGE;
     if (opts->output_dir && opts->output)
         return usage_error(err, "options '--output-dir' and '--output' exclude each other");
     if (opts->output_dir && opts->top)
         return usage_error(err, "option '--top' needs one table: not with '--output-dir'");
-    if (optind >= argc)
-        return usage_error(err, "no input: give at least one PATH");
+    if (opts->files_from_nul && !opts->files_from)
+        return usage_error(err, "option '-0' needs '--files-from'");
+    if (optind >= argc && !opts->files_from)
+        return usage_error(err, "no input: give at least one PATH (or --files-from)");
     opts->paths = argv + optind;
     opts->npaths = (size_t)(argc - optind);
     return MPIWC_CLI_RUN;

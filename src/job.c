@@ -1,5 +1,6 @@
 #include "mpiwc/job.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdint.h>
@@ -14,6 +15,7 @@
 #include "mpiwc/reader.h"
 #include "mpiwc/report.h"
 #include "mpiwc/shuffle.h"
+#include "mpiwc/stream.h"
 #include "mpiwc/table.h"
 #include "mpiwc/tokenize.h"
 #include "mpiwc/util.h"
@@ -57,12 +59,81 @@ static int overwrites_input(const char *target, const struct mpiwc_plan *plan, c
     return 0;
 }
 
+/* Rank 0: read the whole --files-from list into *data (len + 1 bytes). */
+static int read_list(const char *path, char **data, size_t *len, char *err, size_t errlen)
+{
+    bool std = strcmp(path, "-") == 0;
+    FILE *f = std ? stdin : fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t cap = 1 << 16, n = 0;
+    char *p = mpiwc_xmalloc(cap);
+    size_t k;
+    while ((k = fread(p + n, 1, cap - n - 1, f)) > 0) {
+        n += k;
+        if (cap - n - 1 == 0) {
+            cap = mpiwc_mul_size(cap, 2);
+            p = mpiwc_xrealloc(p, cap);
+        }
+    }
+    int bad = ferror(f);
+    if (!std)
+        fclose(f);
+    if (bad) {
+        snprintf(err, errlen, "%s: cannot read the list of files", std ? "standard input" : path);
+        free(p);
+        return -1;
+    }
+    *data = p;
+    *len = n;
+    return 0;
+}
+
+/* Rank 0: the paths of the command line, then those of --files-from, expanded into plan. */
+static int expand_inputs(const struct mpiwc_options *opts, struct mpiwc_plan *plan, char *msg,
+                         size_t msglen)
+{
+    struct mpiwc_plan_filter filter = {opts->include, opts->ninclude, opts->exclude,
+                                       opts->nexclude};
+    if (!opts->files_from)
+        return mpiwc_plan_expand_filtered(plan, opts->paths, opts->npaths, &filter, msg, msglen);
+    for (size_t i = 0; i < opts->npaths; i++)
+        if (strcmp(opts->files_from, "-") == 0 && strcmp(opts->paths[i], "-") == 0) {
+            snprintf(msg, msglen, "-: standard input cannot be both an input and --files-from");
+            return -1;
+        }
+    char *data, **listed = NULL;
+    size_t len;
+    if (read_list(opts->files_from, &data, &len, msg, msglen) != 0)
+        return -1;
+    size_t n = mpiwc_plan_split_list(data, len, opts->files_from_nul, &listed);
+    char **all = mpiwc_xmalloc(mpiwc_mul_size(opts->npaths + n + 1, sizeof *all));
+    for (size_t i = 0; i < opts->npaths; i++)
+        all[i] = opts->paths[i];
+    for (size_t i = 0; i < n; i++)
+        all[opts->npaths + i] = listed[i];
+    int rc = 0;
+    if (opts->npaths + n == 0) {
+        snprintf(msg, msglen, "%s: no paths in the list of files",
+                 strcmp(opts->files_from, "-") == 0 ? "standard input" : opts->files_from);
+        rc = -1;
+    } else {
+        rc = mpiwc_plan_expand_filtered(plan, all, opts->npaths + n, &filter, msg, msglen);
+    }
+    free(all);
+    free(listed);
+    free(data);
+    return rc;
+}
+
 /* Rank 0: expand and check the inputs and targets, then split. Prints the one error line. */
 static int make_plan(const struct mpiwc_options *opts, int nranks, struct mpiwc_plan *plan,
                      FILE *err)
 {
     char msg[ERRLEN];
-    if (mpiwc_plan_expand(plan, opts->paths, opts->npaths, msg, sizeof msg) != 0 ||
+    if (expand_inputs(opts, plan, msg, sizeof msg) != 0 ||
         (opts->output && mpiwc_output_probe(opts->output, msg, sizeof msg) != 0) ||
         (opts->output_dir && mpiwc_output_dir_probe(opts->output_dir, msg, sizeof msg) != 0) ||
         (opts->report && mpiwc_output_probe(opts->report, msg, sizeof msg) != 0)) {
@@ -217,23 +288,60 @@ static void rounds_finish(struct rounds *r)
     }
 }
 
+/* Standard input's rounds: every rank runs one agreement round per piece, in lockstep. */
+static void stream_round(void *ctx)
+{
+    struct rounds *r = ctx;
+    round_start(r, true);
+    MPI_Wait(&r->req, MPI_STATUS_IGNORE);
+    round_done(r);
+}
+
+static void say_rank_error(int rank, const char *msg, FILE *err)
+{
+    char host[MPI_MAX_PROCESSOR_NAME] = "?";
+    int hostlen;
+    MPI_Get_processor_name(host, &hostlen);
+    fprintf(err, "mpiwc: [rank %d on %s] %s\n", rank, host, msg);
+}
+
 /* Read this rank's ranges into r->local; prints the rank's error line. */
 static int map(const struct mpiwc_options *opts, const struct mpiwc_plan *plan, int rank,
                struct rounds *r, bool rounds, struct mpiwc_report *rep, FILE *err)
 {
     struct mpiwc_tokenizer tok;
     struct mpiwc_reader reader;
-    mpiwc_tokenizer_init(&tok, opts->split, opts->casing, r->local);
+    const struct mpiwc_word_rules rules = {
+        .split = opts->split,
+        .casing = opts->casing,
+        .normalize = opts->normalize,
+        .min_length = opts->min_length,
+        .ignore_numbers = opts->ignore_numbers,
+        .stopwords = opts->stopwords,
+    };
+    int rc = 0;
+    char msg[ERRLEN];
+    if (mpiwc_tokenizer_init_rules(&tok, &rules, r->local, msg, sizeof msg) != 0) {
+        /* The stop words went away since parsing: fail, but keep in step with the others. */
+        say_rank_error(rank, msg, err);
+        rc = -1;
+        mpiwc_tokenizer_init(&tok, opts->split, opts->casing, r->local);
+    }
     mpiwc_reader_init(&reader, opts->buffer_size, opts->split);
     r->bytes_read = &reader.bytes_read;
     if (rounds) {
         reader.after_chunk = after_chunk;
         reader.ctx = r;
     }
-    int rc = 0;
-    char msg[ERRLEN];
+    bool stdin_planned = false;
+    for (size_t i = 0; i < plan->nfiles && !stdin_planned; i++)
+        stdin_planned = plan->files[i].size == MPIWC_PLAN_STREAM;
     for (size_t i = plan->rank_first[rank]; i < plan->rank_first[rank + 1]; i++) {
         const struct mpiwc_plan_range *range = &plan->ranges[i];
+        if (plan->files[range->file].size == MPIWC_PLAN_STREAM)
+            continue; /* handed out to every rank below */
+        if (rc != 0)
+            break;
         rc = mpiwc_reader_range(&reader, &plan->files[range->file], range, &tok, msg, sizeof msg);
         if (rc != 0) {
             char host[MPI_MAX_PROCESSOR_NAME] = "?";
@@ -243,13 +351,24 @@ static int map(const struct mpiwc_options *opts, const struct mpiwc_plan *plan, 
             break;
         }
         rep->counter[MPIWC_COUNT_RANGES]++;
+        rep->counter[MPIWC_COUNT_FILES]++; /* a rank never gets two ranges of one file */
     }
     if (rounds)
         rounds_finish(r);
+    if (stdin_planned && !agree(rc != 0 || r->failed, r->comm)) {
+        if (mpiwc_stream_scatter(STDIN_FILENO, opts->buffer_size, r->comm, &tok, &reader.bytes_read,
+                                 rounds ? stream_round : NULL, r, msg, sizeof msg) != 0) {
+            rc = -1;
+            if (msg[0])
+                say_rank_error(rank, msg, err);
+        }
+        rep->counter[MPIWC_COUNT_RANGES] += rank == 0;
+    }
     rep->counter[MPIWC_COUNT_BYTES] = reader.bytes_read;
     rep->counter[MPIWC_COUNT_WORDS] = tok.words;
     rep->counter[MPIWC_COUNT_LOCAL_DISTINCT] = r->local->size;
     rep->counter[MPIWC_COUNT_EARLY_ROUNDS] = r->early;
+    rep->counter[MPIWC_COUNT_INVALID_UTF8] = tok.invalid_utf8;
     r->bytes_read = NULL;
     mpiwc_reader_free(&reader);
     mpiwc_tokenizer_free(&tok);

@@ -10,8 +10,8 @@
 
 static const char *const phase_names[MPIWC_PHASES] = {"plan", "map", "shuffle", "reduce", "output"};
 static const char *const counter_names[MPIWC_COUNTERS] = {
-    "bytes",        "words",          "local_distinct", "owned_distinct", "shuffle_sent",
-    "shuffle_recv", "shuffle_rounds", "ranges",         "early_rounds",
+    "bytes",          "words",  "local_distinct", "owned_distinct", "shuffle_sent", "shuffle_recv",
+    "shuffle_rounds", "ranges", "early_rounds",   "files",          "invalid_utf8",
 };
 
 const char *mpiwc_report_phase_name(enum mpiwc_phase phase)

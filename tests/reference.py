@@ -5,7 +5,7 @@ An independent, deliberately naive implementation of mpiwc's rules (it reads
 every input whole, single process); the MPI tests compare mpiwc's output with
 this one byte for byte.
 
-usage: reference.py [--split=alnum|space|unicode|uax29] [--case=fold|keep]
+usage: reference.py [--split=unicode|uax29|alnum|space] [--case=fold|keep]
                     [--normalize=nfc|nfkc|none] [--min-length=N]
                     [--stopwords=FILE] [--ignore-numbers] [--compat=hadoop]
                     [--sort=count|word] [--top=N] [--format=tsv|csv|json]
@@ -19,7 +19,7 @@ PATH is a file, a directory (every regular file below it, recursively) or
 The text rules decode UTF-8 (Python's decoder: each byte of an ill-formed
 sequence becomes one lone surrogate with surrogateescape, or one U+FFFD per
 maximal subpart with 'replace'):
-  unicode  a maximal run of characters of category L*, M* or N*; surrogates
+  unicode  (the default) a maximal run of characters of category L*, M* or N*; surrogates
            (ill-formed bytes) and everything else separate
   uax29    ICU's word break iterator (PyICU) over each run of bytes other
            than ASCII white space; segments with a word rule status (>= 100)
@@ -34,6 +34,10 @@ drops keys equal to a line's key.
 The table goes to standard output as bytes.
 """
 import argparse
+import bz2
+import gzip
+import lzma
+import subprocess
 import collections
 import os
 import re
@@ -46,7 +50,31 @@ WORD_RE = {
 }
 
 
+def decode(data):
+    """The text of data: decompressed when it starts with the magic bytes of
+    gzip (every member), bzip2 (every stream), xz or zstd (the zstd command),
+    as mpiwc decides by content (src/codec.c), never by file name."""
+    if data[:3] == b'\x1f\x8b\x08':
+        return gzip.decompress(data)
+    if len(data) >= 10 and data[:3] == b'BZh' and data[3] in b'123456789' and \
+            data[4:10] in (b'1AY&SY', b'\x17\x72\x45\x38\x50\x90'):
+        return bz2.decompress(data)
+    if data[:6] == b'\xfd7zXZ\x00':
+        return lzma.decompress(data)
+    if len(data) >= 4 and (data[:4] == b'\x28\xb5\x2f\xfd' or
+                           (data[0] & 0xf0 == 0x50 and data[1:4] == b'\x2a\x4d\x18')):
+        return subprocess.run(['zstd', '-q', '-d', '-c'], input=data, stdout=subprocess.PIPE,
+                              check=True).stdout
+    return data
+
+
 def read_inputs(paths, stdin):
+    """Yield the text of every input named by paths (decompressed: decode)."""
+    for data in read_raw(paths, stdin):
+        yield decode(data)
+
+
+def read_raw(paths, stdin):
     """Yield the bytes of every input named by paths."""
     for path in paths:
         if path == '-':
@@ -74,8 +102,24 @@ def count(datas, split, casing):
     return counts
 
 
+# ICU's UCharCategory numbers as the two-letter names unicodedata uses.
+ICU_CATEGORY = ['Cn', 'Lu', 'Ll', 'Lt', 'Lm', 'Lo', 'Mn', 'Me', 'Mc', 'Nd', 'Nl', 'No', 'Zs',
+                'Zl', 'Zp', 'Cc', 'Cf', 'Co', 'Cs', 'Pd', 'Ps', 'Pe', 'Pc', 'Po', 'Sm', 'Sc',
+                'Sk', 'So', 'Pi', 'Pf']
+
+
+def category(c):
+    """unicodedata's category; for a character that Python's (older) Unicode
+    database does not have yet, the category of the newer one ICU uses.
+    (Debian 12: Python 3.11 has Unicode 14.0, ICU 72 has 15.0.)"""
+    cat = unicodedata.category(c)
+    if cat == 'Cn' and not 0xd800 <= ord(c) <= 0xdfff:
+        cat = ICU_CATEGORY[icu_module().Char.charType(c)]
+    return cat
+
+
 def is_word_char(c):
-    return unicodedata.category(c)[0] in 'LMN'
+    return category(c)[0] in 'LMN'
 
 
 def unicode_words(data):
@@ -162,7 +206,7 @@ def kept(key, a, stop):
     text = key.decode('utf-8', 'surrogateescape')
     if len(text) < a.min_length:
         return False
-    if a.ignore_numbers and all(unicodedata.category(c) == 'Nd' for c in text):
+    if a.ignore_numbers and all(category(c) == 'Nd' for c in text):
         return False
     return key not in stop
 
@@ -226,7 +270,7 @@ def render(rows, fmt):
 
 def main(argv=None):
     p = argparse.ArgumentParser(allow_abbrev=False)
-    p.add_argument('--split', choices=['alnum', 'space', 'unicode', 'uax29'], default='alnum')
+    p.add_argument('--split', choices=['alnum', 'space', 'unicode', 'uax29'], default='unicode')
     p.add_argument('--normalize', choices=['nfc', 'nfkc', 'none'], default='nfc')
     p.add_argument('--min-length', type=int, default=0)
     p.add_argument('--stopwords')

@@ -18,6 +18,14 @@ PACKAGES=(
     libopenmpi-dev  # mpicc, mpi.h, libmpi (and libpmix for srun --mpi=pmix)
     libcmocka-dev   # unit tests
     python3         # MPI test runner and reference counter
+    libicu-dev      # Unicode words: categories, folding, normalization, UAX #29
+    python3-icu     # the reference counter's UAX #29 segmentation
+    # Compressed input (src/codec.c), detected by magic bytes.
+    zlib1g-dev      # gzip
+    libbz2-dev      # bzip2
+    liblzma-dev     # xz
+    libzstd-dev     # zstd
+    zstd            # the zstd command: test fixtures and the reference counter
     # The cluster tests (tests/cluster) and slurm/scaling.sh. The Debian
     # services stay down: they need /etc/slurm/slurm.conf, which is never
     # written; the tests start their own daemons with a private config.

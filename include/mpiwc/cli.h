@@ -20,6 +20,7 @@
 #define MPIWC_DEFAULT_MEMORY_LIMIT ((size_t)256 << 20)
 #define MPIWC_MIN_BUFFER 64u
 #define MPIWC_MAX_BUFFER (1u << 30)
+#define MPIWC_MAX_GLOBS 32 /* --include and --exclude patterns, each */
 
 enum mpiwc_progress_mode { MPIWC_PROGRESS_AUTO, MPIWC_PROGRESS_ALWAYS, MPIWC_PROGRESS_NEVER };
 
@@ -30,6 +31,11 @@ struct mpiwc_options {
     uint64_t top; /* 0: all */
     enum mpiwc_split split;
     enum mpiwc_case casing;
+    enum mpiwc_normalize normalize; /* unicode and uax29 (default nfc) */
+    size_t min_length;              /* --min-length characters; 0: none */
+    bool ignore_numbers;
+    const char *stopwords; /* NULL: none; checked readable while parsing */
+    bool compat_hadoop;    /* --compat=hadoop: split, case, sort and format fixed */
     enum mpiwc_format format;
     bool stats;
     bool dry_run;                      /* print the plan and exit */
@@ -41,6 +47,12 @@ struct mpiwc_options {
     size_t memory_limit; /* local table bytes that trigger an early shuffle round; 0: none */
     char *const *paths;  /* borrowed from argv */
     size_t npaths;
+    const char *files_from; /* --files-from: more paths, one per line; "-": standard input */
+    bool files_from_nul;    /* -0: that list is NUL-separated */
+    const char *include[MPIWC_MAX_GLOBS]; /* --include globs for directory walks (plan.h) */
+    size_t ninclude;
+    const char *exclude[MPIWC_MAX_GLOBS]; /* --exclude globs */
+    size_t nexclude;
     int argc; /* the whole argv, for the report */
     char *const *argv;
 };

@@ -156,6 +156,36 @@ def run(tap, mpiwc, tmp):
         # RESULT is the -o file: the output would replace an input.
         ('output is also an input', [good, 'RESULT'], [('result.tsv',)], True),
     ]
+    # Compressed inputs that do not decode: one line naming the file and the
+    # offset where decoding stopped, exit 1, never a partial count.
+    import bz2, gzip, lzma
+    text = b' '.join(b'word%d' % (i % 997) for i in range(40000)) + b'\n'
+    packed = {'gz': gzip.compress(text), 'bz2': bz2.compress(text), 'xz': lzma.compress(text),
+              'zst': subprocess.run(['zstd', '-q', '-c'], input=text, stdout=subprocess.PIPE,
+                                    check=True).stdout}
+    for fmt, data in sorted(packed.items()):
+        cut = os.path.join(tmp, 'truncated-%s.bin' % fmt)
+        with open(cut, 'wb') as f:
+            f.write(data[:len(data) * 2 // 3])
+        bad = os.path.join(tmp, 'corrupt %s.bin' % fmt)
+        flipped = bytearray(data)
+        flipped[len(data) // 2] ^= 0x5a
+        with open(bad, 'wb') as f:
+            f.write(bytes(flipped))
+        runtime += [
+            ('truncated ' + fmt, [good, cut], [(cut,), ('offset %d' % (len(data) * 2 // 3),)],
+             True),
+            ('corrupt ' + fmt, [bad, good], [(bad,), ('offset',)], True),
+        ]
+    with open(os.path.join(tmp, 'list.txt'), 'wb') as f:
+        f.write(good.encode() + b'\n' + missing.encode() + b'\n')
+    runtime += [
+        ('--files-from list missing', ['--files-from=' + missing], [(missing,)], True),
+        ('--files-from names a missing path', ['--files-from=' + os.path.join(tmp, 'list.txt')],
+         [(missing,)], True),
+        ('--exclude leaves a directory empty', ['--exclude=*', hollow_dir + '/..'],
+         [('no files',)], True),
+    ]
     usage = [
         ('bad --split', ['--split=foo', good], [('split', 'foo')]),
         ('bad --case', ['--case=upper', good], [('case', 'upper')]),
@@ -174,6 +204,8 @@ def run(tap, mpiwc, tmp):
         ('missing option value', [good, '--top'], [('top',)]),
         ('no paths', [], [('mpiwc:',)]),
         ('no paths, only options', ['--sort=word'], [('mpiwc:',)]),
+        ('-0 without --files-from', ['-0', good], [('-0',)]),
+        ('empty --include', ['--include=', good], [('include',)]),
     ]
 
     def check(name, np, args, status, names, existing_out, as_nobody=False, binary=mpiwc):

@@ -20,7 +20,10 @@ buffers, at every np from 1 to 7.
 Output is TAP; the exit status is 1 when any check fails. --keep leaves the
 temporary directory behind for a look.
 """
+import bz2
 import difflib
+import gzip
+import lzma
 import os
 import random
 import shutil
@@ -346,6 +349,110 @@ def case_stdin_mixed(d, rng):
     return [d + '/a.txt', '-', d + '/b.txt'], zipf_text(rng, 100 << 10, 500)
 
 
+# ---------------------------------------------------------------- compressed and bulk inputs
+
+def compress(fmt, data):
+    """data compressed as fmt: gzip, bzip2 and xz by Python, zstd by the zstd command."""
+    if fmt == 'gz':
+        return gzip.compress(data, mtime=0)
+    if fmt == 'bz2':
+        return bz2.compress(data)
+    if fmt == 'xz':
+        return lzma.compress(data)
+    return subprocess.run(['zstd', '-q', '-c'], input=data, stdout=subprocess.PIPE,
+                          check=True).stdout
+
+
+def case_compressed(d, rng):
+    # Every format, with names that do not tell (detection is by content):
+    # single and multi-member/stream/frame files, empty compressed files, a
+    # big one (several 64-byte buffers of decoded text per compressed byte),
+    # plain files beside them, and a directory holding both kinds.
+    paths = []
+    for i, fmt in enumerate(['gz', 'bz2', 'xz', 'zst']):
+        one = zipf_text(rng, 40 << 10, 800)
+        write('%s/c%d.%s' % (d, i, fmt), compress(fmt, one))
+        two = compress(fmt, zipf_text(rng, 10 << 10, 300)) + compress(fmt, b'second member\n')
+        write('%s/multi%d.dat' % (d, i), two)
+        write('%s/empty%d.%s' % (d, i, fmt), compress(fmt, b''))
+        write('%s/dir/sub%d' % (d, i), compress(fmt, zipf_text(rng, 5 << 10, 100)))
+        paths += ['%s/c%d.%s' % (d, i, fmt), '%s/multi%d.dat' % (d, i),
+                  '%s/empty%d.%s' % (d, i, fmt)]
+    write(d + '/big.gz', compress('gz', zipf_text(rng, 1 << 20, 5000)))
+    write(d + '/plain.txt', zipf_text(rng, 200 << 10, 2000))
+    write(d + '/dir/plain-too.txt', zipf_text(rng, 30 << 10, 500))
+    write(d + '/BZh9-text.txt', b'BZh9 looks like bzip2 but is text\n')
+    paths += [d + '/big.gz', d + '/plain.txt', d + '/dir', d + '/BZh9-text.txt']
+    rng.shuffle(paths)
+    return paths, None
+
+
+def case_compressed_stdin(d, rng):
+    # Compressed standard input (two gzip members), handed out by rank 0.
+    data = compress('gz', zipf_text(rng, 200 << 10, 2000)) + compress('gz', b'and more\n')
+    write(d + '/beside.xz', compress('xz', zipf_text(rng, 20 << 10, 300)))
+    return [d + '/beside.xz', '-'], data
+
+
+def case_stdin_long_runs(d, rng):
+    # Runs without whitespace far longer than a 64-byte buffer: rank 0 must
+    # grow its buffer rather than cut them; some end in punctuation.
+    runs = []
+    for _ in range(400):
+        n = rng.choice([1, 5, 63, 64, 65, 200, 1000, 5000])
+        runs.append(bytes(rng.choice(b'abcXYZ019,.-') for _ in range(n)))
+    return ['-'], b' '.join(runs) + b'\n' + b'\n'.join(runs[:50])
+
+
+def case_files_from(d, rng):
+    # --files-from with names holding spaces, tabs, quotes, a leading dash,
+    # a directory, a compressed file and an empty line; one path also on
+    # the command line.
+    names = ['with space.txt', '  lead and trail  ', 'tab\there', "quote'\"s", '-dash.txt',
+             'dir/inner file.txt', 'ünï.txt']
+    files = []
+    for name in names:
+        write(d + '/' + name, zipf_text(rng, rng.randint(100, 20000), 300))
+        files.append(d + '/' + name)
+    write(d + '/packed.gz', compress('gz', zipf_text(rng, 30000, 300)))
+    listed = files[:3] + [d + '/dir', '', d + '/packed.gz'] + files[3:5] + [files[6]]
+    with open(d + '/list.txt', 'wb') as f:
+        f.write(b'\n'.join(p.encode() for p in listed) + b'\n')
+    extra = d + '/cmdline.txt'
+    write(extra, b'from the command line\n')
+    ref = [extra] + [p for p in listed if p]
+    return [extra], None, {'args': ['--files-from=' + d + '/list.txt'], 'ref_paths': ref}
+
+
+def case_files_from_nul(d, rng):
+    # -0 --files-from=- : the NUL-separated list arrives on standard input;
+    # names hold newlines (which a line list could not express).
+    names = ['new\nline.txt', 'two\n\nnewlines', 'plain.txt']
+    files = []
+    for name in names:
+        write(d + '/' + name, zipf_text(rng, rng.randint(1000, 30000), 300))
+        files.append(d + '/' + name)
+    write(d + '/z.zst', compress('zst', zipf_text(rng, 30000, 300)))
+    files.append(d + '/z.zst')
+    lst = b'\0'.join(p.encode() for p in files) + b'\0'
+    return [], lst, {'args': ['-0', '--files-from=-'], 'ref_paths': files}
+
+
+def case_globs(d, rng):
+    # --include / --exclude on a directory walk: names and relative paths.
+    layout = ['a.txt', 'b.log', 'c.txt.gz', 'keep/d.txt', 'keep/e.md', 'skip/f.txt',
+              'keep/skip/g.txt', 'deep/x/y/h.txt', 'deep/x/y/i.log']
+    for rel in layout:
+        data = zipf_text(rng, rng.randint(500, 5000), 200)
+        write(d + '/tree/' + rel, compress('gz', data) if rel.endswith('.gz') else data)
+    # *.txt and *.gz by name, everything under keep/ by relative path; no
+    # directory named skip is entered.
+    chosen = ['a.txt', 'c.txt.gz', 'deep/x/y/h.txt', 'keep/d.txt', 'keep/e.md']
+    return [d + '/tree'], None, {
+        'args': ['--include=*.txt', '--include=*.gz', '--include=keep/*', '--exclude=skip'],
+        'ref_paths': [d + '/tree/' + rel for rel in chosen]}
+
+
 CASES = {
     'empty': case_empty,
     'empty-mixed': case_empty_mixed,
@@ -363,6 +470,12 @@ CASES = {
     'tree': case_tree,
     'stdin': case_stdin,
     'stdin-mixed': case_stdin_mixed,
+    'compressed': case_compressed,
+    'compressed-stdin': case_compressed_stdin,
+    'stdin-long-runs': case_stdin_long_runs,
+    'files-from': case_files_from,
+    'files-from-nul': case_files_from_nul,
+    'globs': case_globs,
     'multilingual': case_multilingual,
     'cjk-runs': case_cjk_runs,
 }
@@ -442,7 +555,12 @@ def run(mpiwc, case, tmp):
     indir, outdir = tmp + '/in', tmp + '/out'
     os.makedirs(indir)
     os.makedirs(outdir)
-    paths, stdin = CASES[case](indir, random.Random('mpiwc:' + case))
+    made = CASES[case](indir, random.Random('mpiwc:' + case))
+    paths, stdin = made[0], made[1]
+    # A case may add input options for mpiwc (--files-from, --include, ...) and
+    # name the files that the reference, which has no such options, reads.
+    input_args, ref_paths = (made[2]['args'], made[2]['ref_paths']) if len(made) > 2 \
+        else ([], paths)
     shown = paths if len(paths) <= 4 else paths[:3] + ['... (%d paths)' % len(paths)]
     print('# case %s: %s%s' % (case, quote([os.path.relpath(p, tmp) if p != '-' else p
                                            for p in shown]),
@@ -454,7 +572,7 @@ def run(mpiwc, case, tmp):
         opts = [o for o in opts if o not in SMALL and o not in NOT_TABLE_OPTIONS]
         key = tuple(opts)
         if key not in ref_cache:
-            p = subprocess.run([sys.executable, REFERENCE] + opts + ['--'] + paths,
+            p = subprocess.run([sys.executable, REFERENCE] + opts + ['--'] + ref_paths,
                                input=stdin or b'', capture_output=True)
             if p.returncode != 0:
                 print('Bail out! reference.py failed: ' + p.stderr.decode(errors='replace'))
@@ -478,7 +596,7 @@ def run(mpiwc, case, tmp):
         if '--report=REPORT' in args:
             report = os.path.join(tmp, 'report.json')
             args[args.index('--report=REPORT')] = '--report=' + report
-        cmd = mpirun_prefix(np) + [mpiwc] + args + paths
+        cmd = mpirun_prefix(np) + [mpiwc] + input_args + args + paths
         name = 'np=%d %s' % (np, quote(args).replace(tmp, '$TMP') or '(defaults)')
         p = subprocess.run(cmd, input=stdin or b'', capture_output=True, cwd=outdir,
                            start_new_session=True)
