@@ -4,13 +4,26 @@
 #   bash tools/test.sh
 #
 # Installs the Debian dependencies, configures a fresh build directory build-ci
-# with warnings as errors, builds, and runs every test. Exits with the status of
-# the first step that fails, which for the tests is `meson test`'s.
-# Knob: BUILD_DIR (default build-ci).
+# with warnings as errors, builds, and runs every test; then, each in its own
+# build directory:
+#   - the unit tests once more under valgrind (memcheck),
+#   - the whole suite again built with AddressSanitizer + UndefinedBehavior-
+#     Sanitizer in build-asan (leak checking on for the unit and fuzz-replay
+#     tests, with tests/sanitize/lsan.supp for Open MPI's own leaks; off for
+#     the runs under mpirun, where Open MPI leaks at finalize),
+#   - each libFuzzer harness for FUZZ_SECONDS in build-fuzz (clang only).
+# Exits with the status of the first step that fails (a failing test step
+# does not stop the later ones). The last line counts every test of every step.
+# Knobs: BUILD_DIR (default build-ci), VALGRIND=0, SANITIZE=0, FUZZ=0 skip a
+# step; FUZZ_SECONDS (default 20), PROPERTY_ITERATIONS (default 30),
+# FAULTS_MB (default 300) size the fuzz, property and fault tests.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 BUILD_DIR=${BUILD_DIR:-build-ci}
+ASAN_DIR=build-asan
+FUZZ_DIR=build-fuzz
+export FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 
 current="starting"
 step() {
@@ -44,15 +57,86 @@ run meson setup "$BUILD_DIR" --werror --buildtype=debugoptimized
 step "building"
 run meson compile -C "$BUILD_DIR"
 
-step "testing (log: $BUILD_DIR/meson-logs/testlog.txt)"
+# mtest LABEL meson-test-args...: run one `meson test`, keep its output in
+# LABEL.txt, remember the first failing status, and add its counts to the
+# summary (Ok and Expected Fail pass; Fail and Timeout fail).
 status=0
-run meson test -C "$BUILD_DIR" --print-errorlogs | tee "$BUILD_DIR/test-output.txt" || status=$?
+passed=0
+failed=0
+mtest() {
+    local out=$1 rc=0
+    shift
+    run meson test "$@" | tee "$out" || rc=$?
+    [ "$status" -ne 0 ] || status=$rc
+    local ok xfail fail timeout
+    ok=$(sed -n 's/^Ok: *\([0-9]*\) *$/\1/p' "$out" | tail -n 1)
+    xfail=$(sed -n 's/^Expected Fail: *\([0-9]*\) *$/\1/p' "$out" | tail -n 1)
+    fail=$(sed -n 's/^Fail: *\([0-9]*\) *$/\1/p' "$out" | tail -n 1)
+    timeout=$(sed -n 's/^Timeout: *\([0-9]*\) *$/\1/p' "$out" | tail -n 1)
+    passed=$(( passed + ${ok:-0} + ${xfail:-0} ))
+    failed=$(( failed + ${fail:-0} + ${timeout:-0} ))
+    # A meson that fails before it prints its counts still counts as a failure.
+    if [ "$rc" -ne 0 ] && [ -z "$fail$timeout" ]; then failed=$(( failed + 1 )); fi
+    summary=$(printf 'tests: %d passed, %d failed' "$passed" "$failed")
+}
+timed() {
+    local t0=$SECONDS
+    "$@"
+    printf '(step took %d s)\n' "$(( SECONDS - t0 ))"
+}
 
-# The closing line in the plain form CI reads: "tests: N passed, N failed".
-ok=$(sed -n 's/^Ok: *\([0-9]*\)$/\1/p' "$BUILD_DIR/test-output.txt" | tail -n 1)
-expected_fail=$(sed -n 's/^Expected Fail: *\([0-9]*\)$/\1/p' "$BUILD_DIR/test-output.txt" | tail -n 1)
-failed=$(sed -n 's/^Fail: *\([0-9]*\)$/\1/p' "$BUILD_DIR/test-output.txt" | tail -n 1)
-timeouts=$(sed -n 's/^Timeout: *\([0-9]*\)$/\1/p' "$BUILD_DIR/test-output.txt" | tail -n 1)
-summary=$(printf 'tests: %d passed, %d failed' "$(( ${ok:-0} + ${expected_fail:-0} ))" \
-    "$(( ${failed:-0} + ${timeouts:-0} ))")
+step "testing (log: $BUILD_DIR/meson-logs/testlog.txt)"
+timed mtest "$BUILD_DIR/test-output.txt" -C "$BUILD_DIR" --print-errorlogs
+
+# The unit tests that start no MPI (the shuffle ones do: Open MPI's own
+# allocations are checked by the sanitizer step instead).
+if [ "${VALGRIND:-1}" != 0 ] && command -v valgrind >/dev/null; then
+    step "unit tests under valgrind (log: $BUILD_DIR/meson-logs/testlog-valgrind.txt)"
+    mapfile -t unit_names < <(meson test -C "$BUILD_DIR" --no-rebuild --list --suite unit 2>/dev/null |
+        sed -n 's|^[^:]*:unit / ||p' | grep -v '^shuffle')
+    timed mtest "$BUILD_DIR/test-valgrind.txt" -C "$BUILD_DIR" --no-rebuild --setup=valgrind \
+        --print-errorlogs "${unit_names[@]}"
+fi
+
+if [ "${SANITIZE:-1}" != 0 ]; then
+    step "configuring a fresh $ASAN_DIR (AddressSanitizer + UndefinedBehaviorSanitizer)"
+    run rm -rf "$ASAN_DIR"
+    run meson setup "$ASAN_DIR" --werror --buildtype=debugoptimized \
+        -Db_sanitize=address,undefined -Db_lundef=false
+    step "building $ASAN_DIR"
+    run meson compile -C "$ASAN_DIR"
+    supp=$PWD/tests/sanitize/lsan.supp
+    ubsan=halt_on_error=1:abort_on_error=1:print_stacktrace=1
+    step "sanitizers: unit and fuzz-replay tests, leaks checked (slow unwinding, so that Open MPI's leaks match $supp)"
+    ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:abort_on_error=1 \
+        LSAN_OPTIONS=suppressions=$supp:print_suppressions=0 UBSAN_OPTIONS=$ubsan \
+        timed mtest "$ASAN_DIR/test-output-leaks.txt" -C "$ASAN_DIR" --no-rebuild --print-errorlogs \
+        --suite unit --suite fuzz
+    step "sanitizers: every other suite (under mpirun; leak checking off)"
+    ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=$ubsan \
+        timed mtest "$ASAN_DIR/test-output.txt" -C "$ASAN_DIR" --no-rebuild --print-errorlogs \
+        --no-suite unit --no-suite fuzz
+fi
+
+# libFuzzer comes with clang: without it the step is skipped (the committed
+# inputs still replay in every build, as the fuzz suite's replay tests).
+if [ "${FUZZ:-1}" != 0 ] && command -v clang >/dev/null &&
+    echo 'int LLVMFuzzerTestOneInput(const char *d, long n) { return (int)(d[0] + n) * 0; }' |
+    clang -x c -fsanitize=fuzzer,address -o /dev/null - 2>/dev/null; then
+    step "configuring a fresh $FUZZ_DIR (clang, libFuzzer, ASan + UBSan)"
+    run rm -rf "$FUZZ_DIR"
+    run env CC=clang meson setup "$FUZZ_DIR" --buildtype=debugoptimized -Dfuzz=true \
+        -Db_sanitize=address,undefined -Db_lundef=false
+    step "building the fuzz harnesses"
+    mapfile -t harnesses < <(meson introspect "$FUZZ_DIR" --targets |
+        python3 -c 'import json,sys; print("\n".join(t["name"] for t in json.load(sys.stdin) if t["name"].startswith("fuzz_")))')
+    run meson compile -C "$FUZZ_DIR" "${harnesses[@]}"
+    step "fuzzing each harness for $FUZZ_SECONDS s (log: $FUZZ_DIR/meson-logs/testlog.txt)"
+    ASAN_OPTIONS=abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1 \
+        timed mtest "$FUZZ_DIR/test-output.txt" -C "$FUZZ_DIR" --no-rebuild --print-errorlogs --suite fuzz
+    grep -h '^fuzz [a-z]*: ' "$FUZZ_DIR/meson-logs/testlog.txt" || true
+else
+    step "fuzzing skipped (FUZZ=0, or no clang with libFuzzer)"
+fi
+
 exit "$status"

@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Write the small seed corpora of the fuzz harnesses (tests/fuzz/corpus/NAME/).
+
+usage: python3 tests/fuzz/make_seeds.py
+
+Deterministic; rerun after changing an input layout (see each fuzz_NAME.c).
+"""
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def write(name, seeds):
+    d = os.path.join(HERE, 'corpus', name)
+    os.makedirs(d, exist_ok=True)
+    for f in os.listdir(d):
+        os.remove(os.path.join(d, f))
+    for i, data in enumerate(seeds):
+        with open(os.path.join(d, f'seed-{i:02d}'), 'wb') as f:
+            f.write(data)
+
+
+def tokenize_seeds():
+    texts = [
+        b'In the beginning God created the heaven and the earth.\n',
+        b'Hello, HELLO hello!\r\nWorld\tworld\x0bworld\x0cend',
+        b'a' * 15 + b' ' + b'b' * 16 + b' ' + b'c' * 17 + b' ' + b'D' * 63 + b' ' + b'e' * 130,
+        b'caf\xc3\xa9 na\xefve \xff\xfe\x80 x\x00y z\x00\x00',
+        bytes(range(256)),
+        (b'word ' * 13) + b'x' * 70 + (b' Ab' * 30),
+    ]
+    seeds = []
+    for i, t in enumerate(texts):
+        for cfg in (0x00 | (i % 4) << 2, 0x01 | 0x02 | ((i + 1) % 4) << 2):
+            # two cuts: one inside the text, one at a 64-byte block edge
+            cuts = [len(t) // 3, 64]
+            seeds.append(bytes([cfg | (len(cuts) << 4)]) +
+                         b''.join(struct.pack('<H', c) for c in cuts) + t)
+    return seeds
+
+
+def record(word, count):
+    return struct.pack('<IQ', len(word), count) + word
+
+
+def record_seeds():
+    good = record(b'the', 3) + record(b'x' * 20, 1) + record(b'\xff\x00', 2**64 - 1)
+    return [
+        b'',
+        good,
+        good[:-1],                          # key cut short
+        good[:7],                           # header cut short
+        record(b'', 5),                     # key_len 0
+        record(b'a', 0),                    # count 0
+        struct.pack('<IQ', 0xffffffff, 1) + b'abc',  # key_len past the end
+    ]
+
+
+def cli_seeds():
+    args = [
+        ['64K', 'file'],
+        ['--buffer-size=4K', '--shuffle-buffer', '1M', 'a', 'b'],
+        ['-n', '10', '--sort=word', '--format=json', '-o', 'out.tsv', '-'],
+        ['--split=space', '--case=keep', '--memory-limit=0', '--stats', 'x'],
+        ['--output-dir=d', '--top=3', 'x'],
+        ['--output-dir', 'd', '-o', 'f', 'x'],
+        ['18446744073709551615', '--memory-limit=17179869184G', 'x'],
+        ['1G', '--buffer-size=1G', '--shuffle-buffer=64', '--report', 'r.json', 'x'],
+        ['-h'],
+        ['--version'],
+        ['--sort'],
+        ['-q', '--unknown', 'x'],
+        ['--', '-o', 'x'],
+        ['--format=csv', '--top=', 'x'],
+    ]
+    return [b'\0'.join(a.encode() for a in argv) for argv in args]
+
+
+PLAN_MAGIC = 0x4e414c50
+
+
+def pack_plan(files, nranks, rank_first, ranges):
+    out = struct.pack('<I', PLAN_MAGIC)
+    total = sum(s for _, s in files if s != 2**64 - 1)
+    out += struct.pack('<QQQ', nranks, total, len(files))
+    for path, size in files:
+        out += struct.pack('<QQ', size, len(path)) + path
+    out += struct.pack('<Q', len(ranges))
+    out += b''.join(struct.pack('<Q', r) for r in rank_first)
+    out += b''.join(struct.pack('<QQQ', *r) for r in ranges)
+    return out
+
+
+def plan_seeds():
+    def split(nranks, sizes, stdin=False, stdin_at=0, scale=0):
+        b0 = ((nranks - 1) >> 8) & 3 | (4 if stdin else 0) | scale << 3
+        return bytes([b0, (nranks - 1) & 0xff, stdin_at]) + b''.join(
+            struct.pack('<I', s)[:3] for s in sizes)
+    seeds = [
+        split(1, [10]),
+        split(3, [10, 0, 7, 1]),
+        split(7, [1, 1, 1]),
+        split(4, [1000, 3, 0, 0, 5000], stdin=True, stdin_at=2),
+        split(1024, [0xffffff, 0xffffff], scale=7),
+        split(2, []),
+        split(5, [], stdin=True),
+    ]
+    packed = [
+        pack_plan([(b'a.txt', 10)], 1, [0, 1], [(0, 0, 10)]),
+        pack_plan([(b'-', 2**64 - 1), (b'b', 7), (b'c', 5)], 2, [0, 2, 3],
+                  [(0, 0, 2**64 - 1), (1, 0, 6), (1, 6, 7), (2, 0, 5)][:3]),
+        pack_plan([], 3, [0, 0, 0, 0], []),
+    ]
+    return seeds + [b'\x80' + p for p in packed]
+
+
+write('tokenize', tokenize_seeds())
+write('record', record_seeds())
+write('cli', cli_seeds())
+write('plan', plan_seeds())
