@@ -19,12 +19,14 @@ check() { # check DESCRIPTION COMMAND...
     fi
 }
 failed=0
-echo "1..6"
+echo "1..8"
 meson install -C "$build" --destdir "$dest" --no-rebuild --quiet >/dev/null
 prefix=$(meson introspect "$build" --buildoptions |
     python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="prefix"))')
 root=$dest$prefix
 check "mpiwc is installed and runs" test -x "$root/bin/mpiwc"
+check "mpiwc-gen is installed" test -x "$root/bin/mpiwc-gen"
+check "the mpiwc-gen man page is installed" test -s "$root/share/man/man1/mpiwc-gen.1"
 check "mpiwc --version names the program" sh -c "'$root/bin/mpiwc' --version | grep -q '^mpiwc '"
 check "the man page is installed" test -s "$root/share/man/man1/mpiwc.1"
 check "slurm/mpiwc.sbatch is installed" test -s "$root/share/mpiwc/slurm/mpiwc.sbatch"
