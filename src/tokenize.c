@@ -87,17 +87,6 @@ static void pending_append(struct mpiwc_tokenizer *tok, const uint8_t *p, size_t
     tok->pending_len += n;
 }
 
-/* ASCII A-Z to a-z in each byte of x, leaving every other byte (SWAR). */
-static inline uint64_t fold8(uint64_t x)
-{
-    const uint64_t ones = 0x0101010101010101ull, high = ones * 0x80;
-    uint64_t low7 = x & ~high;
-    uint64_t ge_a = low7 + ones * (0x80 - 'A');     /* high bit: byte >= 'A' (ignoring bit 7) */
-    uint64_t gt_z = low7 + ones * (0x80 - 'Z' - 1); /* high bit: byte > 'Z' */
-    uint64_t upper = ge_a & ~gt_z & ~x & high;      /* ... and bit 7 clear */
-    return x | (upper >> 2);
-}
-
 static void count_long(struct mpiwc_tokenizer *tok, const uint8_t *p, size_t n)
 {
     if (tok->folds) {
@@ -118,23 +107,12 @@ static inline void count_word(struct mpiwc_tokenizer *tok, const uint8_t *p, siz
         return;
     }
     uint64_t lo, hi;
-    if (avail >= 16) {
-        memcpy(&lo, p, 8);
-        memcpy(&hi, p + 8, 8);
-        if (n <= 8) {
-            lo = mpiwc_low_bytes(lo, n);
-            hi = 0;
-        } else {
-            hi = mpiwc_low_bytes(hi, n - 8);
-        }
-    } else {
-        mpiwc_short_key(p, n, &lo, &hi);
-    }
+    mpiwc_short_key_at(p, n, avail, &lo, &hi);
     if (tok->folds) {
-        lo = fold8(lo);
-        hi = fold8(hi);
+        lo = mpiwc_fold8(lo);
+        hi = mpiwc_fold8(hi);
     }
-    mpiwc_table_add_short(tok->table, mpiwc_hash_short(lo, hi, n), lo, hi, (uint32_t)n, 1);
+    mpiwc_table_count_short(tok->table, mpiwc_hash_short(lo, hi, n), lo, hi, (uint32_t)n);
 }
 
 void mpiwc_tokenizer_feed(struct mpiwc_tokenizer *tok, const uint8_t *buf, size_t len)
@@ -199,6 +177,7 @@ void mpiwc_tokenizer_feed(struct mpiwc_tokenizer *tok, const uint8_t *buf, size_
     }
     if (open)
         pending_append(tok, buf + open_at, len - open_at);
+    mpiwc_table_flush(tok->table);
 }
 
 bool mpiwc_tokenizer_in_word(const struct mpiwc_tokenizer *tok)
@@ -218,6 +197,7 @@ void mpiwc_tokenizer_end(struct mpiwc_tokenizer *tok)
     if (tok->pending_len) {
         count_word(tok, tok->pending, tok->pending_len, tok->pending_len);
         tok->pending_len = 0;
+        mpiwc_table_flush(tok->table);
     }
 }
 

@@ -33,17 +33,6 @@ static bool all_ascii(const uint8_t *p, size_t n)
     return (acc & HIGH_BITS) == 0;
 }
 
-/* ASCII A-Z to a-z in each byte of x (as the byte engine's fold8). */
-static inline uint64_t fold8(uint64_t x)
-{
-    const uint64_t ones = 0x0101010101010101ull, high = ones * 0x80;
-    uint64_t low7 = x & ~high;
-    uint64_t ge_a = low7 + ones * (0x80 - 'A');
-    uint64_t gt_z = low7 + ones * (0x80 - 'Z' - 1);
-    uint64_t upper = ge_a & ~gt_z & ~x & high;
-    return x | (upper >> 2);
-}
-
 static const uint8_t *ascii_fold(struct mpiwc_words *w, const uint8_t *p, size_t n)
 {
     if (w->rules.casing != MPIWC_CASE_FOLD)
@@ -190,24 +179,13 @@ static inline void run_done(struct mpiwc_words *w, const uint8_t *p, size_t n, s
 {
     if (w->fast && n <= MPIWC_INLINE_KEY) {
         uint64_t lo, hi;
-        if (avail >= 16) {
-            memcpy(&lo, p, 8);
-            memcpy(&hi, p + 8, 8);
-            if (n <= 8) {
-                lo = mpiwc_low_bytes(lo, n);
-                hi = 0;
-            } else {
-                hi = mpiwc_low_bytes(hi, n - 8);
-            }
-        } else {
-            mpiwc_short_key(p, n, &lo, &hi);
-        }
+        mpiwc_short_key_at(p, n, avail, &lo, &hi);
         if (((lo | hi) & HIGH_BITS) == 0) {
             if (w->rules.casing == MPIWC_CASE_FOLD) {
-                lo = fold8(lo);
-                hi = fold8(hi);
+                lo = mpiwc_fold8(lo);
+                hi = mpiwc_fold8(hi);
             }
-            mpiwc_table_add_short(w->table, mpiwc_hash_short(lo, hi, n), lo, hi, (uint32_t)n, 1);
+            mpiwc_table_count_short(w->table, mpiwc_hash_short(lo, hi, n), lo, hi, (uint32_t)n);
             w->words++;
             return;
         }
@@ -296,6 +274,7 @@ void mpiwc_words_feed(struct mpiwc_words *w, const uint8_t *buf, size_t len)
         w->in_run = true;
         pending_flush(w);
     }
+    mpiwc_table_flush(w->table);
 }
 
 bool mpiwc_words_in_word(const struct mpiwc_words *w)

@@ -45,12 +45,22 @@ struct mpiwc_entry {
     uint32_t key_len;
 };
 
+#define MPIWC_TABLE_QUEUE 16
+
 struct mpiwc_table {
     struct mpiwc_entry *slots; /* owned; mask + 1 of them */
     size_t mask;
     size_t size;    /* occupied slots = distinct words */
     uint8_t *arena; /* owned key bytes */
     size_t arena_len, arena_cap;
+    /* Short words whose slots are being prefetched (the tokenizers' hot path,
+     * table_internal.h); counted only by mpiwc_table_flush(), which a
+     * tokenizer calls before it returns: outside a feed the queue is empty. */
+    struct {
+        uint64_t lo, hi, hash;
+        uint32_t len;
+    } queue[MPIWC_TABLE_QUEUE];
+    size_t queued;
 };
 
 /* Local. The fixed 64-bit hash of a word's bytes (after case folding). */
