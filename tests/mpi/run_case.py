@@ -598,8 +598,16 @@ def run(mpiwc, case, tmp):
             args[args.index('--report=REPORT')] = '--report=' + report
         cmd = mpirun_prefix(np) + [mpiwc] + input_args + args + paths
         name = 'np=%d %s' % (np, quote(args).replace(tmp, '$TMP') or '(defaults)')
-        p = subprocess.run(cmd, input=stdin or b'', capture_output=True, cwd=outdir,
-                           start_new_session=True)
+        for attempt in range(3):
+            p = subprocess.run(cmd, input=stdin or b'', capture_output=True, cwd=outdir,
+                               start_new_session=True)
+            # Open MPI 4's mpirun itself sometimes dies of SIGSEGV while it
+            # forwards standard input (open-mpi/ompi#7483): a launcher bug,
+            # not mpiwc's. Run again, and say so.
+            if p.returncode == 0 or b'orte_iof_hnp_read_local_handler' not in p.stderr:
+                break
+            print('# %s: mpirun crashed forwarding stdin (ompi#7483), run again' % name,
+                  flush=True)
         got = p.stdout
         problems = []
         if p.returncode != 0:
