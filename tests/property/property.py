@@ -277,8 +277,13 @@ def iteration(mpiwc, seed, i, n, keep):
             env['MPIWC_SIMD'] = simd
         desc = f'np={np} {" ".join(args)}' + (f' MPIWC_SIMD={simd}' if simd else '') + \
             (' (stdin)' if stdin_data is not None else '')
-        r = subprocess.run(cmd, input=stdin_data or b'', stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, env=env)
+        for _attempt in range(3):
+            r = subprocess.run(cmd, input=stdin_data or b'', stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=env, start_new_session=True)
+            # Open MPI 4's mpirun can crash forwarding stdin (open-mpi/ompi#7483).
+            if r.returncode == 0 or b'orte_iof_hnp_read_local_handler' not in r.stderr:
+                break
+            print(f'# {desc}: mpirun crashed forwarding stdin (ompi#7483), run again', flush=True)
         problems = []
         if r.returncode != 0:
             problems.append(f'exit status {r.returncode}')
