@@ -14,9 +14,13 @@
 
 enum { MORE, LAST, FAILED };
 
+/*
+ * Cut points: bytes that separate words under every rule. Not \v: Hadoop's
+ * StringTokenizer keeps it inside a word (--compat=hadoop).
+ */
 static bool space(uint8_t b)
 {
-    return b == ' ' || (b >= '\t' && b <= '\r'); /* \t \n \v \f \r */
+    return b == ' ' || b == '\t' || b == '\n' || b == '\f' || b == '\r';
 }
 
 size_t mpiwc_stream_cut(const uint8_t *buf, size_t len, bool eof, size_t *cut, int n)

@@ -70,7 +70,7 @@ TEXT_VARIANTS = [
     ['--min-length=2', '--ignore-numbers', '--stopwords=STOP'],
     ['--split=space', '--case=keep', '--stopwords=STOP'],
 ]
-TEXT_CASES = ('multilingual', 'cjk-runs', 'high-bytes')
+TEXT_CASES = ('multilingual', 'cjk-runs', 'high-bytes', 'stdin-vt')
 STOPWORDS = '\n'.join(['the', 'und', 'Der', 'καὶ', 'ΤΟΥ', 'في', 'STRASSE', '的', '是', 'です',
                         'และ', 'ｃａｆé', '0', 'e\u0301', '']).encode() + b'\xff\r\nlast'
 
@@ -343,6 +343,14 @@ def case_stdin(d, rng):
     return ['-'], zipf_text(rng, 300 << 10, 3000)
 
 
+def case_stdin_vt(d, rng):
+    # \v is a separator for most rules but a word byte for --compat=hadoop:
+    # rank 0 must not cut standard input after it.
+    words = [rng.choice([b'ab', b'c\x0bd', b'e\x0b\x0bf', b'\x0bg', b'h\x0b', b'Zz'])
+             for _ in range(40000)]
+    return ['-'], b' '.join(words) + b'\n'
+
+
 def case_stdin_mixed(d, rng):
     write(d + '/a.txt', zipf_text(rng, 50 << 10, 500))
     write(d + '/b.txt', b'stdin plus files\n')
@@ -470,6 +478,7 @@ CASES = {
     'tree': case_tree,
     'stdin': case_stdin,
     'stdin-mixed': case_stdin_mixed,
+    'stdin-vt': case_stdin_vt,
     'compressed': case_compressed,
     'compressed-stdin': case_compressed_stdin,
     'stdin-long-runs': case_stdin_long_runs,
