@@ -115,6 +115,11 @@ static inline void count_word(struct mpiwc_tokenizer *tok, const uint8_t *p, siz
     mpiwc_table_count_short(tok->table, mpiwc_hash_short(lo, hi, n), lo, hi, (uint32_t)n);
 }
 
+static void run_done(void *ctx, const uint8_t *p, size_t n, size_t avail)
+{
+    count_word(ctx, p, n, avail);
+}
+
 void mpiwc_tokenizer_feed(struct mpiwc_tokenizer *tok, const uint8_t *buf, size_t len)
 {
     if (tok->text) {
@@ -132,50 +137,8 @@ void mpiwc_tokenizer_feed(struct mpiwc_tokenizer *tok, const uint8_t *buf, size_
         count_word(tok, tok->pending, tok->pending_len, tok->pending_len);
         tok->pending_len = 0;
     }
-    /*
-     * Per 64 bytes: m marks word bytes; a start is a word byte after a
-     * non-word byte, an end a non-word byte after a word byte. Starts and ends
-     * alternate, so each start pairs with the next end, here or in a later
-     * block (an open word).
-     */
-    bool open = false;
-    size_t open_at = 0;
-    uint64_t carry = 0; /* 1 when the previous block ended in a word byte */
-    while (i < len) {
-        size_t n = len - i < 64 ? len - i : 64;
-        uint64_t m, valid = n == 64 ? ~0ull : (1ull << n) - 1;
-        if (n == 64) {
-            m = tok->classify(buf + i, tok->is_word);
-        } else {
-            uint8_t tail[64] = {0};
-            memcpy(tail, buf + i, n);
-            m = tok->classify(tail, tok->is_word) & valid;
-        }
-        uint64_t after_word = (m << 1) | carry;
-        uint64_t starts = m & ~after_word;
-        uint64_t ends = ~m & after_word & valid;
-        carry = m >> 63;
-        if (open && ends) {
-            size_t e = i + (size_t)__builtin_ctzll(ends);
-            ends &= ends - 1;
-            count_word(tok, buf + open_at, e - open_at, len - open_at);
-            open = false;
-        }
-        while (starts) {
-            size_t s = i + (size_t)__builtin_ctzll(starts);
-            starts &= starts - 1;
-            if (!ends) {
-                open = true;
-                open_at = s;
-                break;
-            }
-            size_t e = i + (size_t)__builtin_ctzll(ends);
-            ends &= ends - 1;
-            count_word(tok, buf + s, e - s, len - s);
-        }
-        i += n;
-    }
-    if (open)
+    size_t open_at = mpiwc_scan_runs(buf, len, i, tok->classify, tok->is_word, run_done, tok);
+    if (open_at < len)
         pending_append(tok, buf + open_at, len - open_at);
     mpiwc_table_flush(tok->table);
 }

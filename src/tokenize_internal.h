@@ -6,6 +6,10 @@
 #ifndef MPIWC_TOKENIZE_INTERNAL_H
 #define MPIWC_TOKENIZE_INTERNAL_H
 
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
 #include "mpiwc/tokenize.h"
 
 enum mpiwc_simd { MPIWC_SIMD_SCALAR, MPIWC_SIMD_AVX2, MPIWC_SIMD_AVX512 };
@@ -18,5 +22,62 @@ bool mpiwc_simd_supported(enum mpiwc_simd level);
 
 /* Local. The classifier of a level (which must be supported) for a split rule. */
 mpiwc_classify_fn mpiwc_classifier(enum mpiwc_simd level, enum mpiwc_split split);
+
+typedef void (*mpiwc_run_fn)(void *ctx, const uint8_t *p, size_t n, size_t avail);
+
+/*
+ * Local. The word-boundary scan both tokenizers share. Calls done(ctx, p, n,
+ * avail) for every run of word bytes that starts and ends inside buf[i..len)
+ * (avail: bytes readable from p), and returns where a run still open at len
+ * starts, or len when none is. buf[i - 1], if any, must not be a word byte.
+ *
+ * Per 64 bytes: m marks word bytes; a start is a word byte after a non-word
+ * byte, an end a non-word byte after a word byte. Starts and ends alternate,
+ * so each start pairs with the next end, here or in a later block. Always
+ * inlined, so that done (a static function at each call site) is too.
+ */
+static inline __attribute__((always_inline)) size_t
+mpiwc_scan_runs(const uint8_t *buf, size_t len, size_t i, mpiwc_classify_fn classify,
+                const uint8_t *is_word, mpiwc_run_fn done, void *ctx)
+{
+    bool open = false;
+    size_t open_at = 0;
+    uint64_t carry = 0; /* 1 when the previous block ended in a word byte */
+    while (i < len) {
+        size_t n = len - i < 64 ? len - i : 64;
+        uint64_t m, valid = n == 64 ? ~0ull : (1ull << n) - 1;
+        if (n == 64) {
+            m = classify(buf + i, is_word);
+        } else {
+            uint8_t tail[64] = {0};
+            memcpy(tail, buf + i, n);
+            m = classify(tail, is_word) & valid;
+        }
+        uint64_t after_word = (m << 1) | carry;
+        uint64_t starts = m & ~after_word;
+        uint64_t ends = ~m & after_word & valid;
+        carry = m >> 63;
+        if (open && ends) {
+            size_t e = i + (size_t)__builtin_ctzll(ends);
+            ends &= ends - 1;
+            done(ctx, buf + open_at, e - open_at, len - open_at);
+            open = false;
+        }
+        while (starts) {
+            size_t s = i + (size_t)__builtin_ctzll(starts);
+            starts &= starts - 1;
+            if (!ends) {
+                open = true;
+                open_at = s;
+                break;
+            }
+            size_t e = i + (size_t)__builtin_ctzll(ends);
+            ends &= ends - 1;
+            done(ctx, buf + s, e - s, len - s);
+        }
+        i += n;
+    }
+    return open ? open_at : len;
+}
 
 #endif

@@ -216,6 +216,11 @@ static void pending_flush(struct mpiwc_words *w)
     w->pending_len -= done;
 }
 
+static void run_found(void *ctx, const uint8_t *p, size_t n, size_t avail)
+{
+    run_done(ctx, p, n, avail);
+}
+
 void mpiwc_words_feed(struct mpiwc_words *w, const uint8_t *buf, size_t len)
 {
     size_t i = 0;
@@ -231,45 +236,8 @@ void mpiwc_words_feed(struct mpiwc_words *w, const uint8_t *buf, size_t len)
         w->pending_len = 0;
         w->in_run = false;
     }
-    /* Runs from 64-byte masks, as the byte engine finds words (tokenize.c). */
-    bool open = false;
-    size_t open_at = 0;
-    uint64_t carry = 0;
-    while (i < len) {
-        size_t n = len - i < 64 ? len - i : 64;
-        uint64_t m, valid = n == 64 ? ~0ull : (1ull << n) - 1;
-        if (n == 64) {
-            m = w->classify(buf + i, w->is_word);
-        } else {
-            uint8_t tail[64] = {0};
-            memcpy(tail, buf + i, n);
-            m = w->classify(tail, w->is_word) & valid;
-        }
-        uint64_t after = (m << 1) | carry;
-        uint64_t starts = m & ~after;
-        uint64_t ends = ~m & after & valid;
-        carry = m >> 63;
-        if (open && ends) {
-            size_t e = i + (size_t)__builtin_ctzll(ends);
-            ends &= ends - 1;
-            run_done(w, buf + open_at, e - open_at, len - open_at);
-            open = false;
-        }
-        while (starts) {
-            size_t s = i + (size_t)__builtin_ctzll(starts);
-            starts &= starts - 1;
-            if (!ends) {
-                open = true;
-                open_at = s;
-                break;
-            }
-            size_t e = i + (size_t)__builtin_ctzll(ends);
-            ends &= ends - 1;
-            run_done(w, buf + s, e - s, len - s);
-        }
-        i += n;
-    }
-    if (open) {
+    size_t open_at = mpiwc_scan_runs(buf, len, i, w->classify, w->is_word, run_found, w);
+    if (open_at < len) {
         pending_append(w, buf + open_at, len - open_at);
         w->in_run = true;
         pending_flush(w);
