@@ -18,6 +18,9 @@
 # step; FUZZ_SECONDS (default 20), PROPERTY_ITERATIONS (default 30),
 # FAULTS_MB (default 300) size the fuzz, property and fault tests.
 set -euo pipefail
+# No test reads standard input: tools that do (clang -E - while meson probes
+# the compiler) must not inherit whatever the caller left there.
+exec </dev/null
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 BUILD_DIR=${BUILD_DIR:-build-ci}
