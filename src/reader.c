@@ -76,20 +76,28 @@ static int read_stream(struct mpiwc_reader *r, const char *path, struct mpiwc_to
     return 0;
 }
 
+/* A file must still have the size it was planned with, never a silently smaller count. */
+static int check_planned_size(int fd, const struct mpiwc_plan_file *file, char *err, size_t errlen)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return fail(err, errlen, file->path, strerror(errno));
+    if ((uint64_t)st.st_size != file->size) {
+        char why[128];
+        snprintf(why, sizeof why, "size changed since planning (%" PRIu64 " -> %jd bytes)",
+                 file->size, (intmax_t)st.st_size);
+        return fail(err, errlen, file->path, why);
+    }
+    return 0;
+}
+
 static int read_range(struct mpiwc_reader *r, int fd, const struct mpiwc_plan_file *file,
                       const struct mpiwc_plan_range *range, struct mpiwc_tokenizer *tok, char *err,
                       size_t errlen)
 {
     const char *path = file->path;
-    struct stat st;
-    if (fstat(fd, &st) != 0)
-        return fail(err, errlen, path, strerror(errno));
-    if ((uint64_t)st.st_size != file->size) {
-        char why[128];
-        snprintf(why, sizeof why, "size changed since planning (%" PRIu64 " -> %jd bytes)",
-                 file->size, (intmax_t)st.st_size);
-        return fail(err, errlen, path, why);
-    }
+    if (check_planned_size(fd, file, err, errlen) != 0)
+        return -1;
     (void)posix_fadvise(fd, (off_t)range->start, (off_t)(range->end - range->start),
                         POSIX_FADV_SEQUENTIAL);
 
@@ -149,15 +157,8 @@ static int read_compressed(struct mpiwc_reader *r, int fd, const struct mpiwc_pl
                            struct mpiwc_tokenizer *tok, char *err, size_t errlen)
 {
     const char *path = file->path;
-    struct stat st;
-    if (fstat(fd, &st) != 0)
-        return fail(err, errlen, path, strerror(errno));
-    if ((uint64_t)st.st_size != file->size) {
-        char why[128];
-        snprintf(why, sizeof why, "size changed since planning (%" PRIu64 " -> %jd bytes)",
-                 file->size, (intmax_t)st.st_size);
-        return fail(err, errlen, path, why);
-    }
+    if (check_planned_size(fd, file, err, errlen) != 0)
+        return -1;
     (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     struct mpiwc_decoder d;
     mpiwc_decoder_open(&d, (enum mpiwc_codec)file->codec, fd, NULL, 0);
