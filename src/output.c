@@ -85,6 +85,8 @@ struct temp_file {
     int fd;
     char *name; /* owned; exists on disk when named */
     bool named;
+    char *target; /* owned; the file the rename replaces (a symbolic link resolved) */
+    bool direct;  /* the target is a device, FIFO or socket: written in place, no rename */
 };
 
 static void block_signals(sigset_t *old)
@@ -127,19 +129,44 @@ static int temp_name_it(const char *path, struct temp_file *t, bool link_fd)
     return rc;
 }
 
+/*
+ * What -o PATH replaces: PATH itself, or the file a symbolic link PATH points
+ * to (the link stays, as with `sort -o`). An existing device, FIFO or socket
+ * (/dev/null, /dev/stdout, a pipe) is written in place: renaming a file over
+ * it would replace the device itself.
+ */
+static int temp_target(const char *path, struct temp_file *t, char *err, size_t errlen)
+{
+    struct stat st;
+    char *real = NULL;
+    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+        real = realpath(path, NULL); /* NULL when dangling: the link itself is replaced */
+    t->target = real ? mpiwc_xstrdup(real) : mpiwc_xstrdup(path);
+    free(real);
+    if (stat(t->target, &st) != 0)
+        return 0;
+    if (S_ISDIR(st.st_mode))
+        return fail(err, errlen, path, "is a directory");
+    t->direct = !S_ISREG(st.st_mode);
+    return 0;
+}
+
 /* Open the temporary file for path; 0, or -1 with "PATH: reason" in err. */
 static int temp_open(const char *path, struct temp_file *t, char *err, size_t errlen)
 {
     memset(t, 0, sizeof *t);
     t->fd = -1;
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-        return fail(err, errlen, path, "is a directory");
+    if (temp_target(path, t, err, errlen) != 0)
+        return -1;
+    if (t->direct) {
+        t->fd = open(t->target, O_WRONLY | O_TRUNC | O_CLOEXEC);
+        return t->fd < 0 ? fail(err, errlen, path, strerror(errno)) : 0;
+    }
     mode_t mask = umask(0);
     umask(mask);
     /* O_TMPFILE needs /proc to give the file a name later (linkat). */
     if (access("/proc/self/fd", X_OK) == 0) {
-        char *dir = dir_of(path);
+        char *dir = dir_of(t->target);
         t->fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666 & ~mask);
         int e = errno;
         free(dir);
@@ -147,7 +174,7 @@ static int temp_open(const char *path, struct temp_file *t, char *err, size_t er
         if (t->fd < 0 && e != EOPNOTSUPP && e != EISDIR && e != EINVAL)
             return fail(err, errlen, path, strerror(e));
     }
-    if (t->fd < 0 && temp_name_it(path, t, false) != 0) {
+    if (t->fd < 0 && temp_name_it(t->target, t, false) != 0) {
         int e = errno;
         free(t->name);
         t->name = NULL;
@@ -166,13 +193,25 @@ static void temp_discard(struct temp_file *t)
     free(t->name);
     t->name = NULL;
     t->named = false;
+    free(t->target);
+    t->target = NULL;
 }
 
 int mpiwc_output_probe(const char *path, char *err, size_t errlen)
 {
     struct temp_file t;
-    if (temp_open(path, &t, err, errlen) != 0)
+    memset(&t, 0, sizeof t);
+    /* Opening a FIFO would block for a reader and hand it an empty table: only ask. */
+    if (temp_target(path, &t, err, errlen) == 0 && t.direct) {
+        int rc = access(t.target, W_OK) == 0 ? 0 : fail(err, errlen, path, strerror(errno));
+        temp_discard(&t);
+        return rc;
+    }
+    temp_discard(&t);
+    if (temp_open(path, &t, err, errlen) != 0) {
+        temp_discard(&t);
         return -1;
+    }
     close(t.fd);
     temp_discard(&t);
     return 0;
@@ -265,8 +304,10 @@ static int write_file(const char *path, struct merge *m, uint64_t limit, enum mp
                       uint64_t *rows, char *err, size_t errlen)
 {
     struct temp_file t;
-    if (temp_open(path, &t, err, errlen) != 0)
+    if (temp_open(path, &t, err, errlen) != 0) {
+        temp_discard(&t);
         return -1;
+    }
     FILE *f = fdopen(t.fd, "w");
     if (!f) {
         int e = errno;
@@ -279,13 +320,15 @@ static int write_file(const char *path, struct merge *m, uint64_t limit, enum mp
     errno = 0;
     int rc = write_rows(f, m, limit, format, rows);
     int e = errno ? errno : EIO;
-    if (rc == 0 && fsync(t.fd) != 0)
+    if (fflush(f) != 0 && rc == 0)
         rc = -1, e = errno;
-    if (rc == 0 && !t.named && temp_name_it(path, &t, true) != 0)
+    if (rc == 0 && !t.direct && fsync(t.fd) != 0)
+        rc = -1, e = errno;
+    if (rc == 0 && !t.direct && !t.named && temp_name_it(t.target, &t, true) != 0)
         rc = -1, e = errno;
     if (fclose(f) != 0 && rc == 0)
         rc = -1, e = errno;
-    if (rc == 0 && rename(t.name, path) != 0)
+    if (rc == 0 && !t.direct && rename(t.name, t.target) != 0)
         rc = -1, e = errno;
     if (rc == 0) {
         t.named = false; /* the name now belongs to the output */

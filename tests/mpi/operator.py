@@ -12,14 +12,20 @@ carriage return, then the one-line summary; the table on stdout is unchanged.
 --progress=auto under a pseudo-terminal (script(1)): the line is redrawn with
 carriage returns. --progress=never and -q: nothing on stderr. -v: the plan
 size and one line per phase.
+-o onto what is not a regular file: a FIFO is written in place (it stays a
+FIFO and its reader gets the table), a symbolic link keeps pointing to the
+file that now holds the table, and /dev/null stays a character device (as
+root, a rename over it would replace the device with a file).
 """
 import json
 import os
 import random
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
+import threading
 
 TIMEOUT = 120
 
@@ -124,6 +130,41 @@ def merge_cover(ranges, size):
     return rs if pos == size else (rs if size == 0 and not rs else None)
 
 
+def check_output_targets(tap, mpiwc, tmp, root, table):
+    """-o onto a FIFO, a symbolic link and /dev/null; table: the same run's stdout."""
+    fifo = os.path.join(tmp, 'table.fifo')
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(open(fifo, 'rb').read()), daemon=True)
+    reader.start()
+    r = run(mpirun(2) + [mpiwc, '-o', fifo, root])
+    reader.join(TIMEOUT)
+    tap.ok(r.returncode == 0 and got == [table] and stat.S_ISFIFO(os.lstat(fifo).st_mode),
+           '-o FIFO: written in place, the reader gets the table, still a FIFO',
+           r.stderr + b' read %r' % [len(g) for g in got])
+
+    real = os.path.join(tmp, 'real.tsv')
+    link = os.path.join(tmp, 'link.tsv')
+    with open(real, 'wb') as f:
+        f.write(b'previous\n')
+    os.symlink('real.tsv', link)
+    r = run(mpirun(2) + [mpiwc, '-o', link, root])
+    with open(real, 'rb') as f:
+        content = f.read()
+    tap.ok(r.returncode == 0 and os.path.islink(link) and content == table,
+           '-o SYMLINK: the link stays, the file it points to holds the table', r.stderr)
+
+    before = os.stat('/dev/null')
+    r = run(mpirun(1) + [mpiwc, '-o', '/dev/null', root])
+    after = os.lstat('/dev/null')
+    intact = stat.S_ISCHR(after.st_mode) and after.st_rdev == before.st_rdev
+    if not intact and os.getuid() == 0:  # put the device back for everything after this test
+        os.unlink('/dev/null')
+        os.mknod('/dev/null', 0o666 | stat.S_IFCHR, before.st_rdev)
+        os.chmod('/dev/null', 0o666)
+    tap.ok(r.returncode == 0 and intact, '-o /dev/null: still the character device', r.stderr)
+
+
 def main():
     mpiwc = os.path.abspath(sys.argv[1])
     tap = Tap()
@@ -159,6 +200,8 @@ def main():
                and all(any(l.startswith('mpiwc: %s done in ' % p) for l in vlines)
                        for p in phases),
                '-v: the plan size and one line per phase', verbose.stderr)
+
+        check_output_targets(tap, mpiwc, tmp, root, plain.stdout)
 
         script = shutil.which('script')
         if script:
