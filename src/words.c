@@ -206,14 +206,20 @@ static void pending_append(struct mpiwc_words *w, const uint8_t *p, size_t n)
     w->pending_len += n;
 }
 
-/* A long unfinished unicode run: count its finished words, keep the rest. */
+/*
+ * A long unfinished unicode run: count its finished words, keep the rest.
+ * What is kept must double before the next scan, so one word of any length
+ * costs O(length), not a rescan per buffer (64 MiB at 64 KiB buffers: 1024).
+ */
 static void pending_flush(struct mpiwc_words *w)
 {
-    if (w->rules.split != MPIWC_SPLIT_UNICODE || w->pending_len < FLUSH_AT)
+    if (w->rules.split != MPIWC_SPLIT_UNICODE || w->pending_len < FLUSH_AT ||
+        w->pending_len < w->flush_at)
         return;
     size_t done = unicode_words(w, w->pending, w->pending_len, false);
     memmove(w->pending, w->pending + done, w->pending_len - done);
     w->pending_len -= done;
+    w->flush_at = mpiwc_mul_size(w->pending_len, 2);
 }
 
 static void run_found(void *ctx, const uint8_t *p, size_t n, size_t avail)
@@ -233,7 +239,7 @@ void mpiwc_words_feed(struct mpiwc_words *w, const uint8_t *buf, size_t len)
             return;
         }
         mpiwc_words_run(w, w->pending, w->pending_len);
-        w->pending_len = 0;
+        w->pending_len = w->flush_at = 0;
         w->in_run = false;
     }
     size_t open_at = mpiwc_scan_runs(buf, len, i, w->classify, w->is_word, run_found, w);
@@ -254,7 +260,7 @@ void mpiwc_words_end(struct mpiwc_words *w)
 {
     if (w->in_run)
         mpiwc_words_run(w, w->pending, w->pending_len);
-    w->pending_len = 0;
+    w->pending_len = w->flush_at = 0;
     w->in_run = false;
 }
 
