@@ -137,20 +137,22 @@ static int make_plan(const struct mpiwc_options *opts, int nranks, struct mpiwc_
         (opts->output && mpiwc_output_probe(opts->output, msg, sizeof msg) != 0) ||
         (opts->output_dir && mpiwc_output_dir_probe(opts->output_dir, msg, sizeof msg) != 0) ||
         (opts->report && mpiwc_output_probe(opts->report, msg, sizeof msg) != 0)) {
-        fprintf(err, "mpiwc: %s\n", msg);
+        mpiwc_say(err, "", msg);
         mpiwc_plan_free(plan);
         return -1;
     }
     if (overwrites_input(opts->output, plan, msg, sizeof msg) != 0 ||
         overwrites_input(opts->report, plan, msg, sizeof msg) != 0) {
-        fprintf(err, "mpiwc: %s\n", msg);
+        mpiwc_say(err, "", msg);
         mpiwc_plan_free(plan);
         return -1;
     }
-    if (opts->verbosity >= 0 && plan->skipped)
-        fprintf(err, "mpiwc: warning: skipped %zu entr%s that %s not a regular file (first: %s)\n",
-                plan->skipped, plan->skipped == 1 ? "y" : "ies", plan->skipped == 1 ? "is" : "are",
-                plan->first_skipped);
+    if (opts->verbosity >= 0 && plan->skipped) {
+        snprintf(msg, sizeof msg, "skipped %zu entr%s that %s not a regular file (first: %s)",
+                 plan->skipped, plan->skipped == 1 ? "y" : "ies", plan->skipped == 1 ? "is" : "are",
+                 plan->first_skipped);
+        mpiwc_say(err, "warning: ", msg);
+    }
     mpiwc_plan_split(plan, nranks);
     return 0;
 }
@@ -302,7 +304,9 @@ static void say_rank_error(int rank, const char *msg, FILE *err)
     char host[MPI_MAX_PROCESSOR_NAME] = "?";
     int hostlen;
     MPI_Get_processor_name(host, &hostlen);
-    fprintf(err, "mpiwc: [rank %d on %s] %s\n", rank, host, msg);
+    char prefix[MPI_MAX_PROCESSOR_NAME + 32];
+    snprintf(prefix, sizeof prefix, "[rank %d on %s] ", rank, host);
+    mpiwc_say(err, prefix, msg);
 }
 
 /* Read this rank's ranges into r->local; prints the rank's error line. */
@@ -344,10 +348,7 @@ static int map(const struct mpiwc_options *opts, const struct mpiwc_plan *plan, 
             break;
         rc = mpiwc_reader_range(&reader, &plan->files[range->file], range, &tok, msg, sizeof msg);
         if (rc != 0) {
-            char host[MPI_MAX_PROCESSOR_NAME] = "?";
-            int hostlen;
-            MPI_Get_processor_name(host, &hostlen);
-            fprintf(err, "mpiwc: [rank %d on %s] %s\n", rank, host, msg);
+            say_rank_error(rank, msg, err);
             break;
         }
         rep->counter[MPIWC_COUNT_RANGES]++;
@@ -504,7 +505,7 @@ int mpiwc_run(const struct mpiwc_options *opts, MPI_Comm comm, FILE *out, FILE *
         failed = mpiwc_output_write(&owned, &req, comm, &os, msg, sizeof msg) != 0;
         if (failed && rank == 0) {
             mpiwc_progress_end(&progress);
-            fprintf(err, "mpiwc: %s\n", msg);
+            mpiwc_say(err, "", msg);
         }
     }
     mpiwc_table_free(&owned);

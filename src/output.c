@@ -402,8 +402,11 @@ int mpiwc_output_parts(const struct mpiwc_table *owned, const char *dir,
     int failed = write_file(part, &m, 0, req->format, &written, msg, sizeof msg) != 0, any;
     free(m.heap);
     free(rows);
-    if (failed)
-        fprintf(err, "mpiwc: [rank %d] %s\n", rank, msg);
+    if (failed) {
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "[rank %d] ", rank);
+        mpiwc_say(err, prefix, msg);
+    }
     MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, comm);
     if (any && !failed)
         unlink(part);
@@ -417,7 +420,7 @@ int mpiwc_output_parts(const struct mpiwc_table *owned, const char *dir,
         rc = write_file(marker, &none, 0, MPIWC_FORMAT_TSV, &written, msg, sizeof msg);
         free(none.heap);
         if (rc != 0)
-            fprintf(err, "mpiwc: %s\n", msg);
+            mpiwc_say(err, "", msg);
         free(marker);
     }
     MPI_Bcast(&rc, 1, MPI_INT, 0, comm);

@@ -692,16 +692,18 @@ int mpiwc_plan_print(const struct mpiwc_plan *plan, FILE *out, bool json)
                     mpiwc_plan_rank_bytes(plan, r), n, n == 1 ? "" : "s");
             for (size_t i = plan->rank_first[r]; i < plan->rank_first[r + 1]; i++) {
                 const struct mpiwc_plan_range *g = &plan->ranges[i];
+                /* One line per range, whatever bytes the path holds. */
+                char *path = mpiwc_escape(plan->files[g->file].path);
                 if (g->end == MPIWC_PLAN_STREAM)
                     fprintf(out, "  %s (standard input, handed out to all ranks in chunks)\n",
-                            plan->files[g->file].path);
+                            path);
                 else if (plan->files[g->file].codec != MPIWC_CODEC_NONE)
                     fprintf(out, "  %s (%s, whole: %" PRIu64 " bytes, about %" PRIu64 " decoded)\n",
-                            plan->files[g->file].path, mpiwc_codec_name(plan->files[g->file].codec),
-                            g->end, plan->files[g->file].weight);
+                            path, mpiwc_codec_name(plan->files[g->file].codec), g->end,
+                            plan->files[g->file].weight);
                 else
-                    fprintf(out, "  %s [%" PRIu64 ", %" PRIu64 ")\n", plan->files[g->file].path,
-                            g->start, g->end);
+                    fprintf(out, "  %s [%" PRIu64 ", %" PRIu64 ")\n", path, g->start, g->end);
+                free(path);
             }
         }
         fprintf(

@@ -186,8 +186,11 @@ int mpiwc_report_finish(const struct mpiwc_report *rep, const struct mpiwc_optio
                 rc = -1;
             if (f && fclose(f) != 0)
                 rc = -1;
-            if (rc != 0)
-                fprintf(err, "mpiwc: %s: cannot write the report\n", opts->report);
+            if (rc != 0) {
+                char *path = mpiwc_escape(opts->report);
+                fprintf(err, "mpiwc: %s: cannot write the report\n", path);
+                free(path);
+            }
         }
         free(s.hosts);
     }

@@ -63,3 +63,70 @@ size_t mpiwc_mul_size(size_t a, size_t b)
         mpiwc_fatal("size overflow (%zu x %zu)", a, b);
     return r;
 }
+
+/* The length of the well-formed UTF-8 sequence at p (at least 2 bytes), or 0. */
+static size_t utf8_sequence(const unsigned char *p)
+{
+    unsigned char c = p[0];
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xBF; /* the range of the second byte */
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        lo = c == 0xE0 ? 0xA0 : 0x80; /* no overlong forms */
+        hi = c == 0xED ? 0x9F : 0xBF; /* no surrogates */
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        lo = c == 0xF0 ? 0x90 : 0x80;
+        hi = c == 0xF4 ? 0x8F : 0xBF; /* nothing above U+10FFFF */
+    } else {
+        return 0;
+    }
+    if (p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if ((p[i] & 0xC0) != 0x80)
+            return 0; /* also stops at the terminating NUL */
+    return n;
+}
+
+char *mpiwc_escape(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t len = strlen(s);
+    char *out = mpiwc_xmalloc(mpiwc_mul_size(len, 4) + 1);
+    size_t o = 0;
+    while (*p) {
+        size_t n = *p >= 0x80 ? utf8_sequence(p) : 0;
+        if (n) {
+            memcpy(out + o, p, n);
+            o += n;
+            p += n;
+            continue;
+        }
+        unsigned char c = *p++;
+        const char *named = c == '\\'   ? "\\\\"
+                            : c == '\n' ? "\\n"
+                            : c == '\t' ? "\\t"
+                            : c == '\r' ? "\\r"
+                                        : NULL;
+        if (named) {
+            memcpy(out + o, named, 2);
+            o += 2;
+        } else if (c < 0x20 || c >= 0x7F) {
+            o += (size_t)sprintf(out + o, "\\x%02X", c);
+        } else {
+            out[o++] = (char)c;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+void mpiwc_say(FILE *f, const char *prefix, const char *msg)
+{
+    char *e = mpiwc_escape(msg);
+    fprintf(f, "mpiwc: %s%s\n", prefix, e);
+    free(e);
+}

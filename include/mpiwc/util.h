@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef void (*mpiwc_fatal_handler)(void);
 
@@ -42,5 +43,16 @@ char *mpiwc_xstrdup_at(const char *file, int line, const char *s);
 
 /* Local. a * b, fatal on overflow: use before every n * size allocation. */
 size_t mpiwc_mul_size(size_t a, size_t b);
+
+/*
+ * Local. s with what would break a one-line message escaped, as a new string
+ * (caller frees): control characters as \n, \t, \r or \xHH, a backslash as
+ * \\, and each byte that is not part of well-formed UTF-8 as \xHH. Valid
+ * UTF-8 text (accents, CJK) is kept. Paths reach messages through this.
+ */
+char *mpiwc_escape(const char *s);
+
+/* Local. Print "mpiwc: " prefix escaped(msg) "\n" to f as one write. */
+void mpiwc_say(FILE *f, const char *prefix, const char *msg);
 
 #endif

@@ -23,6 +23,9 @@ copy of the binary in a world-readable temporary directory; without setpriv
 it is skipped.
 Output to a read-only place: /proc/mpiwc-test.tsv (procfs refuses new files,
 for root too).
+Paths with a newline, a backslash and bytes that are not UTF-8 stay on one
+line: the message must hold the path as escape() below writes it (\\n, \\\\,
+\\xHH), both for rank 0's planning errors and for a rank's reading error.
 """
 import os
 import shutil
@@ -103,6 +106,22 @@ def snapshot(directory):
     return out
 
 
+def escape(path):
+    """A path as mpiwc's messages show it: one line, valid UTF-8 kept."""
+    out = []
+    for ch in os.fsencode(path).decode('utf-8', 'surrogateescape'):
+        o = ord(ch)
+        if 0xDC80 <= o <= 0xDCFF:  # a byte that is not part of well-formed UTF-8
+            out.append('\\x%02X' % (o - 0xDC00))
+        elif ch in '\\\n\t\r':
+            out.append({'\\': '\\\\', '\n': '\\n', '\t': '\\t', '\r': '\\r'}[ch])
+        elif o < 0x20 or o == 0x7F:
+            out.append('\\x%02X' % o)
+        else:
+            out.append(ch)
+    return ''.join(out)
+
+
 def main(argv):
     if len(argv) != 2:
         sys.stderr.write(__doc__)
@@ -123,6 +142,7 @@ def run(tap, mpiwc, tmp):
     with open(good, 'wb') as f:
         f.write(b'some words here\n')
     missing = os.path.join(tmp, 'no-such-file.txt')
+    odd = os.path.join(tmp, os.fsdecode(b'no such\nfile \\ caf\xc3\xa9 \xff\xfe.txt'))
     empty_dir = os.path.join(tmp, 'empty-dir')
     os.makedirs(empty_dir)
     hollow_dir = os.path.join(tmp, 'hollow-dir')   # only empty subdirectories
@@ -145,6 +165,8 @@ def run(tap, mpiwc, tmp):
     #  use -o with an existing file)
     runtime = [
         ('missing path', [good, missing], [(missing,)], True),
+        ('missing path with a newline, a backslash and non-UTF-8 bytes', [good, odd],
+         [(escape(odd),)], True),
         ('directory with no files', [empty_dir], [(empty_dir,)], True),
         ('directory with only empty subdirectories', [hollow_dir], [(hollow_dir,)], True),
         ('a FIFO is not a regular file', [fifo], [(fifo,)], True),
@@ -167,7 +189,8 @@ def run(tap, mpiwc, tmp):
         cut = os.path.join(tmp, 'truncated-%s.bin' % fmt)
         with open(cut, 'wb') as f:
             f.write(data[:len(data) * 2 // 3])
-        bad = os.path.join(tmp, 'corrupt %s.bin' % fmt)
+        # A rank's reading error: the name holds a newline and a byte that is not UTF-8.
+        bad = os.path.join(tmp, os.fsdecode(b'corrupt\n%s \xff.bin' % fmt.encode()))
         flipped = bytearray(data)
         flipped[len(data) // 2] ^= 0x5a
         with open(bad, 'wb') as f:
@@ -175,7 +198,7 @@ def run(tap, mpiwc, tmp):
         runtime += [
             ('truncated ' + fmt, [good, cut], [(cut,), ('offset %d' % (len(data) * 2 // 3),)],
              True),
-            ('corrupt ' + fmt, [bad, good], [(bad,), ('offset',)], True),
+            ('corrupt ' + fmt, [bad, good], [(escape(bad),), ('offset',)], True),
         ]
     with open(os.path.join(tmp, 'list.txt'), 'wb') as f:
         f.write(good.encode() + b'\n' + missing.encode() + b'\n')
@@ -272,7 +295,8 @@ def run(tap, mpiwc, tmp):
             problems.append('%s appeared' % no_dir_out)
         if os.path.exists(proc_out) and not proc_before:
             problems.append('%s appeared' % proc_out)
-        shown = ' '.join(cmd).replace(tmp, '$TMP')
+        shown = ' '.join(cmd).replace(tmp, '$TMP').encode(errors='surrogateescape').decode(
+            errors='replace')
         tap.result(not problems, 'np=%d %s (%.1f s)' % (np, name, took),
                    ['command: ' + shown, 'stderr: %r' % stderr[:600]] + problems
                    if problems else ())
