@@ -18,6 +18,20 @@
 # step; FUZZ_SECONDS (default 20), PROPERTY_ITERATIONS (default 30),
 # FAULTS_MB (default 300) size the fuzz, property and fault tests.
 set -euo pipefail
+
+# /dev/null must be the null device. Run as root, a program that renames a
+# file over it (mpiwc -o /dev/null did, before it wrote devices in place)
+# turns it into a plain file that collects everything written to it, and
+# every later reader -- meson's probe of the compiler runs `clang -E -` with
+# standard input from /dev/null -- reads that back. devnull_intact STEP puts
+# the device back and says so; after a test step it also counts as a failure.
+devnull_intact() {
+    [ -c /dev/null ] && return 0
+    printf '==> /dev/null is not a character device %s; making it again\n' "$1" >&2
+    if [ "$(id -u)" = 0 ]; then rm -f /dev/null && mknod -m 666 /dev/null c 1 3; fi
+    return 1
+}
+devnull_intact "before the tests" || true
 # No test reads standard input: tools that do (clang -E - while meson probes
 # the compiler) must not inherit whatever the caller left there.
 exec </dev/null
@@ -80,6 +94,10 @@ mtest() {
     failed=$(( failed + ${fail:-0} + ${timeout:-0} ))
     # A meson that fails before it prints its counts still counts as a failure.
     if [ "$rc" -ne 0 ] && [ -z "$fail$timeout" ]; then failed=$(( failed + 1 )); fi
+    if ! devnull_intact "after: meson test $*"; then
+        failed=$(( failed + 1 ))
+        [ "$status" -ne 0 ] || status=1
+    fi
     summary=$(printf 'tests: %d passed, %d failed' "$passed" "$failed")
 }
 timed() {
