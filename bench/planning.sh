@@ -8,7 +8,9 @@
 # the plan), the map phase and the whole run, from each run's --report.
 #
 # Knobs (environment): COUNTS ("200000 1000000"), RANKS ("1 2"), REPEAT (3),
-# BUILD_DIR (build-bench; built release if missing), WORK (a new temporary
+# BUILD_DIR (build-bench; built release if missing), BASELINE (another build
+# directory, e.g. of an older commit, already built: its runs alternate with
+# BUILD_DIR's in the same loop, column build of the CSV), WORK (a new temporary
 # directory under TMPDIR; removed at the end unless KEEP=1), OUT_DIR
 # (bench/results). Results: OUT_DIR/planning.csv (one row per run) and
 # OUT_DIR/planning.log (every command).
@@ -22,7 +24,6 @@ BUILD_DIR=${BUILD_DIR:-build-bench}
 OUT_DIR=${OUT_DIR:-bench/results}
 KEEP=${KEEP:-0}
 WORK=${WORK:-$(mktemp -d "${TMPDIR:-/tmp}/mpiwc-planning.XXXXXX")}
-MPIWC=$BUILD_DIR/mpiwc
 mkdir -p "$OUT_DIR"
 LOG=$OUT_DIR/planning.log
 CSV=$OUT_DIR/planning.csv
@@ -38,10 +39,12 @@ trap cleanup EXIT
 [ -f "$BUILD_DIR/build.ninja" ] ||
     run meson setup "$BUILD_DIR" --buildtype=release -Dtests=false >>"$LOG" 2>&1
 run meson compile -C "$BUILD_DIR" mpiwc >>"$LOG" 2>&1
+BUILDS=("$BUILD_DIR")
+[ -z "${BASELINE:-}" ] || BUILDS+=("$BASELINE")
 MPIRUN=(mpirun --oversubscribe -q)
 [ "$(id -u)" -ne 0 ] || MPIRUN+=(--allow-run-as-root)
 
-echo "files,ranks,run,plan_s,map_s,wall_s,elapsed_s" >"$CSV"
+echo "build,files,ranks,run,plan_s,map_s,wall_s,elapsed_s" >"$CSV"
 for count in $COUNTS; do
     tree=$WORK/files-$count
     if [ ! -d "$tree" ]; then
@@ -61,9 +64,10 @@ PY
     fi
     for np in $RANKS; do
         for r in $(seq 1 "$REPEAT"); do
+          for build in "${BUILDS[@]}"; do
             report=$WORK/report.json
             t0=$(date +%s.%N)
-            run "${MPIRUN[@]}" -np "$np" "$MPIWC" -q --report="$report" -o "$WORK/out.tsv" "$tree"
+            run "${MPIRUN[@]}" -np "$np" "$build/mpiwc" -q --report="$report" -o "$WORK/out.tsv" "$tree"
             t1=$(date +%s.%N)
             row=$(python3 -c '
 import json, sys
@@ -71,7 +75,8 @@ r = json.load(open(sys.argv[1]))
 p = r["phases"]
 print("%.3f,%.3f,%.3f" % (p["plan"]["wall_s"], p["map"]["wall_s"], r["wall_s"]))' "$report")
             elapsed=$(python3 -c "print('%.3f' % ($t1 - $t0))")
-            echo "$count,$np,$r,$row,$elapsed" | tee -a "$CSV"
+            echo "$build,$count,$np,$r,$row,$elapsed" | tee -a "$CSV"
+          done
         done
     done
 done

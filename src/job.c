@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -91,14 +92,14 @@ static int read_list(const char *path, char **data, size_t *len, char *err, size
     return 0;
 }
 
-/* Rank 0: the paths of the command line, then those of --files-from, expanded into plan. */
+/* Rank 0: the paths of the command line, then those of --files-from, listed into plan. */
 static int expand_inputs(const struct mpiwc_options *opts, struct mpiwc_plan *plan, char *msg,
                          size_t msglen)
 {
     struct mpiwc_plan_filter filter = {opts->include, opts->ninclude, opts->exclude,
                                        opts->nexclude};
     if (!opts->files_from)
-        return mpiwc_plan_expand_filtered(plan, opts->paths, opts->npaths, &filter, msg, msglen);
+        return mpiwc_plan_list(plan, opts->paths, opts->npaths, &filter, msg, msglen);
     for (size_t i = 0; i < opts->npaths; i++)
         if (strcmp(opts->files_from, "-") == 0 && strcmp(opts->paths[i], "-") == 0) {
             snprintf(msg, msglen, "-: standard input cannot be both an input and --files-from");
@@ -120,7 +121,7 @@ static int expand_inputs(const struct mpiwc_options *opts, struct mpiwc_plan *pl
                  strcmp(opts->files_from, "-") == 0 ? "standard input" : opts->files_from);
         rc = -1;
     } else {
-        rc = mpiwc_plan_expand_filtered(plan, all, opts->npaths + n, &filter, msg, msglen);
+        rc = mpiwc_plan_list(plan, all, opts->npaths + n, &filter, msg, msglen);
     }
     free(all);
     free(listed);
@@ -128,20 +129,121 @@ static int expand_inputs(const struct mpiwc_options *opts, struct mpiwc_plan *pl
     return rc;
 }
 
-/* Rank 0: expand and check the inputs and targets, then split. Prints the one error line. */
-static int make_plan(const struct mpiwc_options *opts, int nranks, struct mpiwc_plan *plan,
+/*
+ * Collective. Open every listed file once, on some rank: rank r probes the
+ * r-th of nranks nearly equal slices of rank 0's list (the paths arrive by
+ * Scatterv) and rank 0 gathers the fixed-size results (caller frees; NULL on
+ * the other ranks). With a million small files this is most of the planning,
+ * and it now takes 1/nranks of the time. Lists too big for int counts
+ * (2 GiB of paths) are probed by rank 0 alone.
+ */
+static struct mpiwc_plan_probe *probe_spread(const struct mpiwc_plan *plan, MPI_Comm comm)
+{
+    int rank, nranks;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &nranks);
+    uint64_t head[2] = {0, 0}; /* files, spread */
+    int *lens = NULL, *displs = NULL;
+    char *all = NULL;
+    uint64_t bytes = 0;
+    if (rank == 0) {
+        head[0] = plan->nfiles;
+        for (size_t i = 0; i < plan->nfiles; i++)
+            bytes += strlen(plan->files[i].path) + 1;
+        head[1] = nranks > 1 && bytes < INT_MAX &&
+                  plan->nfiles < INT_MAX / sizeof(struct mpiwc_plan_probe);
+    }
+    MPI_Bcast(head, 2, MPI_UINT64_T, 0, comm);
+    if (!head[1])
+        nranks = 1; /* rank 0 probes everything below */
+    else if (rank == 0) {
+        lens = mpiwc_xcalloc((size_t)nranks, sizeof *lens);
+        displs = mpiwc_xcalloc((size_t)nranks, sizeof *displs);
+        size_t off = 0;
+        all = mpiwc_xmalloc((size_t)bytes + 1);
+        for (int r = 0; r < nranks; r++) {
+            displs[r] = (int)off;
+            for (uint64_t i = mpiwc_plan_boundary(head[0], nranks, r);
+                 i < mpiwc_plan_boundary(head[0], nranks, r + 1); i++) {
+                size_t k = strlen(plan->files[i].path) + 1;
+                memcpy(all + off, plan->files[i].path, k);
+                off += k;
+            }
+            lens[r] = (int)(off - (size_t)displs[r]);
+        }
+    }
+    if (head[1] == 0 && rank != 0)
+        return NULL;
+    uint64_t first = mpiwc_plan_boundary(head[0], nranks, rank);
+    size_t n = (size_t)(mpiwc_plan_boundary(head[0], nranks, rank + 1) - first);
+    char **paths = mpiwc_xmalloc(mpiwc_mul_size(n ? n : 1, sizeof *paths));
+    char *mine = NULL;
+    if (head[1]) {
+        int len;
+        MPI_Scatter(lens, 1, MPI_INT, &len, 1, MPI_INT, 0, comm);
+        mine = mpiwc_xmalloc((size_t)len + 1);
+        MPI_Scatterv(all, lens, displs, MPI_BYTE, mine, len, MPI_BYTE, 0, comm);
+        char *p = mine;
+        for (size_t i = 0; i < n; i++, p += strlen(p) + 1)
+            paths[i] = p;
+    } else {
+        for (size_t i = 0; i < n; i++)
+            paths[i] = plan->files[i].path;
+    }
+    struct mpiwc_plan_probe *res =
+        mpiwc_xmalloc(mpiwc_mul_size(rank == 0 ? (size_t)head[0] + 1 : n + 1, sizeof *res));
+    mpiwc_plan_probe(paths, n, res);
+    if (head[1]) {
+        if (rank == 0) {
+            for (int r = 0; r < nranks; r++) {
+                uint64_t a = mpiwc_plan_boundary(head[0], nranks, r);
+                lens[r] = (int)((mpiwc_plan_boundary(head[0], nranks, r + 1) - a) * sizeof *res);
+                displs[r] = (int)(a * sizeof *res);
+            }
+        }
+        MPI_Gatherv(rank == 0 ? MPI_IN_PLACE : res, (int)(n * sizeof *res), MPI_BYTE, res, lens,
+                    displs, MPI_BYTE, 0, comm);
+    }
+    free(paths);
+    free(mine);
+    free(all);
+    free(lens);
+    free(displs);
+    if (rank != 0) {
+        free(res);
+        return NULL;
+    }
+    return res;
+}
+
+/*
+ * Collective. Rank 0 lists the inputs, every rank probes a share of them,
+ * then rank 0 checks the targets and splits. Returns rank 0's verdict on
+ * rank 0 (0 on the others), and rank 0 prints the one error line.
+ */
+static int make_plan(const struct mpiwc_options *opts, MPI_Comm comm, struct mpiwc_plan *plan,
                      FILE *err)
 {
+    int rank, nranks;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &nranks);
     char msg[ERRLEN];
-    if (expand_inputs(opts, plan, msg, sizeof msg) != 0 ||
-        (opts->output && mpiwc_output_probe(opts->output, msg, sizeof msg) != 0) ||
-        (opts->output_dir && mpiwc_output_dir_probe(opts->output_dir, msg, sizeof msg) != 0) ||
-        (opts->report && mpiwc_output_probe(opts->report, msg, sizeof msg) != 0)) {
-        mpiwc_say(err, "", msg);
-        mpiwc_plan_free(plan);
+    int failed = rank == 0 && expand_inputs(opts, plan, msg, sizeof msg) != 0;
+    MPI_Bcast(&failed, 1, MPI_INT, 0, comm);
+    if (failed) {
+        if (rank == 0)
+            mpiwc_say(err, "", msg);
         return -1;
     }
-    if (overwrites_input(opts->output, plan, msg, sizeof msg) != 0 ||
+    struct mpiwc_plan_probe *res = probe_spread(plan, comm);
+    if (rank != 0)
+        return 0;
+    failed = mpiwc_plan_apply_probes(plan, res, msg, sizeof msg) != 0;
+    free(res);
+    if (failed || (opts->output && mpiwc_output_probe(opts->output, msg, sizeof msg) != 0) ||
+        (opts->output_dir && mpiwc_output_dir_probe(opts->output_dir, msg, sizeof msg) != 0) ||
+        (opts->report && mpiwc_output_probe(opts->report, msg, sizeof msg) != 0) ||
+        overwrites_input(opts->output, plan, msg, sizeof msg) != 0 ||
         overwrites_input(opts->report, plan, msg, sizeof msg) != 0) {
         mpiwc_say(err, "", msg);
         mpiwc_plan_free(plan);
@@ -194,8 +296,9 @@ static int distribute_plan(const struct mpiwc_options *opts, MPI_Comm comm, stru
     int verdict[2] = {0, 0}; /* failed, progress */
     uint8_t *packed = NULL;
     uint64_t len = 0;
+    int planned = make_plan(opts, comm, plan, err);
     if (rank == 0) {
-        verdict[0] = make_plan(opts, nranks, plan, err) != 0;
+        verdict[0] = planned != 0;
         verdict[1] = show_progress(opts, err);
         if (!verdict[0])
             len = mpiwc_plan_pack(plan, &packed);
@@ -388,13 +491,12 @@ static void say_phase(const struct mpiwc_options *opts, int rank, const struct m
 /* Collective. --dry-run: rank 0 plans and prints; nothing is read. */
 static int dry_run(const struct mpiwc_options *opts, MPI_Comm comm, FILE *out, FILE *err)
 {
-    int rank, nranks, failed = 0;
+    int rank, failed = 0;
     MPI_Comm_rank(comm, &rank);
-    MPI_Comm_size(comm, &nranks);
+    struct mpiwc_plan plan;
+    memset(&plan, 0, sizeof plan);
+    failed = make_plan(opts, comm, &plan, err) != 0;
     if (rank == 0) {
-        struct mpiwc_plan plan;
-        memset(&plan, 0, sizeof plan);
-        failed = make_plan(opts, nranks, &plan, err) != 0;
         if (!failed && mpiwc_plan_print(&plan, out, opts->format == MPIWC_FORMAT_JSON) != 0) {
             fprintf(err, "mpiwc: standard output: cannot write the plan\n");
             failed = 1;

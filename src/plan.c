@@ -58,43 +58,79 @@ static int fail(char *err, size_t errlen, const char *path, const char *reason)
 /*
  * Open a file (it must be readable), take its size, and look at its first
  * bytes (and a gzip file's last 4) for its codec and estimated text size.
- * *regular is false for something that is not a regular file (nothing added).
  * One open, fstat, one or two preads and a close: the whole cost of a file.
  */
-static int probe(struct file_list *l, char *path, bool *regular, char *err, size_t errlen)
+static void probe_one(const char *path, struct mpiwc_plan_probe *r)
 {
+    memset(r, 0, sizeof *r);
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-    if (fd < 0)
-        return fail(err, errlen, path, strerror(errno));
+    if (fd < 0) {
+        r->error = errno;
+        return;
+    }
     struct stat st;
     if (fstat(fd, &st) != 0) {
-        int e = errno;
+        r->error = errno;
         close(fd);
-        return fail(err, errlen, path, strerror(e));
+        return;
     }
-    *regular = S_ISREG(st.st_mode);
-    uint64_t size = (uint64_t)st.st_size;
-    enum mpiwc_codec codec = MPIWC_CODEC_NONE;
-    uint64_t weight = size;
-    if (*regular && size > 0) {
+    r->regular = S_ISREG(st.st_mode);
+    r->size = r->weight = (uint64_t)st.st_size;
+    r->codec = MPIWC_CODEC_NONE;
+    if (r->regular && r->size > 0) {
         uint8_t head[MPIWC_CODEC_HEAD], tail[4];
         ssize_t k = pread(fd, head, sizeof head, 0);
         if (k < 0) {
-            int e = errno;
+            r->error = errno;
             close(fd);
-            return fail(err, errlen, path, strerror(e));
+            return;
         }
-        codec = mpiwc_codec_detect(head, (size_t)k);
+        enum mpiwc_codec codec = mpiwc_codec_detect(head, (size_t)k);
         bool have_tail = false;
-        if (codec == MPIWC_CODEC_GZIP && size >= 18)
-            have_tail = pread(fd, tail, sizeof tail, (off_t)(size - 4)) == (ssize_t)sizeof tail;
+        if (codec == MPIWC_CODEC_GZIP && r->size >= 18)
+            have_tail = pread(fd, tail, sizeof tail, (off_t)(r->size - 4)) == (ssize_t)sizeof tail;
         if (codec != MPIWC_CODEC_NONE)
-            weight = mpiwc_codec_estimate(codec, size, head, (size_t)k, have_tail ? tail : NULL);
+            r->weight =
+                mpiwc_codec_estimate(codec, r->size, head, (size_t)k, have_tail ? tail : NULL);
+        r->codec = (uint8_t)codec;
     }
     close(fd);
-    if (*regular)
-        list_push(l, path, size, codec, weight);
-    return 0;
+}
+
+void mpiwc_plan_probe(char *const *paths, size_t n, struct mpiwc_plan_probe *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(paths[i], "-") == 0)
+            memset(&out[i], 0, sizeof out[i]); /* standard input: nothing to look at */
+        else
+            probe_one(paths[i], &out[i]);
+    }
+}
+
+int mpiwc_plan_apply_probes(struct mpiwc_plan *plan, const struct mpiwc_plan_probe *res, char *err,
+                            size_t errlen)
+{
+    size_t k = 0;
+    int rc = 0;
+    for (size_t i = 0; i < plan->nfiles; i++) {
+        struct mpiwc_plan_file *f = &plan->files[i];
+        if (f->size == MPIWC_PLAN_STREAM) { /* standard input: nothing to probe */
+            plan->files[k++] = *f;
+            continue;
+        }
+        if (rc == 0 && res[i].error)
+            rc = fail(err, errlen, f->path, strerror(res[i].error));
+        if (rc != 0 || !res[i].regular) { /* replaced by something else since the walk */
+            free(f->path);
+            continue;
+        }
+        f->size = res[i].size;
+        f->weight = res[i].weight;
+        f->codec = res[i].codec;
+        plan->files[k++] = *f;
+    }
+    plan->nfiles = k;
+    return rc;
 }
 
 static bool matches(const char *const *globs, size_t n, const char *name, const char *rel)
@@ -173,7 +209,6 @@ static int walk(struct file_list *l, const char *dir, const char *rel,
             }
             type = S_ISDIR(lst.st_mode) ? DT_DIR : DT_UNKNOWN;
         }
-        bool regular = false;
         if (type == DT_DIR) {
             rc = walk(l, path, relpath ? relpath : "", filter, err, errlen);
             free(path);
@@ -181,15 +216,11 @@ static int walk(struct file_list *l, const char *dir, const char *rel,
                    !matches(filter->include, filter->ninclude, name, relpath)) {
             free(path);
         } else if (type == DT_REG) {
-            rc = probe(l, path, &regular, err, errlen);
-            if (rc != 0 || !regular)
-                free(path);
+            list_push(l, path, 0, MPIWC_CODEC_NONE, 0); /* probed later (mpiwc_plan_probe) */
         } else {
             struct stat st;
             if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-                rc = probe(l, path, &regular, err, errlen);
-                if (rc != 0 || !regular)
-                    free(path);
+                list_push(l, path, 0, MPIWC_CODEC_NONE, 0);
             } else {
                 /* FIFOs, sockets, devices, dangling or directory links: not input. */
                 if (l->skipped++ == 0)
@@ -213,6 +244,25 @@ int mpiwc_plan_expand(struct mpiwc_plan *plan, char *const *paths, size_t npaths
 
 int mpiwc_plan_expand_filtered(struct mpiwc_plan *plan, char *const *paths, size_t npaths,
                                const struct mpiwc_plan_filter *filter, char *err, size_t errlen)
+{
+    if (mpiwc_plan_list(plan, paths, npaths, filter, err, errlen) != 0)
+        return -1;
+    char **names = mpiwc_xmalloc(mpiwc_mul_size(plan->nfiles ? plan->nfiles : 1, sizeof *names));
+    struct mpiwc_plan_probe *res =
+        mpiwc_xmalloc(mpiwc_mul_size(plan->nfiles ? plan->nfiles : 1, sizeof *res));
+    for (size_t i = 0; i < plan->nfiles; i++)
+        names[i] = plan->files[i].path;
+    mpiwc_plan_probe(names, plan->nfiles, res);
+    int rc = mpiwc_plan_apply_probes(plan, res, err, errlen);
+    free(res);
+    free(names);
+    if (rc != 0)
+        mpiwc_plan_free(plan);
+    return rc;
+}
+
+int mpiwc_plan_list(struct mpiwc_plan *plan, char *const *paths, size_t npaths,
+                    const struct mpiwc_plan_filter *filter, char *err, size_t errlen)
 {
     struct file_list l = {0};
     bool have_stdin = false;
@@ -239,13 +289,7 @@ int mpiwc_plan_expand_filtered(struct mpiwc_plan *plan, char *const *paths, size
                               ? "directory has no files (after --include/--exclude)"
                               : "directory has no files");
         } else if (S_ISREG(st.st_mode)) {
-            char *copy = mpiwc_xstrdup(path);
-            bool regular = false;
-            rc = probe(&l, copy, &regular, err, errlen);
-            if (rc == 0 && !regular)
-                rc = fail(err, errlen, path, "not a regular file or directory");
-            if (rc != 0 || !regular)
-                free(copy);
+            list_push(&l, mpiwc_xstrdup(path), 0, MPIWC_CODEC_NONE, 0);
         } else {
             rc = fail(err, errlen, path, "not a regular file or directory");
         }

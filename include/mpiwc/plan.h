@@ -97,6 +97,40 @@ int mpiwc_plan_expand_filtered(struct mpiwc_plan *plan, char *const *paths, size
                                const struct mpiwc_plan_filter *filter, char *err, size_t errlen);
 
 /*
+ * Expansion in two steps, so that the costly one can be spread over the
+ * ranks (the job does: with a million small files, opening each is most of
+ * the planning). mpiwc_plan_expand_filtered is list, probe all, apply.
+ *
+ * Local (rank 0). mpiwc_plan_list walks and stats like mpiwc_plan_expand_filtered
+ * but opens no file: plan->files holds the candidates in order, each with
+ * size, weight and codec 0 (stdin still MPIWC_PLAN_STREAM). Errors of the
+ * walk and of the command-line paths as there.
+ */
+int mpiwc_plan_list(struct mpiwc_plan *plan, char *const *paths, size_t npaths,
+                    const struct mpiwc_plan_filter *filter, char *err, size_t errlen);
+
+/* What opening one candidate found (a fixed-size record: it travels as bytes). */
+struct mpiwc_plan_probe {
+    uint64_t size;   /* st_size */
+    uint64_t weight; /* planned text bytes (mpiwc_codec_estimate for a compressed file) */
+    int32_t error;   /* errno of a failed open, fstat or pread; 0 when it worked */
+    uint8_t codec;   /* enum mpiwc_codec, from the first bytes */
+    uint8_t regular; /* still a regular file when opened */
+    uint8_t pad[2];
+};
+
+/* Local (any rank). Open each of paths[0..n) and fill out[i]; "-" gives zeroes. */
+void mpiwc_plan_probe(char *const *paths, size_t n, struct mpiwc_plan_probe *out);
+
+/*
+ * Local (rank 0). Put res[i] (one per plan->files[i]) into the listed plan:
+ * sizes, weights and codecs; a file that is no longer regular is dropped.
+ * The first failed probe in file order gives -1 and "PATH: reason" in err.
+ */
+int mpiwc_plan_apply_probes(struct mpiwc_plan *plan, const struct mpiwc_plan_probe *res, char *err,
+                            size_t errlen);
+
+/*
  * Local. Split a --files-from list in place (newline or NUL separated; empty
  * entries dropped; nothing else stripped) into *paths (caller frees the
  * array, NULL when empty; the strings borrow data, which must have room for

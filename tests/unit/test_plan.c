@@ -595,6 +595,87 @@ static void test_expand_directory_order(void **state)
     mpiwc_plan_free(&p);
 }
 
+/*
+ * The job's way: list, probe in slices (as the ranks do, each its own share),
+ * apply. The files, sizes and codecs equal one mpiwc_plan_expand; a probe
+ * that fails names the first failing file in list order, whichever slice.
+ */
+static void test_list_probe_in_slices(void **state)
+{
+    struct tree *t = *state;
+    const char *r = t->root;
+    char d[512];
+    for (int i = 0; i < 9; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "f%d", i);
+        write_file(r, name, (size_t)(i * 7 % 5));
+    }
+    make_dir(r, "sub");
+    snprintf(d, sizeof d, "%s/sub", r);
+    write_file(d, "g", 11);
+    char *paths[1] = {t->root};
+    char err[1024] = "";
+    struct mpiwc_plan whole, listed;
+    memset(&whole, 0, sizeof whole);
+    memset(&listed, 0, sizeof listed);
+    if (mpiwc_plan_expand(&whole, paths, 1, err, sizeof err) != 0)
+        fail_msg("expand failed: %s", err);
+    for (int slices = 1; slices <= 4; slices++) {
+        if (mpiwc_plan_list(&listed, paths, 1, NULL, err, sizeof err) != 0)
+            fail_msg("list failed: %s", err);
+        size_t n = listed.nfiles;
+        assert_int_equal(n, 10);
+        char **names = calloc(n, sizeof *names);
+        struct mpiwc_plan_probe *res = calloc(n, sizeof *res);
+        assert_non_null(names);
+        assert_non_null(res);
+        for (size_t i = 0; i < n; i++) {
+            names[i] = listed.files[i].path;
+            assert_int_equal(listed.files[i].size, 0); /* nothing opened yet */
+        }
+        for (int k = 0; k < slices; k++) {
+            uint64_t a = mpiwc_plan_boundary(n, slices, k),
+                     b = mpiwc_plan_boundary(n, slices, k + 1);
+            mpiwc_plan_probe(names + a, (size_t)(b - a), res + a);
+        }
+        free(names);
+        assert_int_equal(mpiwc_plan_apply_probes(&listed, res, err, sizeof err), 0);
+        free(res);
+        assert_int_equal(listed.nfiles, whole.nfiles);
+        for (size_t i = 0; i < n; i++) {
+            assert_string_equal(listed.files[i].path, whole.files[i].path);
+            assert_int_equal(listed.files[i].size, whole.files[i].size);
+            assert_int_equal(listed.files[i].weight, whole.files[i].weight);
+            assert_int_equal(listed.files[i].codec, whole.files[i].codec);
+        }
+        mpiwc_plan_free(&listed);
+    }
+    mpiwc_plan_free(&whole);
+
+    /* Two files vanish after listing: the error names the first of them. */
+    if (mpiwc_plan_list(&listed, paths, 1, NULL, err, sizeof err) != 0)
+        fail_msg("list failed: %s", err);
+    char gone3[600], gone7[600];
+    snprintf(gone3, sizeof gone3, "%s/f3", r);
+    snprintf(gone7, sizeof gone7, "%s/f7", r);
+    assert_int_equal(unlink(gone7), 0);
+    assert_int_equal(unlink(gone3), 0);
+    struct mpiwc_plan_probe *res = calloc(listed.nfiles, sizeof *res);
+    char **names = calloc(listed.nfiles, sizeof *names);
+    assert_non_null(res);
+    assert_non_null(names);
+    for (size_t i = 0; i < listed.nfiles; i++)
+        names[i] = listed.files[i].path;
+    mpiwc_plan_probe(names + 5, listed.nfiles - 5, res + 5); /* the later slice first */
+    mpiwc_plan_probe(names, 5, res);
+    free(names);
+    assert_int_equal(mpiwc_plan_apply_probes(&listed, res, err, sizeof err), -1);
+    free(res);
+    assert_non_null(strstr(err, gone3));
+    assert_null(strstr(err, gone7));
+    mpiwc_plan_free(&listed);
+}
+
 static void test_expand_files_in_command_order(void **state)
 {
     struct tree *t = *state;
@@ -921,6 +1002,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_expand_not_regular, tree_setup, tree_teardown),
         cmocka_unit_test(test_split_compressed_whole),
         cmocka_unit_test(test_split_list),
+        cmocka_unit_test_setup_teardown(test_list_probe_in_slices, tree_setup, tree_teardown),
         cmocka_unit_test_setup_teardown(test_expand_filters, tree_setup, tree_teardown),
         cmocka_unit_test_setup_teardown(test_expand_detects_codecs, tree_setup, tree_teardown),
     };
