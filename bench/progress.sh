@@ -8,9 +8,11 @@
 # RANKS, REPEAT pairs on the King James Bible repeated to SIZE (the corpus
 # bench/run.sh makes, in CACHE), after one untimed pair. Measured: the whole
 # command's wall time (mpirun start-up included) and the map phase from
-# --report (reading and counting, where the rounds run). Writes
-# OUT_DIR/progress.csv (ranks, mode, run, wall_s, map_s) and prints the
-# medians and the ratio always/never of each.
+# --report (reading and counting, where the rounds run), and the CPU time
+# (user + system) of mpirun and all ranks (GNU time), which other load on a
+# shared machine disturbs less than wall time. Writes OUT_DIR/progress.csv
+# (ranks, mode, run, wall_s, map_s, cpu_s) and prints the medians and the
+# ratio always/never of each.
 #
 #   bash bench/progress.sh                    # 430 MiB, np 1 and 2, 7 pairs
 #   SIZE=100M REPEAT=5 RANKS=2 bash bench/progress.sh
@@ -33,8 +35,10 @@ if [ ! -s "$corpus" ]; then
         command -v bible >/dev/null || apt-get install -y -qq bible-kjv >/dev/null
         env -u COLUMNS bible 'Gen1:1-Rev22:21' >"$kjv"
     fi
-    while [ "$(stat -c %s "$corpus" 2>/dev/null || echo 0)" -lt "$bytes" ]; do cat "$kjv"; done |
-        head -c "$bytes" >"$corpus.tmp" || true
+    copies=$(((bytes + $(stat -c %s "$kjv") - 1) / $(stat -c %s "$kjv")))
+    # head stops reading at SIZE: the last cat may die of SIGPIPE, which is fine.
+    for ((i = 0; i < copies; i++)); do cat "$kjv"; done | head -c "$bytes" >"$corpus.tmp" ||
+        [ "$(stat -c %s "$corpus.tmp")" -eq "$bytes" ]
     mv "$corpus.tmp" "$corpus"
 fi
 cat "$corpus" >/dev/null # into the page cache
@@ -44,19 +48,21 @@ root=()
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 csv="$OUT_DIR/progress.csv"
-echo "ranks,mode,run,wall_s,map_s" >"$csv"
+echo "ranks,mode,run,wall_s,map_s,cpu_s" >"$csv"
 for np in $RANKS; do
     for run in $(seq 0 "$REPEAT"); do
         order="never always"
         [ $((run % 2)) -eq 0 ] || order="always never" # ABBA: no mode always runs first
         for mode in $order; do
             t0=$(date +%s.%N)
-            mpirun "${root[@]}" -q --oversubscribe -np "$np" "$BUILD/mpiwc" --progress="$mode" \
-                --report="$tmp/r.json" -o "$tmp/out.tsv" "$corpus" 2>"$tmp/err"
+            /usr/bin/time -f '%U %S' -o "$tmp/cpu" mpirun "${root[@]}" -q --oversubscribe -np "$np" \
+                "$BUILD/mpiwc" --progress="$mode" --report="$tmp/r.json" -o "$tmp/out.tsv" "$corpus" \
+                2>"$tmp/err"
             t1=$(date +%s.%N)
             [ "$run" -gt 0 ] || continue # the untimed pair
             map=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["phases"]["map"]["wall_s"])' "$tmp/r.json")
-            echo "$np,$mode,$run,$(echo "$t1 - $t0" | bc),$map" >>"$csv"
+            cpu=$(awk '{ print $1 + $2 }' "$tmp/cpu")
+            echo "$np,$mode,$run,$(echo "$t1 - $t0" | bc),$map,$cpu" >>"$csv"
         done
     done
     [ -s "$tmp/err" ] && echo "np=$np --progress=always printed $(wc -l <"$tmp/err") lines; the last: $(tail -n 1 "$tmp/err")"
@@ -65,17 +71,16 @@ python3 - "$csv" "$bytes" <<'PY'
 import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 size = int(sys.argv[2])
-print('%5s %-7s %10s %10s %10s' % ('ranks', 'mode', 'wall_s', 'map_s', 'map_MB/s'))
+print('%5s %-7s %10s %10s %10s %10s' % ('ranks', 'mode', 'wall_s', 'map_s', 'cpu_s', 'map_MB/s'))
 for np in sorted({r['ranks'] for r in rows}, key=int):
     med = {}
     for mode in ('never', 'always'):
         sel = [r for r in rows if r['ranks'] == np and r['mode'] == mode]
-        med[mode] = (statistics.median(float(r['wall_s']) for r in sel),
-                     statistics.median(float(r['map_s']) for r in sel))
-        print('%5s %-7s %10.3f %10.3f %10.1f' % (np, mode, med[mode][0], med[mode][1],
-                                                 size / med[mode][1] / 1e6))
-    print('%5s always/never: wall %.4f, map %.4f (medians of %d pairs)'
-          % (np, med['always'][0] / med['never'][0], med['always'][1] / med['never'][1],
-             len(sel)))
+        med[mode] = [statistics.median(float(r[k]) for r in sel)
+                     for k in ('wall_s', 'map_s', 'cpu_s')]
+        print('%5s %-7s %10.3f %10.3f %10.3f %10.1f' % (np, mode, *med[mode],
+                                                        size / med[mode][1] / 1e6))
+    print('%5s always/never: wall %.4f, map %.4f, cpu %.4f (medians of %d pairs)'
+          % (np, *(a / b for a, b in zip(med['always'], med['never'])), len(sel)))
 PY
 echo "wrote $csv"
