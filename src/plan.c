@@ -511,6 +511,103 @@ void mpiwc_plan_split(struct mpiwc_plan *plan, int nranks)
     free(load);
 }
 
+static int by_file_start(const void *a, const void *b)
+{
+    const struct mpiwc_plan_range *x = a, *y = b;
+    if (x->file != y->file)
+        return x->file < y->file ? -1 : 1;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+void mpiwc_plan_split_remaining(struct mpiwc_plan *plan, int nranks,
+                                const struct mpiwc_plan_range *done, size_t ndone)
+{
+    free(plan->ranges);
+    free(plan->rank_first);
+    plan->nranks = nranks;
+    plan->total_bytes = 0;
+    struct mpiwc_plan_range *d = mpiwc_xmalloc(mpiwc_mul_size(ndone ? ndone : 1, sizeof *d));
+    if (ndone)
+        memcpy(d, done, ndone * sizeof *d);
+    qsort(d, ndone, sizeof *d, by_file_start);
+
+    /* The remaining intervals: each file's [0, size) minus the done ones, in file order. */
+    size_t cap = plan->nfiles + ndone + 1, nrem = 0;
+    struct mpiwc_plan_range *rem = mpiwc_xmalloc(mpiwc_mul_size(cap, sizeof *rem));
+    uint64_t *load = mpiwc_xcalloc((size_t)nranks, sizeof *load);
+    uint64_t plain = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < plan->nfiles; i++) {
+        const struct mpiwc_plan_file *f = &plan->files[i];
+        uint64_t pos = 0;
+        bool comp = f->size != MPIWC_PLAN_STREAM && f->codec != MPIWC_CODEC_NONE;
+        for (; k < ndone && d[k].file == i; k++) {
+            if (d[k].start > pos && !comp)
+                rem[nrem++] = (struct mpiwc_plan_range){(uint32_t)i, pos, d[k].start};
+            pos = d[k].end > pos ? d[k].end : pos;
+        }
+        if (f->size == MPIWC_PLAN_STREAM || pos >= f->size)
+            continue;
+        if (comp) {
+            if (pos > 0)
+                continue; /* a compressed file is done whole or not at all */
+            plan->total_bytes += f->weight;
+        }
+        rem[nrem++] = (struct mpiwc_plan_range){(uint32_t)i, pos, f->size};
+    }
+    free(d);
+    /* Compressed files whole, each to the least loaded rank; plain bytes fill up. */
+    int *owner = mpiwc_xmalloc(mpiwc_mul_size(nrem ? nrem : 1, sizeof *owner));
+    for (size_t j = 0; j < nrem; j++) {
+        const struct mpiwc_plan_file *f = &plan->files[rem[j].file];
+        if (f->codec == MPIWC_CODEC_NONE) {
+            plain += rem[j].end - rem[j].start;
+            continue;
+        }
+        int best = 0;
+        for (int r = 1; r < nranks; r++)
+            best = load[r] < load[best] ? r : best;
+        owner[j] = best;
+        load[best] = f->weight > UINT64_MAX - load[best] ? UINT64_MAX : load[best] + f->weight;
+    }
+    plan->total_bytes += plain;
+    uint64_t *quota = mpiwc_xmalloc(mpiwc_mul_size((size_t)nranks, sizeof *quota));
+    plain_quotas(load, nranks, plain, quota);
+
+    /* Every rank boundary cuts at most one plain interval in two. */
+    plan->ranges = mpiwc_xmalloc(mpiwc_mul_size(nrem + (size_t)nranks + 1, sizeof *plan->ranges));
+    plan->rank_first = mpiwc_xmalloc(mpiwc_mul_size((size_t)nranks + 1, sizeof(size_t)));
+    size_t nr = 0, j = 0;
+    uint64_t off = 0; /* bytes of rem[j] already given to earlier ranks */
+    for (int r = 0; r < nranks; r++) {
+        plan->rank_first[r] = nr;
+        uint64_t want = quota[r];
+        while (want > 0) {
+            while (plan->files[rem[j].file].codec != MPIWC_CODEC_NONE)
+                j++;
+            uint64_t left = rem[j].end - rem[j].start - off;
+            uint64_t take = want < left ? want : left;
+            plan->ranges[nr++] = (struct mpiwc_plan_range){rem[j].file, rem[j].start + off,
+                                                           rem[j].start + off + take};
+            want -= take;
+            off += take;
+            if (off == rem[j].end - rem[j].start) {
+                j++;
+                off = 0;
+            }
+        }
+        for (size_t c = 0; c < nrem; c++)
+            if (plan->files[rem[c].file].codec != MPIWC_CODEC_NONE && owner[c] == r)
+                plan->ranges[nr++] = rem[c];
+    }
+    plan->rank_first[nranks] = nr;
+    plan->nranges = nr;
+    free(quota);
+    free(owner);
+    free(load);
+    free(rem);
+}
+
 /* ---- packing ---- */
 
 struct writer {

@@ -141,6 +141,17 @@ size_t mpiwc_plan_split_list(char *data, size_t len, bool nul, char ***paths);
 /* Local. Split plan->files into ranges for nranks ranks (replaces any earlier split). */
 void mpiwc_plan_split(struct mpiwc_plan *plan, int nranks);
 
+/*
+ * Local. Split what is left of plan->files after the done intervals (a
+ * restart from a checkpoint; any order, may overlap) into ranges for nranks
+ * ranks, balanced like mpiwc_plan_split: compressed files that are not done
+ * go whole to the least loaded rank, the remaining plain bytes fill every
+ * rank up to a common level. A rank may get several ranges of one file.
+ * total_bytes becomes the bytes left. Standard input is never planned here.
+ */
+void mpiwc_plan_split_remaining(struct mpiwc_plan *plan, int nranks,
+                                const struct mpiwc_plan_range *done, size_t ndone);
+
 /* Local. Bytes of the range boundary before rank r: r * (total / n) + min(r, total % n). */
 uint64_t mpiwc_plan_boundary(uint64_t total, int nranks, int r);
 

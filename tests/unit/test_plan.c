@@ -980,6 +980,94 @@ static void test_expand_detects_codecs(void **state)
     mpiwc_plan_free(&p);
 }
 
+/*
+ * mpiwc_plan_split_remaining: the done intervals plus the planned ranges
+ * cover every byte of every file exactly once, ranges are never empty, and
+ * plain bytes are split equally (within one byte) over the ranks.
+ */
+static void test_split_remaining(void **state)
+{
+    (void)state;
+    struct mpiwc_plan p;
+    srand(17);
+    for (int round = 0; round < 300; round++) {
+        uint64_t sizes[12];
+        size_t n = 1 + (size_t)(rand() % 12);
+        for (size_t i = 0; i < n; i++)
+            sizes[i] = (uint64_t)(rand() % 300);
+        plan_sizes(&p, sizes, n);
+        /* Random disjoint done intervals, in random order. */
+        struct mpiwc_plan_range done[64];
+        size_t ndone = 0;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t pos = 0;
+            while (pos < sizes[i] && ndone < 64) {
+                uint64_t gap = (uint64_t)(rand() % 80), len = 1 + (uint64_t)(rand() % 80);
+                if (pos + gap >= sizes[i])
+                    break;
+                uint64_t end = pos + gap + len > sizes[i] ? sizes[i] : pos + gap + len;
+                done[ndone++] = (struct mpiwc_plan_range){(uint32_t)i, pos + gap, end};
+                pos = end;
+            }
+        }
+        for (size_t i = ndone; i > 1; i--) {
+            size_t j = (size_t)rand() % i;
+            struct mpiwc_plan_range t = done[i - 1];
+            done[i - 1] = done[j];
+            done[j] = t;
+        }
+        int nranks = 1 + rand() % 9;
+        mpiwc_plan_split_remaining(&p, nranks, done, ndone);
+        assert_int_equal(p.nranks, nranks);
+        uint8_t seen[12][300];
+        memset(seen, 0, sizeof seen);
+        uint64_t left = 0;
+        for (size_t k = 0; k < ndone; k++)
+            for (uint64_t b = done[k].start; b < done[k].end; b++)
+                seen[done[k].file][b]++;
+        uint64_t lo = UINT64_MAX, hi = 0;
+        for (int r = 0; r < nranks; r++) {
+            uint64_t bytes = 0;
+            for (size_t k = p.rank_first[r]; k < p.rank_first[r + 1]; k++) {
+                const struct mpiwc_plan_range *g = &p.ranges[k];
+                assert_true(g->start < g->end);
+                assert_true(g->end <= sizes[g->file]);
+                for (uint64_t b = g->start; b < g->end; b++)
+                    seen[g->file][b]++;
+                bytes += g->end - g->start;
+            }
+            left += bytes;
+            lo = bytes < lo ? bytes : lo;
+            hi = bytes > hi ? bytes : hi;
+        }
+        assert_true(hi - lo <= 1);
+        assert_int_equal(p.total_bytes, left);
+        for (size_t i = 0; i < n; i++)
+            for (uint64_t b = 0; b < sizes[i]; b++)
+                assert_int_equal(seen[i][b], 1);
+        mpiwc_plan_free(&p);
+    }
+
+    /* A compressed file is planned whole unless done; done, it is gone. */
+    static const uint64_t s[] = {100, 50, 60};
+    static const uint64_t w[] = {0, 200, 300};
+    plan_mixed(&p, s, w, 3);
+    const struct mpiwc_plan_range d[] = {{0, 0, 40}, {2, 0, 60}};
+    mpiwc_plan_split_remaining(&p, 2, d, 2);
+    assert_int_equal(p.total_bytes, 60 + 200);
+    int whole = 0;
+    for (size_t k = 0; k < p.nranges; k++) {
+        assert_int_not_equal(p.ranges[k].file, 2);
+        if (p.ranges[k].file == 1) {
+            assert_int_equal(p.ranges[k].start, 0);
+            assert_int_equal(p.ranges[k].end, 50);
+            whole++;
+        }
+    }
+    assert_int_equal(whole, 1);
+    mpiwc_plan_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1001,6 +1089,7 @@ int main(void)
         cmocka_unit_test(test_expand_dash_twice),
         cmocka_unit_test_setup_teardown(test_expand_not_regular, tree_setup, tree_teardown),
         cmocka_unit_test(test_split_compressed_whole),
+        cmocka_unit_test(test_split_remaining),
         cmocka_unit_test(test_split_list),
         cmocka_unit_test_setup_teardown(test_list_probe_in_slices, tree_setup, tree_teardown),
         cmocka_unit_test_setup_teardown(test_expand_filters, tree_setup, tree_teardown),
