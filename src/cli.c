@@ -79,11 +79,20 @@ void mpiwc_cli_usage(FILE *out)
           "                            run an early shuffle round, so memory is bounded\n"
           "                            by the owned vocabulary, not the input's (default\n"
           "                            256M; 0: no limit)\n"
+          "      --checkpoint-dir=DIR  every --checkpoint-interval, and on SIGUSR1 or SIGTERM,\n"
+          "                            save the progress and counts to DIR (seen by all\n"
+          "                            ranks); the same command resumes from the newest\n"
+          "                            complete checkpoint whose inputs and word options\n"
+          "                            match, at any rank count (not with standard input)\n"
+          "      --checkpoint-interval=SECONDS  between checkpoints (default 300; 0: as\n"
+          "                            often as possible)\n"
+          "      --keep-checkpoints    keep DIR's checkpoints after a successful run\n"
           "  -h, --help                show this help and exit\n"
           "  -V, --version             show the version and exit\n"
           "\n"
           "Exit status: 0 success, 1 runtime error (bad path, read or write failure),\n"
-          "2 usage error; other values come from MPI or signals.\n"
+          "2 usage error, 3 stopped by SIGUSR1 or SIGTERM after writing a checkpoint\n"
+          "(run the same command again to resume); other values come from MPI or signals.\n"
           "\n"
           "Examples:\n"
           "  mpirun -np 4 mpiwc --top 20 corpus/\n"
@@ -214,6 +223,9 @@ static enum mpiwc_cli_result check_words(struct mpiwc_options *opts, unsigned gi
 /* Input options (kept apart from the list above, which other options extend). */
 enum { OPT_FILES_FROM = 512, OPT_INCLUDE, OPT_EXCLUDE };
 
+/* Checkpoint options. */
+enum { OPT_CHECKPOINT_DIR = 768, OPT_CHECKPOINT_INTERVAL, OPT_KEEP_CHECKPOINTS };
+
 enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_options *opts, FILE *out,
                                       FILE *err)
 {
@@ -241,6 +253,9 @@ enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_option
         {"null", no_argument, NULL, '0'},
         {"include", required_argument, NULL, OPT_INCLUDE},
         {"exclude", required_argument, NULL, OPT_EXCLUDE},
+        {"checkpoint-dir", required_argument, NULL, OPT_CHECKPOINT_DIR},
+        {"checkpoint-interval", required_argument, NULL, OPT_CHECKPOINT_INTERVAL},
+        {"keep-checkpoints", no_argument, NULL, OPT_KEEP_CHECKPOINTS},
         {"verbose", no_argument, NULL, 'v'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -255,6 +270,7 @@ enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_option
         .buffer_size = MPIWC_DEFAULT_BUFFER_SIZE,
         .shuffle_buffer = MPIWC_DEFAULT_SHUFFLE_BUFFER,
         .memory_limit = MPIWC_DEFAULT_MEMORY_LIMIT,
+        .checkpoint_interval = MPIWC_DEFAULT_CHECKPOINT_INTERVAL,
         .argc = argc,
         .argv = argv,
     };
@@ -398,6 +414,24 @@ enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_option
             globs[(*n)++] = optarg;
             break;
         }
+        case OPT_CHECKPOINT_DIR:
+            if (!*optarg)
+                return usage_error(err, "option '--checkpoint-dir' needs a directory name");
+            opts->checkpoint_dir = optarg;
+            break;
+        case OPT_CHECKPOINT_INTERVAL: {
+            char *end;
+            errno = 0;
+            unsigned long long n = strtoull(optarg, &end, 10);
+            if (*optarg < '0' || *optarg > '9' || *end || errno)
+                return usage_error(err, "invalid value '%s' for '--%s': expected seconds", optarg,
+                                   name);
+            opts->checkpoint_interval = n;
+            break;
+        }
+        case OPT_KEEP_CHECKPOINTS:
+            opts->keep_checkpoints = true;
+            break;
         case 'v':
             opts->verbosity = 1;
             break;
@@ -427,6 +461,11 @@ enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_option
         return usage_error(err, "option '--top' needs one table: not with '--output-dir'");
     if (opts->files_from_nul && !opts->files_from)
         return usage_error(err, "option '-0' needs '--files-from'");
+    if ((opts->keep_checkpoints ||
+         opts->checkpoint_interval != MPIWC_DEFAULT_CHECKPOINT_INTERVAL) &&
+        !opts->checkpoint_dir)
+        return usage_error(err, "options '--checkpoint-interval' and '--keep-checkpoints' need "
+                                "'--checkpoint-dir'");
     if (optind >= argc && !opts->files_from)
         return usage_error(err, "no input: give at least one PATH (or --files-from)");
     opts->paths = argv + optind;

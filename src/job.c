@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mpiwc/checkpoint.h"
+#include "mpiwc/codec.h"
 #include "mpiwc/output.h"
 #include "mpiwc/plan.h"
 #include "mpiwc/progress.h"
@@ -284,11 +286,70 @@ static bool show_progress(const struct mpiwc_options *opts, FILE *err)
 }
 
 /*
+ * --checkpoint-dir: this rank's share. done lists the intervals whose words
+ * are in this rank's tables (rank 0 also holds those of the checkpoint it
+ * resumed from, whose words the ranks loaded).
+ */
+struct ckpt {
+    const char *dir; /* NULL: no checkpoints */
+    struct mpiwc_ckpt_done done;
+    uint64_t next;   /* generation to write next */
+    uint64_t loaded; /* generation resumed from, 0: none */
+    uint64_t loaded_nranks;
+    uint64_t inputs, options; /* fingerprints */
+    uint64_t skipped;         /* bytes the restart did not read again (rank 0) */
+    double last;              /* rank 0: MPI_Wtime() of the start or the last checkpoint */
+    uint64_t count, bytes;
+    double seconds;
+};
+
+/* Rank 0, after planning: refuse what cannot be resumed, then pick a checkpoint. */
+static int ckpt_plan(const struct mpiwc_options *opts, int nranks, struct mpiwc_plan *plan,
+                     struct ckpt *ck, FILE *err)
+{
+    for (size_t i = 0; i < plan->nfiles; i++)
+        if (plan->files[i].size == MPIWC_PLAN_STREAM) {
+            mpiwc_say(err, "", "-: standard input cannot be checkpointed (--checkpoint-dir)");
+            return -1;
+        }
+    if (mkdir(ck->dir, 0777) != 0 && errno != EEXIST) {
+        char msg[ERRLEN];
+        snprintf(msg, sizeof msg, "%s: %s", ck->dir, strerror(errno));
+        mpiwc_say(err, "", msg);
+        return -1;
+    }
+    ck->inputs = mpiwc_ckpt_fingerprint_inputs(plan);
+    ck->options = mpiwc_ckpt_fingerprint_options(opts);
+    struct mpiwc_ckpt_choice choice;
+    mpiwc_ckpt_select(ck->dir, plan, ck->inputs, ck->options, &choice, err);
+    ck->next = choice.next;
+    if (!choice.generation)
+        return 0;
+    uint64_t total = plan->total_bytes;
+    ck->loaded = choice.generation;
+    ck->loaded_nranks = choice.nranks;
+    ck->done = choice.done;
+    ck->skipped = mpiwc_ckpt_done_bytes(&ck->done);
+    mpiwc_plan_split_remaining(plan, nranks, ck->done.v, ck->done.n);
+    if (opts->verbosity >= 0) {
+        char *gdir = mpiwc_ckpt_gen_path(ck->dir, ck->loaded);
+        char msg[ERRLEN];
+        snprintf(msg, sizeof msg,
+                 "resuming from checkpoint %s (%" PRIu64 " of %" PRIu64 " bytes done, %" PRIu64
+                 " rank%s)",
+                 gdir, ck->skipped, total, ck->loaded_nranks, ck->loaded_nranks == 1 ? "" : "s");
+        mpiwc_say(err, "", msg);
+        free(gdir);
+    }
+    return 0;
+}
+
+/*
  * Collective. Rank 0 plans; every rank receives the plan and learns whether
  * rank 0 shows progress (all ranks then take part in the progress rounds).
  */
 static int distribute_plan(const struct mpiwc_options *opts, MPI_Comm comm, struct mpiwc_plan *plan,
-                           bool *progress, FILE *err)
+                           bool *progress, struct ckpt *ck, FILE *err)
 {
     int rank, nranks;
     MPI_Comm_rank(comm, &rank);
@@ -299,6 +360,10 @@ static int distribute_plan(const struct mpiwc_options *opts, MPI_Comm comm, stru
     int planned = make_plan(opts, comm, plan, err);
     if (rank == 0) {
         verdict[0] = planned != 0;
+        if (!verdict[0] && ck->dir && ckpt_plan(opts, nranks, plan, ck, err) != 0) {
+            mpiwc_plan_free(plan);
+            verdict[0] = 1;
+        }
         verdict[1] = show_progress(opts, err);
         if (!verdict[0])
             len = mpiwc_plan_pack(plan, &packed);
@@ -314,6 +379,15 @@ static int distribute_plan(const struct mpiwc_options *opts, MPI_Comm comm, stru
     if (rank != 0 && mpiwc_plan_unpack(plan, packed, len) != 0)
         mpiwc_fatal("received a malformed plan");
     free(packed);
+    if (ck->dir) {
+        uint64_t state[5] = {ck->next, ck->loaded, ck->loaded_nranks, ck->inputs, ck->options};
+        MPI_Bcast(state, 5, MPI_UINT64_T, 0, comm);
+        ck->next = state[0];
+        ck->loaded = state[1];
+        ck->loaded_nranks = state[2];
+        ck->inputs = state[3];
+        ck->options = state[4];
+    }
     return 0;
 }
 
@@ -412,9 +486,177 @@ static void say_rank_error(int rank, const char *msg, FILE *err)
     mpiwc_say(err, prefix, msg);
 }
 
+/* Collective. Load the resumed checkpoint's tables: old rank k's file goes to rank k % nranks. */
+static int ckpt_load(struct ckpt *ck, const struct mpiwc_plan *plan, int rank, int nranks,
+                     struct mpiwc_table *local, MPI_Comm comm, FILE *err)
+{
+    int failed = 0;
+    for (uint64_t k = (uint64_t)rank; k < ck->loaded_nranks && !failed; k += (uint64_t)nranks) {
+        char *path = mpiwc_ckpt_rank_path(ck->dir, ck->loaded, (int)k);
+        char why[512], msg[ERRLEN];
+        if (mpiwc_ckpt_read_rank(path, ck->loaded, (int)k, (int)ck->loaded_nranks, plan->files,
+                                 (uint32_t)plan->nfiles, NULL, local, why, sizeof why) != 0) {
+            snprintf(msg, sizeof msg, "%s: %s", path, why);
+            say_rank_error(rank, msg, err);
+            failed = 1;
+        }
+        free(path);
+    }
+    return agree(failed, comm);
+}
+
+/*
+ * Collective. Write generation ck->next: every rank its file, then rank 0
+ * the manifest, then rank 0 removes the older generations. A failure is
+ * reported by the rank that saw it; the run goes on without that checkpoint.
+ * Returns 0 or -1 on every rank.
+ */
+static int ckpt_write(struct ckpt *ck, const struct mpiwc_plan *plan, const struct rounds *r,
+                      int rank, FILE *err)
+{
+    double t0 = MPI_Wtime();
+    uint64_t gen = ck->next++;
+    char msg[ERRLEN];
+    int failed = 0;
+    if (rank == 0) {
+        char *gdir = mpiwc_ckpt_gen_path(ck->dir, gen);
+        if (mkdir(gdir, 0777) != 0 && errno != EEXIST) {
+            snprintf(msg, sizeof msg, "checkpoint not written: %s: %s", gdir, strerror(errno));
+            say_rank_error(rank, msg, err);
+            failed = 1;
+        }
+        free(gdir);
+    }
+    MPI_Bcast(&failed, 1, MPI_INT, 0, r->comm);
+    if (failed)
+        return -1;
+    const struct mpiwc_table *tables[2] = {r->local, r->owned};
+    uint64_t bytes = 0;
+    char why[ERRLEN - 64];
+    if (mpiwc_ckpt_write_rank(ck->dir, gen, rank, r->nranks, (uint32_t)plan->nfiles, &ck->done,
+                              tables, 2, &bytes, why, sizeof why) != 0) {
+        snprintf(msg, sizeof msg, "checkpoint not written: %s", why);
+        say_rank_error(rank, msg, err);
+        failed = 1;
+    }
+    if (!agree(failed, r->comm) && rank == 0) {
+        struct mpiwc_ckpt_manifest m = {gen, (uint32_t)r->nranks, ck->inputs, ck->options};
+        if (mpiwc_ckpt_write_manifest(ck->dir, &m, why, sizeof why) != 0) {
+            snprintf(msg, sizeof msg, "checkpoint not written: %s", why);
+            say_rank_error(rank, msg, err);
+            failed = 1;
+        } else {
+            uint64_t *gens;
+            size_t n = mpiwc_ckpt_generations(ck->dir, &gens);
+            for (size_t i = 0; i < n; i++)
+                if (gens[i] < gen)
+                    (void)mpiwc_ckpt_remove(ck->dir, gens[i]);
+            free(gens);
+        }
+    } else if (rank == 0) {
+        failed = 1;
+    }
+    MPI_Bcast(&failed, 1, MPI_INT, 0, r->comm);
+    ck->bytes += bytes;
+    ck->count += !failed;
+    ck->seconds += MPI_Wtime() - t0;
+    if (rank == 0)
+        ck->last = MPI_Wtime();
+    return failed ? -1 : 0;
+}
+
+/* Bytes read per checkpoint step (MPIWC_CHECKPOINT_STEP overrides, for tests). */
+static uint64_t ckpt_step_bytes(void)
+{
+    const char *env = getenv("MPIWC_CHECKPOINT_STEP");
+    uint64_t v;
+    if (env && mpiwc_cli_parse_size(env, &v) == 0 && v > 0)
+        return v;
+    return (uint64_t)64 << 20;
+}
+
+/*
+ * Collective. The map with --checkpoint-dir: every rank reads its ranges in
+ * steps of ckpt_step_bytes(), and after each step all ranks agree (a
+ * blocking allreduce) on failures, early shuffle rounds, progress, and
+ * whether to checkpoint now (rank 0's interval passed, or a rank got
+ * SIGUSR1/SIGTERM: then checkpoint and stop). A step boundary is a range
+ * boundary, so what a rank has read is exactly its done intervals.
+ * Returns 0, -1 (failed, error printed) or 1 (stopped after a checkpoint).
+ */
+static int map_steps(const struct mpiwc_options *opts, const struct mpiwc_plan *plan, int rank,
+                     struct rounds *r, struct ckpt *ck, struct mpiwc_reader *reader,
+                     struct mpiwc_tokenizer *tok, int rc, struct mpiwc_report *rep, FILE *err)
+{
+    const uint64_t step = ckpt_step_bytes();
+    size_t i = plan->rank_first[rank], last = plan->rank_first[rank + 1];
+    uint64_t pos = i < last ? plan->ranges[i].start : 0;
+    char msg[ERRLEN];
+    if (rank == 0)
+        ck->last = MPI_Wtime();
+    for (;;) {
+        if (rc == 0 && i < last) {
+            const struct mpiwc_plan_range *range = &plan->ranges[i];
+            const struct mpiwc_plan_file *file = &plan->files[range->file];
+            struct mpiwc_plan_range sub = *range;
+            sub.start = pos;
+            if (file->codec == MPIWC_CODEC_NONE && range->end - pos > step)
+                sub.end = pos + step;
+            rc = mpiwc_reader_range(reader, file, &sub, tok, msg, sizeof msg);
+            if (rc != 0) {
+                say_rank_error(rank, msg, err);
+            } else {
+                mpiwc_ckpt_done_add(&ck->done, sub.file, sub.start, sub.end);
+                pos = sub.end;
+                if (pos == range->end) {
+                    rep->counter[MPIWC_COUNT_RANGES]++;
+                    rep->counter[MPIWC_COUNT_FILES]++;
+                    if (++i < last)
+                        pos = plan->ranges[i].start;
+                }
+            }
+        }
+        bool timer = rank == 0 && MPI_Wtime() - ck->last >= (double)opts->checkpoint_interval;
+        uint64_t send[6] = {rc != 0,
+                            r->limit && r->nranks > 1 && mpiwc_table_memory(r->local) >= r->limit,
+                            rc == 0 && i < last,
+                            reader->bytes_read,
+                            timer,
+                            mpiwc_ckpt_stop_requested()};
+        uint64_t recv[6];
+        MPI_Allreduce(send, recv, 6, MPI_UINT64_T, MPI_SUM, r->comm);
+        r->recv[2] = recv[3];
+        if (recv[0])
+            return -1;
+        if (recv[1]) {
+            if (mpiwc_shuffle(r->local, r->owned, r->cap, r->comm, r->sh) != 0)
+                r->failed = 1;
+            mpiwc_table_free(r->local);
+            mpiwc_table_init(r->local, 0);
+            r->early++;
+            if (agree(r->failed, r->comm))
+                return -1;
+        }
+        if (r->progress)
+            mpiwc_progress_update(r->progress, "map", recv[3], MPI_Wtime(), false);
+        if (!recv[2])
+            return 0;
+        if (recv[4] || recv[5]) {
+            int wrote = ckpt_write(ck, plan, r, rank, err) == 0;
+            if (recv[5]) {
+                if (rank == 0 && wrote && opts->verbosity >= 0)
+                    mpiwc_say(err, "",
+                              "stopped by a signal after writing a checkpoint; run the "
+                              "same command again to resume");
+                return wrote ? 1 : -1;
+            }
+        }
+    }
+}
+
 /* Read this rank's ranges into r->local; prints the rank's error line. */
 static int map(const struct mpiwc_options *opts, const struct mpiwc_plan *plan, int rank,
-               struct rounds *r, bool rounds, struct mpiwc_report *rep, FILE *err)
+               struct rounds *r, bool rounds, struct ckpt *ck, struct mpiwc_report *rep, FILE *err)
 {
     struct mpiwc_tokenizer tok;
     struct mpiwc_reader reader;
@@ -436,6 +678,14 @@ static int map(const struct mpiwc_options *opts, const struct mpiwc_plan *plan, 
     }
     mpiwc_reader_init(&reader, opts->buffer_size, opts->split);
     r->bytes_read = &reader.bytes_read;
+    int stopped = 0;
+    if (ck->dir) {
+        /* No standard input here: ckpt_plan refused it. */
+        rc = map_steps(opts, plan, rank, r, ck, &reader, &tok, rc, rep, err);
+        stopped = rc == 1;
+        rc = rc < 0 ? -1 : 0;
+        goto counted;
+    }
     if (rounds) {
         reader.after_chunk = after_chunk;
         reader.ctx = r;
@@ -468,6 +718,7 @@ static int map(const struct mpiwc_options *opts, const struct mpiwc_plan *plan, 
         }
         rep->counter[MPIWC_COUNT_RANGES] += rank == 0;
     }
+counted:
     rep->counter[MPIWC_COUNT_BYTES] = reader.bytes_read;
     rep->counter[MPIWC_COUNT_WORDS] = tok.words;
     rep->counter[MPIWC_COUNT_LOCAL_DISTINCT] = r->local->size;
@@ -476,7 +727,9 @@ static int map(const struct mpiwc_options *opts, const struct mpiwc_plan *plan, 
     r->bytes_read = NULL;
     mpiwc_reader_free(&reader);
     mpiwc_tokenizer_free(&tok);
-    return rc != 0 || r->failed;
+    if (rc != 0 || r->failed)
+        return -1;
+    return stopped;
 }
 
 /* Rank 0, --verbose: one line per finished phase. */
@@ -520,7 +773,8 @@ int mpiwc_run(const struct mpiwc_options *opts, MPI_Comm comm, FILE *out, FILE *
 
     mpiwc_report_start(&rep, MPIWC_PHASE_PLAN);
     bool progress_on;
-    if (distribute_plan(opts, comm, &plan, &progress_on, err) != 0)
+    struct ckpt ck = {.dir = opts->checkpoint_dir};
+    if (distribute_plan(opts, comm, &plan, &progress_on, &ck, err) != 0)
         return MPIWC_EXIT_FAILURE;
     mpiwc_report_stop(&rep, MPIWC_PHASE_PLAN);
     if (opts->verbosity > 0 && rank == 0)
@@ -553,14 +807,25 @@ int mpiwc_run(const struct mpiwc_options *opts, MPI_Comm comm, FILE *out, FILE *
         .sh = &sh,
         .progress = rank == 0 && progress_on ? &progress : NULL,
     };
-    int failed = map(opts, &plan, rank, &r, opts->memory_limit || progress_on, &rep, err) != 0;
+    int failed = ck.loaded && ckpt_load(&ck, &plan, rank, nranks, &local, comm, err);
+    int stopped = 0;
+    if (!failed) {
+        int m = map(opts, &plan, rank, &r, opts->memory_limit || progress_on, &ck, &rep, err);
+        failed = m < 0;
+        stopped = m > 0;
+    }
     mpiwc_plan_free(&plan);
+    mpiwc_ckpt_done_free(&ck.done);
     mpiwc_report_stop(&rep, MPIWC_PHASE_MAP);
-    if (agree(failed, comm)) {
+    rep.counter[MPIWC_COUNT_CHECKPOINTS] = ck.count;
+    rep.counter[MPIWC_COUNT_CHECKPOINT_BYTES] = ck.bytes;
+    rep.counter[MPIWC_COUNT_CHECKPOINT_US] = (uint64_t)(ck.seconds * 1e6);
+    rep.counter[MPIWC_COUNT_RESTART_SKIPPED] = ck.skipped;
+    if (agree(failed, comm) || stopped) {
         mpiwc_progress_end(&progress);
         mpiwc_table_free(&local);
         mpiwc_table_free(&owned);
-        return MPIWC_EXIT_FAILURE;
+        return failed ? MPIWC_EXIT_FAILURE : MPIWC_EXIT_STOPPED;
     }
     say_phase(opts, rank, &rep, MPIWC_PHASE_MAP, err);
 
@@ -619,5 +884,13 @@ int mpiwc_run(const struct mpiwc_options *opts, MPI_Comm comm, FILE *out, FILE *
 
     if (mpiwc_report_finish(&rep, opts, progress_on, comm, err) != 0)
         return MPIWC_EXIT_FAILURE;
+    if (ck.dir && !opts->keep_checkpoints && rank == 0) {
+        /* The output is in place: the checkpoints are of no more use. */
+        uint64_t *gens;
+        size_t n = mpiwc_ckpt_generations(ck.dir, &gens);
+        for (size_t i = 0; i < n; i++)
+            (void)mpiwc_ckpt_remove(ck.dir, gens[i]);
+        free(gens);
+    }
     return MPIWC_EXIT_OK;
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mpiwc/checkpoint.h"
 #include "mpiwc/cli.h"
 #include "mpiwc/job.h"
 #include "mpiwc/output.h"
@@ -16,6 +17,13 @@ static void on_signal(int sig)
     mpiwc_output_on_signal();
     signal(sig, SIG_DFL);
     raise(sig);
+}
+
+/* --checkpoint-dir: SIGUSR1 and SIGTERM ask for a checkpoint, then a stop (exit 3). */
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    mpiwc_ckpt_request_stop();
 }
 
 static void abort_job(void)
@@ -42,6 +50,12 @@ int main(int argc, char **argv)
     switch (
         mpiwc_cli_parse(argc, argv, &opts, rank == 0 ? stdout : NULL, rank == 0 ? stderr : NULL)) {
     case MPIWC_CLI_RUN:
+        if (opts.checkpoint_dir) {
+            sa.sa_handler = on_stop_signal;
+            sa.sa_flags = SA_RESTART;
+            sigaction(SIGTERM, &sa, NULL);
+            sigaction(SIGUSR1, &sa, NULL);
+        }
         status = mpiwc_run(&opts, MPI_COMM_WORLD, stdout, stderr);
         break;
     case MPIWC_CLI_EXIT:

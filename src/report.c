@@ -10,8 +10,9 @@
 
 static const char *const phase_names[MPIWC_PHASES] = {"plan", "map", "shuffle", "reduce", "output"};
 static const char *const counter_names[MPIWC_COUNTERS] = {
-    "bytes",          "words",  "local_distinct", "owned_distinct", "shuffle_sent", "shuffle_recv",
-    "shuffle_rounds", "ranges", "early_rounds",   "files",          "invalid_utf8",
+    "bytes",        "words",          "local_distinct",   "owned_distinct", "shuffle_sent",
+    "shuffle_recv", "shuffle_rounds", "ranges",           "early_rounds",   "files",
+    "invalid_utf8", "checkpoints",    "checkpoint_bytes", "checkpoint_us",  "restart_skipped",
 };
 
 const char *mpiwc_report_phase_name(enum mpiwc_phase phase)

@@ -20,7 +20,8 @@
 #define MPIWC_DEFAULT_MEMORY_LIMIT ((size_t)256 << 20)
 #define MPIWC_MIN_BUFFER 64u
 #define MPIWC_MAX_BUFFER (1u << 30)
-#define MPIWC_MAX_GLOBS 32 /* --include and --exclude patterns, each */
+#define MPIWC_MAX_GLOBS 32                    /* --include and --exclude patterns, each */
+#define MPIWC_DEFAULT_CHECKPOINT_INTERVAL 300 /* seconds */
 
 enum mpiwc_progress_mode { MPIWC_PROGRESS_AUTO, MPIWC_PROGRESS_ALWAYS, MPIWC_PROGRESS_NEVER };
 
@@ -53,7 +54,10 @@ struct mpiwc_options {
     size_t ninclude;
     const char *exclude[MPIWC_MAX_GLOBS]; /* --exclude globs */
     size_t nexclude;
-    int argc; /* the whole argv, for the report */
+    const char *checkpoint_dir;   /* NULL: no checkpoints */
+    uint64_t checkpoint_interval; /* seconds between checkpoints; 0: at every step */
+    bool keep_checkpoints;        /* keep DIR's checkpoints after a successful run */
+    int argc;                     /* the whole argv, for the report */
     char *const *argv;
 };
 

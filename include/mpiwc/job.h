@@ -19,8 +19,9 @@
 
 #include "mpiwc/cli.h"
 
-/* Exit statuses of the program. */
-enum { MPIWC_EXIT_OK = 0, MPIWC_EXIT_FAILURE = 1, MPIWC_EXIT_USAGE = 2 };
+/* Exit statuses of the program. STOPPED: a checkpoint was written on
+ * SIGUSR1 or SIGTERM (--checkpoint-dir) and the job stopped; rerun to resume. */
+enum { MPIWC_EXIT_OK = 0, MPIWC_EXIT_FAILURE = 1, MPIWC_EXIT_USAGE = 2, MPIWC_EXIT_STOPPED = 3 };
 
 /*
  * Collective over comm. Run the whole job; out receives the table on rank 0

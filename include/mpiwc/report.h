@@ -34,17 +34,21 @@ enum mpiwc_phase {
 };
 
 enum mpiwc_counter {
-    MPIWC_COUNT_BYTES,          /* bytes read from input */
-    MPIWC_COUNT_WORDS,          /* word occurrences */
-    MPIWC_COUNT_LOCAL_DISTINCT, /* distinct words in the local table before the shuffle */
-    MPIWC_COUNT_OWNED_DISTINCT, /* distinct words owned after the reduce */
-    MPIWC_COUNT_SHUFFLE_SENT,   /* shuffle record bytes sent */
-    MPIWC_COUNT_SHUFFLE_RECV,   /* shuffle record bytes received */
-    MPIWC_COUNT_SHUFFLE_ROUNDS, /* shuffle rounds */
-    MPIWC_COUNT_RANGES,         /* planned ranges read */
-    MPIWC_COUNT_EARLY_ROUNDS,   /* early shuffle rounds run because a table hit --memory-limit */
-    MPIWC_COUNT_FILES,          /* input files a rank opened (standard input not counted) */
-    MPIWC_COUNT_INVALID_UTF8,   /* ill-formed UTF-8 bytes (unicode, uax29, hadoop rules) */
+    MPIWC_COUNT_BYTES,            /* bytes read from input */
+    MPIWC_COUNT_WORDS,            /* word occurrences */
+    MPIWC_COUNT_LOCAL_DISTINCT,   /* distinct words in the local table before the shuffle */
+    MPIWC_COUNT_OWNED_DISTINCT,   /* distinct words owned after the reduce */
+    MPIWC_COUNT_SHUFFLE_SENT,     /* shuffle record bytes sent */
+    MPIWC_COUNT_SHUFFLE_RECV,     /* shuffle record bytes received */
+    MPIWC_COUNT_SHUFFLE_ROUNDS,   /* shuffle rounds */
+    MPIWC_COUNT_RANGES,           /* planned ranges read */
+    MPIWC_COUNT_EARLY_ROUNDS,     /* early shuffle rounds run because a table hit --memory-limit */
+    MPIWC_COUNT_FILES,            /* input files a rank opened (standard input not counted) */
+    MPIWC_COUNT_INVALID_UTF8,     /* ill-formed UTF-8 bytes (unicode, uax29, hadoop rules) */
+    MPIWC_COUNT_CHECKPOINTS,      /* checkpoints written (--checkpoint-dir) */
+    MPIWC_COUNT_CHECKPOINT_BYTES, /* bytes of checkpoint files written */
+    MPIWC_COUNT_CHECKPOINT_US,    /* microseconds spent writing checkpoints */
+    MPIWC_COUNT_RESTART_SKIPPED,  /* input bytes a restart did not read again (rank 0) */
     MPIWC_COUNTERS
 };
 

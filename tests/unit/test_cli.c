@@ -396,9 +396,21 @@ static void test_help_and_version(void **state)
         assert_true(r.out_len > 0);
         char *text = strndup(r.out, r.out_len);
         assert_non_null(text);
-        static const char *const mention[] = {
-            "--output", "--sort",   "--top",         "--split",          "--case", "--format",
-            "--stats",  "--report", "--buffer-size", "--shuffle-buffer", "--help", "--version"};
+        static const char *const mention[] = {"--output",
+                                              "--sort",
+                                              "--top",
+                                              "--split",
+                                              "--case",
+                                              "--format",
+                                              "--stats",
+                                              "--report",
+                                              "--buffer-size",
+                                              "--shuffle-buffer",
+                                              "--help",
+                                              "--version",
+                                              "--checkpoint-dir",
+                                              "--checkpoint-interval",
+                                              "--keep-checkpoints"};
         for (size_t k = 0; k < sizeof mention / sizeof mention[0]; k++)
             if (!strstr(text, mention[k]))
                 fail_msg("--help does not mention %s", mention[k]);
@@ -472,6 +484,44 @@ static void test_last_wins(void **state)
     result_free(&r);
 }
 
+/* --checkpoint-dir, --checkpoint-interval, --keep-checkpoints. */
+static void test_checkpoint_options(void **state)
+{
+    (void)state;
+    struct result r;
+    PARSE(&r, "f");
+    assert_run(&r);
+    assert_null(r.opts.checkpoint_dir);
+    assert_int_equal(r.opts.checkpoint_interval, MPIWC_DEFAULT_CHECKPOINT_INTERVAL);
+    assert_false(r.opts.keep_checkpoints);
+    result_free(&r);
+    PARSE(&r, "--checkpoint-dir=ck", "--checkpoint-interval=0", "--keep-checkpoints", "f");
+    assert_run(&r);
+    assert_string_equal(r.opts.checkpoint_dir, "ck");
+    assert_int_equal(r.opts.checkpoint_interval, 0);
+    assert_true(r.opts.keep_checkpoints);
+    result_free(&r);
+    PARSE(&r, "--checkpoint-dir", "ck", "--checkpoint-interval", "86400", "f");
+    assert_run(&r);
+    assert_int_equal(r.opts.checkpoint_interval, 86400);
+    result_free(&r);
+    PARSE(&r, "--checkpoint-dir=", "f");
+    assert_usage(&r, "checkpoint-dir");
+    result_free(&r);
+    PARSE(&r, "--checkpoint-dir=ck", "--checkpoint-interval=-1", "f");
+    assert_usage(&r, "checkpoint-interval");
+    result_free(&r);
+    PARSE(&r, "--checkpoint-dir=ck", "--checkpoint-interval=5m", "f");
+    assert_usage(&r, "checkpoint-interval");
+    result_free(&r);
+    PARSE(&r, "--keep-checkpoints", "f");
+    assert_usage(&r, "checkpoint-dir");
+    result_free(&r);
+    PARSE(&r, "--checkpoint-interval=10", "f");
+    assert_usage(&r, "checkpoint-dir");
+    result_free(&r);
+}
+
 /* The word options of issue 6: values, defaults, combinations, the stop-word file. */
 static void test_word_options(void **state)
 {
@@ -540,6 +590,7 @@ int main(void)
         cmocka_unit_test(test_help_and_version),
         cmocka_unit_test(test_parse_repeatable),
         cmocka_unit_test(test_last_wins),
+        cmocka_unit_test(test_checkpoint_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
