@@ -329,7 +329,13 @@ static int ckpt_plan(const struct mpiwc_options *opts, int nranks, struct mpiwc_
     ck->loaded = choice.generation;
     ck->loaded_nranks = choice.nranks;
     ck->done = choice.done;
-    ck->skipped = mpiwc_ckpt_done_bytes(&ck->done);
+    /* In the plan's units: a compressed file done counts its estimated text bytes. */
+    ck->skipped = 0;
+    for (size_t i = 0; i < ck->done.n; i++) {
+        const struct mpiwc_plan_range *d = &ck->done.v[i];
+        bool comp = plan->files[d->file].codec != MPIWC_CODEC_NONE;
+        ck->skipped += comp ? plan->files[d->file].weight : d->end - d->start;
+    }
     mpiwc_plan_split_remaining(plan, nranks, ck->done.v, ck->done.n);
     if (opts->verbosity >= 0) {
         char *gdir = mpiwc_ckpt_gen_path(ck->dir, ck->loaded);

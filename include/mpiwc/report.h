@@ -48,7 +48,8 @@ enum mpiwc_counter {
     MPIWC_COUNT_CHECKPOINTS,      /* checkpoints written (--checkpoint-dir) */
     MPIWC_COUNT_CHECKPOINT_BYTES, /* bytes of checkpoint files written */
     MPIWC_COUNT_CHECKPOINT_US,    /* microseconds spent writing checkpoints */
-    MPIWC_COUNT_RESTART_SKIPPED,  /* input bytes a restart did not read again (rank 0) */
+    MPIWC_COUNT_RESTART_SKIPPED,  /* input bytes a restart did not read again (rank 0; a
+                                     compressed file at its estimated text bytes) */
     MPIWC_COUNTERS
 };
 
