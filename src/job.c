@@ -827,7 +827,8 @@ int mpiwc_run(const struct mpiwc_options *opts, MPI_Comm comm, FILE *out, FILE *
     rep.counter[MPIWC_COUNT_CHECKPOINT_BYTES] = ck.bytes;
     rep.counter[MPIWC_COUNT_CHECKPOINT_US] = (uint64_t)(ck.seconds * 1e6);
     rep.counter[MPIWC_COUNT_RESTART_SKIPPED] = ck.skipped;
-    if (agree(failed, comm) || stopped) {
+    failed = agree(failed, comm); /* the same on every rank, as stopped already is */
+    if (failed || stopped) {
         mpiwc_progress_end(&progress);
         mpiwc_table_free(&local);
         mpiwc_table_free(&owned);
