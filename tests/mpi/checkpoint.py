@@ -331,6 +331,24 @@ def case_stdin(fx):
            'stderr %r' % lines)
 
 
+def case_read_error(fx):
+    """A rank that fails to read stops every rank with status 1, checkpoints or not."""
+    import gzip
+    folder = os.path.join(fx.work, 'broken')
+    make_input(folder, 1, 5, files=2)
+    data = gzip.compress(open(os.path.join(folder, 'part-0.txt'), 'rb').read())
+    with open(os.path.join(folder, 'part-2.gz'), 'wb') as f:
+        f.write(data[:len(data) // 2])
+    out_path = os.path.join(fx.work, 'broken.tsv')
+    rc, _, err = run(fx.mpiwc, 3, ['--checkpoint-dir=' + os.path.join(fx.work, 'ck-broken'),
+                                   '--checkpoint-interval=0', '-o', out_path, folder],
+                     fx.work, 'broken')
+    lines = stderr_lines(err)
+    expect(rc == 1, 'exit %r, not 1' % rc)
+    expect(len(lines) == 1 and 'truncated gzip data' in lines[0], 'stderr %r' % lines)
+    expect(not os.path.exists(out_path), 'a failed run left an output')
+
+
 CASES = [
     ('kill-np2-resume-np2', lambda fx: case_kill(fx, 2, 2)),
     ('kill-np3-resume-np2', lambda fx: case_kill(fx, 3, 2)),
@@ -340,6 +358,7 @@ CASES = [
     ('corrupt-rank-file-refused', case_corrupt),
     ('other-options-refused', case_other_options),
     ('stdin-refused', case_stdin),
+    ('read-error-fails', case_read_error),
 ]
 
 
