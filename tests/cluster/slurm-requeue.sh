@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# slurm-requeue.sh - slurm/mpiwc.sbatch with CHECKPOINT_DIR on a real
+# single-node Slurm: stopped by Slurm's signal, requeued, resumed.
+#
+#   bash tests/cluster/slurm-requeue.sh BUILD/mpiwc      (meson: suite 'cluster')
+#
+# Starts slurmctld and slurmd by hand as slurm-single.sh does (private
+# slurm.conf, auth/none on 127.0.0.1, ports 16847/16848), then submits with 2
+# tasks, LAUNCHER=mpirun, CHECKPOINT_DIR set, checkpoints after every step of
+# 32 KiB (MPIWC_CHECKPOINT_STEP, --checkpoint-interval=0), on a 16 MiB input:
+#   1. once the first checkpoint exists, the batch script gets SIGUSR1 the
+#      way --signal=B:USR1@120 delivers it (scancel --batch --signal=USR1):
+#      mpiwc checkpoints and exits 3, the script requeues the job, and the
+#      job's second run resumes and completes;
+#   2. the same with Slurm's own signal: --time=1 --signal=B:USR1@50, so
+#      Slurm signals the script 10 to 40 s into each run (the controller
+#      checks time limits every 30 s), on a 32 MiB input made slow enough
+#      (steps of 4 KiB) to need several allocations.
+# Each job must end COMPLETED 0:0 with both runs in its (appended) log:
+# "exit status 3", "requeueing", "resuming from checkpoint", "exit status 0";
+# slurm.conf has AuthInfo=cred_expire=10 so that a requeued job starts again
+# after 10 s, not Slurm's default 120 s.
+# its output identical to a plain mpirun run's, and no checkpoint left.
+# Exit 0 passed, 1 failed, 77 skipped (not root; never under CI=true). Work
+# directory: ${TMPDIR:-/tmp}/mpiwc-cluster/slurm-requeue, removed when the
+# test passes.
+# shellcheck disable=SC2034 # used by lib.sh
+TEST_NAME=slurm-requeue
+# shellcheck source=tests/cluster/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+[ $# -eq 1 ] || die "usage: $0 MPIWC"
+MPIWC=$(realpath "$1")
+[ -x "$MPIWC" ] || die "not an executable: $MPIWC"
+need_root
+install_deps
+begin_work
+
+NODE=$(hostname -s)
+CTLD_PORT=16847
+SLURMD_PORT=16848
+unset "${!SLURM_@}" # nothing from an outer Slurm job
+export SLURM_CONF=$WORK/slurm.conf
+export OMPI_MCA_btl=self,vader OMPI_MCA_oob_tcp_if_include=lo
+
+# ------------------------------------------------------------------ cluster
+slurm_dirs "$NODE"
+{
+    cat <<EOF
+ClusterName=mpiwc-requeue
+SlurmctldHost=$NODE(127.0.0.1)
+CommunicationParameters=NoInAddrAny,NoCtldInAddrAny
+SlurmctldPort=$CTLD_PORT
+SlurmdPort=$SLURMD_PORT
+JobRequeue=1
+# A requeued job waits for the credential lifetime before it starts again
+# (default 120 s); starting it earlier makes Slurm fail it ("credential revoked").
+AuthInfo=cred_expire=10
+EOF
+    slurm_conf_common
+    echo "NodeName=$NODE NodeAddr=127.0.0.1 CPUs=2 RealMemory=1000 State=UNKNOWN"
+    echo "PartitionName=requeue Nodes=ALL Default=YES MaxTime=10 State=UP"
+} >"$SLURM_CONF"
+
+if ss -ltn | grep -qE "[:.]($CTLD_PORT|$SLURMD_PORT)[[:space:]]"; then
+    die "ports $CTLD_PORT/$SLURMD_PORT are in use by something this test did not start"
+fi
+run /usr/sbin/slurmctld -c -f "$SLURM_CONF"
+run /usr/sbin/slurmd -f "$SLURM_CONF" -N "$NODE"
+wait_idle 1
+log "slurmctld pid $(cat "$WORK/run/slurmctld.pid"), slurmd pid $(cat "$WORK/run/slurmd.$NODE.pid"), node $NODE idle"
+
+# ------------------------------------------------------------------ input
+mkdir -p "$WORK/submit/in" "$WORK/submit/in2" "$WORK/out"
+# in/: 16 MiB in 2 files; in2/: 32 MiB in 4 files (in/'s files and 2 more)
+python3 - "$WORK/submit" <<'EOF'
+import random, sys
+rnd = random.Random(9)
+vocab = ['w%d' % i for i in range(20000)] + ['été', 'Straße', 'naïve']
+weights = [1.0 / (i + 1) for i in range(len(vocab))]
+for k in range(4):
+    text = ' '.join(rnd.choices(vocab, weights, k=(8 << 20) // 5))
+    for d in (['in', 'in2'] if k < 2 else ['in2']):
+        with open('%s/%s/part-%d.txt' % (sys.argv[1], d, k), 'w') as f:
+            f.write(text)
+EOF
+(cd "$WORK/submit" && reference_run "$WORK/ref.tsv" in/)
+(cd "$WORK/submit" && reference_run "$WORK/ref2.tsv" in2/)
+SBATCH="$REPO/slurm/mpiwc.sbatch"
+
+# wait_pieces JOB: wait_job for a job that requeues itself (each requeue waits
+# cred_expire, 10 s here); 500 s at most. Sets JOB_STATE and JOB_EXIT.
+wait_pieces() {
+    local line deadline=$((SECONDS + 500))
+    JOB_STATE="" JOB_EXIT=""
+    while [ "$SECONDS" -lt "$deadline" ]; do
+        line=$(timeout 10 scontrol show job -o "$1" 2>/dev/null || true)
+        JOB_STATE=$(sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p' <<<"$line")
+        case $JOB_STATE in
+            COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL | OUT_OF_MEMORY | PREEMPTED | BOOT_FAIL | DEADLINE)
+                JOB_EXIT=$(sed -n 's/.* ExitCode=\([0-9:]*\).*/\1/p' <<<"$line")
+                log "job $1: $JOB_STATE, ExitCode $JOB_EXIT, $(sed -n 's/.* Restarts=\([0-9]*\).*/\1/p' <<<"$line") restarts"
+                return 0
+                ;;
+        esac
+        sleep 0.2
+    done
+    timeout 10 scancel "$1" || true
+    JOB_STATE=NOT-FINISHED-IN-500s
+    log "job $1: $JOB_STATE"
+}
+
+# check_pieces N JOB LOG OUT CKDIR REF: job N completed in several runs, output = REF
+check_pieces() {
+    local n=$1 job=$2 logf=$3 out=$4 ck=$5 ref=$6
+    expect_job COMPLETED 0:0 "$logf"
+    grep -qF "mpiwc.sbatch: exit status 3;" "$logf" || die "job $n: no run stopped with status 3"
+    grep -qF "mpiwc.sbatch: checkpoint in $ck; requeueing job $job to resume" "$logf" ||
+        die "job $n: the script did not requeue"
+    grep -qE "^mpiwc: resuming from checkpoint $ck/gen-[0-9]+ " "$logf" ||
+        die "job $n: the second run did not resume"
+    grep -qF "mpiwc.sbatch: exit status 0;" "$logf" || die "job $n: no run completed"
+    cmp "$ref" "$out" || die "job $n: output differs from the plain mpirun run"
+    ! compgen -G "$ck/gen-*" >/dev/null || die "job $n: checkpoints left after success"
+}
+
+# ------------------------------------------------------------------ 1. signal by hand
+log "job 1: SIGUSR1 to the batch script once a checkpoint exists"
+CK=$WORK/submit/ck1
+job=$(submit MPIWC="$MPIWC" OUTPUT="$WORK/out/r1.tsv" LAUNCHER=mpirun CHECKPOINT_DIR="$CK" \
+    CHECKPOINT_INTERVAL=0 MPIWC_CHECKPOINT_STEP=32K -- \
+    --ntasks=2 --time=5 --output="$WORK/out/job-%j.log" "$SBATCH" in/)
+for _ in $(seq 1 600); do
+    compgen -G "$CK/gen-*/MANIFEST" >/dev/null && break
+    sleep 0.1
+done
+compgen -G "$CK/gen-*/MANIFEST" >/dev/null || die "job 1: no checkpoint within 60 s"
+run timeout 10 scancel --batch --signal=USR1 "$job"
+wait_pieces "$job"
+check_pieces 1 "$job" "$WORK/out/job-$job.log" "$WORK/out/r1.tsv" "$CK" "$WORK/ref.tsv"
+
+# ------------------------------------------------------------------ 2. Slurm's signal
+log "job 2: --time=1 --signal=B:USR1@50: Slurm signals the script before the limit"
+CK=$WORK/submit/ck2
+job=$(submit MPIWC="$MPIWC" OUTPUT="$WORK/out/r2.tsv" LAUNCHER=mpirun CHECKPOINT_DIR="$CK" \
+    CHECKPOINT_INTERVAL=0 MPIWC_CHECKPOINT_STEP=4K -- \
+    --ntasks=2 --time=1 --signal=B:USR1@50 --output="$WORK/out/job-%j.log" "$SBATCH" in2/)
+wait_pieces "$job"
+check_pieces 2 "$job" "$WORK/out/job-$job.log" "$WORK/out/r2.tsv" "$CK" "$WORK/ref2.tsv"
+
+log "PASS (ran): sbatch slurm/mpiwc.sbatch with CHECKPOINT_DIR, stopped by SIGUSR1 (by hand and by --signal before the time limit), requeued, resumed; output = plain mpirun"
