@@ -5,21 +5,21 @@
 #   bash tests/cluster/slurm-requeue.sh BUILD/mpiwc      (meson: suite 'cluster')
 #
 # Starts slurmctld and slurmd by hand as slurm-single.sh does (private
-# slurm.conf, auth/none on 127.0.0.1, ports 16847/16848), then submits with 2
-# tasks, LAUNCHER=mpirun, CHECKPOINT_DIR set, checkpoints after every step of
-# 32 KiB (MPIWC_CHECKPOINT_STEP, --checkpoint-interval=0), on a 16 MiB input:
-#   1. once the first checkpoint exists, the batch script gets SIGUSR1 the
-#      way --signal=B:USR1@120 delivers it (scancel --batch --signal=USR1):
+# slurm.conf, auth/none on 127.0.0.1, ports 16847/16848; AuthInfo=
+# cred_expire=10, so that a requeued job starts again after 10 s, not 120),
+# then submits with 2 tasks and CHECKPOINT_DIR set, checkpointing after every
+# step (MPIWC_CHECKPOINT_STEP, --checkpoint-interval=0):
+#   1. and 2. LAUNCHER=mpirun, then srun, 16 MiB in steps of 32 KiB: once
+#      the first checkpoint exists, the batch script gets SIGUSR1 the way
+#      --signal=B:USR1@120 delivers it (scancel --batch --signal=USR1):
 #      mpiwc checkpoints and exits 3, the script requeues the job, and the
 #      job's second run resumes and completes;
-#   2. the same with Slurm's own signal: --time=1 --signal=B:USR1@50, so
-#      Slurm signals the script 10 to 40 s into each run (the controller
-#      checks time limits every 30 s), on a 32 MiB input made slow enough
-#      (steps of 4 KiB) to need several allocations.
-# Each job must end COMPLETED 0:0 with both runs in its (appended) log:
+#   3. LAUNCHER=mpirun with Slurm's own signal: --time=1 --signal=B:USR1@50,
+#      so Slurm signals the script 10 to 40 s into each run (the controller
+#      checks time limits every 30 s), on 32 MiB in steps of 4 KiB, slow
+#      enough to need several allocations.
+# Each job must end COMPLETED 0:0 with all its runs in its (appended) log:
 # "exit status 3", "requeueing", "resuming from checkpoint", "exit status 0";
-# slurm.conf has AuthInfo=cred_expire=10 so that a requeued job starts again
-# after 10 s, not Slurm's default 120 s.
 # its output identical to a plain mpirun run's, and no checkpoint left.
 # Exit 0 passed, 1 failed, 77 skipped (not root; never under CI=true). Work
 # directory: ${TMPDIR:-/tmp}/mpiwc-cluster/slurm-requeue, removed when the
@@ -125,27 +125,31 @@ check_pieces() {
 }
 
 # ------------------------------------------------------------------ 1. signal by hand
-log "job 1: SIGUSR1 to the batch script once a checkpoint exists"
-CK=$WORK/submit/ck1
-job=$(submit MPIWC="$MPIWC" OUTPUT="$WORK/out/r1.tsv" LAUNCHER=mpirun CHECKPOINT_DIR="$CK" \
-    CHECKPOINT_INTERVAL=0 MPIWC_CHECKPOINT_STEP=32K -- \
-    --ntasks=2 --time=5 --output="$WORK/out/job-%j.log" "$SBATCH" in/)
-for _ in $(seq 1 600); do
-    compgen -G "$CK/gen-*/MANIFEST" >/dev/null && break
-    sleep 0.1
+n=1
+for launcher in mpirun srun; do
+    log "job $n: LAUNCHER=$launcher, SIGUSR1 to the batch script once a checkpoint exists"
+    CK=$WORK/submit/ck$n
+    job=$(submit MPIWC="$MPIWC" OUTPUT="$WORK/out/r$n.tsv" LAUNCHER=$launcher CHECKPOINT_DIR="$CK" \
+        CHECKPOINT_INTERVAL=0 MPIWC_CHECKPOINT_STEP=32K -- \
+        --ntasks=2 --time=5 --output="$WORK/out/job-%j.log" "$SBATCH" in/)
+    for _ in $(seq 1 600); do
+        compgen -G "$CK/gen-*/MANIFEST" >/dev/null && break
+        sleep 0.1
+    done
+    compgen -G "$CK/gen-*/MANIFEST" >/dev/null || die "job $n: no checkpoint within 60 s"
+    run timeout 10 scancel --batch --signal=USR1 "$job"
+    wait_pieces "$job"
+    check_pieces $n "$job" "$WORK/out/job-$job.log" "$WORK/out/r$n.tsv" "$CK" "$WORK/ref.tsv"
+    n=$((n + 1))
 done
-compgen -G "$CK/gen-*/MANIFEST" >/dev/null || die "job 1: no checkpoint within 60 s"
-run timeout 10 scancel --batch --signal=USR1 "$job"
-wait_pieces "$job"
-check_pieces 1 "$job" "$WORK/out/job-$job.log" "$WORK/out/r1.tsv" "$CK" "$WORK/ref.tsv"
 
 # ------------------------------------------------------------------ 2. Slurm's signal
-log "job 2: --time=1 --signal=B:USR1@50: Slurm signals the script before the limit"
-CK=$WORK/submit/ck2
-job=$(submit MPIWC="$MPIWC" OUTPUT="$WORK/out/r2.tsv" LAUNCHER=mpirun CHECKPOINT_DIR="$CK" \
+log "job 3: --time=1 --signal=B:USR1@50: Slurm signals the script before the limit"
+CK=$WORK/submit/ck3
+job=$(submit MPIWC="$MPIWC" OUTPUT="$WORK/out/r3.tsv" LAUNCHER=mpirun CHECKPOINT_DIR="$CK" \
     CHECKPOINT_INTERVAL=0 MPIWC_CHECKPOINT_STEP=4K -- \
     --ntasks=2 --time=1 --signal=B:USR1@50 --output="$WORK/out/job-%j.log" "$SBATCH" in2/)
 wait_pieces "$job"
-check_pieces 2 "$job" "$WORK/out/job-$job.log" "$WORK/out/r2.tsv" "$CK" "$WORK/ref2.tsv"
+check_pieces 3 "$job" "$WORK/out/job-$job.log" "$WORK/out/r3.tsv" "$CK" "$WORK/ref2.tsv"
 
 log "PASS (ran): sbatch slurm/mpiwc.sbatch with CHECKPOINT_DIR, stopped by SIGUSR1 (by hand and by --signal before the time limit), requeued, resumed; output = plain mpirun"
