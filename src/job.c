@@ -660,7 +660,49 @@ static int map_steps(const struct mpiwc_options *opts, const struct mpiwc_plan *
     }
 }
 
-/* Read this rank's ranges into r->local; prints the rank's error line. */
+/* The map without checkpoints: this rank's ranges, then standard input. Returns rc. */
+static int map_ranges(const struct mpiwc_options *opts, const struct mpiwc_plan *plan, int rank,
+                      struct rounds *r, bool rounds, struct mpiwc_reader *reader,
+                      struct mpiwc_tokenizer *tok, int rc, struct mpiwc_report *rep, FILE *err)
+{
+    char msg[ERRLEN];
+    if (rounds) {
+        reader->after_chunk = after_chunk;
+        reader->ctx = r;
+    }
+    bool stdin_planned = false;
+    for (size_t i = 0; i < plan->nfiles && !stdin_planned; i++)
+        stdin_planned = plan->files[i].size == MPIWC_PLAN_STREAM;
+    for (size_t i = plan->rank_first[rank]; i < plan->rank_first[rank + 1]; i++) {
+        const struct mpiwc_plan_range *range = &plan->ranges[i];
+        if (plan->files[range->file].size == MPIWC_PLAN_STREAM)
+            continue; /* handed out to every rank below */
+        if (rc != 0)
+            break;
+        rc = mpiwc_reader_range(reader, &plan->files[range->file], range, tok, msg, sizeof msg);
+        if (rc != 0) {
+            say_rank_error(rank, msg, err);
+            break;
+        }
+        rep->counter[MPIWC_COUNT_RANGES]++;
+        rep->counter[MPIWC_COUNT_FILES]++; /* a rank never gets two ranges of one file */
+    }
+    if (rounds)
+        rounds_finish(r);
+    if (stdin_planned && !agree(rc != 0 || r->failed, r->comm)) {
+        if (mpiwc_stream_scatter(STDIN_FILENO, opts->buffer_size, r->comm, tok, &reader->bytes_read,
+                                 rounds ? stream_round : NULL, r, msg, sizeof msg) != 0) {
+            rc = -1;
+            if (msg[0])
+                say_rank_error(rank, msg, err);
+        }
+        rep->counter[MPIWC_COUNT_RANGES] += rank == 0;
+    }
+    return rc;
+}
+
+/* Read this rank's ranges into r->local; prints the rank's error line. Returns 0, -1 when
+ * any rank failed, or 1 when the ranks stopped after a checkpoint (--checkpoint-dir). */
 static int map(const struct mpiwc_options *opts, const struct mpiwc_plan *plan, int rank,
                struct rounds *r, bool rounds, struct ckpt *ck, struct mpiwc_report *rep, FILE *err)
 {
@@ -690,41 +732,9 @@ static int map(const struct mpiwc_options *opts, const struct mpiwc_plan *plan, 
         rc = map_steps(opts, plan, rank, r, ck, &reader, &tok, rc, rep, err);
         stopped = rc == 1;
         rc = rc < 0 ? -1 : 0;
-        goto counted;
+    } else {
+        rc = map_ranges(opts, plan, rank, r, rounds, &reader, &tok, rc, rep, err);
     }
-    if (rounds) {
-        reader.after_chunk = after_chunk;
-        reader.ctx = r;
-    }
-    bool stdin_planned = false;
-    for (size_t i = 0; i < plan->nfiles && !stdin_planned; i++)
-        stdin_planned = plan->files[i].size == MPIWC_PLAN_STREAM;
-    for (size_t i = plan->rank_first[rank]; i < plan->rank_first[rank + 1]; i++) {
-        const struct mpiwc_plan_range *range = &plan->ranges[i];
-        if (plan->files[range->file].size == MPIWC_PLAN_STREAM)
-            continue; /* handed out to every rank below */
-        if (rc != 0)
-            break;
-        rc = mpiwc_reader_range(&reader, &plan->files[range->file], range, &tok, msg, sizeof msg);
-        if (rc != 0) {
-            say_rank_error(rank, msg, err);
-            break;
-        }
-        rep->counter[MPIWC_COUNT_RANGES]++;
-        rep->counter[MPIWC_COUNT_FILES]++; /* a rank never gets two ranges of one file */
-    }
-    if (rounds)
-        rounds_finish(r);
-    if (stdin_planned && !agree(rc != 0 || r->failed, r->comm)) {
-        if (mpiwc_stream_scatter(STDIN_FILENO, opts->buffer_size, r->comm, &tok, &reader.bytes_read,
-                                 rounds ? stream_round : NULL, r, msg, sizeof msg) != 0) {
-            rc = -1;
-            if (msg[0])
-                say_rank_error(rank, msg, err);
-        }
-        rep->counter[MPIWC_COUNT_RANGES] += rank == 0;
-    }
-counted:
     rep->counter[MPIWC_COUNT_BYTES] = reader.bytes_read;
     rep->counter[MPIWC_COUNT_WORDS] = tok.words;
     rep->counter[MPIWC_COUNT_LOCAL_DISTINCT] = r->local->size;
