@@ -43,17 +43,21 @@ static void bcast_bytes(uint8_t *buf, uint64_t len, MPI_Comm comm)
     }
 }
 
-/* Rank 0: refuse an output target that is one of the inputs (it would be replaced). */
-static int overwrites_input(const char *target, const struct mpiwc_plan *plan, char *err,
-                            size_t errlen)
+/*
+ * Rank 0: refuse an output target that is one of the inputs (it would be
+ * replaced). res: the probes of plan->files, which carry each file's device
+ * and inode, so a million inputs cost no second stat.
+ */
+static int overwrites_input(const char *target, const struct mpiwc_plan *plan,
+                            const struct mpiwc_plan_probe *res, char *err, size_t errlen)
 {
-    struct stat t, f;
+    struct stat t;
     if (!target || stat(target, &t) != 0)
         return 0;
     for (size_t i = 0; i < plan->nfiles; i++) {
-        if (plan->files[i].size == MPIWC_PLAN_STREAM || stat(plan->files[i].path, &f) != 0)
+        if (plan->files[i].size == MPIWC_PLAN_STREAM || res[i].error || !res[i].regular)
             continue;
-        if (f.st_dev == t.st_dev && f.st_ino == t.st_ino) {
+        if (res[i].dev == (uint64_t)t.st_dev && res[i].ino == (uint64_t)t.st_ino) {
             snprintf(err, errlen, "%s: is also an input (%s): refusing to overwrite it", target,
                      plan->files[i].path);
             return -1;
@@ -240,13 +244,20 @@ static int make_plan(const struct mpiwc_options *opts, MPI_Comm comm, struct mpi
     struct mpiwc_plan_probe *res = probe_spread(plan, comm);
     if (rank != 0)
         return 0;
-    failed = mpiwc_plan_apply_probes(plan, res, msg, sizeof msg) != 0;
+    /* Checked before the probes are applied (that drops files), said after the rest. */
+    char clash[ERRLEN];
+    bool clashes = overwrites_input(opts->output, plan, res, clash, sizeof clash) != 0 ||
+                   overwrites_input(opts->report, plan, res, clash, sizeof clash) != 0;
+    failed = mpiwc_plan_apply_probes(plan, res, msg, sizeof msg) != 0 ||
+             (opts->output && mpiwc_output_probe(opts->output, msg, sizeof msg) != 0) ||
+             (opts->output_dir && mpiwc_output_dir_probe(opts->output_dir, msg, sizeof msg) != 0) ||
+             (opts->report && mpiwc_output_probe(opts->report, msg, sizeof msg) != 0);
     free(res);
-    if (failed || (opts->output && mpiwc_output_probe(opts->output, msg, sizeof msg) != 0) ||
-        (opts->output_dir && mpiwc_output_dir_probe(opts->output_dir, msg, sizeof msg) != 0) ||
-        (opts->report && mpiwc_output_probe(opts->report, msg, sizeof msg) != 0) ||
-        overwrites_input(opts->output, plan, msg, sizeof msg) != 0 ||
-        overwrites_input(opts->report, plan, msg, sizeof msg) != 0) {
+    if (!failed && clashes) {
+        memcpy(msg, clash, sizeof msg);
+        failed = 1;
+    }
+    if (failed) {
         mpiwc_say(err, "", msg);
         mpiwc_plan_free(plan);
         return -1;

@@ -75,6 +75,8 @@ static void probe_one(const char *path, struct mpiwc_plan_probe *r)
         return;
     }
     r->regular = S_ISREG(st.st_mode);
+    r->dev = (uint64_t)st.st_dev;
+    r->ino = (uint64_t)st.st_ino;
     r->size = r->weight = (uint64_t)st.st_size;
     r->codec = MPIWC_CODEC_NONE;
     if (r->regular && r->size > 0) {

@@ -113,6 +113,8 @@ int mpiwc_plan_list(struct mpiwc_plan *plan, char *const *paths, size_t npaths,
 struct mpiwc_plan_probe {
     uint64_t size;   /* st_size */
     uint64_t weight; /* planned text bytes (mpiwc_codec_estimate for a compressed file) */
+    uint64_t dev;    /* st_dev and st_ino: is an output target one of the inputs? */
+    uint64_t ino;
     int32_t error;   /* errno of a failed open, fstat or pread; 0 when it worked */
     uint8_t codec;   /* enum mpiwc_codec, from the first bytes */
     uint8_t regular; /* still a regular file when opened */
