@@ -55,7 +55,7 @@ struct mpiwc_words {
     struct mpiwc_table stop;   /* owned: stop-word keys (count 1) */
     uint8_t *pending;          /* owned: the unfinished run */
     size_t pending_len, pending_cap;
-    size_t flush_at; /* scan the pending run for finished words from this length on */
+    size_t flush_at;              /* scan the pending run for finished words from this length on */
     bool in_run;                  /* the last byte fed was a run byte */
     struct mpiwc_unicode_buf tmp; /* owned scratch for keys */
     struct mpiwc_unicode_keyer keyer;
