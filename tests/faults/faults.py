@@ -268,6 +268,34 @@ def no_mpiwc_noise(problems, err):
             break
 
 
+def read_bytes(pid):
+    """Bytes the process has read so far (/proc/PID/io rchar), or None when it is gone."""
+    try:
+        with open(f'/proc/{pid}/io') as f:
+            for line in f:
+                if line.startswith('rchar:'):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def wait_reading(job, pid, at_least=16 << 20, timeout=60):
+    """Wait until rank process pid has read at_least bytes of its share of the
+    input, so that a fault lands in the middle of the map whatever the
+    machine's speed (a fixed sleep raced with fast, quiet machines). False
+    when the job ends or the process is gone first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and job.p.poll() is None:
+        n = read_bytes(pid)
+        if n is None:
+            return False
+        if n >= at_least:
+            return True
+        time.sleep(0.002)
+    return False
+
+
 def asan_build(mpiwc):
     with open(mpiwc, 'rb') as f:
         data = f.read()
@@ -291,9 +319,9 @@ def kill_rank_map(mpiwc, work, cache, output_dir=False):
     if not ranks:
         problems.append('the two ranks never started')
     else:
-        time.sleep(1.0)
-        if job.p.poll() is not None:
-            raise Skip('the run ended before the fault: raise FAULTS_MB')
+        # Rank 1 reads half of BIG_MB MiB: kill it once it has read 16 MiB of it.
+        if not wait_reading(job, ranks[1]):
+            raise Skip('the run ended before rank 1 had read 16 MiB: raise FAULTS_MB')
         os.kill(ranks[1], signal.SIGKILL)
     rc, _, err, took = job.finish()
     check_status(problems, rc)
@@ -496,12 +524,13 @@ def change_during_run(mpiwc, work, cache, how):
     target = os.path.join(out, 'table.tsv')
     job = Job(mpiwc, 1, ['--buffer-size=256', '-o', target, first, later], work)
     problems = []
-    if not job.wait_ranks(1):
+    ranks = job.wait_ranks(1)
+    if not ranks:
         problems.append('rank 0 never started')
     else:
-        time.sleep(0.5)
-        if job.p.poll() is not None:
-            raise Skip('the run ended before the fault: raise FAULTS_MB')
+        # 16 MiB into the first file: far from the later one.
+        if not wait_reading(job, ranks[0]):
+            raise Skip('the run ended before rank 0 had read 16 MiB: raise FAULTS_MB')
         if how == 'truncate':
             os.truncate(later, 0)
         else:
@@ -537,12 +566,13 @@ def truncate_while_reading(mpiwc, work, cache):
     # np 2: rank 1 reads the second half; cut the file at 90%, far ahead of it.
     job = Job(mpiwc, 2, ['--buffer-size=256', '-o', target, path], work)
     problems = []
-    if not job.wait_ranks(2):
+    ranks = job.wait_ranks(2)
+    if not ranks:
         problems.append('the ranks never started')
     else:
-        time.sleep(0.5)
-        if job.p.poll() is not None:
-            raise Skip('the run ended before the fault: raise FAULTS_MB')
+        # Rank 1 is 16 MiB into its half, far from the cut at 90%.
+        if not wait_reading(job, ranks[1]):
+            raise Skip('the run ended before rank 1 had read 16 MiB: raise FAULTS_MB')
         os.truncate(path, size * 9 // 10)
     rc, _, err, took = job.finish(MPIRUN_TIMEOUT)
     check_status(problems, rc, want=1)
