@@ -349,12 +349,12 @@ def signal_mpirun(mpiwc, work, cache, sig):
         f.write(PREVIOUS)
     job = Job(mpiwc, 2, ['--buffer-size=256', '-o', target, big_input(cache)], work)
     problems = []
-    if not job.wait_ranks(2):
+    ranks = job.wait_ranks(2)
+    if not ranks:
         problems.append('the two ranks never started')
     else:
-        time.sleep(1.0)
-        if job.p.poll() is not None:
-            raise Skip('the run ended before the fault: raise FAULTS_MB')
+        if not wait_reading(job, ranks[1]):
+            raise Skip('the run ended before rank 1 had read 16 MiB: raise FAULTS_MB')
         os.kill(job.mpirun_pid(), sig)
     rc, _, err, took = job.finish()
     check_status(problems, rc)
