@@ -16,8 +16,10 @@
 #      job's second run resumes and completes;
 #   3. LAUNCHER=mpirun with Slurm's own signal: --time=1 --signal=B:USR1@50,
 #      so Slurm signals the script 10 to 40 s into each run (the controller
-#      checks time limits every 30 s), on 32 MiB in steps of 4 KiB, slow
-#      enough to need several allocations.
+#      checks time limits every 30 s), on copies of a 32 MiB input in steps
+#      of 4 KiB: as many copies as make about 100 s of work on this machine
+#      (timed by one run outside Slurm first), so it needs several
+#      allocations however fast the machine is.
 # Each job must end COMPLETED 0:0 with all its runs in its (appended) log:
 # "exit status 3", "requeueing", "resuming from checkpoint", "exit status 0";
 # its output identical to a plain mpirun run's, and no checkpoint left.
@@ -91,7 +93,7 @@ SBATCH="$REPO/slurm/mpiwc.sbatch"
 # wait_pieces JOB: wait_job for a job that requeues itself (each requeue waits
 # cred_expire, 10 s here); 500 s at most. Sets JOB_STATE and JOB_EXIT.
 wait_pieces() {
-    local line deadline=$((SECONDS + 500))
+    local line deadline=$((SECONDS + ${2:-500}))
     JOB_STATE="" JOB_EXIT=""
     while [ "$SECONDS" -lt "$deadline" ]; do
         line=$(timeout 10 scontrol show job -o "$1" 2>/dev/null || true)
@@ -144,12 +146,30 @@ for launcher in mpirun srun; do
 done
 
 # ------------------------------------------------------------------ 2. Slurm's signal
-log "job 3: --time=1 --signal=B:USR1@50: Slurm signals the script before the limit"
+# The work must outlast the signal (10 to 40 s into a run) whatever the
+# machine's speed: time one uninterrupted checkpointing run of in2/ here, then
+# give the job as many copies of in2/ (hard links) as make about 100 s of work.
+CAL=$WORK/submit/cal
+t0=$(date +%s%N)
+(cd "$WORK/submit" && run env MPIWC_CHECKPOINT_STEP=4K timeout 300 "${MPIRUN[@]:2}" -np 2 \
+    --mca btl self,vader --mca oob_tcp_if_include lo "$MPIWC" --checkpoint-dir="$CAL" \
+    --checkpoint-interval=0 -o "$WORK/out/cal.tsv" in2/) || die "calibration run failed"
+cmp "$WORK/ref2.tsv" "$WORK/out/cal.tsv" || die "the calibration run's output differs"
+one_run=$(( ($(date +%s%N) - t0) / 1000000000 + 1 ))
+copies=$(( (100 + one_run - 1) / one_run ))
+mkdir -p "$WORK/submit/in3"
+for c in $(seq 1 "$copies"); do
+    for f in "$WORK"/submit/in2/*; do ln "$f" "$WORK/submit/in3/c$c-$(basename "$f")"; done
+done
+(cd "$WORK/submit" && reference_run "$WORK/ref3.tsv" in3/)
+log "job 3: --time=1 --signal=B:USR1@50: Slurm signals the script before the limit" \
+    "($copies copies of in2/: one took $one_run s)"
 CK=$WORK/submit/ck3
 job=$(submit MPIWC="$MPIWC" OUTPUT="$WORK/out/r3.tsv" LAUNCHER=mpirun CHECKPOINT_DIR="$CK" \
     CHECKPOINT_INTERVAL=0 MPIWC_CHECKPOINT_STEP=4K -- \
-    --ntasks=2 --time=1 --signal=B:USR1@50 --output="$WORK/out/job-%j.log" "$SBATCH" in2/)
-wait_pieces "$job"
-check_pieces 3 "$job" "$WORK/out/job-$job.log" "$WORK/out/r3.tsv" "$CK" "$WORK/ref2.tsv"
+    --ntasks=2 --time=1 --signal=B:USR1@50 --output="$WORK/out/job-%j.log" "$SBATCH" in3/)
+# Each piece: 10 to 40 s of work, a checkpoint, 10 s until the requeued job starts.
+wait_pieces "$job" $((300 + 3 * copies * one_run))
+check_pieces 3 "$job" "$WORK/out/job-$job.log" "$WORK/out/r3.tsv" "$CK" "$WORK/ref3.tsv"
 
 log "PASS (ran): sbatch slurm/mpiwc.sbatch with CHECKPOINT_DIR, stopped by SIGUSR1 (by hand and by --signal before the time limit), requeued, resumed; output = plain mpirun"
