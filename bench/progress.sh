@@ -28,19 +28,7 @@ CACHE=${CACHE:-bench/cache}
 [ -x "$BUILD/mpiwc" ] || { meson setup "$BUILD" --buildtype=release -Dtests=false >/dev/null && meson compile -C "$BUILD" >/dev/null; }
 mkdir -p "$OUT_DIR" "$CACHE"
 bytes=$(numfmt --from=iec "$SIZE")
-corpus="$CACHE/bible-$bytes.txt"
-if [ ! -s "$corpus" ]; then
-    kjv="$CACHE/bible-kjv.txt"
-    if [ ! -s "$kjv" ]; then
-        command -v bible >/dev/null || apt-get install -y -qq bible-kjv >/dev/null
-        env -u COLUMNS bible 'Gen1:1-Rev22:21' >"$kjv"
-    fi
-    copies=$(((bytes + $(stat -c %s "$kjv") - 1) / $(stat -c %s "$kjv")))
-    # head stops reading at SIZE: the last cat may die of SIGPIPE, which is fine.
-    for ((i = 0; i < copies; i++)); do cat "$kjv"; done | head -c "$bytes" >"$corpus.tmp" ||
-        [ "$(stat -c %s "$corpus.tmp")" -eq "$bytes" ]
-    mv "$corpus.tmp" "$corpus"
-fi
+corpus=$(bash bench/bible-corpus.sh "$CACHE" "$bytes")
 cat "$corpus" >/dev/null # into the page cache
 
 root=()
