@@ -31,90 +31,134 @@ int mpiwc_format_compare(const struct mpiwc_word *a, const struct mpiwc_word *b,
  * reach memcmp; with millions of distinct words that is most of the cost saved.
  */
 struct sort_item {
-    uint64_t rank;   /* UINT64_MAX - count for count order, else 0 */
+    uint64_t rank;   /* UINT64_MAX - count; ignored in word order */
     uint64_t prefix; /* first 8 bytes, big-endian, zero padded */
-    const struct mpiwc_word *word;
+    const uint8_t *key;
+    uint32_t len;
 };
 
 static uint64_t prefix_of(const struct mpiwc_word *w)
 {
-    uint8_t b[8] = {0};
-    memcpy(b, w->key, w->len < 8 ? w->len : 8);
     uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | b[i];
-    return v;
+    memcpy(&v, w->key, w->len < 8 ? w->len : 8);
+    return __builtin_bswap64(v); /* little-endian load: byte 0 becomes the top byte */
 }
 
-static inline bool item_before(const struct sort_item *a, const struct sort_item *b)
+static inline bool item_before(const struct sort_item *a, const struct sort_item *b, bool by_count)
 {
-    if (a->rank != b->rank)
+    if (by_count && a->rank != b->rank)
         return a->rank < b->rank;
     if (a->prefix != b->prefix)
         return a->prefix < b->prefix;
-    return compare_bytes(a->word, b->word) < 0;
+    size_t n = a->len < b->len ? a->len : b->len;
+    int c = memcmp(a->key, b->key, n);
+    return c < 0 || (c == 0 && a->len < b->len);
 }
 
 /*
- * Merge sort of 24-byte items with the comparison inlined: qsort through a
- * callback on 40-byte rows spent most of a 6M-word output in memmove (glibc
- * sorts elements over 32 bytes indirectly) and in the callback.
+ * Merge sort of items with the comparison inlined: qsort through a callback
+ * on 40-byte rows spent most of a 6M-word output in memmove (glibc sorts
+ * elements over 32 bytes indirectly) and in the callback.
  */
-static void sort_items(struct sort_item *a, struct sort_item *tmp, size_t n)
+static void sort_items(struct sort_item *a, struct sort_item *tmp, size_t n, bool by_count)
 {
     if (n <= 16) {
         for (size_t i = 1; i < n; i++) {
             struct sort_item x = a[i];
             size_t j = i;
-            for (; j > 0 && item_before(&x, &a[j - 1]); j--)
+            for (; j > 0 && item_before(&x, &a[j - 1], by_count); j--)
                 a[j] = a[j - 1];
             a[j] = x;
         }
         return;
     }
     size_t h = n / 2;
-    sort_items(a, tmp, h);
-    sort_items(a + h, tmp, n - h);
-    if (!item_before(&a[h], &a[h - 1]))
+    sort_items(a, tmp, h, by_count);
+    sort_items(a + h, tmp, n - h, by_count);
+    if (!item_before(&a[h], &a[h - 1], by_count))
         return; /* already in order */
     memcpy(tmp, a, h * sizeof *a);
     size_t i = 0, j = h, k = 0;
     while (i < h && j < n)
-        a[k++] = item_before(&a[j], &tmp[i]) ? a[j++] : tmp[i++];
+        a[k++] = item_before(&a[j], &tmp[i], by_count) ? a[j++] : tmp[i++];
     while (i < h)
         a[k++] = tmp[i++];
+}
+
+/* Byte d (0 = most significant) of the 16-byte key (rank, prefix). */
+static inline unsigned key_byte(uint64_t rank, uint64_t prefix, unsigned d)
+{
+    uint64_t v = d < 8 ? rank : prefix;
+    return (unsigned)(v >> (56 - 8 * (d & 7))) & 0xff;
+}
+
+/* Below this many items a bucket is merge sorted, in the caches. */
+#define RADIX_MIN 256
+
+/*
+ * Most-significant-digit radix sort on the bytes of (rank, prefix), from byte
+ * d on, then merge sort within buckets of equal leading bytes. varies has bit
+ * k set when byte k differs between some items and orders them (the rank's
+ * bytes only by count); the others are skipped. With
+ * tens of millions of words, a merge sort's 25 passes over items far larger
+ * than the caches cost most of the output phase; here a byte is one pass and
+ * the small buckets sort in cache. 200 MB of text with 16.7M distinct words,
+ * output phase (sort and write): 9.7 s -> 3.9 s.
+ */
+static void radix_items(struct sort_item *a, struct sort_item *tmp, size_t n, unsigned d,
+                        unsigned varies, bool by_count)
+{
+    while (d < 16 && !(varies >> d & 1))
+        d++;
+    if (n <= RADIX_MIN || d == 16) {
+        sort_items(a, tmp, n, by_count);
+        return;
+    }
+    size_t count[256] = {0}, at[256];
+    for (size_t i = 0; i < n; i++)
+        count[key_byte(a[i].rank, a[i].prefix, d)]++;
+    size_t sum = 0;
+    for (unsigned b = 0; b < 256; b++) {
+        at[b] = sum;
+        sum += count[b];
+    }
+    for (size_t i = 0; i < n; i++)
+        tmp[at[key_byte(a[i].rank, a[i].prefix, d)]++] = a[i];
+    memcpy(a, tmp, n * sizeof *a);
+    for (size_t b = 0, from = 0; b < 256; from += count[b++])
+        if (count[b] > 1)
+            radix_items(a + from, tmp, count[b], d + 1, varies, by_count);
 }
 
 void mpiwc_format_sort(struct mpiwc_word *words, size_t n, enum mpiwc_sort order)
 {
     if (n < 2)
         return;
+    /* Items carry key and count, so rows are rebuilt in order without visiting them again. */
     struct sort_item *items = mpiwc_xmalloc(mpiwc_mul_size(n, sizeof *items));
-    struct sort_item *tmp = mpiwc_xmalloc(mpiwc_mul_size(n / 2 + 1, sizeof *tmp));
+    uint64_t rank_or = 0, rank_and = UINT64_MAX, prefix_or = 0, prefix_and = UINT64_MAX;
+    bool by_count = order == MPIWC_SORT_COUNT;
     for (size_t i = 0; i < n; i++) {
-        items[i].rank = order == MPIWC_SORT_COUNT ? UINT64_MAX - words[i].count : 0;
+        items[i].rank = UINT64_MAX - words[i].count;
         items[i].prefix = prefix_of(&words[i]);
-        items[i].word = &words[i];
+        items[i].key = words[i].key;
+        items[i].len = words[i].len;
+        rank_or |= items[i].rank;
+        rank_and &= items[i].rank;
+        prefix_or |= items[i].prefix;
+        prefix_and &= items[i].prefix;
     }
-    sort_items(items, tmp, n);
+    unsigned varies = 0;
+    for (unsigned d = 0; d < 16; d++)
+        if (key_byte(rank_or, prefix_or, d) != key_byte(rank_and, prefix_and, d))
+            varies |= 1u << d;
+    if (!by_count)
+        varies &= ~0xffu;
+    struct sort_item *tmp = mpiwc_xmalloc(mpiwc_mul_size(n, sizeof *tmp));
+    radix_items(items, tmp, n, 0, varies, by_count);
     free(tmp);
-    /* Permute words in place, cycle by cycle: row i takes the row items[i] names. */
-    for (size_t i = 0; i < n; i++) {
-        if (!items[i].word)
-            continue;
-        struct mpiwc_word first = words[i];
-        size_t j = i;
-        for (;;) {
-            size_t from = (size_t)(items[j].word - words);
-            items[j].word = NULL;
-            if (from == i) {
-                words[j] = first;
-                break;
-            }
-            words[j] = words[from];
-            j = from;
-        }
-    }
+    for (size_t i = 0; i < n; i++)
+        words[i] = (struct mpiwc_word){items[i].key, items[i].len, UINT64_MAX - items[i].rank};
     free(items);
 }
 

@@ -212,6 +212,79 @@ static void test_sort_random(void **state)
     free(store);
 }
 
+static enum mpiwc_sort qsort_order;
+
+static int qsort_ref(const void *x, const void *y)
+{
+    return ref_cmp(x, y, qsort_order);
+}
+
+/*
+ * 200,000 words, enough for the radix passes of a big sort: lengths 1 to 24
+ * over a small alphabet, half of them with the same first 5 bytes (so many
+ * share their first 8 bytes, and radix buckets stay big down to the last
+ * bytes), some longer than 16 bytes, counts from 1 up to 2^40 (so several
+ * bytes of the count vary). Checked row by row against qsort with
+ * the reference comparison.
+ */
+static void test_sort_large(void **state)
+{
+    (void)state;
+    static const uint8_t alphabet[] = {'a', 'b', 0x00, 0xff};
+    const size_t n = 200000, width = 24;
+    uint8_t *store = calloc(n, width);
+    struct mpiwc_word *w = calloc(n, sizeof *w), *want = calloc(n, sizeof *want);
+    assert_non_null(store);
+    assert_non_null(w);
+    assert_non_null(want);
+    uint64_t x = 12345;
+    for (size_t i = 0; i < n; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        uint32_t len = 1 + (uint32_t)(x >> 59) % 24;
+        uint8_t *k = store + i * width;
+        for (uint32_t j = 0; j < len; j++) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            k[j] = alphabet[(x >> 60) % sizeof alphabet];
+        }
+        /* Half share their first 5 bytes, so buckets stay big for the later bytes. */
+        if (len > 5 && (x >> 58) % 2)
+            memcpy(k, "ab\0ba", 5);
+        if (len >= 12)
+            memcpy(k + len - 4, &i, 4);
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        uint64_t count = (x >> 62) == 0 ? 1 + (x >> 24) : 1 + (x >> 40) % 5;
+        w[i] = (struct mpiwc_word){k, len, count};
+    }
+    /* Drop duplicates (short words repeat): keep the first of equal keys. */
+    qsort_order = MPIWC_SORT_WORD;
+    memcpy(want, w, n * sizeof *w);
+    qsort(want, n, sizeof *want, qsort_ref);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (m == 0 || ref_bytes_cmp(&want[m - 1], &want[i]) != 0)
+            want[m++] = want[i];
+    assert_true(m > 100000);
+    memcpy(w, want, m * sizeof *w);
+    for (int o = 0; o < 2; o++) {
+        qsort_order = o ? MPIWC_SORT_WORD : MPIWC_SORT_COUNT;
+        /* Start from a shuffled copy. */
+        for (size_t i = m - 1; i > 0; i--) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            size_t j = (size_t)((x >> 33) % (i + 1));
+            struct mpiwc_word t = w[i];
+            w[i] = w[j];
+            w[j] = t;
+        }
+        memcpy(want, w, m * sizeof *w);
+        qsort(want, m, sizeof *want, qsort_ref);
+        mpiwc_format_sort(w, m, qsort_order);
+        assert_order(w, want, m);
+    }
+    free(store);
+    free(w);
+    free(want);
+}
+
 static void test_sort_edge_sizes(void **state)
 {
     (void)state;
@@ -747,12 +820,13 @@ static void test_write_error(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sort_by_count),   cmocka_unit_test(test_sort_by_word),
-        cmocka_unit_test(test_compare),         cmocka_unit_test(test_sort_random),
-        cmocka_unit_test(test_sort_edge_sizes), cmocka_unit_test(test_tsv_exact),
-        cmocka_unit_test(test_csv_exact),       cmocka_unit_test(test_json_plain),
-        cmocka_unit_test(test_json_escapes),    cmocka_unit_test(test_json_utf8),
-        cmocka_unit_test(test_json_every_byte), cmocka_unit_test(test_write_error),
+        cmocka_unit_test(test_sort_by_count), cmocka_unit_test(test_sort_by_word),
+        cmocka_unit_test(test_compare),       cmocka_unit_test(test_sort_random),
+        cmocka_unit_test(test_sort_large),    cmocka_unit_test(test_sort_edge_sizes),
+        cmocka_unit_test(test_tsv_exact),     cmocka_unit_test(test_csv_exact),
+        cmocka_unit_test(test_json_plain),    cmocka_unit_test(test_json_escapes),
+        cmocka_unit_test(test_json_utf8),     cmocka_unit_test(test_json_every_byte),
+        cmocka_unit_test(test_write_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
