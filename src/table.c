@@ -8,6 +8,18 @@
 
 #define MIN_SLOTS 1024u
 
+#define KEEP(n) ((n) >= 8 ? ~UINT64_C(0) : (UINT64_C(1) << (8 * (n))) - 1)
+#define MASKS(n)                                                                                   \
+    {                                                                                              \
+        KEEP(n), (n) > 8 ? KEEP((n)-8) : 0                                                         \
+    }
+const uint64_t mpiwc_key_masks[MPIWC_INLINE_KEY + 1][2] = {
+    MASKS(0), MASKS(1),  MASKS(2),  MASKS(3),  MASKS(4),  MASKS(5),  MASKS(6),  MASKS(7),  MASKS(8),
+    MASKS(9), MASKS(10), MASKS(11), MASKS(12), MASKS(13), MASKS(14), MASKS(15), MASKS(16),
+};
+#undef MASKS
+#undef KEEP
+
 static inline uint64_t load64(const uint8_t *p)
 {
     uint64_t v;
@@ -52,6 +64,7 @@ void mpiwc_table_init(struct mpiwc_table *t, size_t capacity_hint)
     size_t n = slots_for(capacity_hint);
     t->slots = mpiwc_xcalloc(n, sizeof *t->slots);
     t->mask = n - 1;
+    t->grow_at = n / 4 * 3;
     t->size = 0;
     t->queued = 0;
     t->arena_cap = 64u << 10;
@@ -92,6 +105,7 @@ void mpiwc_table_grow(struct mpiwc_table *t)
     free(old);
     t->slots = slots;
     t->mask = mask;
+    t->grow_at = n / 4 * 3;
 }
 
 static uint64_t arena_append(struct mpiwc_table *t, const void *key, size_t len)

@@ -34,6 +34,7 @@ void mpiwc_tokenizer_init(struct mpiwc_tokenizer *tok, enum mpiwc_split split,
         tok->fold[b] = (uint8_t)((casing == MPIWC_CASE_FOLD && b >= 'A' && b <= 'Z') ? b + 32 : b);
     }
     tok->folds = casing == MPIWC_CASE_FOLD;
+    tok->alnum = split == MPIWC_SPLIT_ALNUM;
     tok->classify = mpiwc_classifier(mpiwc_simd_level(), split);
     tok->table = table;
     if (split >= MPIWC_SPLIT_UNICODE) {
@@ -108,7 +109,10 @@ static inline void count_word(struct mpiwc_tokenizer *tok, const uint8_t *p, siz
     }
     uint64_t lo, hi;
     mpiwc_short_key_at(p, n, avail, &lo, &hi);
-    if (tok->folds) {
+    if (tok->folds && tok->alnum) {
+        lo = mpiwc_fold8_alnum(lo);
+        hi = mpiwc_fold8_alnum(hi);
+    } else if (tok->folds) {
         lo = mpiwc_fold8(lo);
         hi = mpiwc_fold8(hi);
     }

@@ -181,9 +181,9 @@ static inline void run_done(struct mpiwc_words *w, const uint8_t *p, size_t n, s
         uint64_t lo, hi;
         mpiwc_short_key_at(p, n, avail, &lo, &hi);
         if (((lo | hi) & HIGH_BITS) == 0) {
-            if (w->rules.casing == MPIWC_CASE_FOLD) {
-                lo = mpiwc_fold8(lo);
-                hi = mpiwc_fold8(hi);
+            if (w->rules.casing == MPIWC_CASE_FOLD) { /* a unicode run's ASCII bytes are alnum */
+                lo = mpiwc_fold8_alnum(lo);
+                hi = mpiwc_fold8_alnum(hi);
             }
             mpiwc_table_count_short(w->table, mpiwc_hash_short(lo, hi, n), lo, hi, (uint32_t)n);
             w->words++;

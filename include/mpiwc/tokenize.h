@@ -78,6 +78,7 @@ struct mpiwc_tokenizer {
     uint8_t is_word[256];       /* 1 for word bytes under the split rule */
     uint8_t fold[256];          /* byte -> byte under the case rule */
     bool folds;                 /* fold is not the identity */
+    bool alnum;                 /* runs hold only A-Z a-z 0-9 and bytes >= 0x80 */
     mpiwc_classify_fn classify; /* the best SIMD classifier of this CPU for the split rule */
     struct mpiwc_table *table;  /* borrowed; words are added here */
     uint8_t *pending;           /* owned: the unfinished word at the end of the last chunk */
