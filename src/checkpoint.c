@@ -258,14 +258,15 @@ int mpiwc_ckpt_write_rank(const char *dir, uint64_t gen, int rank, int nranks, u
         const struct mpiwc_table *tab = tables[t];
         for (size_t i = 0; i < mpiwc_table_slots(tab); i++) {
             const struct mpiwc_entry *e = mpiwc_table_at(tab, i);
-            if (!e->count)
+            if (!mpiwc_entry_count(e))
                 continue;
-            size_t need = mpiwc_record_size(e->key_len);
+            size_t need = mpiwc_record_size(mpiwc_entry_len(e));
             if (need > reccap) {
                 reccap = need;
                 rec = mpiwc_xrealloc(rec, reccap);
             }
-            mpiwc_record_put(rec, mpiwc_table_key(tab, e), e->key_len, e->count);
+            mpiwc_record_put(rec, mpiwc_table_key(tab, e), mpiwc_entry_len(e),
+                             mpiwc_entry_count(e));
             out_put(&o, rec, need);
         }
     }

@@ -372,8 +372,9 @@ static struct mpiwc_word *owned_rows(const struct mpiwc_table *owned, enum mpiwc
     size_t k = 0;
     for (size_t i = 0; i < mpiwc_table_slots(owned); i++) {
         const struct mpiwc_entry *e = mpiwc_table_at(owned, i);
-        if (e->count)
-            rows[k++] = (struct mpiwc_word){mpiwc_table_key(owned, e), e->key_len, e->count};
+        if (mpiwc_entry_count(e))
+            rows[k++] = (struct mpiwc_word){mpiwc_table_key(owned, e), mpiwc_entry_len(e),
+                                            mpiwc_entry_count(e)};
     }
     mpiwc_format_sort(rows, k, sort);
     *n = k;

@@ -22,7 +22,7 @@ static void group_by_owner(const struct mpiwc_table *t, int nranks, struct by_ow
     g->slot = mpiwc_xmalloc(mpiwc_mul_size(t->size ? t->size : 1, sizeof *g->slot));
     for (size_t i = 0; i < nslots; i++) {
         const struct mpiwc_entry *e = mpiwc_table_at(t, i);
-        if (e->count)
+        if (mpiwc_entry_count(e))
             g->first[mpiwc_table_owner(e->hash, nranks) + 1]++;
     }
     for (int d = 0; d < nranks; d++)
@@ -31,7 +31,7 @@ static void group_by_owner(const struct mpiwc_table *t, int nranks, struct by_ow
     memcpy(fill, g->first, (size_t)nranks * sizeof *fill);
     for (size_t i = 0; i < nslots; i++) {
         const struct mpiwc_entry *e = mpiwc_table_at(t, i);
-        if (e->count)
+        if (mpiwc_entry_count(e))
             g->slot[fill[mpiwc_table_owner(e->hash, nranks)]++] = i;
     }
     free(fill);
@@ -77,7 +77,8 @@ int mpiwc_shuffle(struct mpiwc_table *local, struct mpiwc_table *owned, size_t c
     size_t me = (size_t)rank;
     for (size_t k = g.first[me]; k < g.first[me + 1]; k++) {
         const struct mpiwc_entry *e = mpiwc_table_at(local, g.slot[k]);
-        mpiwc_table_add_hashed(owned, e->hash, mpiwc_table_key(local, e), e->key_len, e->count);
+        mpiwc_table_add_hashed(owned, e->hash, mpiwc_table_key(local, e), mpiwc_entry_len(e),
+                               mpiwc_entry_count(e));
     }
     cursor[me] = g.first[me + 1];
     stats->reduce_s += MPI_Wtime() - t0;
@@ -102,7 +103,7 @@ int mpiwc_shuffle(struct mpiwc_table *local, struct mpiwc_table *owned, size_t c
         for (size_t d = 0; d < n; d++) {
             size_t b = 0, k = cursor[d];
             while (k < g.first[d + 1]) {
-                size_t rec = mpiwc_record_size(mpiwc_table_at(local, g.slot[k])->key_len);
+                size_t rec = mpiwc_record_size(mpiwc_entry_len(mpiwc_table_at(local, g.slot[k])));
                 if (b > 0 && b + rec > per_dest)
                     break;
                 b += rec;
@@ -124,7 +125,8 @@ int mpiwc_shuffle(struct mpiwc_table *local, struct mpiwc_table *owned, size_t c
             scount[d] = too_big ? 0 : (int)bytes[d];
             for (size_t k = cursor[d]; k < stop[d] && !too_big; k++) {
                 const struct mpiwc_entry *e = mpiwc_table_at(local, g.slot[k]);
-                p = mpiwc_record_put(p, mpiwc_table_key(local, e), e->key_len, e->count);
+                p = mpiwc_record_put(p, mpiwc_table_key(local, e), mpiwc_entry_len(e),
+                                     mpiwc_entry_count(e));
             }
             cursor[d] = stop[d];
         }

@@ -39,6 +39,16 @@ static inline uint64_t mpiwc_hash_short(uint64_t lo, uint64_t hi, size_t len)
 
 void mpiwc_table_grow(struct mpiwc_table *t);
 
+/* Does not return: a count would pass MPIWC_COUNT_MAX (fatal). */
+void mpiwc_table_overflow(void) __attribute__((noreturn, cold));
+
+/* Adding add to a count of have must stay within the count's 56 bits. */
+static inline void mpiwc_table_check_sum(uint64_t have, uint64_t add)
+{
+    if (add > MPIWC_COUNT_MAX - have)
+        mpiwc_table_overflow();
+}
+
 /*
  * Grow before one more word would pass 3/4 load. Linear probing stays short
  * there with a good hash, and a table of tens of millions of words needs half
@@ -58,21 +68,25 @@ static inline void mpiwc_table_add_short(struct mpiwc_table *t, uint64_t h, uint
     size_t i = h & t->mask;
     for (;;) {
         struct mpiwc_entry *e = &t->slots[i];
-        if (e->count == 0) {
+        if (e->tagged == 0) {
+            if (count > 1) /* a merged count; a constant 1 on the tokenizers' path */
+                mpiwc_table_check_sum(0, count);
             e->hash = h;
-            e->count = count;
-            e->key_len = len;
+            e->tagged = count | (uint64_t)len << 56;
             memcpy(e->key.bytes, &lo, 8);
             memcpy(e->key.bytes + 8, &hi, 8);
             t->size++;
             return;
         }
-        if (e->hash == h && e->key_len == len) {
+        if (e->hash == h && (e->tagged >> 56) == len) {
             uint64_t elo, ehi;
             memcpy(&elo, e->key.bytes, 8);
             memcpy(&ehi, e->key.bytes + 8, 8);
             if (elo == lo && ehi == hi) {
-                e->count += count;
+                /* One at a time, 2^56 words take a rank years: only merged counts are checked. */
+                if (count > 1)
+                    mpiwc_table_check_sum(mpiwc_entry_count(e), count);
+                e->tagged += count;
                 return;
             }
         }

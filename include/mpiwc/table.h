@@ -14,8 +14,10 @@
  * rehashes key bytes and probes compare hashes before bytes. Keys of up to 16
  * bytes (most words of natural text) sit inside the slot, so a probe needs no
  * pointer chase; longer keys live in one arena owned by the table, addressed
- * by offset, so growth of the arena does not invalidate entries. Counts are
- * 64-bit. An empty slot has count 0.
+ * by offset, so growth of the arena does not invalidate entries. A slot is 32
+ * bytes, two to a cache line, so a probe touches one line: the count shares
+ * its 64 bits with the key's length (counts up to 2^56 - 1, far beyond what a
+ * rank can read). An empty slot is all zero.
  *
  * The hash is fixed and unseeded, identical on every rank: the same hash
  * picks the bucket (low bits) and, through mpiwc_table_owner(), the owner
@@ -35,14 +37,20 @@
 /* Keys up to this many bytes are stored inside the slot, zero padded. */
 #define MPIWC_INLINE_KEY 16
 
+/* The largest count a slot holds. */
+#define MPIWC_COUNT_MAX ((UINT64_C(1) << 56) - 1)
+/* The length tag of a key in the arena. */
+#define MPIWC_TAG_LONG 0xffu
+
 struct mpiwc_entry {
     uint64_t hash;
-    uint64_t count; /* 0 marks an empty slot */
+    uint64_t tagged; /* count | tag << 56: tag = key length if inline, else MPIWC_TAG_LONG */
     union {
-        uint8_t bytes[MPIWC_INLINE_KEY]; /* key_len <= MPIWC_INLINE_KEY */
-        uint64_t off;                    /* else: offset of the key bytes in the arena */
+        uint8_t bytes[MPIWC_INLINE_KEY]; /* tag <= MPIWC_INLINE_KEY: the key, zero padded */
+        struct {
+            uint64_t off, len; /* tag MPIWC_TAG_LONG: the key's bytes in the arena */
+        } arena;
     } key;
-    uint32_t key_len;
 };
 
 #define MPIWC_TABLE_QUEUE 16
@@ -88,6 +96,17 @@ void mpiwc_table_add_hashed(struct mpiwc_table *t, uint64_t hash, const void *ke
 /* Local. The count of key, 0 when absent. */
 uint64_t mpiwc_table_get(const struct mpiwc_table *t, const void *key, size_t len);
 
+/* Local. An entry's count (0: an empty slot) and key length. */
+static inline uint64_t mpiwc_entry_count(const struct mpiwc_entry *e)
+{
+    return e->tagged & MPIWC_COUNT_MAX;
+}
+static inline size_t mpiwc_entry_len(const struct mpiwc_entry *e)
+{
+    unsigned tag = (unsigned)(e->tagged >> 56);
+    return tag == MPIWC_TAG_LONG ? (size_t)e->key.arena.len : tag;
+}
+
 /* Local. Iteration: slots() slots, at(i) is a slot; skip those with count 0. */
 static inline size_t mpiwc_table_slots(const struct mpiwc_table *t)
 {
@@ -101,7 +120,7 @@ static inline const struct mpiwc_entry *mpiwc_table_at(const struct mpiwc_table 
 static inline const uint8_t *mpiwc_table_key(const struct mpiwc_table *t,
                                              const struct mpiwc_entry *e)
 {
-    return e->key_len <= MPIWC_INLINE_KEY ? e->key.bytes : t->arena + e->key.off;
+    return (e->tagged >> 56) == MPIWC_TAG_LONG ? t->arena + e->key.arena.off : e->key.bytes;
 }
 
 /* Local. Bytes of memory the table holds (slots + arena capacity). */

@@ -146,12 +146,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t occupied = 0;
     for (size_t i = 0; i < mpiwc_table_slots(&table); i++) {
         const struct mpiwc_entry *e = mpiwc_table_at(&table, i);
-        if (!e->count)
+        if (!mpiwc_entry_count(e))
             continue;
         occupied++;
-        sum += e->count;
-        CHECK(e->key_len > 0);
-        CHECK(e->hash == mpiwc_hash(mpiwc_table_key(&table, e), e->key_len));
+        sum += mpiwc_entry_count(e);
+        CHECK(mpiwc_entry_len(e) > 0);
+        CHECK(e->hash == mpiwc_hash(mpiwc_table_key(&table, e), mpiwc_entry_len(e)));
     }
     CHECK(occupied == distinct);
     CHECK(sum == nwords);

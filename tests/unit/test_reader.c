@@ -103,9 +103,10 @@ static void dump_mismatch(const struct mpiwc_table *t, const struct ref *r)
     }
     for (size_t i = 0; i < mpiwc_table_slots(t); i++) {
         const struct mpiwc_entry *e = mpiwc_table_at(t, i);
-        if (e->count)
-            print_message("  table: '%.*s' %llu\n", (int)e->key_len,
-                          (const char *)mpiwc_table_key(t, e), (unsigned long long)e->count);
+        if (mpiwc_entry_count(e))
+            print_message("  table: '%.*s' %llu\n", (int)mpiwc_entry_len(e),
+                          (const char *)mpiwc_table_key(t, e),
+                          (unsigned long long)mpiwc_entry_count(e));
     }
 }
 

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "mpiwc/table.h"
+#include "mpiwc/util.h"
 
 static size_t count_occupied(const struct mpiwc_table *t, uint64_t *sum)
 {
@@ -20,9 +21,9 @@ static size_t count_occupied(const struct mpiwc_table *t, uint64_t *sum)
     uint64_t s = 0;
     for (size_t i = 0; i < mpiwc_table_slots(t); i++) {
         const struct mpiwc_entry *e = mpiwc_table_at(t, i);
-        if (e->count) {
+        if (mpiwc_entry_count(e)) {
             n++;
-            s += e->count;
+            s += mpiwc_entry_count(e);
         }
     }
     if (sum)
@@ -61,17 +62,17 @@ static void test_insert_get(void **state)
     size_t seen = 0;
     for (size_t i = 0; i < mpiwc_table_slots(&t); i++) {
         const struct mpiwc_entry *e = mpiwc_table_at(&t, i);
-        if (e->count == 0)
+        if (mpiwc_entry_count(e) == 0)
             continue;
         seen++;
         const uint8_t *k = mpiwc_table_key(&t, e);
-        assert_int_equal(e->hash, mpiwc_hash(k, e->key_len));
-        if (e->key_len == 4 && memcmp(k, "word", 4) == 0)
-            assert_int_equal(e->count, 1);
-        else if (e->key_len == 5 && memcmp(k, "other", 5) == 0)
-            assert_int_equal(e->count, 7);
-        else if (e->key_len == 4 && memcmp(k, "copy", 4) == 0)
-            assert_int_equal(e->count, 3);
+        assert_int_equal(e->hash, mpiwc_hash(k, mpiwc_entry_len(e)));
+        if (mpiwc_entry_len(e) == 4 && memcmp(k, "word", 4) == 0)
+            assert_int_equal(mpiwc_entry_count(e), 1);
+        else if (mpiwc_entry_len(e) == 5 && memcmp(k, "other", 5) == 0)
+            assert_int_equal(mpiwc_entry_count(e), 7);
+        else if (mpiwc_entry_len(e) == 4 && memcmp(k, "copy", 4) == 0)
+            assert_int_equal(mpiwc_entry_count(e), 3);
         else
             fail_msg("unexpected key in table");
     }
@@ -102,10 +103,51 @@ static void test_counts_add_up(void **state)
     mpiwc_table_add(&t, "big", 3, UINT64_C(0xffffffff));
     mpiwc_table_add(&t, "big", 3, 2);
     assert_int_equal(mpiwc_table_get(&t, "big", 3), UINT64_C(0x100000001));
-    mpiwc_table_add(&t, "huge", 4, UINT64_C(1) << 62);
-    mpiwc_table_add(&t, "huge", 4, UINT64_C(1) << 62);
-    assert_int_equal(mpiwc_table_get(&t, "huge", 4), UINT64_C(1) << 63);
+    /* Up to 2^56 - 1, short and long keys alike, and the key's length survives. */
+    mpiwc_table_add(&t, "huge", 4, UINT64_C(1) << 55);
+    mpiwc_table_add(&t, "huge", 4, (UINT64_C(1) << 55) - 2);
+    mpiwc_table_add(&t, "huge", 4, 1);
+    assert_int_equal(mpiwc_table_get(&t, "huge", 4), MPIWC_COUNT_MAX);
+    assert_int_equal(mpiwc_table_get(&t, "hug", 3), 0);
+    const char *long_key = "a key longer than sixteen bytes";
+    mpiwc_table_add(&t, long_key, strlen(long_key), MPIWC_COUNT_MAX - 1);
+    mpiwc_table_add(&t, long_key, strlen(long_key), 1);
+    assert_int_equal(mpiwc_table_get(&t, long_key, strlen(long_key)), MPIWC_COUNT_MAX);
     mpiwc_table_free(&t);
+}
+
+static jmp_buf fatal_jump;
+
+static void fatal_to_test(void)
+{
+    longjmp(fatal_jump, 1);
+}
+
+/* A merged count past 2^56 - 1 is a fatal error, never a count that wraps into the key's length. */
+static void test_count_overflow_is_fatal(void **state)
+{
+    (void)state;
+    const char *keys[] = {"w", "a key longer than sixteen bytes"};
+    for (int k = 0; k < 2; k++) {
+        struct mpiwc_table t;
+        mpiwc_table_init(&t, 0);
+        mpiwc_table_add(&t, keys[k], strlen(keys[k]), MPIWC_COUNT_MAX - 1);
+        mpiwc_set_fatal_handler(fatal_to_test);
+        volatile int died = 0;
+        if (setjmp(fatal_jump) == 0)
+            mpiwc_table_add(&t, keys[k], strlen(keys[k]), 2);
+        else
+            died = 1;
+        assert_int_equal(died, 1);
+        if (setjmp(fatal_jump) == 0)
+            mpiwc_table_add(&t, "new", 3, MPIWC_COUNT_MAX + 1);
+        else
+            died = 2;
+        mpiwc_set_fatal_handler(NULL);
+        assert_int_equal(died, 2);
+        assert_int_equal(mpiwc_table_get(&t, keys[k], strlen(keys[k])), MPIWC_COUNT_MAX - 1);
+        mpiwc_table_free(&t);
+    }
 }
 
 static int make_key(char *buf, uint32_t i)
@@ -146,20 +188,20 @@ static void test_growth_200k(void **state)
     /* Every key seen in iteration is one of ours, with its count. */
     for (size_t i = 0; i < slots; i++) {
         const struct mpiwc_entry *e = mpiwc_table_at(&t, i);
-        if (e->count == 0)
+        if (mpiwc_entry_count(e) == 0)
             continue;
         const uint8_t *k = mpiwc_table_key(&t, e);
         unsigned id = 0;
         char tmp[32];
-        assert_true(e->key_len < sizeof tmp);
-        memcpy(tmp, k, e->key_len);
-        tmp[e->key_len] = 0;
+        assert_true(mpiwc_entry_len(e) < sizeof tmp);
+        memcpy(tmp, k, mpiwc_entry_len(e));
+        tmp[mpiwc_entry_len(e)] = 0;
         assert_int_equal(sscanf(tmp, "key-%u-", &id), 1);
         assert_true(id < n);
         int len = make_key(key, id);
-        assert_int_equal(e->key_len, (uint32_t)len);
+        assert_int_equal(mpiwc_entry_len(e), (uint32_t)len);
         assert_memory_equal(k, key, (size_t)len);
-        assert_int_equal(e->count, (uint64_t)id + 1 + (id % 2 == 0));
+        assert_int_equal(mpiwc_entry_count(e), (uint64_t)id + 1 + (id % 2 == 0));
     }
     assert_true(mpiwc_table_memory(&t) >= slots * sizeof(struct mpiwc_entry) + t.arena_len);
     mpiwc_table_free(&t);
@@ -237,11 +279,11 @@ static void test_binary_keys(void **state)
 
     for (size_t i = 0; i < mpiwc_table_slots(&t); i++) {
         const struct mpiwc_entry *e = mpiwc_table_at(&t, i);
-        if (e->count == 0)
+        if (mpiwc_entry_count(e) == 0)
             continue;
-        assert_true(e->count >= 1 && e->count <= nkeys);
-        size_t k = (size_t)e->count - 1;
-        assert_int_equal(e->key_len, keys[k].len);
+        assert_true(mpiwc_entry_count(e) >= 1 && mpiwc_entry_count(e) <= nkeys);
+        size_t k = (size_t)mpiwc_entry_count(e) - 1;
+        assert_int_equal(mpiwc_entry_len(e), keys[k].len);
         assert_memory_equal(mpiwc_table_key(&t, e), keys[k].k, keys[k].len);
     }
     mpiwc_table_free(&t);
@@ -458,11 +500,11 @@ static void test_key_lengths_inline_boundary(void **state)
     }
     for (size_t i = 0; i < mpiwc_table_slots(&t); i++) {
         const struct mpiwc_entry *e = mpiwc_table_at(&t, i);
-        if (e->count == 0)
+        if (mpiwc_entry_count(e) == 0)
             continue;
-        const uint8_t *want = e->count > 100 ? mixed : zeros;
-        size_t len = e->count > 100 ? e->count - 100 : e->count;
-        assert_int_equal(e->key_len, len);
+        const uint8_t *want = mpiwc_entry_count(e) > 100 ? mixed : zeros;
+        size_t len = mpiwc_entry_count(e) > 100 ? mpiwc_entry_count(e) - 100 : mpiwc_entry_count(e);
+        assert_int_equal(mpiwc_entry_len(e), len);
         assert_memory_equal(mpiwc_table_key(&t, e), want, len);
         assert_int_equal(e->hash, mpiwc_hash(want, len));
     }
@@ -482,6 +524,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_insert_get),
         cmocka_unit_test(test_counts_add_up),
+        cmocka_unit_test(test_count_overflow_is_fatal),
         cmocka_unit_test(test_growth_200k),
         cmocka_unit_test(test_clear_then_reuse),
         cmocka_unit_test(test_binary_keys),

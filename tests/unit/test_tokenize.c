@@ -112,14 +112,15 @@ static void assert_table_matches(const struct mpiwc_table *t, const struct ref *
     size_t seen = 0;
     for (size_t i = 0; i < mpiwc_table_slots(t); i++) {
         const struct mpiwc_entry *e = mpiwc_table_at(t, i);
-        if (e->count == 0)
+        if (mpiwc_entry_count(e) == 0)
             continue;
         seen++;
         const uint8_t *key = mpiwc_table_key(t, e);
         bool found = false;
         for (size_t j = 0; j < r->n && !found; j++)
-            found = r->w[j].len == e->key_len && memcmp(r->w[j].key, key, e->key_len) == 0 &&
-                    r->w[j].count == e->count;
+            found = r->w[j].len == mpiwc_entry_len(e) &&
+                    memcmp(r->w[j].key, key, mpiwc_entry_len(e)) == 0 &&
+                    r->w[j].count == mpiwc_entry_count(e);
         assert_true(found);
     }
     assert_int_equal(seen, r->n);

@@ -38,12 +38,13 @@ static char *dump(const struct mpiwc_table *t)
     assert_non_null(lines);
     for (size_t i = 0; i < mpiwc_table_slots(t); i++) {
         const struct mpiwc_entry *e = mpiwc_table_at(t, i);
-        if (!e->count)
+        if (!mpiwc_entry_count(e))
             continue;
-        lines[n] = malloc(e->key_len + 32);
+        lines[n] = malloc(mpiwc_entry_len(e) + 32);
         assert_non_null(lines[n]);
-        memcpy(lines[n], mpiwc_table_key(t, e), e->key_len);
-        snprintf(lines[n] + e->key_len, 32, " %llu\n", (unsigned long long)e->count);
+        memcpy(lines[n], mpiwc_table_key(t, e), mpiwc_entry_len(e));
+        snprintf(lines[n] + mpiwc_entry_len(e), 32, " %llu\n",
+                 (unsigned long long)mpiwc_entry_count(e));
         n++;
     }
     qsort(lines, n, sizeof *lines, cmp_line);
