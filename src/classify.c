@@ -76,6 +76,54 @@ __attribute__((target("avx512bw"))) static uint64_t classify_space_avx512(const 
     return ~(uint64_t)(sp | ctl);
 }
 
+/* ---- A-Z to a-z over a buffer ---- */
+
+static void fold_scalar(uint8_t *restrict dst, const uint8_t *restrict src, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dst[i] = (uint8_t)((unsigned)(src[i] - 'A') < 26u ? src[i] | 0x20 : src[i]);
+}
+
+__attribute__((target("avx2"))) static void fold_avx2(uint8_t *restrict dst,
+                                                      const uint8_t *restrict src, size_t n)
+{
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(src + i));
+        __m256i upper = in_range256(v, 'A', 26);
+        v = _mm256_or_si256(v, _mm256_and_si256(upper, _mm256_set1_epi8(0x20)));
+        _mm256_storeu_si256((__m256i *)(void *)(dst + i), v);
+    }
+    fold_scalar(dst + i, src + i, n - i);
+}
+
+__attribute__((target("avx512bw"))) static void fold_avx512(uint8_t *restrict dst,
+                                                            const uint8_t *restrict src, size_t n)
+{
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        __m512i v = _mm512_loadu_si512((const void *)(src + i));
+        __mmask64 upper =
+            _mm512_cmplt_epu8_mask(_mm512_sub_epi8(v, _mm512_set1_epi8('A')), _mm512_set1_epi8(26));
+        v = _mm512_mask_blend_epi8(upper, v, _mm512_or_si512(v, _mm512_set1_epi8(0x20)));
+        _mm512_storeu_si512((void *)(dst + i), v);
+    }
+    fold_scalar(dst + i, src + i, n - i);
+}
+
+mpiwc_fold_fn mpiwc_folder(enum mpiwc_simd level)
+{
+    switch (level) {
+    case MPIWC_SIMD_AVX512:
+        return fold_avx512;
+    case MPIWC_SIMD_AVX2:
+        return fold_avx2;
+    case MPIWC_SIMD_SCALAR:
+    default:
+        return fold_scalar;
+    }
+}
+
 bool mpiwc_simd_supported(enum mpiwc_simd level)
 {
     __builtin_cpu_init();

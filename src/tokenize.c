@@ -34,7 +34,7 @@ void mpiwc_tokenizer_init(struct mpiwc_tokenizer *tok, enum mpiwc_split split,
         tok->fold[b] = (uint8_t)((casing == MPIWC_CASE_FOLD && b >= 'A' && b <= 'Z') ? b + 32 : b);
     }
     tok->folds = casing == MPIWC_CASE_FOLD;
-    tok->alnum = split == MPIWC_SPLIT_ALNUM;
+    tok->fold_bytes = mpiwc_folder(mpiwc_simd_level());
     tok->classify = mpiwc_classifier(mpiwc_simd_level(), split);
     tok->table = table;
     if (split >= MPIWC_SPLIT_UNICODE) {
@@ -88,9 +88,9 @@ static void pending_append(struct mpiwc_tokenizer *tok, const uint8_t *p, size_t
     tok->pending_len += n;
 }
 
-static void count_long(struct mpiwc_tokenizer *tok, const uint8_t *p, size_t n)
+static void count_long(struct mpiwc_tokenizer *tok, const uint8_t *p, size_t n, bool fold)
 {
-    if (tok->folds) {
+    if (fold) {
         tok->scratch = reserve(tok->scratch, &tok->scratch_cap, n);
         for (size_t i = 0; i < n; i++)
             tok->scratch[i] = tok->fold[p[i]];
@@ -99,29 +99,31 @@ static void count_long(struct mpiwc_tokenizer *tok, const uint8_t *p, size_t n)
     mpiwc_table_add(tok->table, p, n, 1);
 }
 
-/* Count the word p[0..n); avail bytes from p on may be read (avail >= n). */
-static inline void count_word(struct mpiwc_tokenizer *tok, const uint8_t *p, size_t n, size_t avail)
+/*
+ * Count the word p[0..n), folding it if fold; avail bytes from p on may be
+ * read (avail >= n).
+ */
+static inline void count_word(struct mpiwc_tokenizer *tok, const uint8_t *p, size_t n, size_t avail,
+                              bool fold)
 {
     tok->words++;
     if (n > MPIWC_INLINE_KEY) {
-        count_long(tok, p, n);
+        count_long(tok, p, n, fold);
         return;
     }
     uint64_t lo, hi;
     mpiwc_short_key_at(p, n, avail, &lo, &hi);
-    if (tok->folds && tok->alnum) {
-        lo = mpiwc_fold8_alnum(lo);
-        hi = mpiwc_fold8_alnum(hi);
-    } else if (tok->folds) {
+    if (fold) {
         lo = mpiwc_fold8(lo);
         hi = mpiwc_fold8(hi);
     }
     mpiwc_table_count_short(tok->table, mpiwc_hash_short(lo, hi, n), lo, hi, (uint32_t)n);
 }
 
+/* A word of the scanned bytes, folded already when folding. */
 static void run_done(void *ctx, const uint8_t *p, size_t n, size_t avail)
 {
-    count_word(ctx, p, n, avail);
+    count_word(ctx, p, n, avail, false);
 }
 
 void mpiwc_tokenizer_feed(struct mpiwc_tokenizer *tok, const uint8_t *buf, size_t len)
@@ -138,8 +140,17 @@ void mpiwc_tokenizer_feed(struct mpiwc_tokenizer *tok, const uint8_t *buf, size_
         pending_append(tok, buf, i);
         if (i == len)
             return;
-        count_word(tok, tok->pending, tok->pending_len, tok->pending_len);
+        count_word(tok, tok->pending, tok->pending_len, tok->pending_len, tok->folds);
         tok->pending_len = 0;
+    }
+    /*
+     * Folding, the words are cut from a copy with A-Z folded: one vector pass
+     * over the bytes costs less than folding each word's key.
+     */
+    if (tok->folds) {
+        tok->folded = reserve(tok->folded, &tok->folded_cap, len);
+        tok->fold_bytes(tok->folded, buf, len);
+        buf = tok->folded;
     }
     size_t open_at = mpiwc_scan_runs(buf, len, i, tok->classify, tok->is_word, run_done, tok);
     if (open_at < len)
@@ -162,7 +173,7 @@ void mpiwc_tokenizer_end(struct mpiwc_tokenizer *tok)
         return;
     }
     if (tok->pending_len) {
-        count_word(tok, tok->pending, tok->pending_len, tok->pending_len);
+        count_word(tok, tok->pending, tok->pending_len, tok->pending_len, tok->folds);
         tok->pending_len = 0;
         mpiwc_table_flush(tok->table);
     }
@@ -177,6 +188,7 @@ void mpiwc_tokenizer_free(struct mpiwc_tokenizer *tok)
     }
     free(tok->pending);
     free(tok->scratch);
-    tok->pending = tok->scratch = NULL;
-    tok->pending_len = tok->pending_cap = tok->scratch_cap = 0;
+    free(tok->folded);
+    tok->pending = tok->scratch = tok->folded = NULL;
+    tok->pending_len = tok->pending_cap = tok->scratch_cap = tok->folded_cap = 0;
 }

@@ -23,6 +23,12 @@ bool mpiwc_simd_supported(enum mpiwc_simd level);
 /* Local. The classifier of a level (which must be supported) for a split rule. */
 mpiwc_classify_fn mpiwc_classifier(enum mpiwc_simd level, enum mpiwc_split split);
 
+/* Local. dst[i] = src[i] with A-Z folded to a-z, for i < n (dst and src do not overlap). */
+typedef void (*mpiwc_fold_fn)(uint8_t *restrict dst, const uint8_t *restrict src, size_t n);
+
+/* Local. The ASCII folder of a level (which must be supported). */
+mpiwc_fold_fn mpiwc_folder(enum mpiwc_simd level);
+
 typedef void (*mpiwc_run_fn)(void *ctx, const uint8_t *p, size_t n, size_t avail);
 
 /*

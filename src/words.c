@@ -174,23 +174,23 @@ void mpiwc_words_run(struct mpiwc_words *w, const uint8_t *p, size_t n)
     }
 }
 
-/* A complete run p[0..n); avail bytes from p may be read. */
+/*
+ * A complete run p[0..n) of the scanned bytes; avail bytes from p may be
+ * read. Short ASCII words are counted here, already folded when folding
+ * (mpiwc_words_feed); any other run is keyed from the bytes as fed.
+ */
 static inline void run_done(struct mpiwc_words *w, const uint8_t *p, size_t n, size_t avail)
 {
     if (w->fast && n <= MPIWC_INLINE_KEY) {
         uint64_t lo, hi;
         mpiwc_short_key_at(p, n, avail, &lo, &hi);
         if (((lo | hi) & HIGH_BITS) == 0) {
-            if (w->rules.casing == MPIWC_CASE_FOLD) { /* a unicode run's ASCII bytes are alnum */
-                lo = mpiwc_fold8_alnum(lo);
-                hi = mpiwc_fold8_alnum(hi);
-            }
             mpiwc_table_count_short(w->table, mpiwc_hash_short(lo, hi, n), lo, hi, (uint32_t)n);
             w->words++;
             return;
         }
     }
-    mpiwc_words_run(w, p, n);
+    mpiwc_words_run(w, w->fed + (p - w->scan), n);
 }
 
 static void pending_append(struct mpiwc_words *w, const uint8_t *p, size_t n)
@@ -242,7 +242,22 @@ void mpiwc_words_feed(struct mpiwc_words *w, const uint8_t *buf, size_t len)
         w->pending_len = w->flush_at = 0;
         w->in_run = false;
     }
-    size_t open_at = mpiwc_scan_runs(buf, len, i, w->classify, w->is_word, run_found, w);
+    /*
+     * Folding, the fast path scans a copy with A-Z folded: one vector pass
+     * over the bytes costs less than folding each word's key (the Bible at
+     * np 1: see the commit that added this).
+     */
+    w->scan = w->fed = buf;
+    if (w->fast && w->rules.casing == MPIWC_CASE_FOLD) {
+        if (w->folded_cap < len) {
+            free(w->folded);
+            w->folded = mpiwc_xmalloc(len);
+            w->folded_cap = len;
+        }
+        w->fold(w->folded, buf, len);
+        w->scan = w->folded;
+    }
+    size_t open_at = mpiwc_scan_runs(w->scan, len, i, w->classify, w->is_word, run_found, w);
     if (open_at < len) {
         pending_append(w, buf + open_at, len - open_at);
         w->in_run = true;
@@ -329,6 +344,7 @@ int mpiwc_words_init(struct mpiwc_words *w, const struct mpiwc_word_rules *rules
         w->classify = mpiwc_classifier(mpiwc_simd_level(), MPIWC_SPLIT_SPACE);
     else
         w->classify = mpiwc_classifier(mpiwc_simd_level(), MPIWC_SPLIT_ALNUM);
+    w->fold = mpiwc_folder(mpiwc_simd_level());
     w->fast = rules->split == MPIWC_SPLIT_UNICODE && !rules->min_length && !rules->ignore_numbers &&
               !rules->stopwords;
     w->table = table;
@@ -346,6 +362,7 @@ int mpiwc_words_init(struct mpiwc_words *w, const struct mpiwc_word_rules *rules
 void mpiwc_words_free(struct mpiwc_words *w)
 {
     free(w->pending);
+    free(w->folded);
     free(w->tmp.p);
     mpiwc_table_free(&w->stop);
     mpiwc_unicode_keyer_free(&w->keyer);

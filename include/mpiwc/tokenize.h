@@ -75,16 +75,19 @@ struct mpiwc_words;
 typedef uint64_t (*mpiwc_classify_fn)(const uint8_t *p, const uint8_t *is_word);
 
 struct mpiwc_tokenizer {
-    uint8_t is_word[256];       /* 1 for word bytes under the split rule */
-    uint8_t fold[256];          /* byte -> byte under the case rule */
-    bool folds;                 /* fold is not the identity */
-    bool alnum;                 /* runs hold only A-Z a-z 0-9 and bytes >= 0x80 */
+    uint8_t is_word[256]; /* 1 for word bytes under the split rule */
+    uint8_t fold[256];    /* byte -> byte under the case rule */
+    bool folds;           /* fold is not the identity */
+
     mpiwc_classify_fn classify; /* the best SIMD classifier of this CPU for the split rule */
     struct mpiwc_table *table;  /* borrowed; words are added here */
     uint8_t *pending;           /* owned: the unfinished word at the end of the last chunk */
     size_t pending_len, pending_cap;
     uint8_t *scratch; /* owned: folded copy of a long word */
     size_t scratch_cap;
+    uint8_t *folded; /* owned: the fed bytes with A-Z folded, when folding */
+    size_t folded_cap;
+    void (*fold_bytes)(uint8_t *restrict, const uint8_t *restrict, size_t); /* A-Z to a-z */
     uint64_t words;           /* words counted so far (each occurrence) */
     struct mpiwc_words *text; /* owned: the text engine (words.h) when the rules need it */
     uint64_t invalid_utf8;    /* ill-formed UTF-8 bytes seen by the text engine */

@@ -58,6 +58,10 @@ struct mpiwc_words {
     size_t flush_at;              /* scan the pending run for finished words from this length on */
     bool in_run;                  /* the last byte fed was a run byte */
     struct mpiwc_unicode_buf tmp; /* owned scratch for keys */
+    void (*fold)(uint8_t *restrict, const uint8_t *restrict, size_t); /* A-Z to a-z */
+    uint8_t *folded; /* owned: the fed bytes with A-Z folded (fast path, folding) */
+    size_t folded_cap;
+    const uint8_t *scan, *fed; /* during a feed: the bytes scanned, and the bytes fed */
     struct mpiwc_unicode_keyer keyer;
     struct mpiwc_unicode_segmenter seg; /* uax29 only */
     uint64_t words;                     /* words counted (kept by the filters) */
