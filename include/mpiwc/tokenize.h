@@ -75,10 +75,9 @@ struct mpiwc_words;
 typedef uint64_t (*mpiwc_classify_fn)(const uint8_t *p, const uint8_t *is_word);
 
 struct mpiwc_tokenizer {
-    uint8_t is_word[256]; /* 1 for word bytes under the split rule */
-    uint8_t fold[256];    /* byte -> byte under the case rule */
-    bool folds;           /* fold is not the identity */
-
+    uint8_t is_word[256];       /* 1 for word bytes under the split rule */
+    uint8_t fold[256];          /* byte -> byte under the case rule */
+    bool folds;                 /* fold is not the identity */
     mpiwc_classify_fn classify; /* the best SIMD classifier of this CPU for the split rule */
     struct mpiwc_table *table;  /* borrowed; words are added here */
     uint8_t *pending;           /* owned: the unfinished word at the end of the last chunk */
