@@ -147,7 +147,7 @@ void mpiwc_tokenizer_feed(struct mpiwc_tokenizer *tok, const uint8_t *buf, size_
      * Folding, the words are cut from a copy with A-Z folded: one vector pass
      * over the bytes costs less than folding each word's key.
      */
-    if (tok->folds) {
+    if (tok->folds && len > 0) {
         tok->folded = reserve(tok->folded, &tok->folded_cap, len);
         tok->fold_bytes(tok->folded, buf, len);
         buf = tok->folded;

@@ -248,7 +248,7 @@ void mpiwc_words_feed(struct mpiwc_words *w, const uint8_t *buf, size_t len)
      * np 1: see the commit that added this).
      */
     w->scan = w->fed = buf;
-    if (w->fast && w->rules.casing == MPIWC_CASE_FOLD) {
+    if (w->fast && w->rules.casing == MPIWC_CASE_FOLD && len > 0) {
         if (w->folded_cap < len) {
             free(w->folded);
             w->folded = mpiwc_xmalloc(len);
