@@ -7,13 +7,18 @@
 
 #include "mpiwc/util.h"
 
-static int compare_bytes(const struct mpiwc_word *a, const struct mpiwc_word *b)
+/* memcmp order of two keys, a proper prefix first. */
+static int compare_keys(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 {
-    size_t n = a->len < b->len ? a->len : b->len;
-    int c = memcmp(a->key, b->key, n);
+    int c = memcmp(a, b, alen < blen ? alen : blen);
     if (c != 0)
         return c;
-    return (a->len > b->len) - (a->len < b->len);
+    return (alen > blen) - (alen < blen);
+}
+
+static int compare_bytes(const struct mpiwc_word *a, const struct mpiwc_word *b)
+{
+    return compare_keys(a->key, a->len, b->key, b->len);
 }
 
 int mpiwc_format_compare(const struct mpiwc_word *a, const struct mpiwc_word *b,
@@ -50,9 +55,7 @@ static inline bool item_before(const struct sort_item *a, const struct sort_item
         return a->rank < b->rank;
     if (a->prefix != b->prefix)
         return a->prefix < b->prefix;
-    size_t n = a->len < b->len ? a->len : b->len;
-    int c = memcmp(a->key, b->key, n);
-    return c < 0 || (c == 0 && a->len < b->len);
+    return compare_keys(a->key, a->len, b->key, b->len) < 0;
 }
 
 /*
