@@ -1,4 +1,4 @@
-/* mpiwc: MPI_Init -> parse -> mpiwc_run -> MPI_Finalize. */
+/* mpiwc: launch settings -> MPI_Init -> parse -> mpiwc_run -> MPI_Finalize. */
 #include <mpi.h>
 #include <signal.h>
 #include <stdio.h>
@@ -7,6 +7,7 @@
 #include "mpiwc/checkpoint.h"
 #include "mpiwc/cli.h"
 #include "mpiwc/job.h"
+#include "mpiwc/launch.h"
 #include "mpiwc/output.h"
 #include "mpiwc/util.h"
 
@@ -33,6 +34,7 @@ static void abort_job(void)
 
 int main(int argc, char **argv)
 {
+    mpiwc_launch_prepare();
     MPI_Init(&argc, &argv);
     int rank;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);

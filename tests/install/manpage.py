@@ -21,7 +21,7 @@ def main():
     man_text = re.sub(r"\\f[BIRP]", "", roff.replace("\\-", "-"))
     in_help, in_man = options(help_text), options(man_text)
     # Both also name mpirun's and sbatch's options in their examples.
-    launcher = {"--hostfile", "--nodes", "--ntasks-per-node", "--allow-run-as-root"}
+    launcher = {"--hostfile", "--nodes", "--ntasks-per-node", "--allow-run-as-root", "--mca"}
     in_help -= launcher
     in_man -= launcher
     ok = True
