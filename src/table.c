@@ -154,6 +154,22 @@ static uint64_t arena_append(struct mpiwc_table *t, const void *key, size_t len)
     return off;
 }
 
+void mpiwc_table_insert_short(struct mpiwc_table *t, uint64_t h, uint64_t lo, uint64_t hi,
+                              uint32_t len)
+{
+    if (mpiwc_table_full(t))
+        mpiwc_table_grow(t);
+    size_t i = h & t->mask;
+    while (t->slots[i].tagged != 0)
+        i = (i + 1) & t->mask;
+    struct mpiwc_entry *e = &t->slots[i];
+    e->hash = h;
+    e->tagged = 1 | (uint64_t)len << 56;
+    memcpy(e->key.bytes, &lo, 8);
+    memcpy(e->key.bytes + 8, &hi, 8);
+    t->size++;
+}
+
 void mpiwc_table_add_hashed(struct mpiwc_table *t, uint64_t hash, const void *key, size_t len,
                             uint64_t count)
 {

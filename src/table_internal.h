@@ -94,6 +94,60 @@ static inline void mpiwc_table_add_short(struct mpiwc_table *t, uint64_t h, uint
     }
 }
 
+/* Insert the short key (lo, hi, len) with a count of 1, known to be absent. */
+void mpiwc_table_insert_short(struct mpiwc_table *t, uint64_t h, uint64_t lo, uint64_t hi,
+                              uint32_t len);
+
+/*
+ * The tokenizers' view of a table while they scan a buffer: its slot array
+ * and mask as locals of the scanning function (declare one there, never take
+ * its address), which the compiler keeps in registers. Read through t, they
+ * would be loaded again after every count, whose store may alias t->mask.
+ * Reload with mpiwc_counter_load() after anything else may have grown t.
+ */
+struct mpiwc_counter {
+    struct mpiwc_table *t;
+    struct mpiwc_entry *slots;
+    size_t mask;
+    bool queue; /* the table is past the caches: prefetch and queue (below) */
+};
+
+static inline void mpiwc_counter_load(struct mpiwc_counter *c, struct mpiwc_table *t)
+{
+    c->t = t;
+    c->slots = t->slots;
+    c->mask = t->mask;
+    c->queue = t->mask >= (1u << 16);
+}
+
+/*
+ * Count one occurrence of the short key (lo, hi, len >= 1) whose hash is h.
+ * A slot holds the key when its tag (the length) and both key words match:
+ * one comparison, without the stored hash. An empty slot (all zero) never
+ * matches, as len >= 1; a long key's tag never does.
+ */
+static inline void mpiwc_counter_add1(struct mpiwc_counter *c, uint64_t h, uint64_t lo, uint64_t hi,
+                                      uint32_t len)
+{
+    size_t i = h & c->mask;
+    for (;;) {
+        struct mpiwc_entry *e = &c->slots[i];
+        uint64_t elo, ehi;
+        memcpy(&elo, e->key.bytes, 8);
+        memcpy(&ehi, e->key.bytes + 8, 8);
+        if (((e->tagged >> 56 ^ len) | (elo ^ lo) | (ehi ^ hi)) == 0) {
+            e->tagged++; /* one at a time, 2^56 words take a rank years */
+            return;
+        }
+        if (e->tagged == 0) {
+            mpiwc_table_insert_short(c->t, h, lo, hi, len);
+            mpiwc_counter_load(c, c->t);
+            return;
+        }
+        i = (i + 1) & c->mask;
+    }
+}
+
 /* Count the queued short words (see struct mpiwc_table). */
 static inline void mpiwc_table_flush(struct mpiwc_table *t)
 {
@@ -125,6 +179,26 @@ static inline void mpiwc_table_count_short(struct mpiwc_table *t, uint64_t h, ui
     t->queue[t->queued].len = len;
     if (++t->queued == MPIWC_TABLE_QUEUE)
         mpiwc_table_flush(t);
+}
+
+/* mpiwc_table_count_short() through a counter. */
+static inline void mpiwc_counter_count(struct mpiwc_counter *c, uint64_t h, uint64_t lo,
+                                       uint64_t hi, uint32_t len)
+{
+    if (!c->queue) {
+        mpiwc_counter_add1(c, h, lo, hi, len);
+        return;
+    }
+    struct mpiwc_table *t = c->t;
+    __builtin_prefetch(&c->slots[h & c->mask]);
+    t->queue[t->queued].lo = lo;
+    t->queue[t->queued].hi = hi;
+    t->queue[t->queued].hash = h;
+    t->queue[t->queued].len = len;
+    if (++t->queued == MPIWC_TABLE_QUEUE) {
+        mpiwc_table_flush(t);
+        mpiwc_counter_load(c, t);
+    }
 }
 
 /* ASCII A-Z to a-z in each byte of x, every other byte left as it is (SWAR). */
@@ -163,6 +237,18 @@ static inline void mpiwc_short_key_at(const uint8_t *p, size_t len, size_t avail
         mpiwc_short_key(p, len, lo, hi);
         return;
     }
+    memcpy(lo, p, 8);
+    memcpy(hi, p + 8, 8);
+    *lo &= mpiwc_key_masks[len][0];
+    *hi &= mpiwc_key_masks[len][1];
+}
+
+/* Bytes readable after the end of a scanned buffer (the scan copies pad it). */
+#define MPIWC_SCAN_PAD 16
+
+/* The short key (len <= 16) at p, where 16 bytes from p may be read. */
+static inline void mpiwc_short_key_padded(const uint8_t *p, size_t len, uint64_t *lo, uint64_t *hi)
+{
     memcpy(lo, p, 8);
     memcpy(hi, p + 8, 8);
     *lo &= mpiwc_key_masks[len][0];

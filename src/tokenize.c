@@ -101,10 +101,10 @@ static void count_long(struct mpiwc_tokenizer *tok, const uint8_t *p, size_t n, 
 
 /*
  * Count the word p[0..n), folding it if fold; avail bytes from p on may be
- * read (avail >= n).
+ * read (avail >= n). Outside a scan (pending words).
  */
-static inline void count_word(struct mpiwc_tokenizer *tok, const uint8_t *p, size_t n, size_t avail,
-                              bool fold)
+static void count_word(struct mpiwc_tokenizer *tok, const uint8_t *p, size_t n, size_t avail,
+                       bool fold)
 {
     tok->words++;
     if (n > MPIWC_INLINE_KEY) {
@@ -120,10 +120,27 @@ static inline void count_word(struct mpiwc_tokenizer *tok, const uint8_t *p, siz
     mpiwc_table_count_short(tok->table, mpiwc_hash_short(lo, hi, n), lo, hi, (uint32_t)n);
 }
 
+/* A scan's state: a local of mpiwc_tokenizer_feed, kept in registers. */
+struct scan {
+    struct mpiwc_tokenizer *tok;
+    struct mpiwc_counter c;
+    uint64_t words;
+};
+
 /* A word of the scanned bytes, folded already when folding. */
-static void run_done(void *ctx, const uint8_t *p, size_t n, size_t avail)
+static inline void run_done(void *ctx, const uint8_t *p, size_t n, size_t avail)
 {
-    count_word(ctx, p, n, avail, false);
+    struct scan *s = ctx;
+    s->words++;
+    if (n > MPIWC_INLINE_KEY) {
+        mpiwc_table_add(s->tok->table, p, n, 1);
+        mpiwc_counter_load(&s->c, s->tok->table);
+        return;
+    }
+    (void)avail; /* the scan copy is padded */
+    uint64_t lo, hi;
+    mpiwc_short_key_padded(p, n, &lo, &hi);
+    mpiwc_counter_count(&s->c, mpiwc_hash_short(lo, hi, n), lo, hi, (uint32_t)n);
 }
 
 void mpiwc_tokenizer_feed(struct mpiwc_tokenizer *tok, const uint8_t *buf, size_t len)
@@ -144,15 +161,23 @@ void mpiwc_tokenizer_feed(struct mpiwc_tokenizer *tok, const uint8_t *buf, size_
         tok->pending_len = 0;
     }
     /*
-     * Folding, the words are cut from a copy with A-Z folded: one vector pass
-     * over the bytes costs less than folding each word's key.
+     * The words are cut from a copy, with A-Z folded when folding (one vector
+     * pass over the bytes costs less than folding each word's key), padded so
+     * that every short key is two 8-byte loads.
      */
-    if (tok->folds && len > 0) {
-        tok->folded = reserve(tok->folded, &tok->folded_cap, len);
+    if (len == 0)
+        return;
+    tok->folded = reserve(tok->folded, &tok->folded_cap, len + MPIWC_SCAN_PAD);
+    if (tok->folds)
         tok->fold_bytes(tok->folded, buf, len);
-        buf = tok->folded;
-    }
-    size_t open_at = mpiwc_scan_runs(buf, len, i, tok->classify, tok->is_word, run_done, tok);
+    else
+        memcpy(tok->folded, buf, len);
+    memset(tok->folded + len, 0, MPIWC_SCAN_PAD);
+    buf = tok->folded;
+    struct scan sc = {.tok = tok};
+    mpiwc_counter_load(&sc.c, tok->table);
+    size_t open_at = mpiwc_scan_runs(buf, len, i, tok->classify, tok->is_word, run_done, &sc);
+    tok->words += sc.words;
     if (open_at < len)
         pending_append(tok, buf + open_at, len - open_at);
     mpiwc_table_flush(tok->table);

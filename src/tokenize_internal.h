@@ -69,17 +69,17 @@ mpiwc_scan_runs(const uint8_t *buf, size_t len, size_t i, mpiwc_classify_fn clas
             done(ctx, buf + open_at, e - open_at, len - open_at);
             open = false;
         }
-        while (starts) {
+        /* Every end left closes a run that starts here; a start left over opens one. */
+        while (ends) {
             size_t s = i + (size_t)__builtin_ctzll(starts);
-            starts &= starts - 1;
-            if (!ends) {
-                open = true;
-                open_at = s;
-                break;
-            }
             size_t e = i + (size_t)__builtin_ctzll(ends);
+            starts &= starts - 1;
             ends &= ends - 1;
             done(ctx, buf + s, e - s, len - s);
+        }
+        if (starts) {
+            open = true;
+            open_at = i + (size_t)__builtin_ctzll(starts);
         }
         i += n;
     }

@@ -174,23 +174,34 @@ void mpiwc_words_run(struct mpiwc_words *w, const uint8_t *p, size_t n)
     }
 }
 
+/* A feed's scan state: a local of mpiwc_words_feed, kept in registers. */
+struct scan {
+    struct mpiwc_words *w;
+    struct mpiwc_counter c;
+    uint64_t words;
+    bool fast; /* w->fast */
+};
+
 /*
  * A complete run p[0..n) of the scanned bytes; avail bytes from p may be
  * read. Short ASCII words are counted here, already folded when folding
  * (mpiwc_words_feed); any other run is keyed from the bytes as fed.
  */
-static inline void run_done(struct mpiwc_words *w, const uint8_t *p, size_t n, size_t avail)
+static inline void run_done(struct scan *s, const uint8_t *p, size_t n, size_t avail)
 {
-    if (w->fast && n <= MPIWC_INLINE_KEY) {
+    struct mpiwc_words *w = s->w;
+    if (s->fast && n <= MPIWC_INLINE_KEY) {
+        (void)avail; /* the scan copy is padded */
         uint64_t lo, hi;
-        mpiwc_short_key_at(p, n, avail, &lo, &hi);
+        mpiwc_short_key_padded(p, n, &lo, &hi);
         if (((lo | hi) & HIGH_BITS) == 0) {
-            mpiwc_table_count_short(w->table, mpiwc_hash_short(lo, hi, n), lo, hi, (uint32_t)n);
-            w->words++;
+            mpiwc_counter_count(&s->c, mpiwc_hash_short(lo, hi, n), lo, hi, (uint32_t)n);
+            s->words++;
             return;
         }
     }
     mpiwc_words_run(w, w->fed + (p - w->scan), n);
+    mpiwc_counter_load(&s->c, w->table);
 }
 
 static void pending_append(struct mpiwc_words *w, const uint8_t *p, size_t n)
@@ -222,7 +233,7 @@ static void pending_flush(struct mpiwc_words *w)
     w->flush_at = mpiwc_mul_size(w->pending_len, 2);
 }
 
-static void run_found(void *ctx, const uint8_t *p, size_t n, size_t avail)
+static inline void run_found(void *ctx, const uint8_t *p, size_t n, size_t avail)
 {
     run_done(ctx, p, n, avail);
 }
@@ -243,21 +254,28 @@ void mpiwc_words_feed(struct mpiwc_words *w, const uint8_t *buf, size_t len)
         w->in_run = false;
     }
     /*
-     * Folding, the fast path scans a copy with A-Z folded: one vector pass
+     * The fast path scans a copy, with A-Z folded when folding: one vector pass
      * over the bytes costs less than folding each word's key (the Bible at
      * np 1: see the commit that added this).
      */
     w->scan = w->fed = buf;
-    if (w->fast && w->rules.casing == MPIWC_CASE_FOLD && len > 0) {
-        if (w->folded_cap < len) {
+    if (w->fast && len > 0) { /* a copy, padded: every short key is two 8-byte loads */
+        if (w->folded_cap < len + MPIWC_SCAN_PAD) {
             free(w->folded);
-            w->folded = mpiwc_xmalloc(len);
-            w->folded_cap = len;
+            w->folded = mpiwc_xmalloc(len + MPIWC_SCAN_PAD);
+            w->folded_cap = len + MPIWC_SCAN_PAD;
         }
-        w->fold(w->folded, buf, len);
+        if (w->rules.casing == MPIWC_CASE_FOLD)
+            w->fold(w->folded, buf, len);
+        else
+            memcpy(w->folded, buf, len);
+        memset(w->folded + len, 0, MPIWC_SCAN_PAD);
         w->scan = w->folded;
     }
-    size_t open_at = mpiwc_scan_runs(w->scan, len, i, w->classify, w->is_word, run_found, w);
+    struct scan sc = {.w = w, .fast = w->fast};
+    mpiwc_counter_load(&sc.c, w->table);
+    size_t open_at = mpiwc_scan_runs(w->scan, len, i, w->classify, w->is_word, run_found, &sc);
+    w->words += sc.words;
     if (open_at < len) {
         pending_append(w, buf + open_at, len - open_at);
         w->in_run = true;

@@ -84,7 +84,7 @@ struct mpiwc_tokenizer {
     size_t pending_len, pending_cap;
     uint8_t *scratch; /* owned: folded copy of a long word */
     size_t scratch_cap;
-    uint8_t *folded; /* owned: the fed bytes with A-Z folded, when folding */
+    uint8_t *folded; /* owned: the scan copy of the fed bytes, A-Z folded when folding */
     size_t folded_cap;
     void (*fold_bytes)(uint8_t *restrict, const uint8_t *restrict, size_t); /* A-Z to a-z */
     uint64_t words;           /* words counted so far (each occurrence) */

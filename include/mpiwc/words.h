@@ -59,7 +59,7 @@ struct mpiwc_words {
     bool in_run;                  /* the last byte fed was a run byte */
     struct mpiwc_unicode_buf tmp; /* owned scratch for keys */
     void (*fold)(uint8_t *restrict, const uint8_t *restrict, size_t); /* A-Z to a-z */
-    uint8_t *folded; /* owned: the fed bytes with A-Z folded (fast path, folding) */
+    uint8_t *folded; /* owned: the fast path's scan copy, A-Z folded when folding */
     size_t folded_cap;
     const uint8_t *scan, *fed; /* during a feed: the bytes scanned, and the bytes fed */
     struct mpiwc_unicode_keyer keyer;

@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -680,6 +681,52 @@ static void test_long_text_chunks(void **state)
     }
 }
 
+/*
+ * 100,000 distinct words in one feed, word i (i % 3) + 1 times: the table
+ * grows many times during one scan and passes 65,536 slots, where words are
+ * queued behind prefetches; every 7th word is longer than an inline key, so
+ * the scan leaves its fast path (and reloads the table) between short words.
+ */
+static void test_many_words_one_feed(void **state)
+{
+    (void)state;
+    enum { N = 100000 };
+    size_t cap = (size_t)N * 3 * 32, len = 0;
+    uint64_t total = 0;
+    uint8_t *text = malloc(cap);
+    assert_non_null(text);
+    for (int rep = 0; rep < 3; rep++)
+        for (int i = 0; i < N; i++)
+            if (i % 3 >= rep) {
+                total++;
+                len += (size_t)sprintf((char *)text + len,
+                                       i % 7 ? "W%dx " : "Long%dxxxxxxxxxxxxxx\n", i);
+            }
+    static const enum mpiwc_split all[] = {MPIWC_SPLIT_ALNUM, MPIWC_SPLIT_SPACE,
+                                           MPIWC_SPLIT_UNICODE};
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) {
+        for (size_t c = 0; c < 2; c++) {
+            struct mpiwc_table t;
+            mpiwc_table_init(&t, 0);
+            uint64_t words = 0;
+            size_t cut = len / 3; /* two feeds: a third of the text, then the rest */
+            run_chunks(&t, text, len, all[k], casings[c], &cut, 1, &words);
+            assert_int_equal(words, total);
+            assert_int_equal(t.size, N);
+            for (int i = 0; i < N; i++) {
+                char w[32];
+                int n = sprintf(w, i % 7 ? "%c%dx" : "%cong%dxxxxxxxxxxxxxx",
+                                i % 7 ? (casings[c] == MPIWC_CASE_FOLD ? 'w' : 'W')
+                                      : (casings[c] == MPIWC_CASE_FOLD ? 'l' : 'L'),
+                                i);
+                assert_int_equal(mpiwc_table_get(&t, w, (size_t)n), (uint64_t)(i % 3 + 1));
+            }
+            mpiwc_table_free(&t);
+        }
+    }
+    free(text);
+}
+
 /* Words of every length 1..200 at every alignment within a block. */
 static void test_word_lengths_and_alignments(void **state)
 {
@@ -740,6 +787,7 @@ int main(void)
         cmocka_unit_test(test_every_byte_every_lane),
         cmocka_unit_test(test_long_text_chunks),
         cmocka_unit_test(test_word_lengths_and_alignments),
+        cmocka_unit_test(test_many_words_one_feed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
