@@ -53,7 +53,7 @@ uint64_t mpiwc_hash(const void *key, size_t len)
 static size_t slots_for(size_t hint)
 {
     size_t n = MIN_SLOTS;
-    while (n / 8 * 7 < hint) {
+    while (n / 4 * 3 < hint) {
         if (n > SIZE_MAX / 4)
             mpiwc_fatal("table capacity overflow");
         n *= 2;
@@ -90,7 +90,7 @@ void mpiwc_table_init(struct mpiwc_table *t, size_t capacity_hint)
     size_t n = slots_for(capacity_hint);
     t->slots = slots_alloc(n);
     t->mask = n - 1;
-    t->grow_at = n / 8 * 7;
+    t->grow_at = n / 4 * 3;
     t->size = 0;
     t->queued = 0;
     t->arena_cap = 64u << 10;
@@ -136,7 +136,7 @@ void mpiwc_table_grow(struct mpiwc_table *t)
     free(old);
     t->slots = slots;
     t->mask = mask;
-    t->grow_at = n / 8 * 7;
+    t->grow_at = n / 4 * 3;
 }
 
 static uint64_t arena_append(struct mpiwc_table *t, const void *key, size_t len)

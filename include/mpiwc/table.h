@@ -59,7 +59,7 @@ struct mpiwc_table {
     struct mpiwc_entry *slots; /* owned; mask + 1 of them */
     size_t mask;
     size_t size;    /* occupied slots = distinct words */
-    size_t grow_at; /* size at which one more word grows the table (7/8 load) */
+    size_t grow_at; /* size at which one more word grows the table (3/4 load) */
     uint8_t *arena; /* owned key bytes */
     size_t arena_len, arena_cap;
     /* Short words whose slots are being prefetched (the tokenizers' hot path,
