@@ -105,6 +105,12 @@ void mpiwc_table_insert_short(struct mpiwc_table *t, uint64_t h, uint64_t lo, ui
  * would be loaded again after every count, whose store may alias t->mask.
  * Reload with mpiwc_counter_load() after anything else may have grown t.
  */
+/* Past the caches (more than 2^16 slots): words are queued behind prefetches. */
+static inline bool mpiwc_table_queues(const struct mpiwc_table *t)
+{
+    return t->mask >= (1u << 16);
+}
+
 struct mpiwc_counter {
     struct mpiwc_table *t;
     struct mpiwc_entry *slots;
@@ -117,7 +123,7 @@ static inline void mpiwc_counter_load(struct mpiwc_counter *c, struct mpiwc_tabl
     c->t = t;
     c->slots = t->slots;
     c->mask = t->mask;
-    c->queue = t->mask >= (1u << 16);
+    c->queue = mpiwc_table_queues(t);
 }
 
 /*
@@ -157,9 +163,25 @@ static inline void mpiwc_table_flush(struct mpiwc_table *t)
     t->queued = 0;
 }
 
+/* Queue a short word behind a prefetch of its slot; true when the queue was
+ * counted (which may have grown the table). */
+static inline bool mpiwc_table_enqueue(struct mpiwc_table *t, uint64_t h, uint64_t lo, uint64_t hi,
+                                       uint32_t len)
+{
+    __builtin_prefetch(&t->slots[h & t->mask]);
+    t->queue[t->queued].lo = lo;
+    t->queue[t->queued].hi = hi;
+    t->queue[t->queued].hash = h;
+    t->queue[t->queued].len = len;
+    if (++t->queued < MPIWC_TABLE_QUEUE)
+        return false;
+    mpiwc_table_flush(t);
+    return true;
+}
+
 /*
  * Count one occurrence of a short key. A table larger than the caches (over
- * 2^16 slots, 2.5 MiB) misses on nearly every probe, so there the word's slot
+ * 2^16 slots, 4 MiB) misses on nearly every probe, so there the word's slot
  * is prefetched and the word queued; the queue is counted when full or at
  * mpiwc_table_flush(), by when the slots have arrived. Measured in-memory:
  * 200 MB of text with 8M distinct words 44 -> 83 MB/s; KJV with --split=space
@@ -168,37 +190,20 @@ static inline void mpiwc_table_flush(struct mpiwc_table *t)
 static inline void mpiwc_table_count_short(struct mpiwc_table *t, uint64_t h, uint64_t lo,
                                            uint64_t hi, uint32_t len)
 {
-    if (t->mask < (1u << 16)) {
+    if (mpiwc_table_queues(t))
+        (void)mpiwc_table_enqueue(t, h, lo, hi, len);
+    else
         mpiwc_table_add_short(t, h, lo, hi, len, 1);
-        return;
-    }
-    __builtin_prefetch(&t->slots[h & t->mask]);
-    t->queue[t->queued].lo = lo;
-    t->queue[t->queued].hi = hi;
-    t->queue[t->queued].hash = h;
-    t->queue[t->queued].len = len;
-    if (++t->queued == MPIWC_TABLE_QUEUE)
-        mpiwc_table_flush(t);
 }
 
 /* mpiwc_table_count_short() through a counter. */
 static inline void mpiwc_counter_count(struct mpiwc_counter *c, uint64_t h, uint64_t lo,
                                        uint64_t hi, uint32_t len)
 {
-    if (!c->queue) {
+    if (!c->queue)
         mpiwc_counter_add1(c, h, lo, hi, len);
-        return;
-    }
-    struct mpiwc_table *t = c->t;
-    __builtin_prefetch(&c->slots[h & c->mask]);
-    t->queue[t->queued].lo = lo;
-    t->queue[t->queued].hi = hi;
-    t->queue[t->queued].hash = h;
-    t->queue[t->queued].len = len;
-    if (++t->queued == MPIWC_TABLE_QUEUE) {
-        mpiwc_table_flush(t);
-        mpiwc_counter_load(c, t);
-    }
+    else if (mpiwc_table_enqueue(c->t, h, lo, hi, len))
+        mpiwc_counter_load(c, c->t);
 }
 
 /* ASCII A-Z to a-z in each byte of x, every other byte left as it is (SWAR). */
@@ -225,6 +230,15 @@ static inline void mpiwc_short_key(const uint8_t *p, size_t len, uint64_t *lo, u
  * 0-7, [len][1] for bytes 8-15. */
 extern const uint64_t mpiwc_key_masks[MPIWC_INLINE_KEY + 1][2];
 
+/* The short key (len <= 16) at p, where 16 bytes from p may be read. */
+static inline void mpiwc_short_key_padded(const uint8_t *p, size_t len, uint64_t *lo, uint64_t *hi)
+{
+    memcpy(lo, p, 8);
+    memcpy(hi, p + 8, 8);
+    *lo &= mpiwc_key_masks[len][0];
+    *hi &= mpiwc_key_masks[len][1];
+}
+
 /*
  * The same, reading 16 bytes at once where avail >= 16 bytes may be read from
  * p: two loads and two masks, with no branch on the length, which words of up
@@ -233,26 +247,10 @@ extern const uint64_t mpiwc_key_masks[MPIWC_INLINE_KEY + 1][2];
 static inline void mpiwc_short_key_at(const uint8_t *p, size_t len, size_t avail, uint64_t *lo,
                                       uint64_t *hi)
 {
-    if (__builtin_expect(avail < 16, 0)) {
+    if (__builtin_expect(avail < 16, 0))
         mpiwc_short_key(p, len, lo, hi);
-        return;
-    }
-    memcpy(lo, p, 8);
-    memcpy(hi, p + 8, 8);
-    *lo &= mpiwc_key_masks[len][0];
-    *hi &= mpiwc_key_masks[len][1];
-}
-
-/* Bytes readable after the end of a scanned buffer (the scan copies pad it). */
-#define MPIWC_SCAN_PAD 16
-
-/* The short key (len <= 16) at p, where 16 bytes from p may be read. */
-static inline void mpiwc_short_key_padded(const uint8_t *p, size_t len, uint64_t *lo, uint64_t *hi)
-{
-    memcpy(lo, p, 8);
-    memcpy(hi, p + 8, 8);
-    *lo &= mpiwc_key_masks[len][0];
-    *hi &= mpiwc_key_masks[len][1];
+    else
+        mpiwc_short_key_padded(p, len, lo, hi);
 }
 
 #endif

@@ -128,7 +128,7 @@ struct scan {
 };
 
 /* A word of the scanned bytes, folded already when folding. */
-static inline void run_done(void *ctx, const uint8_t *p, size_t n, size_t avail)
+static inline void run_done(void *ctx, const uint8_t *p, size_t n)
 {
     struct scan *s = ctx;
     s->words++;
@@ -137,8 +137,7 @@ static inline void run_done(void *ctx, const uint8_t *p, size_t n, size_t avail)
         mpiwc_counter_load(&s->c, s->tok->table);
         return;
     }
-    (void)avail; /* the scan copy is padded */
-    uint64_t lo, hi;
+    uint64_t lo, hi; /* the scan copy is padded */
     mpiwc_short_key_padded(p, n, &lo, &hi);
     mpiwc_counter_count(&s->c, mpiwc_hash_short(lo, hi, n), lo, hi, (uint32_t)n);
 }
@@ -167,13 +166,8 @@ void mpiwc_tokenizer_feed(struct mpiwc_tokenizer *tok, const uint8_t *buf, size_
      */
     if (len == 0)
         return;
-    tok->folded = reserve(tok->folded, &tok->folded_cap, len + MPIWC_SCAN_PAD);
-    if (tok->folds)
-        tok->fold_bytes(tok->folded, buf, len);
-    else
-        memcpy(tok->folded, buf, len);
-    memset(tok->folded + len, 0, MPIWC_SCAN_PAD);
-    buf = tok->folded;
+    buf = mpiwc_scan_copy(&tok->folded, &tok->folded_cap, buf, len,
+                          tok->folds ? tok->fold_bytes : NULL);
     struct scan sc = {.tok = tok};
     mpiwc_counter_load(&sc.c, tok->table);
     size_t open_at = mpiwc_scan_runs(buf, len, i, tok->classify, tok->is_word, run_done, &sc);

@@ -8,9 +8,11 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mpiwc/tokenize.h"
+#include "mpiwc/util.h"
 
 enum mpiwc_simd { MPIWC_SIMD_SCALAR, MPIWC_SIMD_AVX2, MPIWC_SIMD_AVX512 };
 
@@ -29,13 +31,37 @@ typedef void (*mpiwc_fold_fn)(uint8_t *restrict dst, const uint8_t *restrict src
 /* Local. The ASCII folder of a level (which must be supported). */
 mpiwc_fold_fn mpiwc_folder(enum mpiwc_simd level);
 
-typedef void (*mpiwc_run_fn)(void *ctx, const uint8_t *p, size_t n, size_t avail);
+/* Bytes after the end of a scan copy that may be read (zero). */
+#define MPIWC_SCAN_PAD 16
 
 /*
- * Local. The word-boundary scan both tokenizers share. Calls done(ctx, p, n,
- * avail) for every run of word bytes that starts and ends inside buf[i..len)
- * (avail: bytes readable from p), and returns where a run still open at len
- * starts, or len when none is. buf[i - 1], if any, must not be a word byte.
+ * Local. The copy the fast paths scan: buf[0..len) (len > 0), A-Z folded
+ * when fold is not NULL, then MPIWC_SCAN_PAD zero bytes, so that every short
+ * key is two 8-byte loads. *copy (*cap bytes, owned) is reused or replaced.
+ */
+static inline uint8_t *mpiwc_scan_copy(uint8_t **copy, size_t *cap, const uint8_t *buf, size_t len,
+                                       mpiwc_fold_fn fold)
+{
+    if (*cap < len + MPIWC_SCAN_PAD) {
+        free(*copy);
+        *copy = mpiwc_xmalloc(len + MPIWC_SCAN_PAD);
+        *cap = len + MPIWC_SCAN_PAD;
+    }
+    if (fold)
+        fold(*copy, buf, len);
+    else
+        memcpy(*copy, buf, len);
+    memset(*copy + len, 0, MPIWC_SCAN_PAD);
+    return *copy;
+}
+
+typedef void (*mpiwc_run_fn)(void *ctx, const uint8_t *p, size_t n);
+
+/*
+ * Local. The word-boundary scan both tokenizers share. Calls done(ctx, p, n)
+ * for every run of word bytes that starts and ends inside buf[i..len), and
+ * returns where a run still open at len starts, or len when none is.
+ * buf[i - 1], if any, must not be a word byte.
  *
  * Per 64 bytes: m marks word bytes; a start is a word byte after a non-word
  * byte, an end a non-word byte after a word byte. Starts and ends alternate,
@@ -66,7 +92,7 @@ mpiwc_scan_runs(const uint8_t *buf, size_t len, size_t i, mpiwc_classify_fn clas
         if (open && ends) {
             size_t e = i + (size_t)__builtin_ctzll(ends);
             ends &= ends - 1;
-            done(ctx, buf + open_at, e - open_at, len - open_at);
+            done(ctx, buf + open_at, e - open_at);
             open = false;
         }
         /* Every end left closes a run that starts here; a start left over opens one. */
@@ -75,7 +101,7 @@ mpiwc_scan_runs(const uint8_t *buf, size_t len, size_t i, mpiwc_classify_fn clas
             size_t e = i + (size_t)__builtin_ctzll(ends);
             starts &= starts - 1;
             ends &= ends - 1;
-            done(ctx, buf + s, e - s, len - s);
+            done(ctx, buf + s, e - s);
         }
         if (starts) {
             open = true;

@@ -183,15 +183,14 @@ struct scan {
 };
 
 /*
- * A complete run p[0..n) of the scanned bytes; avail bytes from p may be
- * read. Short ASCII words are counted here, already folded when folding
+ * A complete run p[0..n) of the scanned bytes (a padded copy on the fast
+ * path). Short ASCII words are counted here, already folded when folding
  * (mpiwc_words_feed); any other run is keyed from the bytes as fed.
  */
-static inline void run_done(struct scan *s, const uint8_t *p, size_t n, size_t avail)
+static inline void run_done(struct scan *s, const uint8_t *p, size_t n)
 {
     struct mpiwc_words *w = s->w;
     if (s->fast && n <= MPIWC_INLINE_KEY) {
-        (void)avail; /* the scan copy is padded */
         uint64_t lo, hi;
         mpiwc_short_key_padded(p, n, &lo, &hi);
         if (((lo | hi) & HIGH_BITS) == 0) {
@@ -233,9 +232,9 @@ static void pending_flush(struct mpiwc_words *w)
     w->flush_at = mpiwc_mul_size(w->pending_len, 2);
 }
 
-static inline void run_found(void *ctx, const uint8_t *p, size_t n, size_t avail)
+static inline void run_found(void *ctx, const uint8_t *p, size_t n)
 {
-    run_done(ctx, p, n, avail);
+    run_done(ctx, p, n);
 }
 
 void mpiwc_words_feed(struct mpiwc_words *w, const uint8_t *buf, size_t len)
@@ -259,19 +258,9 @@ void mpiwc_words_feed(struct mpiwc_words *w, const uint8_t *buf, size_t len)
      * np 1: see the commit that added this).
      */
     w->scan = w->fed = buf;
-    if (w->fast && len > 0) { /* a copy, padded: every short key is two 8-byte loads */
-        if (w->folded_cap < len + MPIWC_SCAN_PAD) {
-            free(w->folded);
-            w->folded = mpiwc_xmalloc(len + MPIWC_SCAN_PAD);
-            w->folded_cap = len + MPIWC_SCAN_PAD;
-        }
-        if (w->rules.casing == MPIWC_CASE_FOLD)
-            w->fold(w->folded, buf, len);
-        else
-            memcpy(w->folded, buf, len);
-        memset(w->folded + len, 0, MPIWC_SCAN_PAD);
-        w->scan = w->folded;
-    }
+    if (w->fast && len > 0)
+        w->scan = mpiwc_scan_copy(&w->folded, &w->folded_cap, buf, len,
+                                  w->rules.casing == MPIWC_CASE_FOLD ? w->fold : NULL);
     struct scan sc = {.w = w, .fast = w->fast};
     mpiwc_counter_load(&sc.c, w->table);
     size_t open_at = mpiwc_scan_runs(w->scan, len, i, w->classify, w->is_word, run_found, &sc);

@@ -75,13 +75,13 @@ struct mpiwc_table {
 /* Local. The fixed 64-bit hash of a word's bytes (after case folding). */
 uint64_t mpiwc_hash(const void *key, size_t len);
 
-/* Local. Owner rank of a hash among nranks (uses the high 32 bits). */
 /* Local. Start loading the slot where a key with this hash is looked for first. */
 static inline void mpiwc_table_prefetch(const struct mpiwc_table *t, uint64_t hash)
 {
     __builtin_prefetch(&t->slots[hash & t->mask]);
 }
 
+/* Local. Owner rank of a hash among nranks (uses the high 32 bits). */
 static inline int mpiwc_table_owner(uint64_t hash, int nranks)
 {
     return (int)(((hash >> 32) * (uint64_t)nranks) >> 32);
