@@ -98,6 +98,12 @@ static inline void mpiwc_table_add_short(struct mpiwc_table *t, uint64_t h, uint
 void mpiwc_table_insert_short(struct mpiwc_table *t, uint64_t h, uint64_t lo, uint64_t hi,
                               uint32_t len);
 
+/* Past the caches (more than 2^16 slots): words are queued behind prefetches. */
+static inline bool mpiwc_table_queues(const struct mpiwc_table *t)
+{
+    return t->mask >= (1u << 16);
+}
+
 /*
  * The tokenizers' view of a table while they scan a buffer: its slot array
  * and mask as locals of the scanning function (declare one there, never take
@@ -105,17 +111,10 @@ void mpiwc_table_insert_short(struct mpiwc_table *t, uint64_t h, uint64_t lo, ui
  * would be loaded again after every count, whose store may alias t->mask.
  * Reload with mpiwc_counter_load() after anything else may have grown t.
  */
-/* Past the caches (more than 2^16 slots): words are queued behind prefetches. */
-static inline bool mpiwc_table_queues(const struct mpiwc_table *t)
-{
-    return t->mask >= (1u << 16);
-}
-
 struct mpiwc_counter {
     struct mpiwc_table *t;
     struct mpiwc_entry *slots;
     size_t mask;
-    bool queue; /* the table is past the caches: prefetch and queue (below) */
 };
 
 static inline void mpiwc_counter_load(struct mpiwc_counter *c, struct mpiwc_table *t)
@@ -123,7 +122,6 @@ static inline void mpiwc_counter_load(struct mpiwc_counter *c, struct mpiwc_tabl
     c->t = t;
     c->slots = t->slots;
     c->mask = t->mask;
-    c->queue = mpiwc_table_queues(t);
 }
 
 /*
@@ -196,11 +194,18 @@ static inline void mpiwc_table_count_short(struct mpiwc_table *t, uint64_t h, ui
         mpiwc_table_add_short(t, h, lo, hi, len, 1);
 }
 
-/* mpiwc_table_count_short() through a counter. */
-static inline void mpiwc_counter_count(struct mpiwc_counter *c, uint64_t h, uint64_t lo,
-                                       uint64_t hi, uint32_t len)
+/*
+ * mpiwc_table_count_short() through a counter, queued or not as the caller
+ * decided for a whole buffer from mpiwc_table_queues(): a constant, so that
+ * the scan has no branch on it per word. Either way counts right; a table
+ * that grows past the caches in mid-buffer is queued from the next one.
+ */
+static inline __attribute__((always_inline)) void mpiwc_counter_count(struct mpiwc_counter *c,
+                                                                      uint64_t h, uint64_t lo,
+                                                                      uint64_t hi, uint32_t len,
+                                                                      bool queue)
 {
-    if (!c->queue)
+    if (!queue)
         mpiwc_counter_add1(c, h, lo, hi, len);
     else if (mpiwc_table_enqueue(c->t, h, lo, hi, len))
         mpiwc_counter_load(c, c->t);
@@ -227,8 +232,10 @@ static inline void mpiwc_short_key(const uint8_t *p, size_t len, uint64_t *lo, u
 }
 
 /* Masks that keep the first len (0..16) bytes of a key: [len][0] for bytes
- * 0-7, [len][1] for bytes 8-15. */
-extern const uint64_t mpiwc_key_masks[MPIWC_INLINE_KEY + 1][2];
+ * 0-7, [len][1] for bytes 8-15. Hidden: the library's code reaches it
+ * directly, not through the global offset table, once per word. */
+extern const uint64_t mpiwc_key_masks[MPIWC_INLINE_KEY + 1][2]
+    __attribute__((visibility("hidden")));
 
 /* The short key (len <= 16) at p, where 16 bytes from p may be read. */
 static inline void mpiwc_short_key_padded(const uint8_t *p, size_t len, uint64_t *lo, uint64_t *hi)

@@ -127,10 +127,11 @@ struct scan {
     uint64_t words;
 };
 
-/* A word of the scanned bytes, folded already when folding. */
-static inline void run_done(void *ctx, const uint8_t *p, size_t n)
+/* A word of the scanned bytes, folded already when folding; queue
+ * (mpiwc_counter_count) is a constant at each call site. */
+static inline __attribute__((always_inline)) void run_done(struct scan *s, const uint8_t *p,
+                                                           size_t n, bool queue)
 {
-    struct scan *s = ctx;
     s->words++;
     if (n > MPIWC_INLINE_KEY) {
         mpiwc_table_add(s->tok->table, p, n, 1);
@@ -139,7 +140,17 @@ static inline void run_done(void *ctx, const uint8_t *p, size_t n)
     }
     uint64_t lo, hi; /* the scan copy is padded */
     mpiwc_short_key_padded(p, n, &lo, &hi);
-    mpiwc_counter_count(&s->c, mpiwc_hash_short(lo, hi, n), lo, hi, (uint32_t)n);
+    mpiwc_counter_count(&s->c, mpiwc_hash_short(lo, hi, n), lo, hi, (uint32_t)n, queue);
+}
+
+static inline void run_direct(void *ctx, const uint8_t *p, size_t n)
+{
+    run_done(ctx, p, n, false);
+}
+
+static inline void run_queued(void *ctx, const uint8_t *p, size_t n)
+{
+    run_done(ctx, p, n, true);
 }
 
 void mpiwc_tokenizer_feed(struct mpiwc_tokenizer *tok, const uint8_t *buf, size_t len)
@@ -170,7 +181,11 @@ void mpiwc_tokenizer_feed(struct mpiwc_tokenizer *tok, const uint8_t *buf, size_
                           tok->folds ? tok->fold_bytes : NULL);
     struct scan sc = {.tok = tok};
     mpiwc_counter_load(&sc.c, tok->table);
-    size_t open_at = mpiwc_scan_runs(buf, len, i, tok->classify, tok->is_word, run_done, &sc);
+    size_t open_at; /* one scan per run function, each inlined */
+    if (mpiwc_table_queues(tok->table))
+        open_at = mpiwc_scan_runs(buf, len, i, tok->classify, tok->is_word, run_queued, &sc);
+    else
+        open_at = mpiwc_scan_runs(buf, len, i, tok->classify, tok->is_word, run_direct, &sc);
     tok->words += sc.words;
     if (open_at < len)
         pending_append(tok, buf + open_at, len - open_at);

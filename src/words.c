@@ -179,28 +179,44 @@ struct scan {
     struct mpiwc_words *w;
     struct mpiwc_counter c;
     uint64_t words;
-    bool fast; /* w->fast */
 };
 
 /*
  * A complete run p[0..n) of the scanned bytes (a padded copy on the fast
  * path). Short ASCII words are counted here, already folded when folding
- * (mpiwc_words_feed); any other run is keyed from the bytes as fed.
+ * (mpiwc_words_feed); any other run is keyed from the bytes as fed. fast
+ * (w->fast) and queue (mpiwc_counter_count) are constants at each call site.
  */
-static inline void run_done(struct scan *s, const uint8_t *p, size_t n)
+static inline __attribute__((always_inline)) void run_done(struct scan *s, const uint8_t *p,
+                                                           size_t n, bool fast, bool queue)
 {
     struct mpiwc_words *w = s->w;
-    if (s->fast && n <= MPIWC_INLINE_KEY) {
+    if (fast && n <= MPIWC_INLINE_KEY) {
         uint64_t lo, hi;
         mpiwc_short_key_padded(p, n, &lo, &hi);
         if (((lo | hi) & HIGH_BITS) == 0) {
-            mpiwc_counter_count(&s->c, mpiwc_hash_short(lo, hi, n), lo, hi, (uint32_t)n);
+            mpiwc_counter_count(&s->c, mpiwc_hash_short(lo, hi, n), lo, hi, (uint32_t)n, queue);
             s->words++;
             return;
         }
     }
     mpiwc_words_run(w, w->fed + (p - w->scan), n);
     mpiwc_counter_load(&s->c, w->table);
+}
+
+static inline void run_slow(void *ctx, const uint8_t *p, size_t n)
+{
+    run_done(ctx, p, n, false, false);
+}
+
+static inline void run_fast(void *ctx, const uint8_t *p, size_t n)
+{
+    run_done(ctx, p, n, true, false);
+}
+
+static inline void run_fast_queued(void *ctx, const uint8_t *p, size_t n)
+{
+    run_done(ctx, p, n, true, true);
 }
 
 static void pending_append(struct mpiwc_words *w, const uint8_t *p, size_t n)
@@ -232,11 +248,6 @@ static void pending_flush(struct mpiwc_words *w)
     w->flush_at = mpiwc_mul_size(w->pending_len, 2);
 }
 
-static inline void run_found(void *ctx, const uint8_t *p, size_t n)
-{
-    run_done(ctx, p, n);
-}
-
 void mpiwc_words_feed(struct mpiwc_words *w, const uint8_t *buf, size_t len)
 {
     size_t i = 0;
@@ -261,9 +272,15 @@ void mpiwc_words_feed(struct mpiwc_words *w, const uint8_t *buf, size_t len)
     if (w->fast && len > 0)
         w->scan = mpiwc_scan_copy(&w->folded, &w->folded_cap, buf, len,
                                   w->rules.casing == MPIWC_CASE_FOLD ? w->fold : NULL);
-    struct scan sc = {.w = w, .fast = w->fast};
+    struct scan sc = {.w = w};
     mpiwc_counter_load(&sc.c, w->table);
-    size_t open_at = mpiwc_scan_runs(w->scan, len, i, w->classify, w->is_word, run_found, &sc);
+    size_t open_at; /* one scan per run function, each inlined */
+    if (!w->fast)
+        open_at = mpiwc_scan_runs(w->scan, len, i, w->classify, w->is_word, run_slow, &sc);
+    else if (mpiwc_table_queues(w->table))
+        open_at = mpiwc_scan_runs(w->scan, len, i, w->classify, w->is_word, run_fast_queued, &sc);
+    else
+        open_at = mpiwc_scan_runs(w->scan, len, i, w->classify, w->is_word, run_fast, &sc);
     w->words += sc.words;
     if (open_at < len) {
         pending_append(w, buf + open_at, len - open_at);
