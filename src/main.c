@@ -36,6 +36,7 @@ int main(int argc, char **argv)
 {
     mpiwc_launch_prepare();
     MPI_Init(&argc, &argv);
+    mpiwc_launch_nodelay();
     int rank;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     mpiwc_set_fatal_handler(abort_job);
