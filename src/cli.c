@@ -71,7 +71,7 @@ void mpiwc_cli_usage(FILE *out)
           "                            it is a terminal; always: plain lines elsewhere\n"
           "  -v, --verbose             also report the plan and each phase on standard error\n"
           "  -q, --quiet               only errors on standard error (no progress)\n"
-          "      --buffer-size=BYTES   read buffer per rank (default 4M)\n"
+          "      --buffer-size=BYTES   read buffer per rank (default 128K)\n"
           "      --shuffle-buffer=BYTES  bytes a rank sends per shuffle or gather round\n"
           "                            (default 64M); BYTES take K, M or G (powers of\n"
           "                            1024), at least 64, at most 1G\n"

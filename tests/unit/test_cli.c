@@ -120,7 +120,7 @@ static void test_defaults(void **state)
     assert_false(r.opts.stats);
     assert_null(r.opts.report);
     assert_int_equal(r.opts.buffer_size, MPIWC_DEFAULT_BUFFER_SIZE);
-    assert_int_equal(r.opts.buffer_size, 4u << 20);
+    assert_int_equal(r.opts.buffer_size, 128u << 10);
     assert_int_equal(r.opts.shuffle_buffer, MPIWC_DEFAULT_SHUFFLE_BUFFER);
     assert_int_equal(r.opts.shuffle_buffer, 64u << 20);
     assert_int_equal(r.opts.npaths, 1);
