@@ -162,12 +162,14 @@ static inline void mpiwc_counter_add1(struct mpiwc_counter *c, uint64_t h, uint6
     }
 }
 
-/* Count the queued short words (see struct mpiwc_table). */
+/* Count the queued short words (see struct mpiwc_table), through a counter:
+ * one comparison per slot, no growth check per word. */
 static inline void mpiwc_table_flush(struct mpiwc_table *t)
 {
+    struct mpiwc_counter c;
+    mpiwc_counter_load(&c, t);
     for (size_t k = 0; k < t->queued; k++)
-        mpiwc_table_add_short(t, t->queue[k].hash, t->queue[k].lo, t->queue[k].hi, t->queue[k].len,
-                              1);
+        mpiwc_counter_add1(&c, t->queue[k].hash, t->queue[k].lo, t->queue[k].hi, t->queue[k].len);
     t->queued = 0;
 }
 
