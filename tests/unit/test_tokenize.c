@@ -686,12 +686,14 @@ static void test_long_text_chunks(void **state)
  * grows many times during one scan and passes 65,536 slots, where words are
  * queued behind prefetches; every 7th word is longer than an inline key, so
  * the scan leaves its fast path (and reloads the table) between short words.
+ * Last, 20,000 new words twice each, side by side in the queue: the second
+ * copy must find the word the first one inserted.
  */
 static void test_many_words_one_feed(void **state)
 {
     (void)state;
-    enum { N = 100000 };
-    size_t cap = (size_t)N * 3 * 32, len = 0;
+    enum { N = 100000, D = 20000 };
+    size_t cap = (size_t)N * 3 * 32 + (size_t)D * 32, len = 0;
     uint64_t total = 0;
     uint8_t *text = malloc(cap);
     assert_non_null(text);
@@ -702,6 +704,10 @@ static void test_many_words_one_feed(void **state)
                 len += (size_t)sprintf((char *)text + len,
                                        i % 7 ? "W%dx " : "Long%dxxxxxxxxxxxxxx\n", i);
             }
+    /* Then new words twice in a row, once the table queues (past 2^16 slots):
+     * both copies of a word wait in the same queue. */
+    for (int i = 0; i < D; i++, total += 2)
+        len += (size_t)sprintf((char *)text + len, "D%dy D%dy ", i, i);
     static const enum mpiwc_split all[] = {MPIWC_SPLIT_ALNUM, MPIWC_SPLIT_SPACE,
                                            MPIWC_SPLIT_UNICODE};
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) {
@@ -712,7 +718,12 @@ static void test_many_words_one_feed(void **state)
             size_t cut = len / 3; /* two feeds: a third of the text, then the rest */
             run_chunks(&t, text, len, all[k], casings[c], &cut, 1, &words);
             assert_int_equal(words, total);
-            assert_int_equal(t.size, N);
+            assert_int_equal(t.size, N + D);
+            for (int i = 0; i < D; i++) {
+                char w[32];
+                int n = sprintf(w, "%c%dy", casings[c] == MPIWC_CASE_FOLD ? 'd' : 'D', i);
+                assert_int_equal(mpiwc_table_get(&t, w, (size_t)n), 2);
+            }
             for (int i = 0; i < N; i++) {
                 char w[32];
                 int n = sprintf(w, i % 7 ? "%c%dx" : "%cong%dxxxxxxxxxxxxxx",
