@@ -13,11 +13,11 @@
 #define KEEP(n) ((n) >= 8 ? ~UINT64_C(0) : (UINT64_C(1) << (8 * (n))) - 1)
 #define MASKS(n)                                                                                   \
     {                                                                                              \
-        KEEP(n), (n) > 8 ? KEEP((n)-8) : 0                                                         \
+        KEEP(n), (n) > 8 ? KEEP((n)-8) : 0, (uint64_t)(n) << 56, 0                                 \
     }
-const uint64_t mpiwc_key_masks[MPIWC_INLINE_KEY + 1][2] = {
-    MASKS(0), MASKS(1),  MASKS(2),  MASKS(3),  MASKS(4),  MASKS(5),  MASKS(6),  MASKS(7),  MASKS(8),
-    MASKS(9), MASKS(10), MASKS(11), MASKS(12), MASKS(13), MASKS(14), MASKS(15), MASKS(16),
+const uint64_t mpiwc_key_masks[MPIWC_INLINE_KEY + 1][4] = {
+    MASKS(0), MASKS(1), MASKS(2),  MASKS(3),  MASKS(4),  MASKS(5),  MASKS(6),  MASKS(7),
+    MASKS(8), MASKS(9), MASKS(10), MASKS(11), MASKS(12), MASKS(13), MASKS(14), MASKS(15),
 };
 #undef MASKS
 #undef KEEP
@@ -35,7 +35,7 @@ uint64_t mpiwc_hash(const void *key, size_t len)
     uint64_t lo, hi;
     if (len <= MPIWC_INLINE_KEY) {
         mpiwc_short_key(p, len, &lo, &hi);
-        return mpiwc_hash_short(lo, hi, len);
+        return mpiwc_hash_short(lo, hi);
     }
     uint64_t h = MPIWC_K0 ^ (uint64_t)len;
     size_t n = len;
@@ -157,19 +157,14 @@ static uint64_t arena_append(struct mpiwc_table *t, const void *key, size_t len)
     return off;
 }
 
-void mpiwc_table_insert_short(struct mpiwc_table *t, uint64_t h, uint64_t lo, uint64_t hi,
-                              uint32_t len)
+void mpiwc_table_insert_short(struct mpiwc_table *t, uint64_t h, uint64_t lo, uint64_t hi)
 {
     if (mpiwc_table_full(t))
         mpiwc_table_grow(t);
     size_t i = h & t->mask;
     while (t->slots[i].tagged != 0)
         i = (i + 1) & t->mask;
-    struct mpiwc_entry *e = &t->slots[i];
-    e->hash = h;
-    e->tagged = 1 | (uint64_t)len << 56;
-    memcpy(e->key.bytes, &lo, 8);
-    memcpy(e->key.bytes + 8, &hi, 8);
+    mpiwc_entry_set_short(&t->slots[i], h, lo, hi, 1);
     t->size++;
 }
 
@@ -179,7 +174,7 @@ void mpiwc_table_add_hashed(struct mpiwc_table *t, uint64_t hash, const void *ke
     if (len <= MPIWC_INLINE_KEY) {
         uint64_t lo, hi;
         mpiwc_short_key(key, len, &lo, &hi);
-        mpiwc_table_add_short(t, hash, lo, hi, (uint32_t)len, count);
+        mpiwc_table_add_short(t, hash, lo, hi, count);
         return;
     }
     if (len > UINT32_MAX)

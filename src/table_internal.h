@@ -2,9 +2,11 @@
  * The table's hot path, shared with the tokenizer so that counting a short
  * word is inlined: no call, no memcmp, no arena access.
  *
- * A key of len <= 16 bytes is handled as two little-endian 64-bit words lo
- * and hi (bytes 0-7 and 8-15), zero padded; mpiwc_hash() of such a key is
- * mpiwc_hash_short(lo, hi, len), so both paths give the same hash.
+ * A key of len <= MPIWC_INLINE_KEY (15) bytes is handled as two
+ * little-endian 64-bit words: lo holds bytes 0-7 and hi bytes 8-14, zero
+ * padded, with len in hi's top byte. Two short keys are equal exactly when
+ * their (lo, hi) are, so a probe compares two words and nothing else, and
+ * mpiwc_hash() of such a key is mpiwc_hash_short(lo, hi).
  */
 #ifndef MPIWC_TABLE_INTERNAL_H
 #define MPIWC_TABLE_INTERNAL_H
@@ -25,11 +27,21 @@ __extension__ typedef unsigned __int128 mpiwc_u128;
 #define MPIWC_K2 0x8ebc6af09c88c6e3ull
 #define MPIWC_K3 0x589965cc75374cc3ull
 
-/* 64x64 -> 128 multiply folded to 64 bits: every input bit reaches every output bit. */
+/*
+ * 64x64 -> 128 multiply folded to 64 bits: every input bit reaches every
+ * output bit. On x86-64 one mulq: in the space tokenizer's scan GCC sent the
+ * __int128 product through the stack (three moves per word).
+ */
 static inline uint64_t mpiwc_mum(uint64_t a, uint64_t b)
 {
+#if defined(__x86_64__) && defined(__GNUC__)
+    uint64_t lo, hi;
+    __asm__("mulq %3" : "=a"(lo), "=d"(hi) : "%0"(a), "rm"(b) : "cc");
+    return lo ^ hi;
+#else
     mpiwc_u128 r = (mpiwc_u128)a * b;
     return (uint64_t)r ^ (uint64_t)(r >> 64);
+#endif
 }
 
 /*
@@ -41,9 +53,9 @@ static inline uint64_t mpiwc_mum(uint64_t a, uint64_t b)
  * both gave the same mean probe count within 2%, and without the fold the
  * padded numbers took 24% more.
  */
-static inline uint64_t mpiwc_hash_short(uint64_t lo, uint64_t hi, size_t len)
+static inline uint64_t mpiwc_hash_short(uint64_t lo, uint64_t hi)
 {
-    uint64_t h = mpiwc_mum(lo ^ MPIWC_K1, hi ^ MPIWC_K2 ^ (uint64_t)len);
+    uint64_t h = mpiwc_mum(lo ^ MPIWC_K1, hi ^ MPIWC_K2);
     return h ^ (h >> 32);
 }
 
@@ -69,44 +81,61 @@ static inline bool mpiwc_table_full(const struct mpiwc_table *t)
     return t->size >= t->grow_at;
 }
 
-/* Add count to the short key (lo, hi, len <= 16) whose hash is h. */
+/* The length of the short key whose high word is hi. */
+static inline uint32_t mpiwc_short_len(uint64_t hi)
+{
+    return (uint32_t)(hi >> 56);
+}
+
+/* Does slot e hold the short key (lo, hi)? Never true of an empty slot (hi
+ * is 0 there) or of a long key's (its length, in hi's place, is < 2^56). */
+static inline bool mpiwc_entry_is(const struct mpiwc_entry *e, uint64_t lo, uint64_t hi)
+{
+    uint64_t elo, ehi;
+    memcpy(&elo, e->key.bytes, 8);
+    memcpy(&ehi, e->key.bytes + 8, 8);
+    return ((elo ^ lo) | (ehi ^ hi)) == 0;
+}
+
+/* Fill the empty slot e with the short key (lo, hi), hash h and count. */
+static inline void mpiwc_entry_set_short(struct mpiwc_entry *e, uint64_t h, uint64_t lo,
+                                         uint64_t hi, uint64_t count)
+{
+    e->hash = h;
+    e->tagged = count | (uint64_t)mpiwc_short_len(hi) << 56;
+    memcpy(e->key.bytes, &lo, 8);
+    memcpy(e->key.bytes + 8, &hi, 8);
+}
+
+/* Add count to the short key (lo, hi) whose hash is h. */
 static inline void mpiwc_table_add_short(struct mpiwc_table *t, uint64_t h, uint64_t lo,
-                                         uint64_t hi, uint32_t len, uint64_t count)
+                                         uint64_t hi, uint64_t count)
 {
     if (mpiwc_table_full(t))
         mpiwc_table_grow(t);
     size_t i = h & t->mask;
     for (;;) {
         struct mpiwc_entry *e = &t->slots[i];
+        if (mpiwc_entry_is(e, lo, hi)) {
+            /* One at a time, 2^56 words take a rank years: only merged counts are checked. */
+            if (count > 1)
+                mpiwc_table_check_sum(mpiwc_entry_count(e), count);
+            e->tagged += count;
+            return;
+        }
         if (e->tagged == 0) {
             if (count > 1) /* a merged count; a constant 1 on the tokenizers' path */
                 mpiwc_table_check_sum(0, count);
-            e->hash = h;
-            e->tagged = count | (uint64_t)len << 56;
-            memcpy(e->key.bytes, &lo, 8);
-            memcpy(e->key.bytes + 8, &hi, 8);
+            mpiwc_entry_set_short(e, h, lo, hi, count);
             t->size++;
             return;
-        }
-        if (e->hash == h && (e->tagged >> 56) == len) {
-            uint64_t elo, ehi;
-            memcpy(&elo, e->key.bytes, 8);
-            memcpy(&ehi, e->key.bytes + 8, 8);
-            if (elo == lo && ehi == hi) {
-                /* One at a time, 2^56 words take a rank years: only merged counts are checked. */
-                if (count > 1)
-                    mpiwc_table_check_sum(mpiwc_entry_count(e), count);
-                e->tagged += count;
-                return;
-            }
         }
         i = (i + 1) & t->mask;
     }
 }
 
-/* Insert the short key (lo, hi, len) with a count of 1, known to be absent. */
-void mpiwc_table_insert_short(struct mpiwc_table *t, uint64_t h, uint64_t lo, uint64_t hi,
-                              uint32_t len);
+/* Insert the short key (lo, hi) with a count of 1, known to be absent. */
+void mpiwc_table_insert_short(struct mpiwc_table *t, uint64_t h, uint64_t lo, uint64_t hi);
 
 /* Past the caches (more than 2^16 slots): words are queued behind prefetches. */
 static inline bool mpiwc_table_queues(const struct mpiwc_table *t)
@@ -123,42 +152,36 @@ static inline bool mpiwc_table_queues(const struct mpiwc_table *t)
  */
 struct mpiwc_counter {
     struct mpiwc_table *t;
-    struct mpiwc_entry *slots;
-    size_t mask;
+    uint8_t *slots;
+    size_t mask; /* in bytes: (t->mask + 1) slots of 32 bytes, less one slot */
 };
 
 static inline void mpiwc_counter_load(struct mpiwc_counter *c, struct mpiwc_table *t)
 {
     c->t = t;
-    c->slots = t->slots;
-    c->mask = t->mask;
+    c->slots = (uint8_t *)t->slots;
+    c->mask = t->mask * sizeof(struct mpiwc_entry);
 }
 
 /*
- * Count one occurrence of the short key (lo, hi, len >= 1) whose hash is h.
- * A slot holds the key when its tag (the length) and both key words match:
- * one comparison, without the stored hash. An empty slot (all zero) never
- * matches, as len >= 1; a long key's tag never does.
+ * Count one occurrence of the short key (lo, hi) whose hash is h: a slot
+ * holds it when both key words match (mpiwc_entry_is), one comparison.
  */
-static inline void mpiwc_counter_add1(struct mpiwc_counter *c, uint64_t h, uint64_t lo, uint64_t hi,
-                                      uint32_t len)
+static inline void mpiwc_counter_add1(struct mpiwc_counter *c, uint64_t h, uint64_t lo, uint64_t hi)
 {
-    size_t i = h & c->mask;
+    size_t at = (h * sizeof(struct mpiwc_entry)) & c->mask; /* a byte offset: no shift per probe */
     for (;;) {
-        struct mpiwc_entry *e = &c->slots[i];
-        uint64_t elo, ehi;
-        memcpy(&elo, e->key.bytes, 8);
-        memcpy(&ehi, e->key.bytes + 8, 8);
-        if (((e->tagged >> 56 ^ len) | (elo ^ lo) | (ehi ^ hi)) == 0) {
+        struct mpiwc_entry *e = (struct mpiwc_entry *)(c->slots + at);
+        if (__builtin_expect(mpiwc_entry_is(e, lo, hi), 1)) {
             e->tagged++; /* one at a time, 2^56 words take a rank years */
             return;
         }
         if (e->tagged == 0) {
-            mpiwc_table_insert_short(c->t, h, lo, hi, len);
+            mpiwc_table_insert_short(c->t, h, lo, hi);
             mpiwc_counter_load(c, c->t);
             return;
         }
-        i = (i + 1) & c->mask;
+        at = (at + sizeof(struct mpiwc_entry)) & c->mask;
     }
 }
 
@@ -169,20 +192,18 @@ static inline void mpiwc_table_flush(struct mpiwc_table *t)
     struct mpiwc_counter c;
     mpiwc_counter_load(&c, t);
     for (size_t k = 0; k < t->queued; k++)
-        mpiwc_counter_add1(&c, t->queue[k].hash, t->queue[k].lo, t->queue[k].hi, t->queue[k].len);
+        mpiwc_counter_add1(&c, t->queue[k].hash, t->queue[k].lo, t->queue[k].hi);
     t->queued = 0;
 }
 
 /* Queue a short word behind a prefetch of its slot; true when the queue was
  * counted (which may have grown the table). */
-static inline bool mpiwc_table_enqueue(struct mpiwc_table *t, uint64_t h, uint64_t lo, uint64_t hi,
-                                       uint32_t len)
+static inline bool mpiwc_table_enqueue(struct mpiwc_table *t, uint64_t h, uint64_t lo, uint64_t hi)
 {
     __builtin_prefetch(&t->slots[h & t->mask]);
     t->queue[t->queued].lo = lo;
     t->queue[t->queued].hi = hi;
     t->queue[t->queued].hash = h;
-    t->queue[t->queued].len = len;
     if (++t->queued < MPIWC_TABLE_QUEUE)
         return false;
     mpiwc_table_flush(t);
@@ -198,12 +219,12 @@ static inline bool mpiwc_table_enqueue(struct mpiwc_table *t, uint64_t h, uint64
  * (65536 slots) 446 -> 498 MB/s; smaller tables are added at once, as before.
  */
 static inline void mpiwc_table_count_short(struct mpiwc_table *t, uint64_t h, uint64_t lo,
-                                           uint64_t hi, uint32_t len)
+                                           uint64_t hi)
 {
     if (mpiwc_table_queues(t))
-        (void)mpiwc_table_enqueue(t, h, lo, hi, len);
+        (void)mpiwc_table_enqueue(t, h, lo, hi);
     else
-        mpiwc_table_add_short(t, h, lo, hi, len, 1);
+        mpiwc_table_add_short(t, h, lo, hi, 1);
 }
 
 /*
@@ -212,14 +233,12 @@ static inline void mpiwc_table_count_short(struct mpiwc_table *t, uint64_t h, ui
  * the scan has no branch on it per word. Either way counts right; a table
  * that grows past the caches in mid-buffer is queued from the next one.
  */
-static inline __attribute__((always_inline)) void mpiwc_counter_count(struct mpiwc_counter *c,
-                                                                      uint64_t h, uint64_t lo,
-                                                                      uint64_t hi, uint32_t len,
-                                                                      bool queue)
+static inline __attribute__((always_inline)) void
+mpiwc_counter_count(struct mpiwc_counter *c, uint64_t h, uint64_t lo, uint64_t hi, bool queue)
 {
     if (!queue)
-        mpiwc_counter_add1(c, h, lo, hi, len);
-    else if (mpiwc_table_enqueue(c->t, h, lo, hi, len))
+        mpiwc_counter_add1(c, h, lo, hi);
+    else if (mpiwc_table_enqueue(c->t, h, lo, hi))
         mpiwc_counter_load(c, c->t);
 }
 
@@ -234,28 +253,30 @@ static inline uint64_t mpiwc_fold8(uint64_t x)
     return x | (upper >> 2);
 }
 
-/* Split a short key (len <= 16) into its zero-padded words. */
+/* The words (lo, hi) of the short key p[0..len), len <= MPIWC_INLINE_KEY. */
 static inline void mpiwc_short_key(const uint8_t *p, size_t len, uint64_t *lo, uint64_t *hi)
 {
     uint8_t tmp[16] = {0};
     memcpy(tmp, p, len);
+    tmp[15] = (uint8_t)len;
     memcpy(lo, tmp, 8);
     memcpy(hi, tmp + 8, 8);
 }
 
-/* Masks that keep the first len (0..16) bytes of a key: [len][0] for bytes
- * 0-7, [len][1] for bytes 8-15. Hidden: the library's code reaches it
- * directly, not through the global offset table, once per word. */
-extern const uint64_t mpiwc_key_masks[MPIWC_INLINE_KEY + 1][2]
+/* Per key length len (0..15): [0] keeps bytes 0-7 of a key, [1] bytes 8-14,
+ * [2] is len in the top byte; [3] pads a row to 32 bytes. Hidden: the
+ * library's code reaches it directly, not through the global offset table,
+ * once per word. */
+extern const uint64_t mpiwc_key_masks[MPIWC_INLINE_KEY + 1][4]
     __attribute__((visibility("hidden")));
 
-/* The short key (len <= 16) at p, where 16 bytes from p may be read. */
+/* The short key (len <= MPIWC_INLINE_KEY) at p, where 16 bytes from p may be read. */
 static inline void mpiwc_short_key_padded(const uint8_t *p, size_t len, uint64_t *lo, uint64_t *hi)
 {
     memcpy(lo, p, 8);
     memcpy(hi, p + 8, 8);
     *lo &= mpiwc_key_masks[len][0];
-    *hi &= mpiwc_key_masks[len][1];
+    *hi = (*hi & mpiwc_key_masks[len][1]) | mpiwc_key_masks[len][2];
 }
 
 /*

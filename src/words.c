@@ -195,7 +195,7 @@ static inline __attribute__((always_inline)) void run_done(struct scan *s, const
         uint64_t lo, hi;
         mpiwc_short_key_padded(p, n, &lo, &hi);
         if (((lo | hi) & HIGH_BITS) == 0) {
-            mpiwc_counter_count(&s->c, mpiwc_hash_short(lo, hi, n), lo, hi, (uint32_t)n, queue);
+            mpiwc_counter_count(&s->c, mpiwc_hash_short(lo, hi), lo, hi, queue);
             s->words++;
             return;
         }

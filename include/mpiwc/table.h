@@ -11,10 +11,11 @@
  *
  * Open addressing with linear probing over a power-of-two slot array. Every
  * entry keeps the word's 64-bit hash, so growth (doubling at 75% load) never
- * rehashes key bytes and probes compare hashes before bytes. Keys of up to 16
- * bytes (most words of natural text) sit inside the slot, so a probe needs no
- * pointer chase; longer keys live in one arena owned by the table, addressed
- * by offset, so growth of the arena does not invalidate entries. A slot is 32
+ * rehashes key bytes. Keys of up to 15 bytes (most words of natural text)
+ * sit inside the slot with their length, so a probe is one comparison of two
+ * words and needs no pointer chase; longer keys live in one arena owned by
+ * the table, addressed by offset, so growth of the arena does not invalidate
+ * entries, and their probes compare hashes before bytes. A slot is 32
  * bytes, two to a cache line, so a probe touches one line: the count shares
  * its 64 bits with the key's length (counts up to 2^56 - 1, far beyond what a
  * rank can read). An empty slot is all zero.
@@ -34,8 +35,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Keys up to this many bytes are stored inside the slot, zero padded. */
-#define MPIWC_INLINE_KEY 16
+/* Keys up to this many bytes are stored inside the slot, zero padded, with
+ * the length in the slot's last key byte. */
+#define MPIWC_INLINE_KEY 15
 
 /* The largest count a slot holds. */
 #define MPIWC_COUNT_MAX ((UINT64_C(1) << 56) - 1)
@@ -46,7 +48,7 @@ struct mpiwc_entry {
     uint64_t hash;
     uint64_t tagged; /* count | tag << 56: tag = key length if inline, else MPIWC_TAG_LONG */
     union {
-        uint8_t bytes[MPIWC_INLINE_KEY]; /* tag <= MPIWC_INLINE_KEY: the key, zero padded */
+        uint8_t bytes[16]; /* tag <= MPIWC_INLINE_KEY: the key, zero padded; [15] = tag */
         struct {
             uint64_t off, len; /* tag MPIWC_TAG_LONG: the key's bytes in the arena */
         } arena;
@@ -67,7 +69,6 @@ struct mpiwc_table {
      * tokenizer calls before it returns: outside a feed the queue is empty. */
     struct {
         uint64_t lo, hi, hash;
-        uint32_t len;
     } queue[MPIWC_TABLE_QUEUE];
     size_t queued;
 };

@@ -28,7 +28,7 @@
  * digits (Nd) and keys in the stop-word set (stop words get the same key
  * treatment). Kept keys are added to the table.
  *
- * Pure-ASCII words of up to 16 bytes in unicode mode without filters take
+ * Pure-ASCII words of up to 15 bytes in unicode mode without filters take
  * the byte engine's path (fold and hash in registers): ASCII text costs
  * about what --split=alnum costs. Pending memory is the longest word
  * (unicode) or the longest run without ASCII white space (uax29).

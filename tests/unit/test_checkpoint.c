@@ -231,17 +231,17 @@ static void test_manifest(void **state)
     snprintf(path, sizeof path, "%s/gen-12/MANIFEST", f->dir);
     FILE *fp = fopen(path, "w");
     assert_non_null(fp);
-    fputs("mpiwc-checkpoint 2\ngeneration 12\nranks 7\n", fp);
+    fprintf(fp, "mpiwc-checkpoint %u\ngeneration 12\nranks 7\n", MPIWC_CKPT_VERSION);
     fclose(fp);
     assert_int_equal(mpiwc_ckpt_read_manifest(f->dir, 12, &back, err, sizeof err), -1);
     assert_string_equal(err, "malformed manifest");
-    /* A whole manifest of version 1, whose words had other owners (another hash). */
+    /* A whole manifest of the previous version, whose words had other owners (another hash). */
     fp = fopen(path, "w");
     assert_non_null(fp);
     fprintf(fp,
-            "mpiwc-checkpoint 1\ngeneration 12\nranks 7\ninputs %016" PRIx64
+            "mpiwc-checkpoint %u\ngeneration 12\nranks 7\ninputs %016" PRIx64
             "\noptions %016x\nend\n",
-            m.inputs, 42u);
+            MPIWC_CKPT_VERSION - 1, m.inputs, 42u);
     fclose(fp);
     assert_int_equal(mpiwc_ckpt_read_manifest(f->dir, 12, &back, err, sizeof err), -1);
     assert_string_equal(err, "written by another version of mpiwc");

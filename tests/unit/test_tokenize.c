@@ -738,6 +738,44 @@ static void test_many_words_one_feed(void **state)
     free(text);
 }
 
+/*
+ * With --split=space NUL is a word byte, so "a", "a\0", "a\0\0" ... are
+ * different words whose zero-padded bytes agree: only the length tells them
+ * apart. Lengths 1..20 cross the inline-key limit (15 bytes); the table is
+ * small (counted at once) and then big enough to queue behind prefetches.
+ */
+static void test_nul_padded_words_apart(void **state)
+{
+    (void)state;
+    uint8_t text[4096];
+    size_t len = 0, distinct = 0;
+    for (int rep = 0; rep < 3; rep++) {
+        for (size_t wl = 1; wl <= 20; wl++) {
+            for (size_t lead = 0; lead <= 2 && lead <= wl; lead++) {
+                distinct += rep == 0;
+                for (size_t i = 0; i < wl; i++)
+                    text[len++] = (uint8_t)(i < lead ? 'a' + i : 0);
+                text[len++] = rep == 1 ? '\n' : ' ';
+            }
+        }
+    }
+    assert_true(len <= sizeof text);
+    struct ref r = {0};
+    ref_count(&r, text, len, MPIWC_SPLIT_SPACE, MPIWC_CASE_FOLD);
+    assert_int_equal(r.n, distinct); /* every word differs from every other */
+    static const size_t hints[] = {0, 100000};
+    for (size_t h = 0; h < 2; h++) {
+        struct mpiwc_table t;
+        mpiwc_table_init(&t, hints[h]);
+        uint64_t words = 0;
+        run_chunks(&t, text, len, MPIWC_SPLIT_SPACE, MPIWC_CASE_FOLD, NULL, 0, &words);
+        assert_int_equal(words, r.total);
+        assert_table_matches(&t, &r);
+        mpiwc_table_free(&t);
+    }
+    ref_free(&r);
+}
+
 /* Words of every length 1..200 at every alignment within a block. */
 static void test_word_lengths_and_alignments(void **state)
 {
@@ -798,6 +836,7 @@ int main(void)
         cmocka_unit_test(test_every_byte_every_lane),
         cmocka_unit_test(test_long_text_chunks),
         cmocka_unit_test(test_word_lengths_and_alignments),
+        cmocka_unit_test(test_nul_padded_words_apart),
         cmocka_unit_test(test_many_words_one_feed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
