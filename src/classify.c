@@ -78,37 +78,47 @@ __attribute__((target("avx512bw"))) static uint64_t classify_space_avx512(const 
 
 /* ---- A-Z to a-z over a buffer ---- */
 
-static void fold_scalar(uint8_t *restrict dst, const uint8_t *restrict src, size_t n)
+static bool fold_scalar(uint8_t *restrict dst, const uint8_t *restrict src, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
+    unsigned any = 0;
+    for (size_t i = 0; i < n; i++) {
         dst[i] = (uint8_t)((unsigned)(src[i] - 'A') < 26u ? src[i] | 0x20 : src[i]);
+        any |= src[i];
+    }
+    return any < 0x80;
 }
 
-__attribute__((target("avx2"))) static void fold_avx2(uint8_t *restrict dst,
+__attribute__((target("avx2"))) static bool fold_avx2(uint8_t *restrict dst,
                                                       const uint8_t *restrict src, size_t n)
 {
     size_t i = 0;
+    __m256i any = _mm256_setzero_si256();
     for (; i + 32 <= n; i += 32) {
         __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(src + i));
+        any = _mm256_or_si256(any, v);
         __m256i upper = in_range256(v, 'A', 26);
         v = _mm256_or_si256(v, _mm256_and_si256(upper, _mm256_set1_epi8(0x20)));
         _mm256_storeu_si256((__m256i *)(void *)(dst + i), v);
     }
-    fold_scalar(dst + i, src + i, n - i);
+    bool tail = fold_scalar(dst + i, src + i, n - i);
+    return tail && _mm256_movemask_epi8(any) == 0;
 }
 
-__attribute__((target("avx512bw"))) static void fold_avx512(uint8_t *restrict dst,
+__attribute__((target("avx512bw"))) static bool fold_avx512(uint8_t *restrict dst,
                                                             const uint8_t *restrict src, size_t n)
 {
     size_t i = 0;
+    __m512i any = _mm512_setzero_si512();
     for (; i + 64 <= n; i += 64) {
         __m512i v = _mm512_loadu_si512((const void *)(src + i));
+        any = _mm512_or_si512(any, v);
         __mmask64 upper =
             _mm512_cmplt_epu8_mask(_mm512_sub_epi8(v, _mm512_set1_epi8('A')), _mm512_set1_epi8(26));
         v = _mm512_mask_blend_epi8(upper, v, _mm512_or_si512(v, _mm512_set1_epi8(0x20)));
         _mm512_storeu_si512((void *)(dst + i), v);
     }
-    fold_scalar(dst + i, src + i, n - i);
+    bool tail = fold_scalar(dst + i, src + i, n - i);
+    return tail && _mm512_movepi8_mask(any) == 0;
 }
 
 mpiwc_fold_fn mpiwc_folder(enum mpiwc_simd level)

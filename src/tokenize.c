@@ -177,8 +177,9 @@ void mpiwc_tokenizer_feed(struct mpiwc_tokenizer *tok, const uint8_t *buf, size_
      */
     if (len == 0)
         return;
+    bool ascii; /* the byte rules treat every byte alike */
     buf = mpiwc_scan_copy(&tok->folded, &tok->folded_cap, buf, len,
-                          tok->folds ? tok->fold_bytes : NULL);
+                          tok->folds ? tok->fold_bytes : NULL, &ascii);
     struct scan sc = {.tok = tok};
     mpiwc_counter_load(&sc.c, tok->table);
     size_t open_at; /* one scan per run function, each inlined */

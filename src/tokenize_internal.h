@@ -25,8 +25,9 @@ bool mpiwc_simd_supported(enum mpiwc_simd level);
 /* Local. The classifier of a level (which must be supported) for a split rule. */
 mpiwc_classify_fn mpiwc_classifier(enum mpiwc_simd level, enum mpiwc_split split);
 
-/* Local. dst[i] = src[i] with A-Z folded to a-z, for i < n (dst and src do not overlap). */
-typedef void (*mpiwc_fold_fn)(uint8_t *restrict dst, const uint8_t *restrict src, size_t n);
+/* Local. dst[i] = src[i] with A-Z folded to a-z, for i < n (dst and src do
+ * not overlap); true when every byte is ASCII (below 0x80). */
+typedef bool (*mpiwc_fold_fn)(uint8_t *restrict dst, const uint8_t *restrict src, size_t n);
 
 /* Local. The ASCII folder of a level (which must be supported). */
 mpiwc_fold_fn mpiwc_folder(enum mpiwc_simd level);
@@ -38,17 +39,19 @@ mpiwc_fold_fn mpiwc_folder(enum mpiwc_simd level);
  * Local. The copy the fast paths scan: buf[0..len) (len > 0), A-Z folded
  * when fold is not NULL, then MPIWC_SCAN_PAD zero bytes, so that every short
  * key is two 8-byte loads. *copy (*cap bytes, owned) is reused or replaced.
+ * *ascii: every byte is ASCII (known only when folding; false otherwise).
  */
 static inline uint8_t *mpiwc_scan_copy(uint8_t **copy, size_t *cap, const uint8_t *buf, size_t len,
-                                       mpiwc_fold_fn fold)
+                                       mpiwc_fold_fn fold, bool *ascii)
 {
     if (*cap < len + MPIWC_SCAN_PAD) {
         free(*copy);
         *copy = mpiwc_xmalloc(len + MPIWC_SCAN_PAD);
         *cap = len + MPIWC_SCAN_PAD;
     }
+    *ascii = false;
     if (fold)
-        fold(*copy, buf, len);
+        *ascii = fold(*copy, buf, len);
     else
         memcpy(*copy, buf, len);
     memset(*copy + len, 0, MPIWC_SCAN_PAD);

@@ -185,16 +185,17 @@ struct scan {
  * A complete run p[0..n) of the scanned bytes (a padded copy on the fast
  * path). Short ASCII words are counted here, already folded when folding
  * (mpiwc_words_feed); any other run is keyed from the bytes as fed. fast
- * (w->fast) and queue (mpiwc_counter_count) are constants at each call site.
+ * (w->fast), ascii (the whole buffer is) and queue (mpiwc_counter_count) are
+ * constants at each call site.
  */
-static inline __attribute__((always_inline)) void run_done(struct scan *s, const uint8_t *p,
-                                                           size_t n, bool fast, bool queue)
+static inline __attribute__((always_inline)) void
+run_done(struct scan *s, const uint8_t *p, size_t n, bool fast, bool ascii, bool queue)
 {
     struct mpiwc_words *w = s->w;
     if (fast && n <= MPIWC_INLINE_KEY) {
         uint64_t lo, hi;
         mpiwc_short_key_padded(p, n, &lo, &hi);
-        if (((lo | hi) & HIGH_BITS) == 0) {
+        if (ascii || ((lo | hi) & HIGH_BITS) == 0) {
             mpiwc_counter_count(&s->c, mpiwc_hash_short(lo, hi), lo, hi, queue);
             s->words++;
             return;
@@ -206,17 +207,27 @@ static inline __attribute__((always_inline)) void run_done(struct scan *s, const
 
 static inline void run_slow(void *ctx, const uint8_t *p, size_t n)
 {
-    run_done(ctx, p, n, false, false);
+    run_done(ctx, p, n, false, false, false);
 }
 
 static inline void run_fast(void *ctx, const uint8_t *p, size_t n)
 {
-    run_done(ctx, p, n, true, false);
+    run_done(ctx, p, n, true, false, false);
 }
 
 static inline void run_fast_queued(void *ctx, const uint8_t *p, size_t n)
 {
-    run_done(ctx, p, n, true, true);
+    run_done(ctx, p, n, true, false, true);
+}
+
+static inline void run_ascii(void *ctx, const uint8_t *p, size_t n)
+{
+    run_done(ctx, p, n, true, true, false);
+}
+
+static inline void run_ascii_queued(void *ctx, const uint8_t *p, size_t n)
+{
+    run_done(ctx, p, n, true, true, true);
 }
 
 static void pending_append(struct mpiwc_words *w, const uint8_t *p, size_t n)
@@ -269,18 +280,26 @@ void mpiwc_words_feed(struct mpiwc_words *w, const uint8_t *buf, size_t len)
      * np 1: see the commit that added this).
      */
     w->scan = w->fed = buf;
+    bool ascii = false; /* then no word needs its bytes checked */
     if (w->fast && len > 0)
         w->scan = mpiwc_scan_copy(&w->folded, &w->folded_cap, buf, len,
-                                  w->rules.casing == MPIWC_CASE_FOLD ? w->fold : NULL);
+                                  w->rules.casing == MPIWC_CASE_FOLD ? w->fold : NULL, &ascii);
     struct scan sc = {.w = w};
     mpiwc_counter_load(&sc.c, w->table);
     size_t open_at; /* one scan per run function, each inlined */
+    const uint8_t *p = w->scan;
+    mpiwc_classify_fn f = w->classify;
+    bool queue = mpiwc_table_queues(w->table);
     if (!w->fast)
-        open_at = mpiwc_scan_runs(w->scan, len, i, w->classify, w->is_word, run_slow, &sc);
-    else if (mpiwc_table_queues(w->table))
-        open_at = mpiwc_scan_runs(w->scan, len, i, w->classify, w->is_word, run_fast_queued, &sc);
+        open_at = mpiwc_scan_runs(p, len, i, f, w->is_word, run_slow, &sc);
+    else if (ascii && queue)
+        open_at = mpiwc_scan_runs(p, len, i, f, w->is_word, run_ascii_queued, &sc);
+    else if (ascii)
+        open_at = mpiwc_scan_runs(p, len, i, f, w->is_word, run_ascii, &sc);
+    else if (queue)
+        open_at = mpiwc_scan_runs(p, len, i, f, w->is_word, run_fast_queued, &sc);
     else
-        open_at = mpiwc_scan_runs(w->scan, len, i, w->classify, w->is_word, run_fast, &sc);
+        open_at = mpiwc_scan_runs(p, len, i, f, w->is_word, run_fast, &sc);
     w->words += sc.words;
     if (open_at < len) {
         pending_append(w, buf + open_at, len - open_at);

@@ -86,7 +86,8 @@ struct mpiwc_tokenizer {
     size_t scratch_cap;
     uint8_t *folded; /* owned: the scan copy of the fed bytes, A-Z folded when folding */
     size_t folded_cap;
-    void (*fold_bytes)(uint8_t *restrict, const uint8_t *restrict, size_t); /* A-Z to a-z */
+    /* A-Z to a-z; true when every byte is ASCII */
+    bool (*fold_bytes)(uint8_t *restrict, const uint8_t *restrict, size_t);
     uint64_t words;           /* words counted so far (each occurrence) */
     struct mpiwc_words *text; /* owned: the text engine (words.h) when the rules need it */
     uint64_t invalid_utf8;    /* ill-formed UTF-8 bytes seen by the text engine */

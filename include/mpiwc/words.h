@@ -58,7 +58,8 @@ struct mpiwc_words {
     size_t flush_at;              /* scan the pending run for finished words from this length on */
     bool in_run;                  /* the last byte fed was a run byte */
     struct mpiwc_unicode_buf tmp; /* owned scratch for keys */
-    void (*fold)(uint8_t *restrict, const uint8_t *restrict, size_t); /* A-Z to a-z */
+    /* A-Z to a-z; true when every byte is ASCII */
+    bool (*fold)(uint8_t *restrict, const uint8_t *restrict, size_t);
     uint8_t *folded; /* owned: the fast path's scan copy, A-Z folded when folding */
     size_t folded_cap;
     const uint8_t *scan, *fed; /* during a feed: the bytes scanned, and the bytes fed */

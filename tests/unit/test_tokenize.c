@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "mpiwc/table.h"
+#include "src/tokenize_internal.h"
 #include "mpiwc/tokenize.h"
 
 /* ---- the rules, written out independently of the implementation ---- */
@@ -776,6 +777,59 @@ static void test_nul_padded_words_apart(void **state)
     ref_free(&r);
 }
 
+/*
+ * Every SIMD level this CPU offers against the rules written out above:
+ * the folder's bytes and its all-ASCII answer (one high byte at any lane or
+ * in the scalar tail makes it false), and the classifiers' masks.
+ */
+static void test_simd_levels_agree(void **state)
+{
+    (void)state;
+    enum { N = 1024 };
+    uint8_t src[N + 64], dst[N + 64], want[N];
+    uint32_t x = 12345;
+    for (size_t i = 0; i < N; i++) {
+        x = x * 1103515245u + 12345u;
+        src[i] = (uint8_t)(i < 256 ? i : (x >> 16) % 0x80); /* every byte, then ASCII */
+    }
+    static const enum mpiwc_simd levels[] = {MPIWC_SIMD_SCALAR, MPIWC_SIMD_AVX2, MPIWC_SIMD_AVX512};
+    for (size_t l = 0; l < 3; l++) {
+        if (!mpiwc_simd_supported(levels[l]))
+            continue;
+        mpiwc_fold_fn fold = mpiwc_folder(levels[l]);
+        for (size_t n = 0; n <= 200; n++) {
+            /* src[256..256+n) is ASCII; put one high byte at each place in turn. */
+            uint8_t *p = src + 256;
+            for (size_t i = 0; i < n; i++)
+                want[i] = rule_fold(MPIWC_CASE_FOLD, p[i]);
+            assert_true(fold(dst, p, n));
+            assert_memory_equal(dst, want, n);
+            for (size_t at = 0; at < n; at++) {
+                uint8_t keep = p[at];
+                p[at] = (uint8_t)(0x80 | keep);
+                assert_false(fold(dst, p, n));
+                p[at] = keep;
+            }
+        }
+        for (size_t i = 0; i < N; i++)
+            want[i] = rule_fold(MPIWC_CASE_FOLD, src[i]);
+        assert_false(fold(dst, src, N));
+        assert_memory_equal(dst, want, N);
+        for (size_t k = 0; k < 2; k++) {
+            uint8_t is_word[256];
+            for (unsigned b = 0; b < 256; b++)
+                is_word[b] = rule_is_word(splits[k], b);
+            mpiwc_classify_fn classify = mpiwc_classifier(levels[l], splits[k]);
+            for (size_t off = 0; off + 64 <= N; off += 16) {
+                uint64_t m = 0;
+                for (size_t i = 0; i < 64; i++)
+                    m |= (uint64_t)is_word[src[off + i]] << i;
+                assert_int_equal(classify(src + off, is_word), m);
+            }
+        }
+    }
+}
+
 /* Words of every length 1..200 at every alignment within a block. */
 static void test_word_lengths_and_alignments(void **state)
 {
@@ -837,6 +891,7 @@ int main(void)
         cmocka_unit_test(test_long_text_chunks),
         cmocka_unit_test(test_word_lengths_and_alignments),
         cmocka_unit_test(test_nul_padded_words_apart),
+        cmocka_unit_test(test_simd_levels_agree),
         cmocka_unit_test(test_many_words_one_feed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
