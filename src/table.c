@@ -92,7 +92,6 @@ void mpiwc_table_init(struct mpiwc_table *t, size_t capacity_hint)
     t->mask = n - 1;
     t->grow_at = n / 4 * 3;
     t->size = 0;
-    t->queued = 0;
     t->arena_cap = 64u << 10;
     t->arena = mpiwc_xmalloc(t->arena_cap);
     t->arena_len = 0;
@@ -109,7 +108,6 @@ void mpiwc_table_clear(struct mpiwc_table *t)
 {
     memset(t->slots, 0, mpiwc_mul_size(t->mask + 1, sizeof *t->slots));
     t->size = 0;
-    t->queued = 0;
     t->arena_len = 0;
 }
 

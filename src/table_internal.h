@@ -138,6 +138,7 @@ static inline void mpiwc_table_add_short(struct mpiwc_table *t, uint64_t h, uint
 void mpiwc_table_insert_short(struct mpiwc_table *t, uint64_t h, uint64_t lo, uint64_t hi);
 
 /* Past the caches (more than 2^16 slots): words are queued behind prefetches. */
+#define MPIWC_TABLE_QUEUE 16
 static inline bool mpiwc_table_queues(const struct mpiwc_table *t)
 {
     return t->mask >= (1u << 16);
@@ -149,11 +150,21 @@ static inline bool mpiwc_table_queues(const struct mpiwc_table *t)
  * its address), which the compiler keeps in registers. Read through t, they
  * would be loaded again after every count, whose store may alias t->mask.
  * Reload with mpiwc_counter_load() after anything else may have grown t.
+ *
+ * A table larger than the caches (over 2^16 slots, 4 MiB) misses on nearly
+ * every probe, so there a word's slot is prefetched and the word queued
+ * here; the queue is counted when full or at mpiwc_counter_flush(), by when
+ * the slots have arrived. Measured in memory when it came: 200 MB of text
+ * with 8M distinct words 44 -> 83 MB/s. Smaller tables are counted at once.
  */
 struct mpiwc_counter {
     struct mpiwc_table *t;
     uint8_t *slots;
     size_t mask; /* in bytes: (t->mask + 1) slots of 32 bytes, less one slot */
+    size_t queued;
+    struct {
+        uint64_t lo, hi, hash;
+    } queue[MPIWC_TABLE_QUEUE];
 };
 
 static inline void mpiwc_counter_load(struct mpiwc_counter *c, struct mpiwc_table *t)
@@ -161,6 +172,13 @@ static inline void mpiwc_counter_load(struct mpiwc_counter *c, struct mpiwc_tabl
     c->t = t;
     c->slots = (uint8_t *)t->slots;
     c->mask = t->mask * sizeof(struct mpiwc_entry);
+}
+
+/* Start counting into t, with an empty queue. */
+static inline void mpiwc_counter_init(struct mpiwc_counter *c, struct mpiwc_table *t)
+{
+    mpiwc_counter_load(c, t);
+    c->queued = 0;
 }
 
 /*
@@ -185,61 +203,35 @@ static inline void mpiwc_counter_add1(struct mpiwc_counter *c, uint64_t h, uint6
     }
 }
 
-/* Count the queued short words (see struct mpiwc_table), through a counter:
- * one comparison per slot, no growth check per word. */
-static inline void mpiwc_table_flush(struct mpiwc_table *t)
+/* Count the queued words. A scan calls this before it returns: outside a
+ * scan the table holds every word counted. */
+static inline void mpiwc_counter_flush(struct mpiwc_counter *c)
 {
-    struct mpiwc_counter c;
-    mpiwc_counter_load(&c, t);
-    for (size_t k = 0; k < t->queued; k++)
-        mpiwc_counter_add1(&c, t->queue[k].hash, t->queue[k].lo, t->queue[k].hi);
-    t->queued = 0;
-}
-
-/* Queue a short word behind a prefetch of its slot; true when the queue was
- * counted (which may have grown the table). */
-static inline bool mpiwc_table_enqueue(struct mpiwc_table *t, uint64_t h, uint64_t lo, uint64_t hi)
-{
-    __builtin_prefetch(&t->slots[h & t->mask]);
-    t->queue[t->queued].lo = lo;
-    t->queue[t->queued].hi = hi;
-    t->queue[t->queued].hash = h;
-    if (++t->queued < MPIWC_TABLE_QUEUE)
-        return false;
-    mpiwc_table_flush(t);
-    return true;
+    for (size_t k = 0; k < c->queued; k++)
+        mpiwc_counter_add1(c, c->queue[k].hash, c->queue[k].lo, c->queue[k].hi);
+    c->queued = 0;
 }
 
 /*
- * Count one occurrence of a short key. A table larger than the caches (over
- * 2^16 slots, 4 MiB) misses on nearly every probe, so there the word's slot
- * is prefetched and the word queued; the queue is counted when full or at
- * mpiwc_table_flush(), by when the slots have arrived. Measured in-memory:
- * 200 MB of text with 8M distinct words 44 -> 83 MB/s; KJV with --split=space
- * (65536 slots) 446 -> 498 MB/s; smaller tables are added at once, as before.
- */
-static inline void mpiwc_table_count_short(struct mpiwc_table *t, uint64_t h, uint64_t lo,
-                                           uint64_t hi)
-{
-    if (mpiwc_table_queues(t))
-        (void)mpiwc_table_enqueue(t, h, lo, hi);
-    else
-        mpiwc_table_add_short(t, h, lo, hi, 1);
-}
-
-/*
- * mpiwc_table_count_short() through a counter, queued or not as the caller
- * decided for a whole buffer from mpiwc_table_queues(): a constant, so that
- * the scan has no branch on it per word. Either way counts right; a table
- * that grows past the caches in mid-buffer is queued from the next one.
+ * Count one occurrence of the short key (lo, hi) whose hash is h, queued
+ * behind a prefetch of its slot or not, as the caller decided for a whole
+ * buffer from mpiwc_table_queues(): a constant, so that the scan has no
+ * branch on it per word. Either way counts right; a table that grows past
+ * the caches in mid-buffer is queued from the next one.
  */
 static inline __attribute__((always_inline)) void
 mpiwc_counter_count(struct mpiwc_counter *c, uint64_t h, uint64_t lo, uint64_t hi, bool queue)
 {
-    if (!queue)
+    if (!queue) {
         mpiwc_counter_add1(c, h, lo, hi);
-    else if (mpiwc_table_enqueue(c->t, h, lo, hi))
-        mpiwc_counter_load(c, c->t);
+        return;
+    }
+    __builtin_prefetch(c->slots + ((h * sizeof(struct mpiwc_entry)) & c->mask));
+    c->queue[c->queued].lo = lo;
+    c->queue[c->queued].hi = hi;
+    c->queue[c->queued].hash = h;
+    if (++c->queued == MPIWC_TABLE_QUEUE)
+        mpiwc_counter_flush(c);
 }
 
 /* ASCII A-Z to a-z in each byte of x, every other byte left as it is (SWAR). */

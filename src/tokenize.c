@@ -117,7 +117,7 @@ static void count_word(struct mpiwc_tokenizer *tok, const uint8_t *p, size_t n, 
         lo = mpiwc_fold8(lo);
         hi = mpiwc_fold8(hi);
     }
-    mpiwc_table_count_short(tok->table, mpiwc_hash_short(lo, hi), lo, hi);
+    mpiwc_table_add_short(tok->table, mpiwc_hash_short(lo, hi), lo, hi, 1);
 }
 
 /* A scan's state: a local of mpiwc_tokenizer_feed, kept in registers. */
@@ -181,16 +181,16 @@ void mpiwc_tokenizer_feed(struct mpiwc_tokenizer *tok, const uint8_t *buf, size_
     buf = mpiwc_scan_copy(&tok->folded, &tok->folded_cap, buf, len,
                           tok->folds ? tok->fold_bytes : NULL, &ascii);
     struct scan sc = {.tok = tok};
-    mpiwc_counter_load(&sc.c, tok->table);
+    mpiwc_counter_init(&sc.c, tok->table);
     size_t open_at; /* one scan per run function, each inlined */
     if (mpiwc_table_queues(tok->table))
         open_at = mpiwc_scan_runs(buf, len, i, tok->classify, tok->is_word, run_queued, &sc);
     else
         open_at = mpiwc_scan_runs(buf, len, i, tok->classify, tok->is_word, run_direct, &sc);
+    mpiwc_counter_flush(&sc.c);
     tok->words += sc.words;
     if (open_at < len)
         pending_append(tok, buf + open_at, len - open_at);
-    mpiwc_table_flush(tok->table);
 }
 
 bool mpiwc_tokenizer_in_word(const struct mpiwc_tokenizer *tok)
@@ -210,7 +210,6 @@ void mpiwc_tokenizer_end(struct mpiwc_tokenizer *tok)
     if (tok->pending_len) {
         count_word(tok, tok->pending, tok->pending_len, tok->pending_len, tok->folds);
         tok->pending_len = 0;
-        mpiwc_table_flush(tok->table);
     }
 }
 

@@ -285,7 +285,7 @@ void mpiwc_words_feed(struct mpiwc_words *w, const uint8_t *buf, size_t len)
         w->scan = mpiwc_scan_copy(&w->folded, &w->folded_cap, buf, len,
                                   w->rules.casing == MPIWC_CASE_FOLD ? w->fold : NULL, &ascii);
     struct scan sc = {.w = w};
-    mpiwc_counter_load(&sc.c, w->table);
+    mpiwc_counter_init(&sc.c, w->table);
     size_t open_at; /* one scan per run function, each inlined */
     const uint8_t *p = w->scan;
     mpiwc_classify_fn f = w->classify;
@@ -300,13 +300,13 @@ void mpiwc_words_feed(struct mpiwc_words *w, const uint8_t *buf, size_t len)
         open_at = mpiwc_scan_runs(p, len, i, f, w->is_word, run_fast_queued, &sc);
     else
         open_at = mpiwc_scan_runs(p, len, i, f, w->is_word, run_fast, &sc);
+    mpiwc_counter_flush(&sc.c);
     w->words += sc.words;
     if (open_at < len) {
         pending_append(w, buf + open_at, len - open_at);
         w->in_run = true;
         pending_flush(w);
     }
-    mpiwc_table_flush(w->table);
 }
 
 bool mpiwc_words_in_word(const struct mpiwc_words *w)

@@ -55,8 +55,6 @@ struct mpiwc_entry {
     } key;
 };
 
-#define MPIWC_TABLE_QUEUE 16
-
 struct mpiwc_table {
     struct mpiwc_entry *slots; /* owned; mask + 1 of them */
     size_t mask;
@@ -64,13 +62,6 @@ struct mpiwc_table {
     size_t grow_at; /* size at which one more word grows the table (3/4 load) */
     uint8_t *arena; /* owned key bytes */
     size_t arena_len, arena_cap;
-    /* Short words whose slots are being prefetched (the tokenizers' hot path,
-     * table_internal.h); counted only by mpiwc_table_flush(), which a
-     * tokenizer calls before it returns: outside a feed the queue is empty. */
-    struct {
-        uint64_t lo, hi, hash;
-    } queue[MPIWC_TABLE_QUEUE];
-    size_t queued;
 };
 
 /* Local. The fixed 64-bit hash of a word's bytes (after case folding). */
