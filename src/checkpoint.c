@@ -256,17 +256,16 @@ int mpiwc_ckpt_write_rank(const char *dir, uint64_t gen, int rank, int nranks, u
     size_t reccap = mpiwc_record_size(UINT16_MAX);
     for (size_t t = 0; t < ntables; t++) {
         const struct mpiwc_table *tab = tables[t];
+        struct mpiwc_table_word w;
         for (size_t i = 0; i < mpiwc_table_slots(tab); i++) {
-            const struct mpiwc_entry *e = mpiwc_table_at(tab, i);
-            if (!mpiwc_entry_count(e))
+            if (!mpiwc_table_word(tab, i, &w))
                 continue;
-            size_t need = mpiwc_record_size(mpiwc_entry_len(e));
+            size_t need = mpiwc_record_size(w.len);
             if (need > reccap) {
                 reccap = need;
                 rec = mpiwc_xrealloc(rec, reccap);
             }
-            mpiwc_record_put(rec, mpiwc_table_key(tab, e), mpiwc_entry_len(e),
-                             mpiwc_entry_count(e));
+            mpiwc_record_put(rec, w.key, w.len, w.count);
             out_put(&o, rec, need);
         }
     }

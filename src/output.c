@@ -370,12 +370,10 @@ static struct mpiwc_word *owned_rows(const struct mpiwc_table *owned, enum mpiwc
     struct mpiwc_word *rows =
         mpiwc_xmalloc(mpiwc_mul_size(owned->size ? owned->size : 1, sizeof *rows));
     size_t k = 0;
-    for (size_t i = 0; i < mpiwc_table_slots(owned); i++) {
-        const struct mpiwc_entry *e = mpiwc_table_at(owned, i);
-        if (mpiwc_entry_count(e))
-            rows[k++] = (struct mpiwc_word){mpiwc_table_key(owned, e), mpiwc_entry_len(e),
-                                            mpiwc_entry_count(e)};
-    }
+    struct mpiwc_table_word w;
+    for (size_t i = 0; i < mpiwc_table_slots(owned); i++)
+        if (mpiwc_table_word(owned, i, &w))
+            rows[k++] = (struct mpiwc_word){w.key, w.len, w.count};
     mpiwc_format_sort(rows, k, sort);
     *n = k;
     return rows;

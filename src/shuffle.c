@@ -20,20 +20,17 @@ static void group_by_owner(const struct mpiwc_table *t, int nranks, struct by_ow
     size_t nslots = mpiwc_table_slots(t);
     g->first = mpiwc_xcalloc((size_t)nranks + 1, sizeof *g->first);
     g->slot = mpiwc_xmalloc(mpiwc_mul_size(t->size ? t->size : 1, sizeof *g->slot));
-    for (size_t i = 0; i < nslots; i++) {
-        const struct mpiwc_entry *e = mpiwc_table_at(t, i);
-        if (mpiwc_entry_count(e))
-            g->first[mpiwc_table_owner(e->hash, nranks) + 1]++;
-    }
+    struct mpiwc_table_word w = {0};
+    for (size_t i = 0; i < nslots; i++)
+        if (mpiwc_table_word(t, i, &w))
+            g->first[mpiwc_table_owner(w.hash, nranks) + 1]++;
     for (int d = 0; d < nranks; d++)
         g->first[d + 1] += g->first[d];
     size_t *fill = mpiwc_xmalloc(mpiwc_mul_size((size_t)nranks, sizeof *fill));
     memcpy(fill, g->first, (size_t)nranks * sizeof *fill);
-    for (size_t i = 0; i < nslots; i++) {
-        const struct mpiwc_entry *e = mpiwc_table_at(t, i);
-        if (mpiwc_entry_count(e))
-            g->slot[fill[mpiwc_table_owner(e->hash, nranks)]++] = i;
-    }
+    for (size_t i = 0; i < nslots; i++)
+        if (mpiwc_table_word(t, i, &w))
+            g->slot[fill[mpiwc_table_owner(w.hash, nranks)]++] = i;
     free(fill);
 }
 
@@ -58,7 +55,7 @@ struct merge {
 static void merge_flush(struct merge *m)
 {
     for (size_t k = 0; k < m->n; k++)
-        mpiwc_table_prefetch(m->owned, m->word[k].hash);
+        mpiwc_table_prefetch(m->owned, m->word[k].hash, m->word[k].len);
     for (size_t k = 0; k < m->n; k++)
         mpiwc_table_add_hashed(m->owned, m->word[k].hash, m->word[k].key, m->word[k].len,
                                m->word[k].count);
@@ -117,10 +114,10 @@ int mpiwc_shuffle(struct mpiwc_table *local, struct mpiwc_table *owned, size_t c
     t0 = MPI_Wtime();
     size_t me = (size_t)rank;
     struct merge m = {.owned = owned};
+    struct mpiwc_table_word w = {0};
     for (size_t k = g.first[me]; k < g.first[me + 1]; k++) {
-        const struct mpiwc_entry *e = mpiwc_table_at(local, g.slot[k]);
-        merge_word(&m, e->hash, mpiwc_table_key(local, e), (uint32_t)mpiwc_entry_len(e),
-                   mpiwc_entry_count(e));
+        (void)mpiwc_table_word(local, g.slot[k], &w);
+        merge_word(&m, w.hash, w.key, (uint32_t)w.len, w.count);
     }
     merge_flush(&m);
     cursor[me] = g.first[me + 1];
@@ -146,7 +143,8 @@ int mpiwc_shuffle(struct mpiwc_table *local, struct mpiwc_table *owned, size_t c
         for (size_t d = 0; d < n; d++) {
             size_t b = 0, k = cursor[d];
             while (k < g.first[d + 1]) {
-                size_t rec = mpiwc_record_size(mpiwc_entry_len(mpiwc_table_at(local, g.slot[k])));
+                (void)mpiwc_table_word(local, g.slot[k], &w);
+                size_t rec = mpiwc_record_size(w.len);
                 if (b > 0 && b + rec > per_dest)
                     break;
                 b += rec;
@@ -167,9 +165,8 @@ int mpiwc_shuffle(struct mpiwc_table *local, struct mpiwc_table *owned, size_t c
             sdispl[d] = too_big ? 0 : (int)(p - sbuf);
             scount[d] = too_big ? 0 : (int)bytes[d];
             for (size_t k = cursor[d]; k < stop[d] && !too_big; k++) {
-                const struct mpiwc_entry *e = mpiwc_table_at(local, g.slot[k]);
-                p = mpiwc_record_put(p, mpiwc_table_key(local, e), mpiwc_entry_len(e),
-                                     mpiwc_entry_count(e));
+                (void)mpiwc_table_word(local, g.slot[k], &w);
+                p = mpiwc_record_put(p, w.key, w.len, w.count);
             }
             cursor[d] = stop[d];
         }

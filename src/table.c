@@ -35,7 +35,7 @@ uint64_t mpiwc_hash(const void *key, size_t len)
     uint64_t lo, hi;
     if (len <= MPIWC_INLINE_KEY) {
         mpiwc_short_key(p, len, &lo, &hi);
-        return mpiwc_hash_short(lo, hi);
+        return mpiwc_hash_key(lo, hi, len);
     }
     uint64_t h = MPIWC_K0 ^ (uint64_t)len;
     size_t n = len;
@@ -68,11 +68,12 @@ static size_t slots_for(size_t hint)
  * of text with 37M distinct words at np 1: see the commit that added this).
  */
 _Static_assert(sizeof(struct mpiwc_entry) == 32, "two slots to a cache line");
+_Static_assert(sizeof(struct mpiwc_small_entry) == 16, "four small slots to a cache line");
 
-static struct mpiwc_entry *slots_alloc(size_t n)
+static void *slots_alloc(size_t n, size_t size)
 {
-    size_t bytes = mpiwc_mul_size(n, sizeof(struct mpiwc_entry));
-    struct mpiwc_entry *slots = mpiwc_xcalloc(n, sizeof *slots);
+    size_t bytes = mpiwc_mul_size(n, size);
+    void *slots = mpiwc_xcalloc(n, size);
 #ifdef MADV_HUGEPAGE
     const uintptr_t huge = (uintptr_t)2 << 20;
     if (bytes >= 2 * huge) {
@@ -88,10 +89,15 @@ static struct mpiwc_entry *slots_alloc(size_t n)
 void mpiwc_table_init(struct mpiwc_table *t, size_t capacity_hint)
 {
     size_t n = slots_for(capacity_hint);
-    t->slots = slots_alloc(n);
+    t->size = 0;
+    t->small = slots_alloc(n, sizeof *t->small);
+    t->small_mask = n - 1;
+    t->small_grow_at = n / 4 * 3;
+    t->small_size = 0;
+    t->slots = slots_alloc(n, sizeof *t->slots);
     t->mask = n - 1;
     t->grow_at = n / 4 * 3;
-    t->size = 0;
+    t->big_size = 0;
     t->arena_cap = 64u << 10;
     t->arena = mpiwc_xmalloc(t->arena_cap);
     t->arena_len = 0;
@@ -99,6 +105,7 @@ void mpiwc_table_init(struct mpiwc_table *t, size_t capacity_hint)
 
 void mpiwc_table_free(struct mpiwc_table *t)
 {
+    free(t->small);
     free(t->slots);
     free(t->arena);
     memset(t, 0, sizeof *t);
@@ -106,8 +113,9 @@ void mpiwc_table_free(struct mpiwc_table *t)
 
 void mpiwc_table_clear(struct mpiwc_table *t)
 {
+    memset(t->small, 0, mpiwc_mul_size(t->small_mask + 1, sizeof *t->small));
     memset(t->slots, 0, mpiwc_mul_size(t->mask + 1, sizeof *t->slots));
-    t->size = 0;
+    t->size = t->small_size = t->big_size = 0;
     t->arena_len = 0;
 }
 
@@ -121,7 +129,7 @@ void mpiwc_table_grow(struct mpiwc_table *t)
     size_t old_n = t->mask + 1;
     size_t n = mpiwc_mul_size(old_n, 2);
     struct mpiwc_entry *old = t->slots;
-    struct mpiwc_entry *slots = slots_alloc(n);
+    struct mpiwc_entry *slots = slots_alloc(n, sizeof *slots);
     size_t mask = n - 1;
     for (size_t i = 0; i < old_n; i++) {
         /* A big table misses the caches on every move: start a later one's load. */
@@ -138,6 +146,28 @@ void mpiwc_table_grow(struct mpiwc_table *t)
     t->slots = slots;
     t->mask = mask;
     t->grow_at = n / 4 * 3;
+}
+
+/* The small slots keep no hash: one multiply a key finds its new place. */
+void mpiwc_table_grow_small(struct mpiwc_table *t)
+{
+    size_t old_n = t->small_mask + 1;
+    size_t n = mpiwc_mul_size(old_n, 2);
+    struct mpiwc_small_entry *old = t->small;
+    struct mpiwc_small_entry *slots = slots_alloc(n, sizeof *slots);
+    size_t mask = n - 1;
+    for (size_t i = 0; i < old_n; i++) {
+        if (old[i].key == 0)
+            continue;
+        size_t j = mpiwc_hash_small(old[i].key) & mask;
+        while (slots[j].key != 0)
+            j = (j + 1) & mask;
+        slots[j] = old[i];
+    }
+    free(old);
+    t->small = slots;
+    t->small_mask = mask;
+    t->small_grow_at = n / 4 * 3;
 }
 
 static uint64_t arena_append(struct mpiwc_table *t, const void *key, size_t len)
@@ -163,6 +193,20 @@ void mpiwc_table_insert_short(struct mpiwc_table *t, uint64_t h, uint64_t lo, ui
     while (t->slots[i].tagged != 0)
         i = (i + 1) & t->mask;
     mpiwc_entry_set_short(&t->slots[i], h, lo, hi, 1);
+    t->big_size++;
+    t->size++;
+}
+
+void mpiwc_table_insert_small(struct mpiwc_table *t, uint64_t h, uint64_t k)
+{
+    if (t->small_size >= t->small_grow_at)
+        mpiwc_table_grow_small(t);
+    size_t i = h & t->small_mask;
+    while (t->small[i].key != 0)
+        i = (i + 1) & t->small_mask;
+    t->small[i].key = k;
+    t->small[i].count = 1;
+    t->small_size++;
     t->size++;
 }
 
@@ -172,7 +216,7 @@ void mpiwc_table_add_hashed(struct mpiwc_table *t, uint64_t hash, const void *ke
     if (len <= MPIWC_INLINE_KEY) {
         uint64_t lo, hi;
         mpiwc_short_key(key, len, &lo, &hi);
-        mpiwc_table_add_short(t, hash, lo, hi, count);
+        mpiwc_table_add_key(t, hash, lo, hi, len, count);
         return;
     }
     if (len > UINT32_MAX)
@@ -188,6 +232,7 @@ void mpiwc_table_add_hashed(struct mpiwc_table *t, uint64_t hash, const void *ke
             e->tagged = count | (uint64_t)MPIWC_TAG_LONG << 56;
             e->key.arena.off = arena_append(t, key, len);
             e->key.arena.len = len;
+            t->big_size++;
             t->size++;
             return;
         }
@@ -209,13 +254,24 @@ void mpiwc_table_add(struct mpiwc_table *t, const void *key, size_t len, uint64_
 uint64_t mpiwc_table_get(const struct mpiwc_table *t, const void *key, size_t len)
 {
     uint64_t hash = mpiwc_hash(key, len);
+    if (len <= MPIWC_SMALL_KEY) {
+        uint64_t lo, hi;
+        mpiwc_short_key(key, len, &lo, &hi);
+        for (size_t i = hash & t->small_mask;; i = (i + 1) & t->small_mask) {
+            if (t->small[i].key == (lo | hi))
+                return t->small[i].count;
+            if (t->small[i].key == 0)
+                return 0;
+        }
+    }
     size_t i = hash & t->mask;
     for (;;) {
         const struct mpiwc_entry *e = &t->slots[i];
         if (e->tagged == 0)
             return 0;
-        if (e->hash == hash && mpiwc_entry_len(e) == len &&
-            memcmp(mpiwc_table_key(t, e), key, len) == 0)
+        const uint8_t *bytes =
+            (e->tagged >> 56) == MPIWC_TAG_LONG ? t->arena + e->key.arena.off : e->key.bytes;
+        if (e->hash == hash && mpiwc_entry_len(e) == len && memcmp(bytes, key, len) == 0)
             return mpiwc_entry_count(e);
         i = (i + 1) & t->mask;
     }
@@ -223,5 +279,5 @@ uint64_t mpiwc_table_get(const struct mpiwc_table *t, const void *key, size_t le
 
 size_t mpiwc_table_memory(const struct mpiwc_table *t)
 {
-    return (t->mask + 1) * sizeof *t->slots + t->arena_cap;
+    return (t->small_mask + 1) * sizeof *t->small + (t->mask + 1) * sizeof *t->slots + t->arena_cap;
 }

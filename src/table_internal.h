@@ -2,11 +2,13 @@
  * The table's hot path, shared with the tokenizer so that counting a short
  * word is inlined: no call, no memcmp, no arena access.
  *
- * A key of len <= MPIWC_INLINE_KEY (15) bytes is handled as two
- * little-endian 64-bit words: lo holds bytes 0-7 and hi bytes 8-14, zero
- * padded, with len in hi's top byte. Two short keys are equal exactly when
- * their (lo, hi) are, so a probe compares two words and nothing else, and
- * mpiwc_hash() of such a key is mpiwc_hash_short(lo, hi).
+ * A key of len <= MPIWC_SMALL_KEY (7) bytes is one little-endian 64-bit word
+ * k, its bytes zero padded with len in the top byte: the form it has in a
+ * small slot, and mpiwc_hash() of it is mpiwc_hash_small(k). A key of 8 to
+ * MPIWC_INLINE_KEY (15) bytes is two: lo holds bytes 0-7 and hi bytes 8-14,
+ * zero padded, with len in hi's top byte, and its hash is
+ * mpiwc_hash_short(lo, hi). Either way two keys are equal exactly when their
+ * words are, so a probe compares words and nothing else.
  */
 #ifndef MPIWC_TABLE_INTERNAL_H
 #define MPIWC_TABLE_INTERNAL_H
@@ -19,30 +21,6 @@
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "mpiwc packs short keys as little-endian words"
 #endif
-
-__extension__ typedef unsigned __int128 mpiwc_u128;
-
-#define MPIWC_K0 0xa0761d6478bd642full
-#define MPIWC_K1 0xe7037ed1a0b428dbull
-#define MPIWC_K2 0x8ebc6af09c88c6e3ull
-#define MPIWC_K3 0x589965cc75374cc3ull
-
-/*
- * 64x64 -> 128 multiply folded to 64 bits: every input bit reaches every
- * output bit. On x86-64 one mulq: in the space tokenizer's scan GCC sent the
- * __int128 product through the stack (three moves per word).
- */
-static inline uint64_t mpiwc_mum(uint64_t a, uint64_t b)
-{
-#if defined(__x86_64__) && defined(__GNUC__)
-    uint64_t lo, hi;
-    __asm__("mulq %3" : "=a"(lo), "=d"(hi) : "%0"(a), "rm"(b) : "cc");
-    return lo ^ hi;
-#else
-    mpiwc_u128 r = (mpiwc_u128)a * b;
-    return (uint64_t)r ^ (uint64_t)(r >> 64);
-#endif
-}
 
 /*
  * One multiply, then the well-mixed high half folded onto the low bits that
@@ -60,6 +38,7 @@ static inline uint64_t mpiwc_hash_short(uint64_t lo, uint64_t hi)
 }
 
 void mpiwc_table_grow(struct mpiwc_table *t);
+void mpiwc_table_grow_small(struct mpiwc_table *t);
 
 /* Does not return: a count would pass MPIWC_COUNT_MAX (fatal). */
 void mpiwc_table_overflow(void) __attribute__((noreturn, cold));
@@ -78,7 +57,7 @@ static inline void mpiwc_table_check_sum(uint64_t have, uint64_t add)
  */
 static inline bool mpiwc_table_full(const struct mpiwc_table *t)
 {
-    return t->size >= t->grow_at;
+    return t->big_size >= t->grow_at;
 }
 
 /* The length of the short key whose high word is hi. */
@@ -127,6 +106,7 @@ static inline void mpiwc_table_add_short(struct mpiwc_table *t, uint64_t h, uint
             if (count > 1) /* a merged count; a constant 1 on the tokenizers' path */
                 mpiwc_table_check_sum(0, count);
             mpiwc_entry_set_short(e, h, lo, hi, count);
+            t->big_size++;
             t->size++;
             return;
         }
@@ -137,11 +117,42 @@ static inline void mpiwc_table_add_short(struct mpiwc_table *t, uint64_t h, uint
 /* Insert the short key (lo, hi) with a count of 1, known to be absent. */
 void mpiwc_table_insert_short(struct mpiwc_table *t, uint64_t h, uint64_t lo, uint64_t hi);
 
-/* Past the caches (more than 2^16 slots): words are queued behind prefetches. */
+/* Add count to the small key k (len <= MPIWC_SMALL_KEY) whose hash is h. */
+static inline void mpiwc_table_add_small(struct mpiwc_table *t, uint64_t h, uint64_t k,
+                                         uint64_t count)
+{
+    if (t->small_size >= t->small_grow_at)
+        mpiwc_table_grow_small(t);
+    size_t i = h & t->small_mask;
+    for (;;) {
+        struct mpiwc_small_entry *e = &t->small[i];
+        if (e->key == k) {
+            if (count > 1)
+                mpiwc_table_check_sum(e->count, count);
+            e->count += count;
+            return;
+        }
+        if (e->key == 0) {
+            if (count > 1)
+                mpiwc_table_check_sum(0, count);
+            e->key = k;
+            e->count = count;
+            t->small_size++;
+            t->size++;
+            return;
+        }
+        i = (i + 1) & t->small_mask;
+    }
+}
+
+/* Insert the small key k with a count of 1, known to be absent. */
+void mpiwc_table_insert_small(struct mpiwc_table *t, uint64_t h, uint64_t k);
+
+/* Past the caches (either array over 2 MiB): words are queued behind prefetches. */
 #define MPIWC_TABLE_QUEUE 64
 static inline bool mpiwc_table_queues(const struct mpiwc_table *t)
 {
-    return t->mask >= (1u << 16);
+    return t->mask >= (1u << 16) || t->small_mask >= (1u << 17);
 }
 
 /*
@@ -151,7 +162,7 @@ static inline bool mpiwc_table_queues(const struct mpiwc_table *t)
  * would be loaded again after every count, whose store may alias t->mask.
  * Reload with mpiwc_counter_load() after anything else may have grown t.
  *
- * A table larger than the caches (over 2^16 slots, 4 MiB) misses on nearly
+ * A table larger than the caches (an array over 2 MiB) misses on nearly
  * every probe, so there a word's slot is prefetched and the word queued
  * here; the queue is counted when full or at mpiwc_counter_flush(), by when
  * the slots have arrived. Measured in memory when it came: 200 MB of text
@@ -161,11 +172,12 @@ static inline bool mpiwc_table_queues(const struct mpiwc_table *t)
  */
 struct mpiwc_counter {
     struct mpiwc_table *t;
-    uint8_t *slots;
-    size_t mask; /* in bytes: (t->mask + 1) slots of 32 bytes, less one slot */
+    uint8_t *slots, *small;
+    size_t mask;       /* in bytes: (t->mask + 1) slots of 32 bytes, less one slot */
+    size_t small_mask; /* the same for the small slots, of 16 bytes */
     size_t queued;
     struct {
-        uint64_t lo, hi, hash;
+        uint64_t lo, hi, hash; /* hi == 0: lo is a small key */
     } queue[MPIWC_TABLE_QUEUE];
 };
 
@@ -174,6 +186,8 @@ static inline void mpiwc_counter_load(struct mpiwc_counter *c, struct mpiwc_tabl
     c->t = t;
     c->slots = (uint8_t *)t->slots;
     c->mask = t->mask * sizeof(struct mpiwc_entry);
+    c->small = (uint8_t *)t->small;
+    c->small_mask = t->small_mask * sizeof(struct mpiwc_small_entry);
 }
 
 /* Start counting into t, with an empty queue. */
@@ -205,13 +219,50 @@ static inline void mpiwc_counter_add1(struct mpiwc_counter *c, uint64_t h, uint6
     }
 }
 
+/* Count one occurrence of the small key k whose hash is h. */
+static inline void mpiwc_counter_add1_small(struct mpiwc_counter *c, uint64_t h, uint64_t k)
+{
+    size_t at = (h * sizeof(struct mpiwc_small_entry)) & c->small_mask;
+    for (;;) {
+        struct mpiwc_small_entry *e = (struct mpiwc_small_entry *)(c->small + at);
+        if (__builtin_expect(e->key == k, 1)) {
+            e->count++;
+            return;
+        }
+        if (e->key == 0) {
+            mpiwc_table_insert_small(c->t, h, k);
+            mpiwc_counter_load(c, c->t);
+            return;
+        }
+        at = (at + sizeof(struct mpiwc_small_entry)) & c->small_mask;
+    }
+}
+
 /* Count the queued words. A scan calls this before it returns: outside a
  * scan the table holds every word counted. */
 static inline void mpiwc_counter_flush(struct mpiwc_counter *c)
 {
-    for (size_t k = 0; k < c->queued; k++)
-        mpiwc_counter_add1(c, c->queue[k].hash, c->queue[k].lo, c->queue[k].hi);
+    for (size_t k = 0; k < c->queued; k++) {
+        if (c->queue[k].hi == 0)
+            mpiwc_counter_add1_small(c, c->queue[k].hash, c->queue[k].lo);
+        else
+            mpiwc_counter_add1(c, c->queue[k].hash, c->queue[k].lo, c->queue[k].hi);
+    }
     c->queued = 0;
+}
+
+/* Queue a word behind a prefetch of its slot. */
+static inline __attribute__((always_inline)) void mpiwc_counter_enqueue(struct mpiwc_counter *c,
+                                                                        const uint8_t *slot,
+                                                                        uint64_t h, uint64_t lo,
+                                                                        uint64_t hi)
+{
+    __builtin_prefetch(slot);
+    c->queue[c->queued].lo = lo;
+    c->queue[c->queued].hi = hi;
+    c->queue[c->queued].hash = h;
+    if (++c->queued == MPIWC_TABLE_QUEUE)
+        mpiwc_counter_flush(c);
 }
 
 /*
@@ -224,16 +275,22 @@ static inline void mpiwc_counter_flush(struct mpiwc_counter *c)
 static inline __attribute__((always_inline)) void
 mpiwc_counter_count(struct mpiwc_counter *c, uint64_t h, uint64_t lo, uint64_t hi, bool queue)
 {
-    if (!queue) {
+    if (!queue)
         mpiwc_counter_add1(c, h, lo, hi);
-        return;
-    }
-    __builtin_prefetch(c->slots + ((h * sizeof(struct mpiwc_entry)) & c->mask));
-    c->queue[c->queued].lo = lo;
-    c->queue[c->queued].hi = hi;
-    c->queue[c->queued].hash = h;
-    if (++c->queued == MPIWC_TABLE_QUEUE)
-        mpiwc_counter_flush(c);
+    else
+        mpiwc_counter_enqueue(c, c->slots + ((h * sizeof(struct mpiwc_entry)) & c->mask), h, lo,
+                              hi);
+}
+
+/* The same for the small key k. */
+static inline __attribute__((always_inline)) void
+mpiwc_counter_count_small(struct mpiwc_counter *c, uint64_t h, uint64_t k, bool queue)
+{
+    if (!queue)
+        mpiwc_counter_add1_small(c, h, k);
+    else
+        mpiwc_counter_enqueue(
+            c, c->small + ((h * sizeof(struct mpiwc_small_entry)) & c->small_mask), h, k, 0);
 }
 
 /* ASCII A-Z to a-z in each byte of x, every other byte left as it is (SWAR). */
@@ -285,6 +342,38 @@ static inline void mpiwc_short_key_at(const uint8_t *p, size_t len, size_t avail
         mpiwc_short_key(p, len, lo, hi);
     else
         mpiwc_short_key_padded(p, len, lo, hi);
+}
+
+/*
+ * Count one occurrence of the short key (lo, hi) of len bytes through a
+ * counter: a key of up to MPIWC_SMALL_KEY bytes is lo | hi (hi holds only its
+ * length) in the small slots, a longer one (lo, hi) in the others.
+ */
+static inline __attribute__((always_inline)) void
+mpiwc_counter_count_key(struct mpiwc_counter *c, uint64_t lo, uint64_t hi, size_t len, bool queue)
+{
+    if (len <= MPIWC_SMALL_KEY) {
+        uint64_t k = lo | hi;
+        mpiwc_counter_count_small(c, mpiwc_hash_small(k), k, queue);
+    } else {
+        mpiwc_counter_count(c, mpiwc_hash_short(lo, hi), lo, hi, queue);
+    }
+}
+
+/* Add count to the short key (lo, hi) of len bytes, whose hash is h. */
+static inline void mpiwc_table_add_key(struct mpiwc_table *t, uint64_t h, uint64_t lo, uint64_t hi,
+                                       size_t len, uint64_t count)
+{
+    if (len <= MPIWC_SMALL_KEY)
+        mpiwc_table_add_small(t, h, lo | hi, count);
+    else
+        mpiwc_table_add_short(t, h, lo, hi, count);
+}
+
+/* mpiwc_hash() of the short key (lo, hi) of len bytes. */
+static inline uint64_t mpiwc_hash_key(uint64_t lo, uint64_t hi, size_t len)
+{
+    return len <= MPIWC_SMALL_KEY ? mpiwc_hash_small(lo | hi) : mpiwc_hash_short(lo, hi);
 }
 
 #endif

@@ -117,7 +117,7 @@ static void count_word(struct mpiwc_tokenizer *tok, const uint8_t *p, size_t n, 
         lo = mpiwc_fold8(lo);
         hi = mpiwc_fold8(hi);
     }
-    mpiwc_table_add_short(tok->table, mpiwc_hash_short(lo, hi), lo, hi, 1);
+    mpiwc_table_add_key(tok->table, mpiwc_hash_key(lo, hi, n), lo, hi, n, 1);
 }
 
 /* A scan's state: a local of mpiwc_tokenizer_feed, kept in registers. */
@@ -140,7 +140,7 @@ static inline __attribute__((always_inline)) void run_done(struct scan *s, const
     }
     uint64_t lo, hi; /* the scan copy is padded */
     mpiwc_short_key_padded(p, n, &lo, &hi);
-    mpiwc_counter_count(&s->c, mpiwc_hash_short(lo, hi), lo, hi, queue);
+    mpiwc_counter_count_key(&s->c, lo, hi, n, queue);
 }
 
 static inline void run_direct(void *ctx, const uint8_t *p, size_t n)

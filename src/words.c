@@ -196,7 +196,7 @@ run_done(struct scan *s, const uint8_t *p, size_t n, bool fast, bool ascii, bool
         uint64_t lo, hi;
         mpiwc_short_key_padded(p, n, &lo, &hi);
         if (ascii || ((lo | hi) & HIGH_BITS) == 0) {
-            mpiwc_counter_count(&s->c, mpiwc_hash_short(lo, hi), lo, hi, queue);
+            mpiwc_counter_count_key(&s->c, lo, hi, n, queue);
             s->words++;
             return;
         }

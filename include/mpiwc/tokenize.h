@@ -22,7 +22,7 @@
  * Word boundaries come from a 64-bit mask per 64 bytes, built with AVX-512BW,
  * AVX2 or a table (chosen at run time from what the CPU offers; the
  * environment variable MPIWC_SIMD=scalar|avx2|avx512 caps the choice); words
- * of up to 15 bytes are folded and hashed as two 64-bit words, in registers.
+ * of up to 15 bytes are folded and hashed as one or two 64-bit words, in registers.
  * Which bytes of a file a rank feeds
  * (skipping a word that started in the previous range, reading on past the
  * range end) is the reader's business, decided with mpiwc_tokenize_is_word().

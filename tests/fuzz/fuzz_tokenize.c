@@ -145,13 +145,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint64_t sum = 0;
     size_t occupied = 0;
     for (size_t i = 0; i < mpiwc_table_slots(&table); i++) {
-        const struct mpiwc_entry *e = mpiwc_table_at(&table, i);
-        if (!mpiwc_entry_count(e))
+        struct mpiwc_table_word e = {0};
+        (void)mpiwc_table_word(&table, i, &e);
+        if (!e.count)
             continue;
         occupied++;
-        sum += mpiwc_entry_count(e);
-        CHECK(mpiwc_entry_len(e) > 0);
-        CHECK(e->hash == mpiwc_hash(mpiwc_table_key(&table, e), mpiwc_entry_len(e)));
+        sum += e.count;
+        CHECK(e.len > 0);
+        CHECK(e.hash == mpiwc_hash(e.key, e.len));
     }
     CHECK(occupied == distinct);
     CHECK(sum == nwords);

@@ -102,11 +102,11 @@ static void dump_mismatch(const struct mpiwc_table *t, const struct ref *r)
                           (unsigned long long)r->w[i].count);
     }
     for (size_t i = 0; i < mpiwc_table_slots(t); i++) {
-        const struct mpiwc_entry *e = mpiwc_table_at(t, i);
-        if (mpiwc_entry_count(e))
-            print_message("  table: '%.*s' %llu\n", (int)mpiwc_entry_len(e),
-                          (const char *)mpiwc_table_key(t, e),
-                          (unsigned long long)mpiwc_entry_count(e));
+        struct mpiwc_table_word e = {0};
+        (void)mpiwc_table_word(t, i, &e);
+        if (e.count)
+            print_message("  table: '%.*s' %llu\n", (int)e.len, (const char *)e.key,
+                          (unsigned long long)e.count);
     }
 }
 

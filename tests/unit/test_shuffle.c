@@ -50,11 +50,12 @@ static void run_shuffle(size_t cap, uint64_t *rounds_out)
 
     uint64_t expect = (uint64_t)nranks * (uint64_t)(nranks + 1) / 2 + 1;
     for (size_t s = 0; s < mpiwc_table_slots(&owned); s++) {
-        const struct mpiwc_entry *e = mpiwc_table_at(&owned, s);
-        if (!mpiwc_entry_count(e))
+        struct mpiwc_table_word e = {0};
+        (void)mpiwc_table_word(&owned, s, &e);
+        if (!e.count)
             continue;
-        assert_int_equal(mpiwc_table_owner(e->hash, nranks), rank);
-        assert_int_equal(mpiwc_entry_count(e), expect);
+        assert_int_equal(mpiwc_table_owner(e.hash, nranks), rank);
+        assert_int_equal(e.count, expect);
     }
     /* Every word is owned by exactly one rank. */
     for (int i = 0; i < WORDS; i++) {

@@ -20,10 +20,11 @@ static size_t count_occupied(const struct mpiwc_table *t, uint64_t *sum)
     size_t n = 0;
     uint64_t s = 0;
     for (size_t i = 0; i < mpiwc_table_slots(t); i++) {
-        const struct mpiwc_entry *e = mpiwc_table_at(t, i);
-        if (mpiwc_entry_count(e)) {
+        struct mpiwc_table_word e = {0};
+        (void)mpiwc_table_word(t, i, &e);
+        if (e.count) {
             n++;
-            s += mpiwc_entry_count(e);
+            s += e.count;
         }
     }
     if (sum)
@@ -61,18 +62,19 @@ static void test_insert_get(void **state)
     /* Iteration shows exactly the keys with their counts and hashes. */
     size_t seen = 0;
     for (size_t i = 0; i < mpiwc_table_slots(&t); i++) {
-        const struct mpiwc_entry *e = mpiwc_table_at(&t, i);
-        if (mpiwc_entry_count(e) == 0)
+        struct mpiwc_table_word e = {0};
+        (void)mpiwc_table_word(&t, i, &e);
+        if (e.count == 0)
             continue;
         seen++;
-        const uint8_t *k = mpiwc_table_key(&t, e);
-        assert_int_equal(e->hash, mpiwc_hash(k, mpiwc_entry_len(e)));
-        if (mpiwc_entry_len(e) == 4 && memcmp(k, "word", 4) == 0)
-            assert_int_equal(mpiwc_entry_count(e), 1);
-        else if (mpiwc_entry_len(e) == 5 && memcmp(k, "other", 5) == 0)
-            assert_int_equal(mpiwc_entry_count(e), 7);
-        else if (mpiwc_entry_len(e) == 4 && memcmp(k, "copy", 4) == 0)
-            assert_int_equal(mpiwc_entry_count(e), 3);
+        const uint8_t *k = e.key;
+        assert_int_equal(e.hash, mpiwc_hash(k, e.len));
+        if (e.len == 4 && memcmp(k, "word", 4) == 0)
+            assert_int_equal(e.count, 1);
+        else if (e.len == 5 && memcmp(k, "other", 5) == 0)
+            assert_int_equal(e.count, 7);
+        else if (e.len == 4 && memcmp(k, "copy", 4) == 0)
+            assert_int_equal(e.count, 3);
         else
             fail_msg("unexpected key in table");
     }
@@ -169,11 +171,13 @@ static void test_growth_200k(void **state)
             mpiwc_table_add(&t, key, (size_t)len, 1);
     }
     assert_int_equal(t.size, n);
-    size_t slots = mpiwc_table_slots(&t);
-    assert_true(slots >= n);
-    assert_int_equal(slots & (slots - 1), 0); /* power of two */
-    assert_int_equal(t.mask, slots - 1);
-    assert_true(t.size <= slots / 2 + 1); /* doubles at 50% load */
+    size_t slots = mpiwc_table_slots(&t), big = t.mask + 1, small = t.small_mask + 1;
+    assert_int_equal(slots, small + big);
+    assert_int_equal(big & (big - 1), 0); /* powers of two */
+    assert_int_equal(small & (small - 1), 0);
+    assert_int_equal(t.small_size + t.big_size, n);
+    assert_int_equal(t.small_size, 1);      /* "key-0-0"; every other key is longer */
+    assert_true(t.big_size <= big / 4 * 3); /* each array doubles at 3/4 load */
 
     for (uint32_t i = 0; i < n; i++) {
         int len = make_key(key, i);
@@ -187,21 +191,22 @@ static void test_growth_200k(void **state)
 
     /* Every key seen in iteration is one of ours, with its count. */
     for (size_t i = 0; i < slots; i++) {
-        const struct mpiwc_entry *e = mpiwc_table_at(&t, i);
-        if (mpiwc_entry_count(e) == 0)
+        struct mpiwc_table_word e = {0};
+        (void)mpiwc_table_word(&t, i, &e);
+        if (e.count == 0)
             continue;
-        const uint8_t *k = mpiwc_table_key(&t, e);
+        const uint8_t *k = e.key;
         unsigned id = 0;
         char tmp[32];
-        assert_true(mpiwc_entry_len(e) < sizeof tmp);
-        memcpy(tmp, k, mpiwc_entry_len(e));
-        tmp[mpiwc_entry_len(e)] = 0;
+        assert_true(e.len < sizeof tmp);
+        memcpy(tmp, k, e.len);
+        tmp[e.len] = 0;
         assert_int_equal(sscanf(tmp, "key-%u-", &id), 1);
         assert_true(id < n);
         int len = make_key(key, id);
-        assert_int_equal(mpiwc_entry_len(e), (uint32_t)len);
+        assert_int_equal(e.len, (uint32_t)len);
         assert_memory_equal(k, key, (size_t)len);
-        assert_int_equal(mpiwc_entry_count(e), (uint64_t)id + 1 + (id % 2 == 0));
+        assert_int_equal(e.count, (uint64_t)id + 1 + (id % 2 == 0));
     }
     assert_true(mpiwc_table_memory(&t) >= slots * sizeof(struct mpiwc_entry) + t.arena_len);
     mpiwc_table_free(&t);
@@ -278,13 +283,14 @@ static void test_binary_keys(void **state)
     assert_int_equal(mpiwc_table_get(&t, "\xfe", 1), 0);
 
     for (size_t i = 0; i < mpiwc_table_slots(&t); i++) {
-        const struct mpiwc_entry *e = mpiwc_table_at(&t, i);
-        if (mpiwc_entry_count(e) == 0)
+        struct mpiwc_table_word e = {0};
+        (void)mpiwc_table_word(&t, i, &e);
+        if (e.count == 0)
             continue;
-        assert_true(mpiwc_entry_count(e) >= 1 && mpiwc_entry_count(e) <= nkeys);
-        size_t k = (size_t)mpiwc_entry_count(e) - 1;
-        assert_int_equal(mpiwc_entry_len(e), keys[k].len);
-        assert_memory_equal(mpiwc_table_key(&t, e), keys[k].k, keys[k].len);
+        assert_true(e.count >= 1 && e.count <= nkeys);
+        size_t k = (size_t)e.count - 1;
+        assert_int_equal(e.len, keys[k].len);
+        assert_memory_equal(e.key, keys[k].k, keys[k].len);
     }
     mpiwc_table_free(&t);
 }
@@ -418,18 +424,20 @@ static void test_owner_range_and_balance(void **state)
     assert_int_equal(mpiwc_table_owner(0, 7), 0);
     assert_int_equal(mpiwc_table_owner(UINT64_MAX, 1 << 30), (1 << 30) - 1);
 
-    /* Balance over real word hashes. */
+    /* Balance over word hashes: keys of 6 to 10 bytes, then of 1 to 5 (the small slots'). */
     const size_t n = 200000;
     uint64_t *h = malloc(n * sizeof *h);
     assert_non_null(h);
     char key[32];
-    for (size_t i = 0; i < n; i++) {
-        int len = snprintf(key, sizeof key, "%zx.word", i * 31);
-        h[i] = mpiwc_hash(key, (size_t)len);
-    }
     static const int rank_counts[] = {1, 2, 3, 4, 5, 7, 8, 12, 16, 31, 64, 100, 128, 1000};
-    for (size_t c = 0; c < sizeof rank_counts / sizeof rank_counts[0]; c++) {
-        int nranks = rank_counts[c];
+    const size_t ncounts = sizeof rank_counts / sizeof rank_counts[0];
+    for (size_t c = 0; c < 2 * ncounts; c++) {
+        if (c % ncounts == 0)
+            for (size_t i = 0; i < n; i++) {
+                int len = snprintf(key, sizeof key, c ? "%zx" : "%zx.word", i * 31);
+                h[i] = mpiwc_hash(key, (size_t)len);
+            }
+        int nranks = rank_counts[c % ncounts];
         size_t *per = calloc((size_t)nranks, sizeof *per);
         assert_non_null(per);
         for (size_t i = 0; i < n; i++) {
@@ -454,6 +462,66 @@ static void test_owner_range_and_balance(void **state)
         free(per);
     }
     free(h);
+}
+
+/* Keys of 1 to 7 bytes (the small slots) through several doublings. */
+static int small_key(char *buf, uint32_t i)
+{
+    int n = 0;
+    do {
+        buf[n++] = "abcdefghijklmnopqrstuvwxyz0123456789"[i % 36];
+        i /= 36;
+    } while (i);
+    return n;
+}
+
+static void test_small_keys_growth(void **state)
+{
+    (void)state;
+    const uint32_t n = 150000;
+    struct mpiwc_table t;
+    mpiwc_table_init(&t, 0);
+    char key[8];
+    for (uint32_t i = 0; i < n; i++) {
+        int len = small_key(key, i);
+        mpiwc_table_add(&t, key, (size_t)len, 2 * (uint64_t)i + 1);
+        if (i % 3 == 0)
+            mpiwc_table_add(&t, key, (size_t)len, 1);
+    }
+    assert_int_equal(t.size, n);
+    assert_int_equal(t.small_size, n);
+    assert_int_equal(t.big_size, 0);
+    assert_true(t.small_size <= (t.small_mask + 1) / 4 * 3);
+    for (uint32_t i = 0; i < n; i++)
+        assert_int_equal(mpiwc_table_get(&t, key, (size_t)small_key(key, i)),
+                         2 * (uint64_t)i + 1 + (i % 3 == 0));
+    assert_int_equal(mpiwc_table_get(&t, "zzzzzz", 6), 0);
+    /* Iteration: each key once, with its length, count and hash. */
+    uint8_t *seen = calloc(n, 1);
+    assert_non_null(seen);
+    size_t found = 0;
+    struct mpiwc_table_word w;
+    for (size_t i = 0; i < mpiwc_table_slots(&t); i++) {
+        if (!mpiwc_table_word(&t, i, &w))
+            continue;
+        found++;
+        assert_true(w.len >= 1 && w.len <= 7);
+        uint32_t id = (uint32_t)((w.count - 1) / 2); /* counts 2i + 1, or 2i + 2 */
+        assert_int_equal(w.count, 2 * (uint64_t)id + 1 + (id % 3 == 0));
+        assert_int_equal(w.len, (size_t)small_key(key, id));
+        assert_memory_equal(w.key, key, w.len);
+        assert_int_equal(w.hash, mpiwc_hash(key, w.len));
+        assert_int_equal(seen[id], 0);
+        seen[id] = 1;
+    }
+    assert_int_equal(found, n);
+    free(seen);
+    mpiwc_table_clear(&t);
+    assert_int_equal(mpiwc_table_get(&t, "a", 1), 0);
+    mpiwc_table_add(&t, "a", 1, 5);
+    assert_int_equal(mpiwc_table_get(&t, "a", 1), 5);
+    assert_int_equal(t.size, 1);
+    mpiwc_table_free(&t);
 }
 
 static void test_capacity_hint(void **state)
@@ -499,14 +567,15 @@ static void test_key_lengths_inline_boundary(void **state)
         }
     }
     for (size_t i = 0; i < mpiwc_table_slots(&t); i++) {
-        const struct mpiwc_entry *e = mpiwc_table_at(&t, i);
-        if (mpiwc_entry_count(e) == 0)
+        struct mpiwc_table_word e = {0};
+        (void)mpiwc_table_word(&t, i, &e);
+        if (e.count == 0)
             continue;
-        const uint8_t *want = mpiwc_entry_count(e) > 100 ? mixed : zeros;
-        size_t len = mpiwc_entry_count(e) > 100 ? mpiwc_entry_count(e) - 100 : mpiwc_entry_count(e);
-        assert_int_equal(mpiwc_entry_len(e), len);
-        assert_memory_equal(mpiwc_table_key(&t, e), want, len);
-        assert_int_equal(e->hash, mpiwc_hash(want, len));
+        const uint8_t *want = e.count > 100 ? mixed : zeros;
+        size_t len = e.count > 100 ? e.count - 100 : e.count;
+        assert_int_equal(e.len, len);
+        assert_memory_equal(e.key, want, len);
+        assert_int_equal(e.hash, mpiwc_hash(want, len));
     }
     /* Clear and re-add: no stale bytes in reused slots. */
     mpiwc_table_clear(&t);
@@ -533,6 +602,7 @@ int main(void)
         cmocka_unit_test(test_hash_deterministic_and_length_sensitive),
         cmocka_unit_test(test_hash_spread),
         cmocka_unit_test(test_owner_range_and_balance),
+        cmocka_unit_test(test_small_keys_growth),
         cmocka_unit_test(test_capacity_hint),
         cmocka_unit_test(test_key_lengths_inline_boundary),
     };

@@ -113,16 +113,16 @@ static void assert_table_matches(const struct mpiwc_table *t, const struct ref *
         assert_int_equal(mpiwc_table_get(t, r->w[i].key, r->w[i].len), r->w[i].count);
     size_t seen = 0;
     for (size_t i = 0; i < mpiwc_table_slots(t); i++) {
-        const struct mpiwc_entry *e = mpiwc_table_at(t, i);
-        if (mpiwc_entry_count(e) == 0)
+        struct mpiwc_table_word e = {0};
+        (void)mpiwc_table_word(t, i, &e);
+        if (e.count == 0)
             continue;
         seen++;
-        const uint8_t *key = mpiwc_table_key(t, e);
+        const uint8_t *key = e.key;
         bool found = false;
         for (size_t j = 0; j < r->n && !found; j++)
-            found = r->w[j].len == mpiwc_entry_len(e) &&
-                    memcmp(r->w[j].key, key, mpiwc_entry_len(e)) == 0 &&
-                    r->w[j].count == mpiwc_entry_count(e);
+            found = r->w[j].len == e.len && memcmp(r->w[j].key, key, e.len) == 0 &&
+                    r->w[j].count == e.count;
         assert_true(found);
     }
     assert_int_equal(seen, r->n);

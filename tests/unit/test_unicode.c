@@ -37,14 +37,14 @@ static char *dump(const struct mpiwc_table *t)
     char **lines = calloc(t->size + 1, sizeof *lines);
     assert_non_null(lines);
     for (size_t i = 0; i < mpiwc_table_slots(t); i++) {
-        const struct mpiwc_entry *e = mpiwc_table_at(t, i);
-        if (!mpiwc_entry_count(e))
+        struct mpiwc_table_word e = {0};
+        (void)mpiwc_table_word(t, i, &e);
+        if (!e.count)
             continue;
-        lines[n] = malloc(mpiwc_entry_len(e) + 32);
+        lines[n] = malloc(e.len + 32);
         assert_non_null(lines[n]);
-        memcpy(lines[n], mpiwc_table_key(t, e), mpiwc_entry_len(e));
-        snprintf(lines[n] + mpiwc_entry_len(e), 32, " %llu\n",
-                 (unsigned long long)mpiwc_entry_count(e));
+        memcpy(lines[n], e.key, e.len);
+        snprintf(lines[n] + e.len, 32, " %llu\n", (unsigned long long)e.count);
         n++;
     }
     qsort(lines, n, sizeof *lines, cmp_line);
