@@ -330,6 +330,14 @@ static inline void mpiwc_short_key_padded(const uint8_t *p, size_t len, uint64_t
     *hi = (*hi & mpiwc_key_masks[len][1]) | mpiwc_key_masks[len][2];
 }
 
+/* The small key (len <= MPIWC_SMALL_KEY) at p, where 8 bytes from p may be read. */
+static inline uint64_t mpiwc_small_key_padded(const uint8_t *p, size_t len)
+{
+    uint64_t k;
+    memcpy(&k, p, 8);
+    return (k & mpiwc_key_masks[len][0]) | mpiwc_key_masks[len][2];
+}
+
 /*
  * The same, reading 16 bytes at once where avail >= 16 bytes may be read from
  * p: two loads and two masks, with no branch on the length, which words of up
@@ -345,19 +353,31 @@ static inline void mpiwc_short_key_at(const uint8_t *p, size_t len, size_t avail
 }
 
 /*
- * Count one occurrence of the short key (lo, hi) of len bytes through a
- * counter: a key of up to MPIWC_SMALL_KEY bytes is lo | hi (hi holds only its
- * length) in the small slots, a longer one (lo, hi) in the others.
+ * Count one occurrence of the word p[0..len), where 16 bytes from p may be
+ * read, if it is short (len <= MPIWC_INLINE_KEY) and, when only_ascii, all
+ * ASCII; returns whether it did. The length picks the array before any key is
+ * made: a small key needs one load and one mask.
  */
-static inline __attribute__((always_inline)) void
-mpiwc_counter_count_key(struct mpiwc_counter *c, uint64_t lo, uint64_t hi, size_t len, bool queue)
+static inline __attribute__((always_inline)) bool
+mpiwc_counter_count_padded(struct mpiwc_counter *c, const uint8_t *p, size_t len, bool only_ascii,
+                           bool queue)
 {
+    const uint64_t high = 0x8080808080808080ull;
     if (len <= MPIWC_SMALL_KEY) {
-        uint64_t k = lo | hi;
+        uint64_t k = mpiwc_small_key_padded(p, len);
+        if (only_ascii && (k & high))
+            return false;
         mpiwc_counter_count_small(c, mpiwc_hash_small(k), k, queue);
-    } else {
-        mpiwc_counter_count(c, mpiwc_hash_short(lo, hi), lo, hi, queue);
+        return true;
     }
+    if (len > MPIWC_INLINE_KEY)
+        return false;
+    uint64_t lo, hi;
+    mpiwc_short_key_padded(p, len, &lo, &hi);
+    if (only_ascii && ((lo | hi) & high))
+        return false;
+    mpiwc_counter_count(c, mpiwc_hash_short(lo, hi), lo, hi, queue);
+    return true;
 }
 
 /* Add count to the short key (lo, hi) of len bytes, whose hash is h. */

@@ -133,14 +133,10 @@ static inline __attribute__((always_inline)) void run_done(struct scan *s, const
                                                            size_t n, bool queue)
 {
     s->words++;
-    if (n > MPIWC_INLINE_KEY) {
+    if (!mpiwc_counter_count_padded(&s->c, p, n, false, queue)) { /* the scan copy is padded */
         mpiwc_table_add(s->tok->table, p, n, 1);
         mpiwc_counter_load(&s->c, s->tok->table);
-        return;
     }
-    uint64_t lo, hi; /* the scan copy is padded */
-    mpiwc_short_key_padded(p, n, &lo, &hi);
-    mpiwc_counter_count_key(&s->c, lo, hi, n, queue);
 }
 
 static inline void run_direct(void *ctx, const uint8_t *p, size_t n)

@@ -192,14 +192,9 @@ static inline __attribute__((always_inline)) void
 run_done(struct scan *s, const uint8_t *p, size_t n, bool fast, bool ascii, bool queue)
 {
     struct mpiwc_words *w = s->w;
-    if (fast && n <= MPIWC_INLINE_KEY) {
-        uint64_t lo, hi;
-        mpiwc_short_key_padded(p, n, &lo, &hi);
-        if (ascii || ((lo | hi) & HIGH_BITS) == 0) {
-            mpiwc_counter_count_key(&s->c, lo, hi, n, queue);
-            s->words++;
-            return;
-        }
+    if (fast && mpiwc_counter_count_padded(&s->c, p, n, !ascii, queue)) {
+        s->words++;
+        return;
     }
     mpiwc_words_run(w, w->fed + (p - w->scan), n);
     mpiwc_counter_load(&s->c, w->table);
