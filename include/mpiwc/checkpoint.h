@@ -42,8 +42,9 @@
 #include "mpiwc/plan.h"
 #include "mpiwc/table.h"
 
-/* 2 and 3: the short-key hash changed (table_internal.h), and with it every word's owner. */
-#define MPIWC_CKPT_VERSION 3u
+/* 2 to 4: the short-key and then the small-key hash changed (table_internal.h, table.h), and with
+ * them every word's owner. */
+#define MPIWC_CKPT_VERSION 4u
 
 /* A growing list of done intervals (plan ranges); owned, free with mpiwc_ckpt_done_free. */
 struct mpiwc_ckpt_done {

@@ -148,13 +148,20 @@ static inline uint64_t mpiwc_mum(uint64_t a, uint64_t b)
 #endif
 }
 
-/* Local. mpiwc_hash() of a key of 1 to 7 bytes, given in its slot form
- * (struct mpiwc_small_entry): one multiply, the high half folded onto the
- * low bits that index the table. */
+/*
+ * Local. mpiwc_hash() of a key of 1 to 7 bytes, given in its slot form
+ * (struct mpiwc_small_entry): one multiply, whose two halves are already
+ * mixed into each other's bits. Neither the xor of a constant before it nor
+ * folding the high 32 bits onto the low ones after it (five instructions per
+ * word) made the probes any shorter: in a linear-probing simulation over the
+ * vocabularies of the Bible, the generated texts (both rules), numbers,
+ * padded numbers and every 3- and 4-letter word, at the loads the table runs
+ * at, the mean probe counts stayed within 3% of each other, with no loser,
+ * and the owners' chi-square stayed at chance.
+ */
 static inline uint64_t mpiwc_hash_small(uint64_t key)
 {
-    uint64_t h = mpiwc_mum(key ^ MPIWC_K1, MPIWC_K2);
-    return h ^ (h >> 32);
+    return mpiwc_mum(key, MPIWC_K2);
 }
 
 /* Local. A word of the table; key borrowed until the next add, clear or free. */
