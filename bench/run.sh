@@ -11,14 +11,14 @@
 #      many      natural text of SIZE bytes in FILES files (a directory)
 #      highcard  HIGHCARD_SIZE bytes of uniform draws over HIGHCARD_VOCAB words
 #                (1G over 40M words: about 37M distinct)
-# 3. For each corpus: `LC_ALL=C wc -w` (the baseline), then
-#    `mpirun -np N mpiwc` for N in RANKS and each option set in VARIANTS, and on
-#    highcard `tr -s ' ' '\n' | LC_ALL=C sort | uniq -c` where it fits. Each
-#    configuration runs WARMUP untimed times (page cache, first-touch), then
-#    REPEAT timed times. mpiwc writes its table with -o /dev/null: through
-#    mpirun, standard output is forwarded by Open MPI at a few MB/s (the
-#    highcard table, 431 MB, took 120 s that way against 11 s written by
-#    mpiwc itself). Wall time: date +%s.%N around the whole command
+# 3. For each corpus: `LC_ALL=C wc -w` (the baseline) and `mpirun -np N mpiwc`
+#    for N in RANKS and each option set in VARIANTS run in rounds, each round
+#    every one of them once, wc -w first: WARMUP untimed rounds (page cache,
+#    first-touch), then REPEAT timed ones. On highcard, `tr -s ' ' '\n' |
+#    LC_ALL=C sort | uniq -c` follows where it fits. mpiwc writes its table
+#    with -o /dev/null: through mpirun, standard output is forwarded by Open
+#    MPI at a few MB/s (the highcard table, 431 MB, took 120 s that way
+#    against 11 s written by mpiwc itself). Wall time: date +%s.%N around the whole command
 #    (mpirun start-up included). Peak RSS: GNU time's %M, per rank through
 #    bench/rank-rss.sh (mpiwc's --report has no RSS), max over ranks.
 #    Every mpiwc run keeps its --report JSON (phase times) in RESULTS_DIR/reports.
@@ -241,22 +241,24 @@ bench_corpus() {
     log "corpus $kind: $bytes bytes in $nfiles file(s): $path"
     run cat "${inputs[@]}" >/dev/null # into the page cache
 
+    # Rounds: each runs wc -w, then every mpiwc configuration once. The
+    # machine is shared and its speed drifts over minutes; interleaved, the
+    # drift reaches the baseline and every configuration alike, where runs
+    # grouped by configuration gave ratios that moved with it.
     local reps
     reps=$(seq $((1 - warmup)) "$repeat")
     for rep in $reps; do
         measure "$kind" "$bytes" "$nfiles" "wc -w" 1 default "$rep" "" -- \
             /usr/bin/time -f %M -o "$RESULTS_DIR/rss/rss.0" env LC_ALL=C wc -w "${inputs[@]}"
-    done
-    for n in $ranklist; do
-        local flags=("${mpirun_flags[@]}")
-        [ "$n" -le "$(nproc)" ] || flags+=(--oversubscribe)
-        for variant in $variants; do
-            local vopts=() slug=default
-            if [ "$variant" != default ]; then
-                vopts=("$variant")
-                slug=$(tr -c 'A-Za-z0-9\n' '_' <<<"${variant#--}")
-            fi
-            for rep in $reps; do
+        for n in $ranklist; do
+            local flags=("${mpirun_flags[@]}")
+            [ "$n" -le "$(nproc)" ] || flags+=(--oversubscribe)
+            for variant in $variants; do
+                local vopts=() slug=default
+                if [ "$variant" != default ]; then
+                    vopts=("$variant")
+                    slug=$(tr -c 'A-Za-z0-9\n' '_' <<<"${variant#--}")
+                fi
                 local report=$RESULTS_DIR/reports/$kind-$bytes-np$n-$slug-r$rep.json
                 # shellcheck disable=SC2086  # MPIWC_ARGS is a word list on purpose
                 measure "$kind" "$bytes" "$nfiles" mpiwc "$n" "$variant" "$rep" "$report" -- \
