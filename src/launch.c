@@ -17,8 +17,9 @@ bool mpiwc_launch_prepare(void)
 {
     const char *size = getenv("OMPI_COMM_WORLD_SIZE");
     const char *local = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
-    if (!size || !local || !*size || strcmp(size, local) != 0)
-        return false; /* not started by mpirun, or ranks on several hosts */
+    bool singleton = !size && !is_set("PMIX_RANK") && !is_set("PMI_RANK");
+    if (!singleton && (!size || !local || !*size || strcmp(size, local) != 0))
+        return false; /* srun, or ranks on several hosts */
     if (is_set("OMPI_MCA_pml") || is_set("OMPI_MCA_mtl") || is_set("MPIWC_MPI_DEFAULTS"))
         return false;
     return setenv("OMPI_MCA_pml", "ob1", 0) == 0;

@@ -11,6 +11,10 @@
  * host (OMPI_COMM_WORLD_LOCAL_SIZE == OMPI_COMM_WORLD_SIZE) and nobody chose
  * a transport (OMPI_MCA_pml and OMPI_MCA_mtl unset, which `mpirun --mca pml X`
  * would set), ask for ob1 (shared memory, TCP) by setting OMPI_MCA_pml=ob1.
+ * The same for a singleton, started with no launcher at all (none of
+ * OMPI_COMM_WORLD_SIZE, PMIX_RANK, PMI_RANK set): `mpiwc --version` from a
+ * shell took 0.29 s, 0.08 s with ob1. Under srun (PMIX_RANK or PMI_RANK,
+ * and no OMPI_COMM_WORLD_SIZE) the ranks may span hosts: left alone.
  *
  * After MPI_Init, mpiwc_launch_nodelay() turns off Nagle's algorithm
  * (TCP_NODELAY) on the process's TCP sockets. Open MPI's PMIx client talks

@@ -16,8 +16,13 @@
 
 #include "mpiwc/launch.h"
 
-static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_SIZE",
-                                   "OMPI_MCA_pml", "OMPI_MCA_mtl", "MPIWC_MPI_DEFAULTS"};
+static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE",
+                                   "OMPI_COMM_WORLD_LOCAL_SIZE",
+                                   "OMPI_MCA_pml",
+                                   "OMPI_MCA_mtl",
+                                   "MPIWC_MPI_DEFAULTS",
+                                   "PMIX_RANK",
+                                   "PMI_RANK"};
 
 static int clear_env(void **state)
 {
@@ -50,11 +55,31 @@ static void test_several_hosts_are_left_alone(void **state)
     assert_null(getenv("OMPI_MCA_pml"));
 }
 
-static void test_without_mpirun_nothing_is_set(void **state)
+static void test_singleton_gets_ob1(void **state)
 {
     (void)state;
-    assert_false(mpiwc_launch_prepare()); /* a singleton, or srun */
+    assert_true(mpiwc_launch_prepare()); /* no launcher: one process, this host */
+    assert_string_equal(getenv("OMPI_MCA_pml"), "ob1");
+
+    clear_env(NULL);
+    setenv("MPIWC_MPI_DEFAULTS", "1", 1);
+    assert_false(mpiwc_launch_prepare());
     assert_null(getenv("OMPI_MCA_pml"));
+}
+
+static void test_srun_is_left_alone(void **state)
+{
+    (void)state;
+    setenv("PMIX_RANK", "0", 1); /* srun --mpi=pmix: ranks may span hosts */
+    assert_false(mpiwc_launch_prepare());
+    assert_null(getenv("OMPI_MCA_pml"));
+
+    clear_env(NULL);
+    setenv("PMI_RANK", "3", 1); /* srun --mpi=pmi2 */
+    assert_false(mpiwc_launch_prepare());
+    assert_null(getenv("OMPI_MCA_pml"));
+
+    clear_env(NULL);
     setenv("OMPI_COMM_WORLD_SIZE", "1", 1); /* half the pair */
     assert_false(mpiwc_launch_prepare());
     assert_null(getenv("OMPI_MCA_pml"));
@@ -138,7 +163,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_one_host_gets_ob1, clear_env),
         cmocka_unit_test_setup(test_several_hosts_are_left_alone, clear_env),
-        cmocka_unit_test_setup(test_without_mpirun_nothing_is_set, clear_env),
+        cmocka_unit_test_setup(test_singleton_gets_ob1, clear_env),
+        cmocka_unit_test_setup(test_srun_is_left_alone, clear_env),
         cmocka_unit_test_setup(test_users_choice_wins, clear_env),
         cmocka_unit_test_setup(test_tcp_sockets_get_nodelay, clear_env),
     };
