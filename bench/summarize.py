@@ -18,6 +18,9 @@ row per (corpus, bytes, program, ranks, options) with
   efficiency    speedup / N
   rss_kib       peak resident set size, max over ranks and runs (GNU time %M)
   plan_s .. output_s  median over runs of each phase's wall time from --report
+  map_wait_max_s      median over runs of the longest wait of a rank for the
+                      others at the end of the map (--report's map_wait_us max):
+                      load imbalance, or a slow core
   words, distinct     from the --report counters (sum over ranks)
 
 The second form reads results.csv and writes OUT_DIR/plots.gp, a gnuplot script
@@ -34,7 +37,7 @@ import sys
 PHASES = ["plan", "map", "shuffle", "reduce", "output"]
 FIELDS = (["corpus", "bytes", "files", "program", "ranks", "options", "runs", "median_s",
            "min_s", "max_s", "mb_s", "vs_wc", "speedup", "efficiency", "rss_kib"]
-          + [p + "_s" for p in PHASES] + ["words", "distinct"])
+          + [p + "_s" for p in PHASES] + ["map_wait_max_s", "words", "distinct"])
 PROGRAM_ORDER = {"wc -w": 0, "mpiwc": 1, "sort|uniq -c": 2}
 
 
@@ -65,6 +68,7 @@ def summarize(raw_path, out_dir, weak, meta):
                "mb_s": nbytes / med / 1e6 if med > 0 else None,
                "rss_kib": max(rss) if rss else None}
         phases = {p: [] for p in PHASES}
+        waits = []
         words = distinct = None
         for r in g["runs"]:
             if not r["report"] or not os.path.exists(r["report"]):
@@ -75,10 +79,13 @@ def summarize(raw_path, out_dir, weak, meta):
                 if p in rep.get("phases", {}):
                     phases[p].append(rep["phases"][p]["wall_s"])
             c = rep.get("counters", {})
+            if "map_wait_us" in c:
+                waits.append(c["map_wait_us"]["max"] / 1e6)
             words = c.get("words", {}).get("sum", words)
             distinct = c.get("owned_distinct", {}).get("sum", distinct)
         for p in PHASES:
             row[p + "_s"] = statistics.median(phases[p]) if phases[p] else None
+        row["map_wait_max_s"] = statistics.median(waits) if waits else None
         row["words"], row["distinct"] = words, distinct
         rows.append(row)
 

@@ -641,7 +641,9 @@ static int map_steps(const struct mpiwc_options *opts, const struct mpiwc_plan *
                             timer,
                             mpiwc_ckpt_stop_requested()};
         uint64_t recv[6];
+        double t0 = MPI_Wtime();
         MPI_Allreduce(send, recv, 6, MPI_UINT64_T, MPI_SUM, r->comm);
+        rep->counter[MPIWC_COUNT_MAP_WAIT_US] += (uint64_t)((MPI_Wtime() - t0) * 1e6);
         r->recv[2] = recv[3];
         if (recv[0])
             return -1;
@@ -698,8 +700,11 @@ static int map_ranges(const struct mpiwc_options *opts, const struct mpiwc_plan 
         rep->counter[MPIWC_COUNT_RANGES]++;
         rep->counter[MPIWC_COUNT_FILES]++; /* a rank never gets two ranges of one file */
     }
-    if (rounds)
+    if (rounds) { /* the ranks that finish first wait here for the last one */
+        double t0 = MPI_Wtime();
         rounds_finish(r);
+        rep->counter[MPIWC_COUNT_MAP_WAIT_US] += (uint64_t)((MPI_Wtime() - t0) * 1e6);
+    }
     if (stdin_planned && !agree(rc != 0 || r->failed, r->comm)) {
         if (mpiwc_stream_scatter(STDIN_FILENO, opts->buffer_size, r->comm, tok, &reader->bytes_read,
                                  rounds ? stream_round : NULL, r, msg, sizeof msg) != 0) {

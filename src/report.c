@@ -13,6 +13,7 @@ static const char *const counter_names[MPIWC_COUNTERS] = {
     "bytes",        "words",          "local_distinct",   "owned_distinct", "shuffle_sent",
     "shuffle_recv", "shuffle_rounds", "ranges",           "early_rounds",   "files",
     "invalid_utf8", "checkpoints",    "checkpoint_bytes", "checkpoint_us",  "restart_skipped",
+    "map_wait_us",
 };
 
 const char *mpiwc_report_phase_name(enum mpiwc_phase phase)
@@ -120,9 +121,9 @@ static void print_text(const struct summary *s, bool first_line_only, FILE *err)
     for (int p = 0; p < MPIWC_PHASES; p++)
         fprintf(err, "%-8s %10.4f %10.4f %10.4f %10.4f\n", phase_names[p], wall(s, p), s->min[p],
                 s->sum[p] / s->nranks, s->max[p]);
-    fprintf(err, "%-15s %15s %15s %15s\n", "counter", "sum", "min/rank", "max/rank");
+    fprintf(err, "%-16s %14s %15s %15s\n", "counter", "sum", "min/rank", "max/rank");
     for (int c = 0; c < MPIWC_COUNTERS; c++)
-        fprintf(err, "%-15s %15" PRIu64 " %15" PRIu64 " %15" PRIu64 "\n", counter_names[c],
+        fprintf(err, "%-16s %14" PRIu64 " %15" PRIu64 " %15" PRIu64 "\n", counter_names[c],
                 s->csum[c], s->cmin[c], s->cmax[c]);
 }
 

@@ -50,6 +50,8 @@ enum mpiwc_counter {
     MPIWC_COUNT_CHECKPOINT_US,    /* microseconds spent writing checkpoints */
     MPIWC_COUNT_RESTART_SKIPPED,  /* input bytes a restart did not read again (rank 0; a
                                      compressed file at its estimated text bytes) */
+    MPIWC_COUNT_MAP_WAIT_US,      /* microseconds of the map spent waiting for other ranks:
+                                     after the last range, or in checkpoint steps' agreements */
     MPIWC_COUNTERS
 };
 

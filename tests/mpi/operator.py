@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Operator options of mpiwc: --dry-run, --progress, --verbose, --quiet.
+"""Operator options of mpiwc: --dry-run, --progress, --verbose, --quiet, --report.
 
 usage: operator.py MPIWC
 
@@ -12,11 +12,15 @@ carriage return, then the one-line summary; the table on stdout is unchanged.
 --progress=auto under a pseudo-terminal (script(1)): the line is redrawn with
 carriage returns. --progress=never and -q: nothing on stderr. -v: the plan
 size and one line per phase.
+--report's map_wait_us: with a gzip file (one rank reads it whole) and a tiny
+file, the idle rank waits and the busy one hardly does; with
+--memory-limit=0 nobody waits inside the map.
 -o onto what is not a regular file: a FIFO is written in place (it stays a
 FIFO and its reader gets the table), a symbolic link keeps pointing to the
 file that now holds the table, and /dev/null stays a character device (as
 root, a rename over it would replace the device with a file).
 """
+import gzip
 import json
 import os
 import random
@@ -165,6 +169,40 @@ def check_output_targets(tap, mpiwc, tmp, root, table):
     tap.ok(r.returncode == 0 and intact, '-o /dev/null: still the character device', r.stderr)
 
 
+def check_map_wait(tap, mpiwc, tmp):
+    """--report's map_wait_us: a gzip file is read whole by one rank, so with a
+    tiny second file the other rank waits for it at the end of the map."""
+    rnd = random.Random(7)
+    big = os.path.join(tmp, 'wait-big.txt.gz')
+    with gzip.open(big, 'wb', compresslevel=1) as f:
+        for _ in range(40):
+            f.write(' '.join(rnd.choice(['alpha', 'beta', 'gamma', 'delta', 'w%d' % rnd.randrange(9999)])
+                             for _ in range(100000)).encode() + b'\n')
+    tiny = os.path.join(tmp, 'wait-tiny.txt')
+    with open(tiny, 'w') as f:
+        f.write('tiny file\n')
+    for limit, waits in (([], True), (['--memory-limit=0'], False)):
+        rep = os.path.join(tmp, 'wait.json')
+        p = run(mpirun(2) + [mpiwc, '-o', os.devnull, '--report=' + rep] + limit + [big, tiny])
+        try:
+            with open(rep) as f:
+                r = json.load(f)
+            w, m = r['counters']['map_wait_us'], r['phases']['map']
+        except (OSError, ValueError, KeyError) as e:
+            tap.ok(False, 'map_wait_us %s' % limit, '%r %r' % (e, p.stderr))
+            continue
+        if waits:
+            # The idle rank waits for the busy one, which waits for nobody.
+            ok = (p.returncode == 0 and w['min'] < w['max'] and w['sum'] == w['min'] + w['max']
+                  and w['max'] <= m['max_s'] * 1e6 + 1000)
+        else:
+            # Without rounds no rank waits inside the map; the phase's own
+            # per-rank times show the imbalance instead.
+            ok = p.returncode == 0 and w['sum'] == 0 and m['min_s'] < m['max_s']
+        tap.ok(ok, 'map_wait_us with %s: %r, map %r' % (limit or 'the default memory limit', w, m),
+               p.stderr)
+
+
 def main():
     mpiwc = os.path.abspath(sys.argv[1])
     tap = Tap()
@@ -202,6 +240,7 @@ def main():
                '-v: the plan size and one line per phase', verbose.stderr)
 
         check_output_targets(tap, mpiwc, tmp, root, plain.stdout)
+        check_map_wait(tap, mpiwc, tmp)
 
         script = shutil.which('script')
         if script:
