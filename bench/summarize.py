@@ -127,7 +127,8 @@ def summarize(raw_path, out_dir, weak, meta):
         size = f"{r['bytes'] / 2**20:.0f} MiB" if r["bytes"] < 2**30 else \
             f"{r['bytes'] / 2**30:.1f} GiB"
         lines.append("| {} {} | {} | {} | {} | {:.2f} | {:.0f} | {} | {} | {} |".format(
-            r["corpus"], size, r["program"], r["ranks"] if r["program"] == "mpiwc" else "",
+            r["corpus"], size, r["program"].replace("|", "\\|"),
+            r["ranks"] if r["program"] == "mpiwc" else "",
             r["options"].replace("|", "\\|") if r["program"] == "mpiwc" else "",
             r["median_s"], r["mb_s"], fmt(r["vs_wc"], 2), fmt(r["speedup"], 2),
             f"{r['rss_kib'] / 1024:.0f}" if r["rss_kib"] else ""))
