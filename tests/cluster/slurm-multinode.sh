@@ -79,15 +79,36 @@ cp -r "$REPO/samples" "$WORK/submit/in/samples"
 big_vocab "$WORK/submit/in/vocab.txt"
 (cd "$WORK/submit" && reference_run "$WORK/ref.tsv" in/samples in/vocab.txt)
 
+# Open MPI's shared-memory transport sometimes fails to start on these
+# namespaces, which share one /tmp and /dev/shm: a rank cannot open a file
+# of its shared-memory setup ("A system call failed during shared memory
+# initialization ... open(2) ... No such file or directory"), a rank of that
+# host dies (seen once: a SEGV at address 0, no frame to show, in the
+# sanitizer build, in the 3-node job of scaling.sh; four reruns passed) and
+# the step is cancelled. ompi_shm_failed LOG...: true when a job log shows
+# that message. Such a job or study is run again, once, and the log says so;
+# any other failure, or a second one, fails the test.
+ompi_shm_failed() {
+    grep -q 'A system call failed during shared memory' "$@" 2>/dev/null
+}
+
 # ------------------------------------------------------------------ 1. sbatch --nodes=3
 for launcher in srun mpirun; do
     declare -A before=()
     for h in "${NODES[@]}"; do before[$h]=$(txbytes "$h"); done
-    log "sbatch --nodes=3, LAUNCHER=$launcher"
-    job=$(submit MPIWC="$MPIWC" OUTPUT="$WORK/out/$launcher.tsv" LAUNCHER=$launcher -- \
-        --nodes=3 --ntasks-per-node=2 --time=2 --output="$WORK/out/$launcher.log" \
-        "$REPO/slurm/mpiwc.sbatch" in/samples in/vocab.txt)
-    wait_job "$job"
+    for attempt in 1 2; do
+        log "sbatch --nodes=3, LAUNCHER=$launcher"
+        job=$(submit MPIWC="$MPIWC" OUTPUT="$WORK/out/$launcher.tsv" LAUNCHER=$launcher -- \
+            --nodes=3 --ntasks-per-node=2 --time=2 --output="$WORK/out/$launcher.log" \
+            "$REPO/slurm/mpiwc.sbatch" in/samples in/vocab.txt)
+        wait_job "$job"
+        if [ "$attempt" = 1 ] && [ "$JOB_STATE" != COMPLETED ] && ompi_shm_failed "$WORK/out/$launcher.log"; then
+            sed 's/^/    | /' "$WORK/out/$launcher.log"
+            log "$launcher: Open MPI's shared memory failed to start (see above), not mpiwc: once more"
+            continue
+        fi
+        break
+    done
     expect_job COMPLETED 0:0 "$WORK/out/$launcher.log"
     cmp "$WORK/ref.tsv" "$WORK/out/$launcher.tsv" || die "$launcher: output differs from the plain mpirun run"
     hosts=$(report_hosts "$WORK/out/$launcher.json")
@@ -113,16 +134,22 @@ if [ ! -x "$(dirname "$MPIWC")/tools/gen/mpiwc-gen" ]; then
 fi
 for mode in strong weak; do
     out=$WORK/scaling-$mode
-    log "slurm/scaling.sh, $mode, nodes 1 2 3"
-    (cd "$WORK/submit" && run timeout 300 "${CLIENT[@]}" env NODES="1 2 3" TASKS_PER_NODE=2 MODE=$mode \
-        SIZE_MB=4 MB_PER_RANK=1 WEAK_INPUTS="$WEAK_INPUTS" MPIWC="$MPIWC" OUT_DIR="$out" POLL_S=0.5 \
-        SBATCH_ARGS="--exclusive --time=2" bash "$REPO/slurm/scaling.sh") || {
+    for attempt in 1 2; do
+        log "slurm/scaling.sh, $mode, nodes 1 2 3"
+        (cd "$WORK/submit" && run timeout 300 "${CLIENT[@]}" env NODES="1 2 3" TASKS_PER_NODE=2 \
+            MODE=$mode SIZE_MB=4 MB_PER_RANK=1 WEAK_INPUTS="$WEAK_INPUTS" MPIWC="$MPIWC" OUT_DIR="$out" \
+            POLL_S=0.5 SBATCH_ARGS="--exclusive --time=2" bash "$REPO/slurm/scaling.sh") && break
         for f in "$out"/n*.log; do
             log "job log $f:"
             sed 's/^/    | /' "$f"
         done
+        if [ "$attempt" = 1 ] && ompi_shm_failed "$out"/n*.log; then
+            log "scaling.sh ($mode): Open MPI's shared memory failed to start (see above), not mpiwc: once more"
+            rm -rf "$out"
+            continue
+        fi
         die "scaling.sh ($mode) failed"
-    }
+    done
     sed 's/^/    | /' "$out/scaling.csv"
     [ "$(wc -l <"$out/scaling.csv")" -eq 4 ] || die "$mode: scaling.csv does not have 3 data rows"
     awk -F, 'NR > 1 && $2 != $4 { exit 1 }' "$out/scaling.csv" || die "$mode: a job ran on fewer hosts than nodes"
