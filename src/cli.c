@@ -60,7 +60,7 @@ void mpiwc_cli_usage(FILE *out)
     /* Two literals: ISO C guarantees string literals of 4095 bytes only. */
     fputs("      --format=tsv|csv|json tsv (default): word<TAB>count; csv: RFC 4180 with a\n"
           "                            header; json: an array of {\"word\",\"count\"}\n"
-          "      --stats               per-phase summary on standard error\n"
+          "      --stats               per-phase and per-step times on standard error\n"
           "      --report=FILE         the same summary as JSON, with version, argv, ranks\n"
           "                            and host names\n"
           "      --dry-run             print the plan (each rank's files and byte ranges,\n"

@@ -707,7 +707,8 @@ static int map_ranges(const struct mpiwc_options *opts, const struct mpiwc_plan 
     }
     if (stdin_planned && !agree(rc != 0 || r->failed, r->comm)) {
         if (mpiwc_stream_scatter(STDIN_FILENO, opts->buffer_size, r->comm, tok, &reader->bytes_read,
-                                 rounds ? stream_round : NULL, r, msg, sizeof msg) != 0) {
+                                 &reader->read_s, rounds ? stream_round : NULL, r, msg,
+                                 sizeof msg) != 0) {
             rc = -1;
             if (msg[0])
                 say_rank_error(rank, msg, err);
@@ -752,6 +753,8 @@ static int map(const struct mpiwc_options *opts, const struct mpiwc_plan *plan, 
         rc = map_ranges(opts, plan, rank, r, rounds, &reader, &tok, rc, rep, err);
     }
     rep->counter[MPIWC_COUNT_BYTES] = reader.bytes_read;
+    rep->step[MPIWC_STEP_READ] = reader.read_s;
+    rep->step[MPIWC_STEP_TOKENIZE] = tok.seconds;
     rep->counter[MPIWC_COUNT_WORDS] = tok.words;
     rep->counter[MPIWC_COUNT_LOCAL_DISTINCT] = r->local->size;
     rep->counter[MPIWC_COUNT_EARLY_ROUNDS] = r->early;
@@ -878,6 +881,9 @@ int mpiwc_run(const struct mpiwc_options *opts, MPI_Comm comm, FILE *out, FILE *
     rep.counter[MPIWC_COUNT_SHUFFLE_SENT] = sh.bytes_sent;
     rep.counter[MPIWC_COUNT_SHUFFLE_RECV] = sh.bytes_received;
     rep.counter[MPIWC_COUNT_SHUFFLE_ROUNDS] = sh.rounds;
+    rep.step[MPIWC_STEP_PACK] = sh.pack_s; /* early rounds' too */
+    rep.step[MPIWC_STEP_EXCHANGE] = sh.exchange_s;
+    rep.step[MPIWC_STEP_MERGE] = sh.reduce_s;
     rep.counter[MPIWC_COUNT_OWNED_DISTINCT] = owned.size;
     if (failed) {
         mpiwc_progress_end(&progress);
@@ -910,6 +916,9 @@ int mpiwc_run(const struct mpiwc_options *opts, MPI_Comm comm, FILE *out, FILE *
     }
     mpiwc_table_free(&owned);
     mpiwc_report_stop(&rep, MPIWC_PHASE_OUTPUT);
+    rep.step[MPIWC_STEP_GATHER] = os.gather_s;
+    rep.step[MPIWC_STEP_SORT] = os.sort_s;
+    rep.step[MPIWC_STEP_WRITE] = os.write_s;
     mpiwc_progress_end(&progress);
     if (failed)
         return MPIWC_EXIT_FAILURE;

@@ -18,6 +18,7 @@ void mpiwc_reader_init(struct mpiwc_reader *r, size_t bufsize, enum mpiwc_split 
     r->buf = mpiwc_xmalloc(r->bufsize);
     r->split = split;
     r->bytes_read = 0;
+    r->read_s = 0;
     r->after_chunk = NULL;
     r->ctx = NULL;
 }
@@ -57,11 +58,22 @@ static ssize_t pread_full(int fd, uint8_t *buf, size_t n, uint64_t off)
     return (ssize_t)done;
 }
 
+/* pread_full(), its time added to r->read_s. */
+static ssize_t read_at(struct mpiwc_reader *r, int fd, uint8_t *buf, size_t n, uint64_t off)
+{
+    double t0 = mpiwc_seconds();
+    ssize_t k = pread_full(fd, buf, n, off);
+    r->read_s += mpiwc_seconds() - t0;
+    return k;
+}
+
 static int read_stream(struct mpiwc_reader *r, const char *path, struct mpiwc_tokenizer *tok,
                        char *err, size_t errlen)
 {
     for (;;) {
+        double t0 = mpiwc_seconds();
         ssize_t n = read(STDIN_FILENO, r->buf, r->bufsize);
+        r->read_s += mpiwc_seconds() - t0;
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
@@ -105,7 +117,7 @@ static int read_range(struct mpiwc_reader *r, int fd, const struct mpiwc_plan_fi
     bool skipping = false;
     if (range->start > 0) {
         uint8_t before;
-        ssize_t k = pread_full(fd, &before, 1, range->start - 1);
+        ssize_t k = read_at(r, fd, &before, 1, range->start - 1);
         if (k < 0)
             return fail(err, errlen, path, strerror(errno));
         if (k == 0)
@@ -116,7 +128,7 @@ static int read_range(struct mpiwc_reader *r, int fd, const struct mpiwc_plan_fi
     while (pos < range->end) {
         uint64_t left = range->end - pos;
         size_t want = left < r->bufsize ? (size_t)left : r->bufsize;
-        ssize_t k = pread_full(fd, r->buf, want, pos);
+        ssize_t k = read_at(r, fd, r->buf, want, pos);
         if (k < 0)
             return fail(err, errlen, path, strerror(errno));
         if (k == 0)
@@ -135,7 +147,7 @@ static int read_range(struct mpiwc_reader *r, int fd, const struct mpiwc_plan_fi
     }
     /* A range that ends inside a word reads on until the word ends. */
     while (mpiwc_tokenizer_in_word(tok)) {
-        ssize_t k = pread_full(fd, r->buf, r->bufsize, pos);
+        ssize_t k = read_at(r, fd, r->buf, r->bufsize, pos);
         if (k < 0)
             return fail(err, errlen, path, strerror(errno));
         if (k == 0)
@@ -164,7 +176,12 @@ static int read_compressed(struct mpiwc_reader *r, int fd, const struct mpiwc_pl
     mpiwc_decoder_open(&d, (enum mpiwc_codec)file->codec, fd, NULL, 0);
     char why[256];
     ptrdiff_t n;
-    while ((n = mpiwc_decoder_read(&d, r->buf, r->bufsize, why, sizeof why)) > 0) {
+    for (;;) {
+        double t0 = mpiwc_seconds();
+        n = mpiwc_decoder_read(&d, r->buf, r->bufsize, why, sizeof why);
+        r->read_s += mpiwc_seconds() - t0;
+        if (n <= 0)
+            break;
         r->bytes_read += (uint64_t)n;
         mpiwc_tokenizer_feed(tok, r->buf, (size_t)n);
         chunk_done(r);

@@ -9,6 +9,9 @@
 #include "mpiwc_config.h"
 
 static const char *const phase_names[MPIWC_PHASES] = {"plan", "map", "shuffle", "reduce", "output"};
+static const char *const step_names[MPIWC_STEPS] = {
+    "read", "tokenize", "pack", "exchange", "merge", "gather", "sort", "write",
+};
 static const char *const counter_names[MPIWC_COUNTERS] = {
     "bytes",        "words",          "local_distinct",   "owned_distinct", "shuffle_sent",
     "shuffle_recv", "shuffle_rounds", "ranges",           "early_rounds",   "files",
@@ -19,6 +22,11 @@ static const char *const counter_names[MPIWC_COUNTERS] = {
 const char *mpiwc_report_phase_name(enum mpiwc_phase phase)
 {
     return phase_names[phase];
+}
+
+const char *mpiwc_report_step_name(enum mpiwc_step step)
+{
+    return step_names[step];
 }
 
 const char *mpiwc_report_counter_name(enum mpiwc_counter counter)
@@ -47,6 +55,7 @@ struct summary {
     int nranks;
     double first_start[MPIWC_PHASES], last_stop[MPIWC_PHASES];
     double min[MPIWC_PHASES], max[MPIWC_PHASES], sum[MPIWC_PHASES];
+    double smin[MPIWC_STEPS], smax[MPIWC_STEPS], ssum[MPIWC_STEPS];
     uint64_t csum[MPIWC_COUNTERS], cmin[MPIWC_COUNTERS], cmax[MPIWC_COUNTERS];
     char *hosts; /* nranks names of MPI_MAX_PROCESSOR_NAME bytes */
 };
@@ -64,6 +73,9 @@ static void reduce(const struct mpiwc_report *rep, MPI_Comm comm, struct summary
     MPI_Reduce(own, s->min, MPIWC_PHASES, MPI_DOUBLE, MPI_MIN, 0, comm);
     MPI_Reduce(own, s->max, MPIWC_PHASES, MPI_DOUBLE, MPI_MAX, 0, comm);
     MPI_Reduce(own, s->sum, MPIWC_PHASES, MPI_DOUBLE, MPI_SUM, 0, comm);
+    MPI_Reduce(rep->step, s->smin, MPIWC_STEPS, MPI_DOUBLE, MPI_MIN, 0, comm);
+    MPI_Reduce(rep->step, s->smax, MPIWC_STEPS, MPI_DOUBLE, MPI_MAX, 0, comm);
+    MPI_Reduce(rep->step, s->ssum, MPIWC_STEPS, MPI_DOUBLE, MPI_SUM, 0, comm);
     MPI_Reduce(rep->counter, s->csum, MPIWC_COUNTERS, MPI_UINT64_T, MPI_SUM, 0, comm);
     MPI_Reduce(rep->counter, s->cmin, MPIWC_COUNTERS, MPI_UINT64_T, MPI_MIN, 0, comm);
     MPI_Reduce(rep->counter, s->cmax, MPIWC_COUNTERS, MPI_UINT64_T, MPI_MAX, 0, comm);
@@ -121,6 +133,10 @@ static void print_text(const struct summary *s, bool first_line_only, FILE *err)
     for (int p = 0; p < MPIWC_PHASES; p++)
         fprintf(err, "%-8s %10.4f %10.4f %10.4f %10.4f\n", phase_names[p], wall(s, p), s->min[p],
                 s->sum[p] / s->nranks, s->max[p]);
+    fprintf(err, "%-8s %10s %10s %10s %10s\n", "step", "", "min_s", "avg_s", "max_s");
+    for (int k = 0; k < MPIWC_STEPS; k++)
+        fprintf(err, "%-8s %10s %10.4f %10.4f %10.4f\n", step_names[k], "", s->smin[k],
+                s->ssum[k] / s->nranks, s->smax[k]);
     fprintf(err, "%-16s %14s %15s %15s\n", "counter", "sum", "min/rank", "max/rank");
     for (int c = 0; c < MPIWC_COUNTERS; c++)
         fprintf(err, "%-16s %14" PRIu64 " %15" PRIu64 " %15" PRIu64 "\n", counter_names[c],
@@ -161,6 +177,10 @@ static int write_json(const struct summary *s, const struct mpiwc_options *opts,
                 "\"max_s\": %.6f}",
                 p ? "," : "", phase_names[p], wall(s, p), s->min[p], s->sum[p] / s->nranks,
                 s->max[p]);
+    fputs("\n  },\n  \"steps\": {", f);
+    for (int k = 0; k < MPIWC_STEPS; k++)
+        fprintf(f, "%s\n    \"%s\": {\"min_s\": %.6f, \"avg_s\": %.6f, \"max_s\": %.6f}",
+                k ? "," : "", step_names[k], s->smin[k], s->ssum[k] / s->nranks, s->smax[k]);
     fputs("\n  },\n  \"counters\": {", f);
     for (int c = 0; c < MPIWC_COUNTERS; c++)
         fprintf(

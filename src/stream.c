@@ -48,12 +48,14 @@ struct source {
     bool eof;
     bool decoding;
     struct mpiwc_decoder d;
+    double read_s; /* seconds in read(2) and decoding */
 };
 
 static int source_read(struct source *s, uint8_t *buf, size_t cap, size_t *got, char *err,
                        size_t errlen)
 {
     ptrdiff_t k;
+    double t0 = mpiwc_seconds();
     if (s->decoding) {
         char why[256];
         k = mpiwc_decoder_read(&s->d, buf, cap, why, sizeof why);
@@ -70,6 +72,7 @@ static int source_read(struct source *s, uint8_t *buf, size_t cap, size_t *got, 
             return -1;
         }
     }
+    s->read_s += mpiwc_seconds() - t0;
     s->eof = k == 0;
     *got = (size_t)k;
     return 0;
@@ -103,8 +106,8 @@ static int source_start(struct source *s, int fd, uint8_t *buf, size_t *len, cha
 }
 
 int mpiwc_stream_scatter(int fd, size_t piece, MPI_Comm comm, struct mpiwc_tokenizer *tok,
-                         uint64_t *bytes, void (*after)(void *ctx), void *ctx, char *err,
-                         size_t errlen)
+                         uint64_t *bytes, double *read_s, void (*after)(void *ctx), void *ctx,
+                         char *err, size_t errlen)
 {
     int rank, n;
     MPI_Comm_rank(comm, &rank);
@@ -202,6 +205,8 @@ int mpiwc_stream_scatter(int fd, size_t piece, MPI_Comm comm, struct mpiwc_token
         if (mine[1] == LAST)
             break;
     }
+    if (rank == 0)
+        *read_s += src.read_s;
     if (rank == 0 && src.decoding)
         mpiwc_decoder_close(&src.d);
     free(buf);

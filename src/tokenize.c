@@ -149,7 +149,7 @@ static inline void run_queued(void *ctx, const uint8_t *p, size_t n)
     run_done(ctx, p, n, true);
 }
 
-void mpiwc_tokenizer_feed(struct mpiwc_tokenizer *tok, const uint8_t *buf, size_t len)
+static void feed(struct mpiwc_tokenizer *tok, const uint8_t *buf, size_t len)
 {
     if (tok->text) {
         mpiwc_words_feed(tok->text, buf, len);
@@ -189,6 +189,13 @@ void mpiwc_tokenizer_feed(struct mpiwc_tokenizer *tok, const uint8_t *buf, size_
         pending_append(tok, buf + open_at, len - open_at);
 }
 
+void mpiwc_tokenizer_feed(struct mpiwc_tokenizer *tok, const uint8_t *buf, size_t len)
+{
+    double t0 = mpiwc_seconds(); /* once a buffer: nothing next to a scan */
+    feed(tok, buf, len);
+    tok->seconds += mpiwc_seconds() - t0;
+}
+
 bool mpiwc_tokenizer_in_word(const struct mpiwc_tokenizer *tok)
 {
     if (tok->text)
@@ -196,7 +203,7 @@ bool mpiwc_tokenizer_in_word(const struct mpiwc_tokenizer *tok)
     return tok->pending_len > 0;
 }
 
-void mpiwc_tokenizer_end(struct mpiwc_tokenizer *tok)
+static void end(struct mpiwc_tokenizer *tok)
 {
     if (tok->text) {
         mpiwc_words_end(tok->text);
@@ -207,6 +214,13 @@ void mpiwc_tokenizer_end(struct mpiwc_tokenizer *tok)
         count_word(tok, tok->pending, tok->pending_len, tok->pending_len, tok->folds);
         tok->pending_len = 0;
     }
+}
+
+void mpiwc_tokenizer_end(struct mpiwc_tokenizer *tok)
+{
+    double t0 = mpiwc_seconds();
+    end(tok);
+    tok->seconds += mpiwc_seconds() - t0;
 }
 
 void mpiwc_tokenizer_free(struct mpiwc_tokenizer *tok)

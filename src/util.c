@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static mpiwc_fatal_handler fatal_handler;
 
@@ -129,4 +130,11 @@ void mpiwc_say(FILE *f, const char *prefix, const char *msg)
     char *e = mpiwc_escape(msg);
     fprintf(f, "mpiwc: %s%s\n", prefix, e);
     free(e);
+}
+
+double mpiwc_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }

@@ -38,6 +38,7 @@ struct mpiwc_reader {
     size_t bufsize;
     enum mpiwc_split split;
     uint64_t bytes_read; /* bytes of the planned ranges read (read-on past an end not counted) */
+    double read_s;       /* seconds in read(2), pread(2) and decoding, not tokenizing */
     void (*after_chunk)(void *ctx); /* optional: called after each buffer is tokenized */
     void *ctx;
 };

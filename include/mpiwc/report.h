@@ -12,6 +12,13 @@
  * the job saw it), and min / avg / max of each rank's own stop - start (the
  * imbalance). Counters are summed over ranks, with min and max per rank.
  *
+ * Steps split the phases into the work inside them: each rank adds the
+ * seconds it spent in a step, wherever it ran (an early shuffle round packs
+ * and exchanges inside the map phase), and the report gives each step's min,
+ * mean and max over ranks. A rank's map is its read and tokenize steps, its
+ * early rounds and its wait for the others (map_wait_us); its output is its
+ * gather, sort and write steps.
+ *
  * Layer: timers and counters are local; mpiwc_report_finish() is collective.
  */
 #ifndef MPIWC_REPORT_H
@@ -55,9 +62,22 @@ enum mpiwc_counter {
     MPIWC_COUNTERS
 };
 
+enum mpiwc_step {
+    MPIWC_STEP_READ,     /* read(2), pread(2) and decoding of the input */
+    MPIWC_STEP_TOKENIZE, /* cutting words and counting them in the local table */
+    MPIWC_STEP_PACK,     /* shuffle: grouping words by owner into send buffers */
+    MPIWC_STEP_EXCHANGE, /* shuffle: in MPI (sizes, data, the agreement on rounds) */
+    MPIWC_STEP_MERGE,    /* shuffle: unpacking what arrived into the owned table */
+    MPIWC_STEP_GATHER,   /* output: moving the words to rank 0 (not with --output-dir) */
+    MPIWC_STEP_SORT,     /* output: sorting this rank's words */
+    MPIWC_STEP_WRITE,    /* output: formatting and writing the rows */
+    MPIWC_STEPS
+};
+
 struct mpiwc_report {
     double start[MPIWC_PHASES]; /* MPI_Wtime(); a phase never started has stop < start */
     double stop[MPIWC_PHASES];
+    double step[MPIWC_STEPS]; /* seconds this rank spent in each step */
     uint64_t counter[MPIWC_COUNTERS];
 };
 
@@ -66,8 +86,9 @@ void mpiwc_report_init(struct mpiwc_report *rep);
 void mpiwc_report_start(struct mpiwc_report *rep, enum mpiwc_phase phase);
 void mpiwc_report_stop(struct mpiwc_report *rep, enum mpiwc_phase phase);
 
-/* Local. Stable lower-case names ("plan", "map", ...) and counter keys. */
+/* Local. Stable lower-case names ("plan", "map", ...; "read", ...) and counter keys. */
 const char *mpiwc_report_phase_name(enum mpiwc_phase phase);
+const char *mpiwc_report_step_name(enum mpiwc_step step);
 const char *mpiwc_report_counter_name(enum mpiwc_counter counter);
 
 /*

@@ -91,6 +91,7 @@ struct mpiwc_tokenizer {
     uint64_t words;           /* words counted so far (each occurrence) */
     struct mpiwc_words *text; /* owned: the text engine (words.h) when the rules need it */
     uint64_t invalid_utf8;    /* ill-formed UTF-8 bytes seen by the text engine */
+    double seconds;           /* spent in mpiwc_tokenizer_feed() and _end() */
 };
 
 /* Local. Is byte b part of a word under the split rule? */

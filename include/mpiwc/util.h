@@ -52,6 +52,9 @@ size_t mpiwc_mul_size(size_t a, size_t b);
  */
 char *mpiwc_escape(const char *s);
 
+/* Local. Seconds on a monotonic clock, for durations (MPI-free modules' MPI_Wtime). */
+double mpiwc_seconds(void);
+
 /* Local. Print "mpiwc: " prefix escaped(msg) "\n" to f as one write. */
 void mpiwc_say(FILE *f, const char *prefix, const char *msg);
 

@@ -15,6 +15,10 @@ size and one line per phase.
 --report's map_wait_us: with a gzip file (one rank reads it whole) and a tiny
 file, the idle rank waits and the busy one hardly does; with
 --memory-limit=0 nobody waits inside the map.
+--report's steps (read, tokenize, pack, exchange, merge, gather, sort, write):
+min <= avg <= max, summed over ranks they fit inside their phases, the rank
+decoding the gzip file reads longest, --output-dir gathers nothing, and with
+standard input only rank 0 reads; --stats prints a row per step.
 -o onto what is not a regular file: a FIFO is written in place (it stays a
 FIFO and its reader gets the table), a symbolic link keeps pointing to the
 file that now holds the table, and /dev/null stays a character device (as
@@ -203,6 +207,79 @@ def check_map_wait(tap, mpiwc, tmp):
                p.stderr)
 
 
+STEPS = ['read', 'tokenize', 'pack', 'exchange', 'merge', 'gather', 'sort', 'write']
+
+
+def steps_of(tap, what, p, rep):
+    """The report's phases and steps, or None after a failed test line."""
+    try:
+        with open(rep) as f:
+            r = json.load(f)
+        ph, st = r['phases'], r['steps']
+    except (OSError, ValueError, KeyError) as e:
+        tap.ok(False, 'steps: %s' % what, '%r %r' % (e, p.stderr))
+        return None
+    if p.returncode != 0 or list(st) != STEPS:
+        tap.ok(False, 'steps: %s: exit 0, the steps in order' % what, '%r %r' % (list(st), p.stderr))
+        return None
+    return ph, st
+
+
+def check_steps(tap, mpiwc, tmp):
+    """--report's steps: each rank's seconds in read, tokenize, pack, ...,
+    which lie inside the phases. The gzip file of check_map_wait keeps one
+    rank decoding while the other reads a tiny file."""
+    big = os.path.join(tmp, 'wait-big.txt.gz')
+    tiny = os.path.join(tmp, 'wait-tiny.txt')
+    rep = os.path.join(tmp, 'steps.json')
+    p = run(mpirun(2) + [mpiwc, '-o', os.devnull, '--report=' + rep, big, tiny])
+    got = steps_of(tap, 'two files', p, rep)
+    if got:
+        ph, st = got
+        avg = lambda d, names: sum(d[n]['avg_s'] for n in names)
+        ordered = all(0 <= st[n]['min_s'] <= st[n]['avg_s'] + 1e-6
+                      and st[n]['avg_s'] <= st[n]['max_s'] + 1e-6 for n in STEPS)
+        # Summed over ranks, the steps fit inside the phases that hold them
+        # (the pack and exchange of early rounds run inside the map).
+        inside = (avg(st, ['read', 'tokenize']) <= avg(ph, ['map']) + 1e-5
+                  and avg(st, ['pack', 'exchange', 'merge'])
+                  <= avg(ph, ['map', 'shuffle', 'reduce']) + 1e-5
+                  and avg(st, ['gather', 'sort', 'write']) <= avg(ph, ['output']) + 1e-5)
+        # One rank decodes the gzip file; the other reads ten bytes (pread).
+        busy = (0 < st['read']['min_s'] < st['read']['max_s'] and st['tokenize']['min_s'] > 0
+                and all(st[n]['max_s'] > 0 for n in ('pack', 'exchange', 'merge', 'gather',
+                                                     'sort', 'write')))
+        tap.ok(ordered and inside and busy,
+               'steps: min <= avg <= max, inside their phases, the decoding rank reads longest',
+               json.dumps({'phases': ph, 'steps': st}))
+
+    # --output-dir writes part files: nothing is gathered.
+    p = run(mpirun(2) + [mpiwc, '--output-dir=' + os.path.join(tmp, 'parts'), '--report=' + rep,
+                         big, tiny])
+    got = steps_of(tap, '--output-dir', p, rep)
+    if got:
+        st = got[1]
+        tap.ok(st['gather']['max_s'] == 0 and st['write']['min_s'] > 0,
+               'steps with --output-dir: no gather, every rank writes', json.dumps(st))
+
+    # Standard input is read and decoded by rank 0 alone.
+    with open(big, 'rb') as f:
+        p = run(mpirun(2) + [mpiwc, '-o', os.devnull, '--report=' + rep, '-'], stdin=f)
+    got = steps_of(tap, 'standard input', p, rep)
+    if got:
+        st = got[1]
+        tap.ok(st['read']['min_s'] == 0 and st['read']['max_s'] > 0
+               and st['tokenize']['min_s'] > 0,
+               'steps with standard input: rank 0 reads, both tokenize', json.dumps(st))
+
+    p = run(mpirun(2) + [mpiwc, '-o', os.devnull, '--stats', big, tiny])
+    lines = p.stderr.decode(errors='replace').splitlines()
+    heads = [l.split()[0] for l in lines if l.split()]
+    tap.ok(p.returncode == 0 and 'step' in heads
+           and heads[heads.index('step') + 1:heads.index('step') + 9] == STEPS,
+           '--stats: a row per step', p.stderr)
+
+
 def main():
     mpiwc = os.path.abspath(sys.argv[1])
     tap = Tap()
@@ -241,6 +318,7 @@ def main():
 
         check_output_targets(tap, mpiwc, tmp, root, plain.stdout)
         check_map_wait(tap, mpiwc, tmp)
+        check_steps(tap, mpiwc, tmp)
 
         script = shutil.which('script')
         if script:
