@@ -18,13 +18,17 @@ row per (corpus, bytes, program, ranks, options) with
   efficiency    speedup / N
   rss_kib       peak resident set size, max over ranks and runs (GNU time %M)
   plan_s .. output_s  median over runs of each phase's wall time from --report
+  read_s .. write_s   median over runs of each step's mean over ranks from
+                      --report (read, tokenize, pack, exchange, merge, gather,
+                      sort, write: the work inside the phases)
   map_wait_max_s      median over runs of the longest wait of a rank for the
                       others at the end of the map (--report's map_wait_us max):
                       load imbalance, or a slow core
   words, distinct     from the --report counters (sum over ranks)
 
 The second form reads results.csv and writes OUT_DIR/plots.gp, a gnuplot script
-with the data inline that draws throughput.png, speedup.png and phases.png.
+with the data inline that draws throughput.png, speedup.png and phases.png
+(the map's bar split into read, tokenize and the rest: early rounds, waiting).
 Standard library only.
 """
 
@@ -35,9 +39,11 @@ import statistics
 import sys
 
 PHASES = ["plan", "map", "shuffle", "reduce", "output"]
+STEPS = ["read", "tokenize", "pack", "exchange", "merge", "gather", "sort", "write"]
 FIELDS = (["corpus", "bytes", "files", "program", "ranks", "options", "runs", "median_s",
            "min_s", "max_s", "mb_s", "vs_wc", "speedup", "efficiency", "rss_kib"]
-          + [p + "_s" for p in PHASES] + ["map_wait_max_s", "words", "distinct"])
+          + [p + "_s" for p in PHASES] + [s + "_s" for s in STEPS]
+          + ["map_wait_max_s", "words", "distinct"])
 PROGRAM_ORDER = {"wc -w": 0, "mpiwc": 1, "sort|uniq -c": 2}
 
 
@@ -67,7 +73,7 @@ def summarize(raw_path, out_dir, weak, meta):
                "min_s": min(walls), "max_s": max(walls),
                "mb_s": nbytes / med / 1e6 if med > 0 else None,
                "rss_kib": max(rss) if rss else None}
-        phases = {p: [] for p in PHASES}
+        phases = {p: [] for p in PHASES + STEPS}
         waits = []
         words = distinct = None
         for r in g["runs"]:
@@ -78,12 +84,15 @@ def summarize(raw_path, out_dir, weak, meta):
             for p in PHASES:
                 if p in rep.get("phases", {}):
                     phases[p].append(rep["phases"][p]["wall_s"])
+            for s in STEPS:
+                if s in rep.get("steps", {}):
+                    phases[s].append(rep["steps"][s]["avg_s"])
             c = rep.get("counters", {})
             if "map_wait_us" in c:
                 waits.append(c["map_wait_us"]["max"] / 1e6)
             words = c.get("words", {}).get("sum", words)
             distinct = c.get("owned_distinct", {}).get("sum", distinct)
-        for p in PHASES:
+        for p in PHASES + STEPS:
             row[p + "_s"] = statistics.median(phases[p]) if phases[p] else None
         row["map_wait_max_s"] = statistics.median(waits) if waits else None
         row["words"], row["distinct"] = words, distinct
@@ -170,6 +179,10 @@ def plots(results_path, out_dir):
     for r in mp:
         ph = [float(r[p + "_s"] or 0) for p in PHASES]
         other = max(float(r["median_s"]) - sum(ph), 0.0)
+        # The map as read, tokenize and the rest; the steps are means over
+        # ranks, which fit inside the map's wall.
+        read, tok = (float(r[s + "_s"] or 0) for s in ("read", "tokenize"))
+        ph[1:2] = [read, tok, max(ph[1] - read - tok, 0.0)]
         label = f"{r['corpus']} np{r['ranks']}" + \
             ("" if r["options"] == "default" else " " + r["options"].lstrip("-"))
         out.append(gp_str(label) + " " + " ".join(f"{x:.4f}" for x in ph + [other]))
@@ -206,12 +219,13 @@ def plots(results_path, out_dir):
     out += ["unset multiplot", "unset output"]
 
     out += png("phases.png", 520)
-    out += ["set title 'mpiwc phase breakdown (median wall per phase; other = mpirun start-up "
-            "and exit)'", "set style data histograms", "set style histogram rowstacked",
+    out += ["set title 'mpiwc phase breakdown (median wall per phase, the map split by its "
+            "steps; other = mpirun start-up and exit)'", "set style data histograms", "set style histogram rowstacked",
             "set style fill solid 0.8 border -1", "set boxwidth 0.75", "set xlabel ''",
             "set ylabel 'seconds'", "set xrange [*:*]", "set yrange [0:*]", "set xtics rotate by -35",
             "set key outside right top", "set grid ytics"]
-    names = PHASES + ["other"]
+    names = ["plan", "map: read", "map: tokenize", "map: rest", "shuffle", "reduce", "output",
+             "other"]
     cmds = [f"$phases using {j + 2}{':xtic(1)' if j == 0 else ''} title '{n}'"
             for j, n in enumerate(names)]
     out.append("plot " + ", \\\n     ".join(cmds))

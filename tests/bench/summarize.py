@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """bench/summarize.py's arithmetic on made-up runs: medians, MB/s, the ratio to
 wc -w from the same corpus, strong and weak speedup and efficiency, peak RSS,
-phase medians and map_wait_max_s from the --report files, and a table.md
-whose rows all have nine cells (a `|` in a program name escaped).
+phase and step medians and map_wait_max_s from the --report files, a table.md
+whose rows all have nine cells (a `|` in a program name escaped), and the
+phase bars of plots.gp, whose map is split into read, tokenize and the rest.
 
 usage: summarize.py SUMMARIZE_PY
 
@@ -44,6 +45,8 @@ def report(path, map_s, wait_us, words):
         json.dump({'phases': {'plan': {'wall_s': 0.001}, 'map': {'wall_s': map_s},
                               'shuffle': {'wall_s': 0.002}, 'reduce': {'wall_s': 0.003},
                               'output': {'wall_s': 0.004}},
+                   'steps': {'read': {'avg_s': map_s / 5}, 'tokenize': {'avg_s': map_s * 0.7},
+                             'sort': {'avg_s': 0.001}},
                    'counters': {'words': {'sum': words}, 'owned_distinct': {'sum': 77},
                                 'map_wait_us': {'sum': wait_us, 'min': 0, 'max': wait_us}}}, f)
 
@@ -111,6 +114,23 @@ def main():
         ok(close(r1.get('map_s'), 0.40) and close(r2.get('map_wait_max_s'), 0.060)
            and close(r1.get('output_s'), 0.004),
            'phase medians and map_wait_max_s from the --report files', r2)
+        ok(close(r1.get('read_s'), 0.40 / 5) and close(r1.get('tokenize_s'), 0.40 * 0.7)
+           and close(r2.get('sort_s'), 0.001) and r1.get('pack_s') == '',
+           'step medians from the --report files; a step not reported is empty', r1)
+        p = subprocess.run([sys.executable, summarize, '--plots',
+                            os.path.join(tmp, 'out-0', 'results.csv'), os.path.join(tmp, 'out-0')],
+                           capture_output=True, text=True)
+        with open(os.path.join(tmp, 'out-0', 'plots.gp')) as f:
+            gp = f.read().splitlines()
+        bars = gp[gp.index('$phases << EOD') + 1:]
+        bars = {line.rsplit('"', 1)[0].strip('"'): [float(x) for x in line.rsplit('"', 1)[1].split()]
+                for line in bars[:bars.index('EOD')]}
+        b1 = bars.get('text np1', [])
+        # plan, read, tokenize, rest of the map, shuffle, reduce, output, other
+        ok(p.returncode == 0 and len(b1) == 8 and close(b1[1], 0.08) and close(b1[2], 0.28)
+           and close(b1[1] + b1[2] + b1[3], 0.40) and close(sum(b1), t1),
+           'plots.gp: the map bar is read + tokenize + the rest, the bars add up to the median',
+           (p.stderr, b1))
         s = rows.get(('text', B, 'sort|uniq -c', 1, '--split=space --case=keep'), {})
         ok(close(s.get('vs_wc'), t_wc / 9.0) and s.get('speedup') == '',
            'sort|uniq -c: a ratio to wc -w, no speedup', s)
