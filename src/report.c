@@ -57,7 +57,8 @@ struct summary {
     double min[MPIWC_PHASES], max[MPIWC_PHASES], sum[MPIWC_PHASES];
     double smin[MPIWC_STEPS], smax[MPIWC_STEPS], ssum[MPIWC_STEPS];
     uint64_t csum[MPIWC_COUNTERS], cmin[MPIWC_COUNTERS], cmax[MPIWC_COUNTERS];
-    char *hosts; /* nranks names of MPI_MAX_PROCESSOR_NAME bytes */
+    char *hosts;        /* nranks names of MPI_MAX_PROCESSOR_NAME bytes */
+    uint64_t *per_rank; /* nranks rows of MPIWC_COUNTERS counters */
 };
 
 static void reduce(const struct mpiwc_report *rep, MPI_Comm comm, struct summary *s)
@@ -79,6 +80,12 @@ static void reduce(const struct mpiwc_report *rep, MPI_Comm comm, struct summary
     MPI_Reduce(rep->counter, s->csum, MPIWC_COUNTERS, MPI_UINT64_T, MPI_SUM, 0, comm);
     MPI_Reduce(rep->counter, s->cmin, MPIWC_COUNTERS, MPI_UINT64_T, MPI_MIN, 0, comm);
     MPI_Reduce(rep->counter, s->cmax, MPIWC_COUNTERS, MPI_UINT64_T, MPI_MAX, 0, comm);
+    s->per_rank =
+        rank == 0
+            ? mpiwc_xmalloc(mpiwc_mul_size((size_t)s->nranks, MPIWC_COUNTERS * sizeof *s->per_rank))
+            : NULL;
+    MPI_Gather(rep->counter, MPIWC_COUNTERS, MPI_UINT64_T, s->per_rank, MPIWC_COUNTERS,
+               MPI_UINT64_T, 0, comm);
     char name[MPI_MAX_PROCESSOR_NAME] = {0};
     int len;
     MPI_Get_processor_name(name, &len);
@@ -182,10 +189,15 @@ static int write_json(const struct summary *s, const struct mpiwc_options *opts,
         fprintf(f, "%s\n    \"%s\": {\"min_s\": %.6f, \"avg_s\": %.6f, \"max_s\": %.6f}",
                 k ? "," : "", step_names[k], s->smin[k], s->ssum[k] / s->nranks, s->smax[k]);
     fputs("\n  },\n  \"counters\": {", f);
-    for (int c = 0; c < MPIWC_COUNTERS; c++)
-        fprintf(
-            f, "%s\n    \"%s\": {\"sum\": %" PRIu64 ", \"min\": %" PRIu64 ", \"max\": %" PRIu64 "}",
-            c ? "," : "", counter_names[c], s->csum[c], s->cmin[c], s->cmax[c]);
+    for (int c = 0; c < MPIWC_COUNTERS; c++) {
+        fprintf(f,
+                "%s\n    \"%s\": {\"sum\": %" PRIu64 ", \"min\": %" PRIu64 ", \"max\": %" PRIu64
+                ", \"ranks\": [",
+                c ? "," : "", counter_names[c], s->csum[c], s->cmin[c], s->cmax[c]);
+        for (int r = 0; r < s->nranks; r++)
+            fprintf(f, "%s%" PRIu64, r ? ", " : "", s->per_rank[(size_t)r * MPIWC_COUNTERS + c]);
+        fputs("]}", f);
+    }
     fputs("\n  }\n}\n", f);
     return fflush(f) != 0 || ferror(f) ? -1 : 0;
 }
@@ -215,6 +227,7 @@ int mpiwc_report_finish(const struct mpiwc_report *rep, const struct mpiwc_optio
             }
         }
         free(s.hosts);
+        free(s.per_rank);
     }
     MPI_Bcast(&rc, 1, MPI_INT, 0, comm);
     return rc;

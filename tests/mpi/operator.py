@@ -15,6 +15,8 @@ size and one line per phase.
 --report's map_wait_us: with a gzip file (one rank reads it whole) and a tiny
 file, the idle rank waits and the busy one hardly does; with
 --memory-limit=0 nobody waits inside the map.
+--report's counters per rank: each rank's bytes follow the plan's split rule
+and add up to the sum, min and max.
 --report's steps (read, tokenize, pack, exchange, merge, gather, sort, write):
 min <= avg <= max, summed over ranks they fit inside their phases, the rank
 decoding the gzip file reads longest, --output-dir gathers nothing, and with
@@ -207,6 +209,29 @@ def check_map_wait(tap, mpiwc, tmp):
                p.stderr)
 
 
+def check_rank_counters(tap, mpiwc, tmp, root, files, np):
+    """--report's counters per rank: each rank's input bytes follow the split
+    rule of the plan, and each counter's ranks add up to its sum, min and max."""
+    rep = os.path.join(tmp, 'ranks.json')
+    p = run(mpirun(np) + [mpiwc, '-o', os.devnull, '--report=' + rep, root])
+    try:
+        with open(rep) as f:
+            c = json.load(f)['counters']
+    except (OSError, ValueError, KeyError) as e:
+        tap.ok(False, 'np=%d counters per rank' % np, '%r %r' % (e, p.stderr))
+        return
+    total = sum(os.path.getsize(f) for f in files)
+    want = [boundary(total, np, r + 1) - boundary(total, np, r) for r in range(np)]
+    agree = all(len(v['ranks']) == np and sum(v['ranks']) == v['sum']
+                and min(v['ranks']) == v['min'] and max(v['ranks']) == v['max']
+                for v in c.values())
+    tap.ok(p.returncode == 0 and c['bytes']['ranks'] == want and agree
+           and c['shuffle_sent']['sum'] == c['shuffle_recv']['sum'] > 0
+           and c['shuffle_sent']['ranks'] != [0] * np,
+           'np=%d counters per rank: bytes follow the split rule, ranks add up to sum, min, max'
+           % np, json.dumps(c))
+
+
 STEPS = ['read', 'tokenize', 'pack', 'exchange', 'merge', 'gather', 'sort', 'write']
 
 
@@ -318,6 +343,7 @@ def main():
 
         check_output_targets(tap, mpiwc, tmp, root, plain.stdout)
         check_map_wait(tap, mpiwc, tmp)
+        check_rank_counters(tap, mpiwc, tmp, root, files, 3)
         check_steps(tap, mpiwc, tmp)
 
         script = shutil.which('script')
