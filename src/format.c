@@ -95,25 +95,47 @@ static inline unsigned key_byte(uint64_t rank, uint64_t prefix, unsigned d)
     return (unsigned)(v >> (56 - 8 * (d & 7))) & 0xff;
 }
 
-/* Below this many items a bucket is merge sorted, in the caches. */
+/*
+ * The words being sorted and, beside them, each one's prefix (prefix_of):
+ * the radix passes move both, so a pass reads no key through its pointer,
+ * and the sort needs 8 bytes a word more, not a second array of items.
+ */
+struct sorting {
+    struct mpiwc_word *w;
+    uint64_t *prefix;
+    bool by_count;
+};
+
+static inline unsigned byte_at(const struct sorting *s, size_t i, unsigned d)
+{
+    return key_byte(UINT64_MAX - s->w[i].count, s->prefix[i], d);
+}
+
+/* Below this many words a bucket is merge sorted, in the caches. */
 #define RADIX_MIN 256
 
-/* Merge sort items that share all 16 key bytes: the rest is in their keys. */
-static void sort_ties(struct sort_item *a, size_t n, bool by_count)
+/* Merge sort words [from, from + n), which share the key bytes sorted so far. */
+static void sort_ties(const struct sorting *s, size_t from, size_t n)
 {
-    struct sort_item small[RADIX_MIN / 2 + 1];
-    struct sort_item *tmp =
-        n <= RADIX_MIN ? small : mpiwc_xmalloc(mpiwc_mul_size(n / 2 + 1, sizeof *tmp));
-    sort_items(a, tmp, n, by_count);
-    if (tmp != small)
-        free(tmp);
+    struct sort_item small[RADIX_MIN + RADIX_MIN / 2 + 1];
+    struct sort_item *items =
+        n <= RADIX_MIN ? small : mpiwc_xmalloc(mpiwc_mul_size(n + n / 2 + 1, sizeof *items));
+    struct mpiwc_word *w = s->w + from;
+    for (size_t i = 0; i < n; i++)
+        items[i] =
+            (struct sort_item){UINT64_MAX - w[i].count, s->prefix[from + i], w[i].key, w[i].len};
+    sort_items(items, items + n, n, s->by_count);
+    for (size_t i = 0; i < n; i++)
+        w[i] = (struct mpiwc_word){items[i].key, items[i].len, UINT64_MAX - items[i].rank};
+    if (items != small)
+        free(items);
 }
 
 /*
  * Most-significant-digit radix sort on the bytes of (rank, prefix), from byte
  * d on, then merge sort within buckets of equal leading bytes. varies has bit
- * k set when byte k differs between some items and orders them (the rank's
- * bytes only by count); the others are skipped. Each pass moves items into
+ * k set when byte k differs between some words and orders them (the rank's
+ * bytes only by count); the others are skipped. Each pass moves words into
  * their buckets in place, cycle by cycle (American flag sort), so the sort
  * needs no second array. With tens of millions of words, a merge sort's 25
  * passes over items far larger than the caches cost most of the output
@@ -121,18 +143,20 @@ static void sort_ties(struct sort_item *a, size_t n, bool by_count)
  * of text with 16.7M distinct words, output phase (sort and write): 9.7 s ->
  * 3.9 s.
  */
-static void radix_items(struct sort_item *a, size_t n, unsigned d, unsigned varies, bool by_count)
+static void radix_words(const struct sorting *s, size_t from, size_t n, unsigned d, unsigned varies)
 {
     while (d < 16 && !(varies >> d & 1))
         d++;
     if (n <= RADIX_MIN || d == 16) {
-        sort_ties(a, n, by_count);
+        sort_ties(s, from, n);
         return;
     }
+    struct mpiwc_word *w = s->w;
+    uint64_t *prefix = s->prefix;
     size_t count[256] = {0}, at[256], end[256];
-    for (size_t i = 0; i < n; i++)
-        count[key_byte(a[i].rank, a[i].prefix, d)]++;
-    size_t sum = 0;
+    for (size_t i = from; i < from + n; i++)
+        count[byte_at(s, i, d)]++;
+    size_t sum = from;
     for (unsigned b = 0; b < 256; b++) {
         at[b] = sum;
         sum += count[b];
@@ -140,50 +164,50 @@ static void radix_items(struct sort_item *a, size_t n, unsigned d, unsigned vari
     }
     for (unsigned b = 0; b < 256; b++) {
         while (at[b] < end[b]) {
-            struct sort_item x = a[at[b]];
-            unsigned k = key_byte(x.rank, x.prefix, d);
+            struct mpiwc_word x = w[at[b]];
+            uint64_t xp = prefix[at[b]];
+            unsigned k = key_byte(UINT64_MAX - x.count, xp, d);
             while (k != b) { /* put x in its bucket, take up what was there */
-                struct sort_item y = a[at[k]];
-                a[at[k]++] = x;
+                struct mpiwc_word y = w[at[k]];
+                uint64_t yp = prefix[at[k]];
+                w[at[k]] = x;
+                prefix[at[k]++] = xp;
                 x = y;
-                k = key_byte(x.rank, x.prefix, d);
+                xp = yp;
+                k = key_byte(UINT64_MAX - x.count, xp, d);
             }
-            a[at[b]++] = x;
+            w[at[b]] = x;
+            prefix[at[b]++] = xp;
         }
     }
-    for (size_t b = 0, from = 0; b < 256; from += count[b++])
+    for (size_t b = 0, first = from; b < 256; first += count[b++])
         if (count[b] > 1)
-            radix_items(a + from, count[b], d + 1, varies, by_count);
+            radix_words(s, first, count[b], d + 1, varies);
 }
 
 void mpiwc_format_sort(struct mpiwc_word *words, size_t n, enum mpiwc_sort order)
 {
     if (n < 2)
         return;
-    /* Items carry key and count, so rows are rebuilt in order without visiting them again. */
-    struct sort_item *items = mpiwc_xmalloc(mpiwc_mul_size(n, sizeof *items));
+    struct sorting s = {words, mpiwc_xmalloc(mpiwc_mul_size(n, sizeof *s.prefix)),
+                        order == MPIWC_SORT_COUNT};
     uint64_t rank_or = 0, rank_and = UINT64_MAX, prefix_or = 0, prefix_and = UINT64_MAX;
-    bool by_count = order == MPIWC_SORT_COUNT;
     for (size_t i = 0; i < n; i++) {
-        items[i].rank = UINT64_MAX - words[i].count;
-        items[i].prefix = prefix_of(&words[i]);
-        items[i].key = words[i].key;
-        items[i].len = words[i].len;
-        rank_or |= items[i].rank;
-        rank_and &= items[i].rank;
-        prefix_or |= items[i].prefix;
-        prefix_and &= items[i].prefix;
+        uint64_t rank = UINT64_MAX - words[i].count;
+        s.prefix[i] = prefix_of(&words[i]);
+        rank_or |= rank;
+        rank_and &= rank;
+        prefix_or |= s.prefix[i];
+        prefix_and &= s.prefix[i];
     }
     unsigned varies = 0;
     for (unsigned d = 0; d < 16; d++)
         if (key_byte(rank_or, prefix_or, d) != key_byte(rank_and, prefix_and, d))
             varies |= 1u << d;
-    if (!by_count)
+    if (!s.by_count)
         varies &= ~0xffu;
-    radix_items(items, n, 0, varies, by_count);
-    for (size_t i = 0; i < n; i++)
-        words[i] = (struct mpiwc_word){items[i].key, items[i].len, UINT64_MAX - items[i].rank};
-    free(items);
+    radix_words(&s, 0, n, 0, varies);
+    free(s.prefix);
 }
 
 /* Decimal digits of v, right-aligned in buf[0..20); returns where they start. */
