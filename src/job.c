@@ -436,7 +436,7 @@ struct rounds {
 static void round_start(struct rounds *r, bool reading)
 {
     /* With one rank every word is owned here: an early round would only move it. */
-    r->send[0] = r->limit && r->nranks > 1 && mpiwc_table_memory(r->local) >= r->limit;
+    r->send[0] = r->limit && r->nranks > 1 && mpiwc_table_memory_used(r->local) >= r->limit;
     r->send[1] = reading;
     r->send[2] = *r->bytes_read;
     MPI_Iallreduce(r->send, r->recv, 3, MPI_UINT64_T, MPI_SUM, r->comm, &r->req);
@@ -450,9 +450,7 @@ static bool round_done(struct rounds *r)
     if (r->recv[0]) {
         if (mpiwc_shuffle(r->local, r->owned, r->cap, r->comm, r->sh) != 0)
             r->failed = 1;
-        mpiwc_table_free(r->local);
-        mpiwc_table_init(r->local, 0);
-        r->early++;
+        r->early++; /* local is empty, its arrays kept for the next round's words */
     }
     if (r->progress)
         mpiwc_progress_update(r->progress, "map", r->recv[2], MPI_Wtime(), false);
@@ -635,7 +633,8 @@ static int map_steps(const struct mpiwc_options *opts, const struct mpiwc_plan *
         }
         bool timer = rank == 0 && MPI_Wtime() - ck->last >= (double)opts->checkpoint_interval;
         uint64_t send[6] = {rc != 0,
-                            r->limit && r->nranks > 1 && mpiwc_table_memory(r->local) >= r->limit,
+                            r->limit && r->nranks > 1 &&
+                                mpiwc_table_memory_used(r->local) >= r->limit,
                             rc == 0 && i < last,
                             reader->bytes_read,
                             timer,
@@ -650,8 +649,6 @@ static int map_steps(const struct mpiwc_options *opts, const struct mpiwc_plan *
         if (recv[1]) {
             if (mpiwc_shuffle(r->local, r->owned, r->cap, r->comm, r->sh) != 0)
                 r->failed = 1;
-            mpiwc_table_free(r->local);
-            mpiwc_table_init(r->local, 0);
             r->early++;
             if (agree(r->failed, r->comm))
                 return -1;

@@ -281,3 +281,12 @@ size_t mpiwc_table_memory(const struct mpiwc_table *t)
 {
     return (t->small_mask + 1) * sizeof *t->small + (t->mask + 1) * sizeof *t->slots + t->arena_cap;
 }
+
+size_t mpiwc_table_memory_used(const struct mpiwc_table *t)
+{
+    size_t arena = 64u << 10; /* mpiwc_table_init()'s, doubled as arena_append() does */
+    while (arena < t->arena_len)
+        arena = mpiwc_mul_size(arena, 2);
+    return mpiwc_mul_size(slots_for(t->small_size), sizeof *t->small) +
+           mpiwc_mul_size(slots_for(t->big_size), sizeof *t->slots) + arena;
+}

@@ -17,6 +17,9 @@ file, the idle rank waits and the busy one hardly does; with
 --memory-limit=0 nobody waits inside the map.
 --report's counters per rank: each rank's bytes follow the plan's split rule
 and add up to the sum, min and max.
+--memory-limit=1M at np 3 on 300,000 words (about 210,000 distinct): every
+rank runs the same early rounds, at least two, and the table is
+tests/reference.py's; at 256M none run.
 --report's steps (read, tokenize, pack, exchange, merge, gather, sort, write):
 min <= avg <= max, summed over ranks they fit inside their phases, the rank
 decoding the gzip file reads longest, --output-dir gathers nothing, and with
@@ -38,6 +41,7 @@ import tempfile
 import threading
 
 TIMEOUT = 120
+REFERENCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'reference.py')
 
 
 class Tap:
@@ -232,6 +236,32 @@ def check_rank_counters(tap, mpiwc, tmp, root, files, np):
            % np, json.dumps(c))
 
 
+def check_early_rounds(tap, mpiwc, tmp):
+    """--memory-limit below what the local tables need: every rank runs the
+    same early rounds, refilling its emptied table, and the table is still
+    the reference's (tests/reference.py)."""
+    rnd = random.Random(11)
+    path = os.path.join(tmp, 'distinct.txt')
+    with open(path, 'w') as f:
+        for _ in range(60):
+            f.write(' '.join('w%d' % rnd.randrange(400000) for _ in range(5000)) + '\n')
+    ref = subprocess.run([sys.executable, REFERENCE, path], capture_output=True)
+    rep = os.path.join(tmp, 'early.json')
+    for limit, rounds in (('1M', True), ('256M', False)):
+        p = run(mpirun(3) + [mpiwc, '--memory-limit=' + limit, '--buffer-size=16K',
+                             '--report=' + rep, path])
+        try:
+            with open(rep) as f:
+                early = json.load(f)['counters']['early_rounds']['ranks']
+        except (OSError, ValueError, KeyError) as e:
+            tap.ok(False, 'early rounds at --memory-limit=%s' % limit, '%r %r' % (e, p.stderr))
+            continue
+        same = len(set(early)) == 1 and (early[0] >= 2 if rounds else early[0] == 0)
+        tap.ok(p.returncode == 0 and ref.returncode == 0 and p.stdout == ref.stdout and same,
+               'np=3 --memory-limit=%s: %s early rounds on every rank, the reference table'
+               % (limit, early[0] if early else '?'), p.stderr)
+
+
 STEPS = ['read', 'tokenize', 'pack', 'exchange', 'merge', 'gather', 'sort', 'write']
 
 
@@ -344,6 +374,7 @@ def main():
         check_output_targets(tap, mpiwc, tmp, root, plain.stdout)
         check_map_wait(tap, mpiwc, tmp)
         check_rank_counters(tap, mpiwc, tmp, root, files, 3)
+        check_early_rounds(tap, mpiwc, tmp)
         check_steps(tap, mpiwc, tmp)
 
         script = shutil.which('script')

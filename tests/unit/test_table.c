@@ -258,6 +258,51 @@ static void test_clear_then_reuse(void **state)
     mpiwc_table_free(&u);
 }
 
+/* Word i (distinct for i < 26^4) of 4 to 40 bytes: small (<= 7), short (8-15) and long. */
+static size_t mixed_key(char *buf, uint32_t i)
+{
+    size_t len = 4 + i % 37;
+    uint32_t v = i;
+    for (size_t k = 0; k < 4; k++, v /= 26)
+        buf[k] = (char)('a' + v % 26);
+    memset(buf + 4, 'z', len - 4);
+    return len;
+}
+
+/*
+ * mpiwc_table_memory_used() is the memory of a table grown from empty for the
+ * present words: equal to mpiwc_table_memory() along the way, back to a fresh
+ * table's after a clear (the arrays stay), and equal again once the same
+ * words are back.
+ */
+static void test_memory_used(void **state)
+{
+    (void)state;
+    struct mpiwc_table t, fresh;
+    mpiwc_table_init(&t, 0);
+    mpiwc_table_init(&fresh, 0);
+    assert_int_equal(mpiwc_table_memory_used(&t), mpiwc_table_memory(&t));
+    char key[48];
+    for (uint32_t i = 0; i < 60000; i++) {
+        mpiwc_table_add(&t, key, mixed_key(key, i), 1);
+        if (i % 997 == 0)
+            assert_int_equal(mpiwc_table_memory_used(&t), mpiwc_table_memory(&t));
+    }
+    size_t mem = mpiwc_table_memory(&t);
+    assert_int_equal(mpiwc_table_memory_used(&t), mem);
+    assert_true(mem > 4 * mpiwc_table_memory(&fresh));
+
+    mpiwc_table_clear(&t);
+    assert_int_equal(mpiwc_table_memory(&t), mem);
+    assert_int_equal(mpiwc_table_memory_used(&t), mpiwc_table_memory(&fresh));
+    for (uint32_t i = 0; i < 60000; i++) /* the same words again */
+        mpiwc_table_add(&t, key, mixed_key(key, i), 1);
+    assert_int_equal(mpiwc_table_memory(&t), mem);
+    assert_int_equal(mpiwc_table_memory_used(&t), mem);
+    mpiwc_table_free(&t);
+    mpiwc_table_free(&fresh);
+}
+
 static void test_binary_keys(void **state)
 {
     (void)state;
@@ -596,6 +641,7 @@ int main(void)
         cmocka_unit_test(test_count_overflow_is_fatal),
         cmocka_unit_test(test_growth_200k),
         cmocka_unit_test(test_clear_then_reuse),
+        cmocka_unit_test(test_memory_used),
         cmocka_unit_test(test_binary_keys),
         cmocka_unit_test(test_add_hashed_same_as_add),
         cmocka_unit_test(test_long_keys),
