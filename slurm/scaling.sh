@@ -13,13 +13,16 @@
 # polling `scontrol show job -o JOBID`, and collects every job's --report
 # JSON into OUT_DIR/scaling.csv, one row per job in NODES order:
 #   mode,nodes,ranks,hosts,bytes,wall_s,throughput_mb_s,speedup,efficiency,
-#   plan_s,map_s,shuffle_s,reduce_s,output_s,job_id
+#   plan_s,map_s,shuffle_s,reduce_s,output_s,read_s,tokenize_s,pack_s,
+#   exchange_s,merge_s,gather_s,sort_s,write_s,job_id
 # speedup is the throughput (bytes / wall_s) relative to the first row, so
 # it is T1/TN for a strong study and the scaled speedup for a weak one;
 # efficiency is speedup * ranks(first row) / ranks; the phase times are the
-# job-wide wall times of mpiwc's phases. gnuplot (Debian: gnuplot-nox) draws
-# OUT_DIR/speedup.png (speedup and efficiency against ranks, with the ideal)
-# and OUT_DIR/phases.png (time per phase against ranks) from the CSV.
+# job-wide wall times of mpiwc's phases, the step times each step's mean over
+# ranks (--report's steps: the work inside the phases). gnuplot (Debian:
+# gnuplot-nox) draws OUT_DIR/speedup.png (speedup and efficiency against
+# ranks, with the ideal), OUT_DIR/phases.png (time per phase against ranks)
+# and OUT_DIR/steps.png (time per step against ranks) from the CSV.
 #
 # Knobs (environment variables):
 #   NODES           node counts, one job each           default "1 2 4 8"
@@ -170,6 +173,7 @@ run python3 - "$OUT_DIR/scaling.csv" "$MODE" "$NODES" "${jobs[*]}" "${reports[@]
 import csv, json, os, sys
 out, mode, nodes, jobs, reports = sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4].split(), sys.argv[5:]
 phases = ["plan", "map", "shuffle", "reduce", "output"]
+steps = ["read", "tokenize", "pack", "exchange", "merge", "gather", "sort", "write"]
 rows, missing = [], []
 for n, job, path in zip(nodes, jobs, reports):
     if not os.path.exists(path):
@@ -179,14 +183,15 @@ for n, job, path in zip(nodes, jobs, reports):
     rows.append({"mode": mode, "nodes": int(n), "ranks": r["ranks"], "hosts": len(set(r["hosts"])),
                  "bytes": r["counters"]["bytes"]["sum"], "wall_s": r["wall_s"],
                  "throughput_mb_s": r["throughput_mb_s"], "job_id": job,
-                 **{p + "_s": r["phases"][p]["wall_s"] for p in phases}})
+                 **{p + "_s": r["phases"][p]["wall_s"] for p in phases},
+                 **{s + "_s": r["steps"][s]["avg_s"] for s in steps}})
 if rows:
     base = rows[0]
     for row in rows:
         row["speedup"] = round((row["bytes"] / row["wall_s"]) / (base["bytes"] / base["wall_s"]), 4)
         row["efficiency"] = round(row["speedup"] * base["ranks"] / row["ranks"], 4)
 cols = ["mode", "nodes", "ranks", "hosts", "bytes", "wall_s", "throughput_mb_s", "speedup", "efficiency"] + \
-       [p + "_s" for p in phases] + ["job_id"]
+       [p + "_s" for p in phases] + [s + "_s" for s in steps] + ["job_id"]
 with open(out, "w", newline="") as f:
     w = csv.DictWriter(f, fieldnames=cols, lineterminator="\n")
     w.writeheader()
@@ -228,8 +233,12 @@ set logscale y
 set key outside right
 plot for [c=10:14] csv using 3:c:xtic(3) with linespoints title columnheader(c), \
      csv using 3:6 with linespoints lw 2 title 'total'
+set output outdir.'/steps.png'
+set title 'mpiwc '.mode.' scaling: time per step (mean over ranks)'
+plot for [c=15:22] csv using 3:c:xtic(3) with linespoints title columnheader(c), \
+     csv using 3:6 with linespoints lw 2 title 'total'
 GP
-    echo "scaling.sh: wrote $OUT_DIR/speedup.png $OUT_DIR/phases.png"
+    echo "scaling.sh: wrote $OUT_DIR/speedup.png $OUT_DIR/phases.png $OUT_DIR/steps.png"
 else
     echo "scaling.sh: gnuplot not found (Debian: gnuplot-nox), no plots"
 fi

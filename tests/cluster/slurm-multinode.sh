@@ -14,7 +14,7 @@
 #      single-host run, the report lists the three nodes, TCP between nodes
 #   2. slurm/scaling.sh over 1, 2 and 3 nodes, strong and weak: each must
 #      exit 0 and leave scaling.csv with 3 data rows (hosts = nodes in every
-#      row) and the two PNG plots
+#      row, read and tokenize steps above 0) and the three PNG plots
 # Exit 0 passed, 1 failed, 77 skipped (not root, or no network namespaces;
 # never under CI=true).
 # shellcheck disable=SC2034 # used by lib.sh
@@ -153,7 +153,11 @@ for mode in strong weak; do
     sed 's/^/    | /' "$out/scaling.csv"
     [ "$(wc -l <"$out/scaling.csv")" -eq 4 ] || die "$mode: scaling.csv does not have 3 data rows"
     awk -F, 'NR > 1 && $2 != $4 { exit 1 }' "$out/scaling.csv" || die "$mode: a job ran on fewer hosts than nodes"
-    for png in speedup phases; do
+    # Columns 15 and 16 are the read and tokenize steps: every job read and cut words.
+    awk -F, 'NR == 1 && ($15 != "read_s" || $16 != "tokenize_s") { exit 1 }
+             NR > 1 && !($15 > 0 && $16 > 0) { exit 1 }' "$out/scaling.csv" ||
+        die "$mode: scaling.csv lacks the read and tokenize steps"
+    for png in speedup phases steps; do
         [ "$(head -c 4 "$out/$png.png" | tail -c 3)" = PNG ] || die "$mode: $png.png is missing or not a PNG"
     done
 done
