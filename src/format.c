@@ -106,9 +106,10 @@ struct sorting {
     bool by_count;
 };
 
-static inline unsigned byte_at(const struct sorting *s, size_t i, unsigned d)
+/* Byte d of the key of a word whose prefix is prefix. */
+static inline unsigned word_byte(const struct mpiwc_word *w, uint64_t prefix, unsigned d)
 {
-    return key_byte(UINT64_MAX - s->w[i].count, s->prefix[i], d);
+    return key_byte(UINT64_MAX - w->count, prefix, d);
 }
 
 /* Below this many words a bucket is merge sorted, in the caches. */
@@ -155,7 +156,7 @@ static void radix_words(const struct sorting *s, size_t from, size_t n, unsigned
     uint64_t *prefix = s->prefix;
     size_t count[256] = {0}, at[256], end[256];
     for (size_t i = from; i < from + n; i++)
-        count[byte_at(s, i, d)]++;
+        count[word_byte(&w[i], prefix[i], d)]++;
     size_t sum = from;
     for (unsigned b = 0; b < 256; b++) {
         at[b] = sum;
@@ -166,7 +167,7 @@ static void radix_words(const struct sorting *s, size_t from, size_t n, unsigned
         while (at[b] < end[b]) {
             struct mpiwc_word x = w[at[b]];
             uint64_t xp = prefix[at[b]];
-            unsigned k = key_byte(UINT64_MAX - x.count, xp, d);
+            unsigned k = word_byte(&x, xp, d);
             while (k != b) { /* put x in its bucket, take up what was there */
                 struct mpiwc_word y = w[at[k]];
                 uint64_t yp = prefix[at[k]];
@@ -174,7 +175,7 @@ static void radix_words(const struct sorting *s, size_t from, size_t n, unsigned
                 prefix[at[k]++] = xp;
                 x = y;
                 xp = yp;
-                k = key_byte(UINT64_MAX - x.count, xp, d);
+                k = word_byte(&x, xp, d);
             }
             w[at[b]] = x;
             prefix[at[b]++] = xp;

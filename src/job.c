@@ -433,10 +433,16 @@ struct rounds {
     int failed;
 };
 
+/* Does this rank's local table ask for an early round? With one rank every
+ * word is owned here: an early round would only move it. */
+static bool at_limit(const struct rounds *r)
+{
+    return r->limit && r->nranks > 1 && mpiwc_table_memory_used(r->local) >= r->limit;
+}
+
 static void round_start(struct rounds *r, bool reading)
 {
-    /* With one rank every word is owned here: an early round would only move it. */
-    r->send[0] = r->limit && r->nranks > 1 && mpiwc_table_memory_used(r->local) >= r->limit;
+    r->send[0] = at_limit(r);
     r->send[1] = reading;
     r->send[2] = *r->bytes_read;
     MPI_Iallreduce(r->send, r->recv, 3, MPI_UINT64_T, MPI_SUM, r->comm, &r->req);
@@ -633,8 +639,7 @@ static int map_steps(const struct mpiwc_options *opts, const struct mpiwc_plan *
         }
         bool timer = rank == 0 && MPI_Wtime() - ck->last >= (double)opts->checkpoint_interval;
         uint64_t send[6] = {rc != 0,
-                            r->limit && r->nranks > 1 &&
-                                mpiwc_table_memory_used(r->local) >= r->limit,
+                            at_limit(r),
                             rc == 0 && i < last,
                             reader->bytes_read,
                             timer,

@@ -9,6 +9,7 @@
 #include "table_internal.h"
 
 #define MIN_SLOTS 1024u
+#define MIN_ARENA (64u << 10) /* a fresh table's arena, doubled as it fills */
 
 #define KEEP(n) ((n) >= 8 ? ~UINT64_C(0) : (UINT64_C(1) << (8 * (n))) - 1)
 #define MASKS(n)                                                                                   \
@@ -98,7 +99,7 @@ void mpiwc_table_init(struct mpiwc_table *t, size_t capacity_hint)
     t->mask = n - 1;
     t->grow_at = n / 4 * 3;
     t->big_size = 0;
-    t->arena_cap = 64u << 10;
+    t->arena_cap = MIN_ARENA;
     t->arena = mpiwc_xmalloc(t->arena_cap);
     t->arena_len = 0;
 }
@@ -284,7 +285,7 @@ size_t mpiwc_table_memory(const struct mpiwc_table *t)
 
 size_t mpiwc_table_memory_used(const struct mpiwc_table *t)
 {
-    size_t arena = 64u << 10; /* mpiwc_table_init()'s, doubled as arena_append() does */
+    size_t arena = MIN_ARENA;
     while (arena < t->arena_len)
         arena = mpiwc_mul_size(arena, 2);
     return mpiwc_mul_size(slots_for(t->small_size), sizeof *t->small) +

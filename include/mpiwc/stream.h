@@ -34,9 +34,10 @@
 /*
  * Collective over comm. Rank 0 reads fd to its end; every rank tokenizes its
  * pieces into tok (ending the stream after each piece), adds their bytes to
- * *bytes (rank 0 adds its time reading and decoding fd to *read_s), and calls after(ctx) (may be
- * NULL) after each round, on every rank in the same round: the hook may run collectives. Returns 0
- * on every rank, or -1 on every rank when rank 0 could not read or decode the input, with "standard
+ * *bytes (rank 0 adds its time reading and decoding fd to *read_s), and
+ * calls after(ctx) (may be NULL) after each round, on every rank in the same
+ * round: the hook may run collectives. Returns 0 on every rank, or -1 on
+ * every rank when rank 0 could not read or decode the input, with "standard
  * input: reason" in err on rank 0 (err[0] == '\0' elsewhere).
  */
 int mpiwc_stream_scatter(int fd, size_t piece, MPI_Comm comm, struct mpiwc_tokenizer *tok,
