@@ -322,6 +322,14 @@ static int ckpt_plan(const struct mpiwc_options *opts, int nranks, struct mpiwc_
         if (plan->files[i].size == MPIWC_PLAN_STREAM) {
             mpiwc_say(err, "", "-: standard input cannot be checkpointed (--checkpoint-dir)");
             return -1;
+        } else if (plan->files[i].to_eof) {
+            char msg[ERRLEN];
+            snprintf(msg, sizeof msg,
+                     "%s: a file whose size is reported as 0 cannot be checkpointed "
+                     "(--checkpoint-dir)",
+                     plan->files[i].path);
+            mpiwc_say(err, "", msg);
+            return -1;
         }
     if (mkdir(ck->dir, 0777) != 0 && errno != EEXIST) {
         char msg[ERRLEN];

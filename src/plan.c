@@ -34,6 +34,7 @@ static void list_push(struct file_list *l, char *path, uint64_t size, enum mpiwc
     l->v[l->n].size = size;
     l->v[l->n].codec = (uint8_t)codec;
     l->v[l->n].weight = weight;
+    l->v[l->n].to_eof = 0;
     l->n++;
 }
 
@@ -79,13 +80,18 @@ static void probe_one(const char *path, struct mpiwc_plan_probe *r)
     r->ino = (uint64_t)st.st_ino;
     r->size = r->weight = (uint64_t)st.st_size;
     r->codec = MPIWC_CODEC_NONE;
-    if (r->regular && r->size > 0) {
+    if (r->regular) {
         uint8_t head[MPIWC_CODEC_HEAD], tail[4];
         ssize_t k = pread(fd, head, sizeof head, 0);
         if (k < 0) {
             r->error = errno;
             close(fd);
             return;
+        }
+        /* A size of 0 is not always the truth (/proc, /sys): one read tells. */
+        if (r->size == 0 && k > 0) {
+            r->to_eof = 1;
+            r->weight = MPIWC_PLAN_EOF_WEIGHT;
         }
         enum mpiwc_codec codec = mpiwc_codec_detect(head, (size_t)k);
         bool have_tail = false;
@@ -129,6 +135,7 @@ int mpiwc_plan_apply_probes(struct mpiwc_plan *plan, const struct mpiwc_plan_pro
         f->size = res[i].size;
         f->weight = res[i].weight;
         f->codec = res[i].codec;
+        f->to_eof = res[i].to_eof;
         plan->files[k++] = *f;
     }
     plan->nfiles = k;
@@ -407,6 +414,11 @@ static void plain_quotas(const uint64_t *load, int nranks, uint64_t plain, uint6
         }
 }
 
+bool mpiwc_plan_whole(const struct mpiwc_plan_file *f)
+{
+    return f->size != MPIWC_PLAN_STREAM && (f->codec != MPIWC_CODEC_NONE || f->to_eof);
+}
+
 void mpiwc_plan_split(struct mpiwc_plan *plan, int nranks)
 {
     free(plan->ranges);
@@ -419,7 +431,7 @@ void mpiwc_plan_split(struct mpiwc_plan *plan, int nranks)
         const struct mpiwc_plan_file *f = &plan->files[i];
         if (f->size == MPIWC_PLAN_STREAM) {
             stream = i;
-        } else if (f->codec != MPIWC_CODEC_NONE) {
+        } else if (mpiwc_plan_whole(f)) {
             ncomp++;
             plan->total_bytes += f->weight;
         } else {
@@ -428,14 +440,13 @@ void mpiwc_plan_split(struct mpiwc_plan *plan, int nranks)
         }
     }
 
-    /* Compressed files, largest first, each to the least loaded rank. */
+    /* Files read whole (compressed, to_eof), largest first, each to the least loaded rank. */
     uint64_t *load = mpiwc_xcalloc((size_t)nranks, sizeof *load);
     int *owner = mpiwc_xmalloc(mpiwc_mul_size(plan->nfiles ? plan->nfiles : 1, sizeof *owner));
     if (ncomp) {
         size_t *order = mpiwc_xmalloc(mpiwc_mul_size(ncomp, sizeof *order));
         for (size_t i = 0, k = 0; i < plan->nfiles; i++)
-            if (plan->files[i].size != MPIWC_PLAN_STREAM &&
-                plan->files[i].codec != MPIWC_CODEC_NONE)
+            if (mpiwc_plan_whole(&plan->files[i]))
                 order[k++] = i;
         sort_plan = plan;
         qsort(order, ncomp, sizeof *order, by_weight_desc);
@@ -460,12 +471,12 @@ void mpiwc_plan_split(struct mpiwc_plan *plan, int nranks)
     size_t *first = mpiwc_xcalloc((size_t)nranks + 1, sizeof *first);
     size_t *by_rank = mpiwc_xmalloc(mpiwc_mul_size(ncomp ? ncomp : 1, sizeof *by_rank));
     for (size_t i = 0; i < plan->nfiles; i++)
-        if (plan->files[i].size != MPIWC_PLAN_STREAM && plan->files[i].codec != MPIWC_CODEC_NONE)
+        if (mpiwc_plan_whole(&plan->files[i]))
             first[owner[i] + 1]++;
     for (int r = 0; r < nranks; r++)
         first[r + 1] += first[r];
     for (size_t i = 0; i < plan->nfiles; i++)
-        if (plan->files[i].size != MPIWC_PLAN_STREAM && plan->files[i].codec != MPIWC_CODEC_NONE)
+        if (mpiwc_plan_whole(&plan->files[i]))
             by_rank[first[owner[i]]++] = i;
     for (int r = nranks; r > 0; r--) /* the fill loop moved each start to the next rank's */
         first[r] = first[r - 1];
@@ -485,12 +496,10 @@ void mpiwc_plan_split(struct mpiwc_plan *plan, int nranks)
         uint64_t lo = hi;
         hi += quota[r];
         while (lo < hi) {
-            /* Advance to the plain file that holds byte lo (skipping empty, compressed, stdin). */
-            while (plan->files[f].size == MPIWC_PLAN_STREAM ||
-                   plan->files[f].codec != MPIWC_CODEC_NONE ||
+            /* Advance to the plain file that holds byte lo (skipping empty, whole, stdin). */
+            while (plan->files[f].size == MPIWC_PLAN_STREAM || mpiwc_plan_whole(&plan->files[f]) ||
                    file_start + plan->files[f].size <= lo) {
-                if (plan->files[f].size != MPIWC_PLAN_STREAM &&
-                    plan->files[f].codec == MPIWC_CODEC_NONE)
+                if (plan->files[f].size != MPIWC_PLAN_STREAM && !mpiwc_plan_whole(&plan->files[f]))
                     file_start += plan->files[f].size;
                 f++;
             }
@@ -648,6 +657,7 @@ size_t mpiwc_plan_pack(const struct mpiwc_plan *plan, uint8_t **buf)
         put64(&w, plan->files[i].size);
         put64(&w, plan->files[i].weight);
         put(&w, &plan->files[i].codec, 1);
+        put(&w, &plan->files[i].to_eof, 1);
         put64(&w, len);
         put(&w, plan->files[i].path, len);
     }
@@ -711,6 +721,13 @@ int mpiwc_plan_unpack(struct mpiwc_plan *plan, const uint8_t *buf, size_t len)
         plan->files[i].codec = *r.p;
         r.p++;
         r.left--;
+        if (r.left < 1 || *r.p > 1) {
+            r.bad = true;
+            break;
+        }
+        plan->files[i].to_eof = *r.p;
+        r.p++;
+        r.left--;
         uint64_t n = get64(&r);
         if (r.bad || n > r.left) {
             r.bad = true;
@@ -759,7 +776,7 @@ uint64_t mpiwc_plan_rank_bytes(const struct mpiwc_plan *plan, int r)
     uint64_t sum = 0;
     for (size_t i = plan->rank_first[r]; i < plan->rank_first[r + 1]; i++) {
         const struct mpiwc_plan_range *g = &plan->ranges[i];
-        if (plan->files[g->file].codec != MPIWC_CODEC_NONE)
+        if (mpiwc_plan_whole(&plan->files[g->file]))
             sum += plan->files[g->file].weight;
         else if (g->end != MPIWC_PLAN_STREAM)
             sum += g->end - g->start;
@@ -821,6 +838,8 @@ int mpiwc_plan_print(const struct mpiwc_plan *plan, FILE *out, bool json)
                             ", \"codec\": \"%s\", \"estimate\": %" PRIu64 "}",
                             g->start, g->end, mpiwc_codec_name(plan->files[g->file].codec),
                             plan->files[g->file].weight);
+                else if (plan->files[g->file].to_eof)
+                    fputs(", \"start\": 0, \"end\": null}", out);
                 else
                     fprintf(out, ", \"start\": %" PRIu64 ", \"end\": %" PRIu64 "}", g->start,
                             g->end);
@@ -844,6 +863,8 @@ int mpiwc_plan_print(const struct mpiwc_plan *plan, FILE *out, bool json)
                     fprintf(out, "  %s (%s, whole: %" PRIu64 " bytes, about %" PRIu64 " decoded)\n",
                             path, mpiwc_codec_name(plan->files[g->file].codec), g->end,
                             plan->files[g->file].weight);
+                else if (plan->files[g->file].to_eof)
+                    fprintf(out, "  %s (size reported as 0: whole, read to its end)\n", path);
                 else
                     fprintf(out, "  %s [%" PRIu64 ", %" PRIu64 ")\n", path, g->start, g->end);
                 free(path);

@@ -67,23 +67,44 @@ static ssize_t read_at(struct mpiwc_reader *r, int fd, uint8_t *buf, size_t n, u
     return k;
 }
 
-static int read_stream(struct mpiwc_reader *r, const char *path, struct mpiwc_tokenizer *tok,
-                       char *err, size_t errlen)
+/* Input read front to back: decoded by d, or (d NULL) read(2) from fd. */
+struct sequence {
+    struct mpiwc_decoder *d;
+    int fd;
+};
+
+/* Up to cap bytes of s into buf: their number, 0 at the end, or -1 with the reason in why. */
+static ptrdiff_t sequence_read(struct mpiwc_reader *r, struct sequence *s, uint8_t *buf, size_t cap,
+                               char *why, size_t whylen)
 {
-    for (;;) {
-        double t0 = mpiwc_seconds();
-        ssize_t n = read(STDIN_FILENO, r->buf, r->bufsize);
-        r->read_s += mpiwc_seconds() - t0;
-        if (n < 0 && errno == EINTR)
-            continue;
+    double t0 = mpiwc_seconds();
+    ptrdiff_t n;
+    if (s->d) {
+        n = mpiwc_decoder_read(s->d, buf, cap, why, whylen);
+    } else {
+        do
+            n = read(s->fd, buf, cap);
+        while (n < 0 && errno == EINTR);
         if (n < 0)
-            return fail(err, errlen, path, strerror(errno));
-        if (n == 0)
-            break;
+            snprintf(why, whylen, "%s", strerror(errno));
+    }
+    r->read_s += mpiwc_seconds() - t0;
+    return n;
+}
+
+/* All of s through the buffer (no range edges to repair): standard input, decoded or to_eof. */
+static int read_sequence(struct mpiwc_reader *r, struct sequence *s, const char *path,
+                         struct mpiwc_tokenizer *tok, char *err, size_t errlen)
+{
+    char why[256];
+    ptrdiff_t n;
+    while ((n = sequence_read(r, s, r->buf, r->bufsize, why, sizeof why)) > 0) {
         r->bytes_read += (uint64_t)n;
         mpiwc_tokenizer_feed(tok, r->buf, (size_t)n);
         chunk_done(r);
     }
+    if (n < 0)
+        return fail(err, errlen, path, why);
     mpiwc_tokenizer_end(tok);
     return 0;
 }
@@ -164,46 +185,41 @@ static int read_range(struct mpiwc_reader *r, int fd, const struct mpiwc_plan_fi
     return 0;
 }
 
-/* A compressed file, whole: decode it through the buffer (no range edges to repair). */
-static int read_compressed(struct mpiwc_reader *r, int fd, const struct mpiwc_plan_file *file,
-                           struct mpiwc_tokenizer *tok, char *err, size_t errlen)
+/*
+ * A file read whole: a compressed one decoded, a to_eof one (size reported
+ * as 0) read to its end.
+ */
+static int read_whole(struct mpiwc_reader *r, int fd, const struct mpiwc_plan_file *file,
+                      struct mpiwc_tokenizer *tok, char *err, size_t errlen)
 {
-    const char *path = file->path;
     if (check_planned_size(fd, file, err, errlen) != 0)
         return -1;
     (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     struct mpiwc_decoder d;
-    mpiwc_decoder_open(&d, (enum mpiwc_codec)file->codec, fd, NULL, 0);
-    char why[256];
-    ptrdiff_t n;
-    for (;;) {
-        double t0 = mpiwc_seconds();
-        n = mpiwc_decoder_read(&d, r->buf, r->bufsize, why, sizeof why);
-        r->read_s += mpiwc_seconds() - t0;
-        if (n <= 0)
-            break;
-        r->bytes_read += (uint64_t)n;
-        mpiwc_tokenizer_feed(tok, r->buf, (size_t)n);
-        chunk_done(r);
+    struct sequence s = {NULL, fd};
+    if (file->codec != MPIWC_CODEC_NONE) {
+        mpiwc_decoder_open(&d, (enum mpiwc_codec)file->codec, fd, NULL, 0);
+        s.d = &d;
     }
-    mpiwc_decoder_close(&d);
-    if (n < 0)
-        return fail(err, errlen, path, why);
-    mpiwc_tokenizer_end(tok);
-    return 0;
+    int rc = read_sequence(r, &s, file->path, tok, err, errlen);
+    if (s.d)
+        mpiwc_decoder_close(&d);
+    return rc;
 }
 
 int mpiwc_reader_range(struct mpiwc_reader *r, const struct mpiwc_plan_file *file,
                        const struct mpiwc_plan_range *range, struct mpiwc_tokenizer *tok, char *err,
                        size_t errlen)
 {
-    if (file->size == MPIWC_PLAN_STREAM)
-        return read_stream(r, "standard input", tok, err, errlen);
+    if (file->size == MPIWC_PLAN_STREAM) {
+        struct sequence s = {NULL, STDIN_FILENO};
+        return read_sequence(r, &s, "standard input", tok, err, errlen);
+    }
     int fd = open(file->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return fail(err, errlen, file->path, strerror(errno));
-    int rc = file->codec != MPIWC_CODEC_NONE ? read_compressed(r, fd, file, tok, err, errlen)
-                                             : read_range(r, fd, file, range, tok, err, errlen);
+    int rc = mpiwc_plan_whole(file) ? read_whole(r, fd, file, tok, err, errlen)
+                                    : read_range(r, fd, file, range, tok, err, errlen);
     close(fd);
     if (rc != 0)
         mpiwc_tokenizer_end(tok);

@@ -11,7 +11,10 @@
  * job has rank 0 hand it out to all ranks in chunks (stream.h).
  *
  * Compressed files (codec.h, recognised by their first bytes when expanding)
- * cannot be cut: each goes whole to one rank. Ranks are balanced by
+ * cannot be cut: each goes whole to one rank. So does a regular file whose
+ * size is reported as 0 but which has bytes (/proc and many /sys files): its
+ * one rank reads it to its end (to_eof), its text estimated at
+ * MPIWC_PLAN_EOF_WEIGHT bytes; a file that reads as empty takes no range. Ranks are balanced by
  * estimated text bytes: compressed files by their estimated decompressed
  * size (mpiwc_codec_estimate), largest first, each to the least loaded rank;
  * then the plain files' concatenation is cut so as to fill every rank up to
@@ -42,7 +45,11 @@ struct mpiwc_plan_file {
     uint64_t size;   /* bytes at planning time, MPIWC_PLAN_STREAM for stdin */
     uint64_t weight; /* planned text bytes: size, or the estimated decompressed size */
     uint8_t codec;   /* enum mpiwc_codec (codec.h): a compressed file is read whole by one rank */
+    uint8_t to_eof;  /* size 0 reported but bytes there: read whole, to EOF, by one rank */
 };
+
+/* Planned text bytes of a to_eof file (its size is not known before reading): one page. */
+#define MPIWC_PLAN_EOF_WEIGHT 4096
 
 /*
  * --include / --exclude globs applied to directory walks (borrowed arrays;
@@ -118,7 +125,8 @@ struct mpiwc_plan_probe {
     int32_t error;   /* errno of a failed open, fstat or pread; 0 when it worked */
     uint8_t codec;   /* enum mpiwc_codec, from the first bytes */
     uint8_t regular; /* still a regular file when opened */
-    uint8_t pad[2];
+    uint8_t to_eof;  /* st_size 0, yet the first read returned bytes */
+    uint8_t pad;
 };
 
 /* Local (any rank). Open each of paths[0..n) and fill out[i]; "-" gives zeroes. */
@@ -140,6 +148,9 @@ int mpiwc_plan_apply_probes(struct mpiwc_plan *plan, const struct mpiwc_plan_pro
  */
 size_t mpiwc_plan_split_list(char *data, size_t len, bool nul, char ***paths);
 
+/* Local. Is f read whole by one rank (compressed, or to_eof)? Never standard input. */
+bool mpiwc_plan_whole(const struct mpiwc_plan_file *f);
+
 /* Local. Split plan->files into ranges for nranks ranks (replaces any earlier split). */
 void mpiwc_plan_split(struct mpiwc_plan *plan, int nranks);
 
@@ -149,7 +160,8 @@ void mpiwc_plan_split(struct mpiwc_plan *plan, int nranks);
  * ranks, balanced like mpiwc_plan_split: compressed files that are not done
  * go whole to the least loaded rank, the remaining plain bytes fill every
  * rank up to a common level. A rank may get several ranges of one file.
- * total_bytes becomes the bytes left. Standard input is never planned here.
+ * total_bytes becomes the bytes left. Standard input and to_eof files are
+ * never planned here (the job refuses to checkpoint them).
  */
 void mpiwc_plan_split_remaining(struct mpiwc_plan *plan, int nranks,
                                 const struct mpiwc_plan_range *done, size_t ndone);

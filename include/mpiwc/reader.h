@@ -17,7 +17,8 @@
  * A compressed file (file->codec, codec.h) is planned whole: its one range
  * is decoded from the start to the end, through the same buffer; data that
  * does not decode is an error naming the offset, never a partial count.
- * bytes_read counts decoded bytes.
+ * bytes_read counts decoded bytes. A to_eof file (size reported as 0, plan.h)
+ * is read whole the same way, to its end.
  *
  * A file that is shorter than planned (truncated or replaced since planning)
  * is an error, never a silently smaller count.

@@ -461,6 +461,23 @@ def case_globs(d, rng):
         'ref_paths': [d + '/tree/' + rel for rel in chosen]}
 
 
+PROC_FILES = ['/proc/version', '/proc/filesystems', '/proc/sys/kernel/ostype']
+
+
+def case_proc_files(d, rng):
+    # Files whose size is reported as 0 but which hold text (procfs; chosen
+    # because their text does not change during a run): each is read to its
+    # end by the one rank it goes to, named on the command line and listed
+    # in --files-from, beside an ordinary file that every rank shares.
+    write(d + '/beside.txt', zipf_text(rng, 5000, 300))
+    with open(d + '/list.txt', 'wb') as f:
+        f.write(b'\n'.join(p.encode() for p in PROC_FILES[1:]) + b'\n')
+    paths = [PROC_FILES[0], d + '/beside.txt']
+    return paths, None, {'args': ['--files-from=' + d + '/list.txt'],
+                         'ref_paths': paths + PROC_FILES[1:],
+                         'variants': [[], ['--split=space', '--case=keep']]}
+
+
 CASES = {
     'empty': case_empty,
     'empty-mixed': case_empty_mixed,
@@ -487,6 +504,7 @@ CASES = {
     'globs': case_globs,
     'multilingual': case_multilingual,
     'cjk-runs': case_cjk_runs,
+    'proc-files': case_proc_files,
 }
 
 
@@ -570,6 +588,10 @@ def run(mpiwc, case, tmp):
     # name the files that the reference, which has no such options, reads.
     input_args, ref_paths = (made[2]['args'], made[2]['ref_paths']) if len(made) > 2 \
         else ([], paths)
+    # A case may also name its own option variants: each runs at np 1 with the
+    # default buffers and at every np of NPS with the small ones, instead of
+    # the defaults and VARIANTS.
+    variants = made[2].get('variants') if len(made) > 2 else None
     shown = paths if len(paths) <= 4 else paths[:3] + ['... (%d paths)' % len(paths)]
     print('# case %s: %s%s' % (case, quote([os.path.relpath(p, tmp) if p != '-' else p
                                            for p in shown]),
@@ -655,6 +677,12 @@ def run(mpiwc, case, tmp):
         tap.result(not problems, name, ['command: ' + quote(cmd).replace(tmp, '$TMP')] +
                    problems if problems else ())
 
+    if variants is not None:
+        for variant in variants:
+            check(1, variant)
+            for np in NPS:
+                check(np, variant + SMALL)
+        return tap.done()
     for extra in ([], SMALL):
         for np in NPS:
             check(np, extra)

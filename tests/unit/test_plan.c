@@ -337,6 +337,8 @@ static void assert_plans_equal(const struct mpiwc_plan *a, const struct mpiwc_pl
     for (size_t i = 0; i < a->nfiles; i++) {
         assert_string_equal(a->files[i].path, b->files[i].path);
         assert_int_equal(a->files[i].size, b->files[i].size);
+        assert_int_equal(a->files[i].codec, b->files[i].codec);
+        assert_int_equal(a->files[i].to_eof, b->files[i].to_eof);
     }
     assert_int_equal(a->nranks, b->nranks);
     assert_int_equal(a->nranges, b->nranges);
@@ -981,6 +983,57 @@ static void test_expand_detects_codecs(void **state)
 }
 
 /*
+ * A file whose size is reported as 0 but that has bytes (/proc/version) is
+ * to_eof and goes whole to exactly one rank; an empty file stays empty and
+ * takes no range. The flag survives pack and unpack.
+ */
+static void test_expand_size_zero_with_bytes(void **state)
+{
+    struct tree *t = *state;
+    struct stat st;
+    if (stat("/proc/version", &st) != 0 || st.st_size != 0) {
+        skip(); /* needs procfs */
+        return;
+    }
+    write_file(t->root, "empty", 0);
+    write_file(t->root, "plain.txt", 10);
+    char empty[512], plain[512];
+    snprintf(empty, sizeof empty, "%s/empty", t->root);
+    snprintf(plain, sizeof plain, "%s/plain.txt", t->root);
+    char proc[] = "/proc/version";
+    char *paths[3] = {empty, proc, plain};
+    char err[1024] = "";
+    struct mpiwc_plan p;
+    memset(&p, 0, sizeof p);
+    assert_int_equal(mpiwc_plan_expand(&p, paths, 3, err, sizeof err), 0);
+    assert_int_equal(p.nfiles, 3);
+    assert_int_equal(p.files[0].to_eof, 0);
+    assert_int_equal(p.files[1].to_eof, 1);
+    assert_int_equal(p.files[1].size, 0);
+    assert_int_equal(p.files[1].weight, MPIWC_PLAN_EOF_WEIGHT);
+    assert_true(mpiwc_plan_whole(&p.files[1]));
+    assert_int_equal(p.files[2].to_eof, 0);
+    for (int nranks = 1; nranks <= 4; nranks++) {
+        mpiwc_plan_split(&p, nranks);
+        size_t seen[3] = {0, 0, 0};
+        for (size_t i = 0; i < p.nranges; i++)
+            seen[p.ranges[i].file]++;
+        assert_int_equal(seen[0], 0);
+        assert_int_equal(seen[1], 1);
+        assert_true(seen[2] >= 1);
+        assert_int_equal(p.total_bytes, 10 + MPIWC_PLAN_EOF_WEIGHT);
+        uint8_t *buf;
+        size_t len = mpiwc_plan_pack(&p, &buf);
+        struct mpiwc_plan q;
+        assert_int_equal(mpiwc_plan_unpack(&q, buf, len), 0);
+        assert_plans_equal(&p, &q);
+        mpiwc_plan_free(&q);
+        free(buf);
+    }
+    mpiwc_plan_free(&p);
+}
+
+/*
  * mpiwc_plan_split_remaining: the done intervals plus the planned ranges
  * cover every byte of every file exactly once, ranges are never empty, and
  * plain bytes are split equally (within one byte) over the ranks.
@@ -1094,6 +1147,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_list_probe_in_slices, tree_setup, tree_teardown),
         cmocka_unit_test_setup_teardown(test_expand_filters, tree_setup, tree_teardown),
         cmocka_unit_test_setup_teardown(test_expand_detects_codecs, tree_setup, tree_teardown),
+        cmocka_unit_test_setup_teardown(test_expand_size_zero_with_bytes, tree_setup,
+                                        tree_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -165,7 +165,7 @@ static const size_t bufsizes[] = {1, 2, 3, 7, 64, 4096};
 static void read_cut(const char *path, uint64_t len, const uint64_t *cuts, size_t ncuts,
                      size_t bufsize, enum mpiwc_split split, const struct ref *want)
 {
-    struct mpiwc_plan_file file = {(char *)(uintptr_t)path, len, 0, 0};
+    struct mpiwc_plan_file file = {(char *)(uintptr_t)path, len, 0, 0, 0};
     struct mpiwc_table t;
     mpiwc_table_init(&t, 0);
     struct mpiwc_reader rd;
@@ -345,7 +345,7 @@ static void test_bytes_read(void **state)
     struct fixture *fx = *state;
     const size_t len = sizeof text_a - 1;
     write_bytes(fx->path, text_a, len);
-    struct mpiwc_plan_file file = {fx->path, len, 0, 0};
+    struct mpiwc_plan_file file = {fx->path, len, 0, 0, 0};
     struct mpiwc_plan_range range = {0, 0, len};
     struct mpiwc_table t;
     mpiwc_table_init(&t, 0);
@@ -370,7 +370,7 @@ static void test_bytes_read_counts_the_range_once(void **state)
     static const uint8_t text[] = "abc defghijkl mno";
     const size_t len = sizeof text - 1;
     write_bytes(fx->path, text, len);
-    struct mpiwc_plan_file file = {fx->path, len, 0, 0};
+    struct mpiwc_plan_file file = {fx->path, len, 0, 0, 0};
     struct mpiwc_plan_range range = {0, 0, 6}; /* ends after "de" of "defghijkl" */
     for (size_t b = 0; b < NBUFSIZES; b++) {
         struct mpiwc_table t;
@@ -397,7 +397,7 @@ static void test_bytes_read_counts_the_range_once(void **state)
 
 static void expect_read_error(const char *path, uint64_t planned, uint64_t start, uint64_t end)
 {
-    struct mpiwc_plan_file file = {(char *)(uintptr_t)path, planned, 0, 0};
+    struct mpiwc_plan_file file = {(char *)(uintptr_t)path, planned, 0, 0, 0};
     struct mpiwc_plan_range range = {0, start, end};
     struct mpiwc_table t;
     mpiwc_table_init(&t, 0);
@@ -452,7 +452,7 @@ static void test_stdin_range(void **state)
 
     struct ref want = {0};
     ref_count(&want, text_a, len, MPIWC_SPLIT_ALNUM);
-    struct mpiwc_plan_file file = {(char *)(uintptr_t) "-", MPIWC_PLAN_STREAM, 0, 0};
+    struct mpiwc_plan_file file = {(char *)(uintptr_t) "-", MPIWC_PLAN_STREAM, 0, 0, 0};
     struct mpiwc_plan_range range = {0, 0, MPIWC_PLAN_STREAM};
     struct mpiwc_table t;
     mpiwc_table_init(&t, 0);
