@@ -43,11 +43,14 @@ void mpiwc_cli_usage(FILE *out)
           "                            uax29 (default nfc)\n"
           "      --min-length=N        drop words shorter than N characters\n"
           "      --stopwords=FILE      drop the words of FILE (one per line, UTF-8; folded\n"
-          "                            and normalized like the text)\n"
+          "                            and normalized like the text; a leading byte order\n"
+          "                            mark is dropped)\n"
           "      --ignore-numbers      drop words made only of decimal digits\n"
           "      --compat=hadoop       Hadoop WordCount's output: split at space \\t \\n \\r \\f\n"
           "                            only, case kept, sorted by word bytes, word<TAB>count;\n"
-          "                            ill-formed UTF-8 becomes U+FFFD\n",
+          "                            ill-formed UTF-8 becomes U+FFFD; a byte order mark\n"
+          "                            starting an input is dropped; in directories,\n"
+          "                            entries named _* or .* are not read\n",
           out);
     fputs("      --files-from=FILE     also read the paths listed in FILE, one per line\n"
           "                            (- : standard input); empty lines are skipped\n"

@@ -102,8 +102,8 @@ static int read_list(const char *path, char **data, size_t *len, char *err, size
 static int expand_inputs(const struct mpiwc_options *opts, struct mpiwc_plan *plan, char *msg,
                          size_t msglen)
 {
-    struct mpiwc_plan_filter filter = {opts->include, opts->ninclude, opts->exclude,
-                                       opts->nexclude};
+    struct mpiwc_plan_filter filter = {opts->include, opts->ninclude, opts->exclude, opts->nexclude,
+                                       opts->compat_hadoop};
     if (!opts->files_from)
         return mpiwc_plan_list(plan, opts->paths, opts->npaths, &filter, msg, msglen);
     for (size_t i = 0; i < opts->npaths; i++)
@@ -716,9 +716,9 @@ static int map_ranges(const struct mpiwc_options *opts, const struct mpiwc_plan 
         rep->counter[MPIWC_COUNT_MAP_WAIT_US] += (uint64_t)((MPI_Wtime() - t0) * 1e6);
     }
     if (stdin_planned && !agree(rc != 0 || r->failed, r->comm)) {
-        if (mpiwc_stream_scatter(STDIN_FILENO, opts->buffer_size, r->comm, tok, &reader->bytes_read,
-                                 &reader->read_s, rounds ? stream_round : NULL, r, msg,
-                                 sizeof msg) != 0) {
+        if (mpiwc_stream_scatter(STDIN_FILENO, opts->buffer_size, opts->compat_hadoop, r->comm, tok,
+                                 &reader->bytes_read, &reader->read_s, rounds ? stream_round : NULL,
+                                 r, msg, sizeof msg) != 0) {
             rc = -1;
             if (msg[0])
                 say_rank_error(rank, msg, err);

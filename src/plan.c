@@ -192,7 +192,7 @@ static int walk(struct file_list *l, const char *dir, const char *rel,
     bool filtering = filter && (filter->ninclude || filter->nexclude);
     for (size_t i = 0; i < n; i++) {
         char *name = ents[i].name;
-        if (rc != 0) {
+        if (rc != 0 || (filter && filter->hidden && (name[0] == '_' || name[0] == '.'))) {
             free(name);
             continue;
         }

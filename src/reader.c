@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "mpiwc/codec.h"
+#include "mpiwc/unicode.h"
 #include "mpiwc/util.h"
 
 void mpiwc_reader_init(struct mpiwc_reader *r, size_t bufsize, enum mpiwc_split split)
@@ -92,13 +93,31 @@ static ptrdiff_t sequence_read(struct mpiwc_reader *r, struct sequence *s, uint8
     return n;
 }
 
+/* --compat=hadoop: Hadoop's LineRecordReader drops a byte order mark at a file's offset 0. */
+static bool drops_bom(const struct mpiwc_reader *r)
+{
+    return r->split == MPIWC_SPLIT_HADOOP;
+}
+
 /* All of s through the buffer (no range edges to repair): standard input, decoded or to_eof. */
 static int read_sequence(struct mpiwc_reader *r, struct sequence *s, const char *path,
                          struct mpiwc_tokenizer *tok, char *err, size_t errlen)
 {
     char why[256];
-    ptrdiff_t n;
-    while ((n = sequence_read(r, s, r->buf, r->bufsize, why, sizeof why)) > 0) {
+    ptrdiff_t n = 1;
+    if (drops_bom(r)) { /* the first bytes, whatever the buffer's size */
+        uint8_t head[MPIWC_UNICODE_BOM_LEN];
+        size_t k = 0;
+        while (k < sizeof head &&
+               (n = sequence_read(r, s, head + k, sizeof head - k, why, sizeof why)) > 0)
+            k += (size_t)n;
+        if (n < 0)
+            return fail(err, errlen, path, why);
+        r->bytes_read += k;
+        size_t skip = mpiwc_unicode_bom(head, k);
+        mpiwc_tokenizer_feed(tok, head + skip, k - skip);
+    }
+    while (n > 0 && (n = sequence_read(r, s, r->buf, r->bufsize, why, sizeof why)) > 0) {
         r->bytes_read += (uint64_t)n;
         mpiwc_tokenizer_feed(tok, r->buf, (size_t)n);
         chunk_done(r);
@@ -134,6 +153,25 @@ static int read_range(struct mpiwc_reader *r, int fd, const struct mpiwc_plan_fi
     (void)posix_fadvise(fd, (off_t)range->start, (off_t)(range->end - range->start),
                         POSIX_FADV_SEQUENTIAL);
 
+    uint64_t pos = range->start;
+    /*
+     * --compat=hadoop drops a byte order mark at offset 0. Its bytes are word
+     * bytes, so the word they start is this range's even when the range ends
+     * inside the mark: read on from there.
+     */
+    bool read_on = false;
+    if (pos == 0 && drops_bom(r)) {
+        uint8_t head[MPIWC_UNICODE_BOM_LEN];
+        ssize_t k = read_at(r, fd, head, sizeof head, 0);
+        if (k < 0)
+            return fail(err, errlen, path, strerror(errno));
+        if (mpiwc_unicode_bom(head, (size_t)k)) {
+            pos = MPIWC_UNICODE_BOM_LEN < range->end ? MPIWC_UNICODE_BOM_LEN : range->end;
+            r->bytes_read += pos;
+            read_on = pos == range->end;
+            pos = MPIWC_UNICODE_BOM_LEN;
+        }
+    }
     /* A range that starts inside a word leaves that word to the previous range. */
     bool skipping = false;
     if (range->start > 0) {
@@ -145,7 +183,6 @@ static int read_range(struct mpiwc_reader *r, int fd, const struct mpiwc_plan_fi
             return fail(err, errlen, path, "file is shorter than planned");
         skipping = mpiwc_tokenize_is_word(r->split, before);
     }
-    uint64_t pos = range->start;
     while (pos < range->end) {
         uint64_t left = range->end - pos;
         size_t want = left < r->bufsize ? (size_t)left : r->bufsize;
@@ -167,7 +204,8 @@ static int read_range(struct mpiwc_reader *r, int fd, const struct mpiwc_plan_fi
         chunk_done(r);
     }
     /* A range that ends inside a word reads on until the word ends. */
-    while (mpiwc_tokenizer_in_word(tok)) {
+    while (read_on || mpiwc_tokenizer_in_word(tok)) {
+        read_on = false;
         ssize_t k = read_at(r, fd, r->buf, r->bufsize, pos);
         if (k < 0)
             return fail(err, errlen, path, strerror(errno));

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "mpiwc/codec.h"
+#include "mpiwc/unicode.h"
 #include "mpiwc/util.h"
 
 #define ROUND_CAP ((size_t)64 << 20)
@@ -105,9 +106,9 @@ static int source_start(struct source *s, int fd, uint8_t *buf, size_t *len, cha
     return 0;
 }
 
-int mpiwc_stream_scatter(int fd, size_t piece, MPI_Comm comm, struct mpiwc_tokenizer *tok,
-                         uint64_t *bytes, double *read_s, void (*after)(void *ctx), void *ctx,
-                         char *err, size_t errlen)
+int mpiwc_stream_scatter(int fd, size_t piece, bool drop_bom, MPI_Comm comm,
+                         struct mpiwc_tokenizer *tok, uint64_t *bytes, double *read_s,
+                         void (*after)(void *ctx), void *ctx, char *err, size_t errlen)
 {
     int rank, n;
     MPI_Comm_rank(comm, &rank);
@@ -135,6 +136,15 @@ int mpiwc_stream_scatter(int fd, size_t piece, MPI_Comm comm, struct mpiwc_token
         displs = mpiwc_xmalloc(mpiwc_mul_size((size_t)n, sizeof *displs));
         cut = mpiwc_xmalloc(mpiwc_mul_size((size_t)n + 1, sizeof *cut));
         failed = source_start(&src, fd, buf, &len, err, errlen) != 0;
+        while (!failed && drop_bom && len < MPIWC_UNICODE_BOM_LEN && !src.eof) {
+            size_t got = 0;
+            failed = source_read(&src, buf + len, cap - len, &got, err, errlen) != 0;
+            len += got;
+        }
+        if (!failed && drop_bom && mpiwc_unicode_bom(buf, len)) {
+            len -= MPIWC_UNICODE_BOM_LEN;
+            memmove(buf, buf + MPIWC_UNICODE_BOM_LEN, len);
+        }
     }
     int rc = 0;
     for (;;) {

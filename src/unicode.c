@@ -67,6 +67,13 @@ bool mpiwc_unicode_is_digit(int32_t cp)
     return cp >= 0 && u_charType(cp) == U_DECIMAL_DIGIT_NUMBER;
 }
 
+size_t mpiwc_unicode_bom(const uint8_t *p, size_t n)
+{
+    return n >= MPIWC_UNICODE_BOM_LEN && memcmp(p, MPIWC_UNICODE_BOM, MPIWC_UNICODE_BOM_LEN) == 0
+               ? MPIWC_UNICODE_BOM_LEN
+               : 0;
+}
+
 size_t mpiwc_unicode_length(const uint8_t *p, size_t n)
 {
     size_t chars = 0;

@@ -347,7 +347,8 @@ static int load_stopwords(struct mpiwc_words *w, const char *path, char *err, si
         free(all.p);
         return -1;
     }
-    for (size_t i = 0; i < all.len;) {
+    /* A byte order mark is not part of the first word (editors on Windows write one). */
+    for (size_t i = mpiwc_unicode_bom(all.p, all.len); i < all.len;) {
         const uint8_t *nl = memchr(all.p + i, '\n', all.len - i);
         size_t end = nl ? (size_t)(nl - all.p) : all.len, n = end - i;
         if (n && all.p[i + n - 1] == '\r')

@@ -27,10 +27,14 @@ maximal subpart with 'replace'):
            none skips it), casefold only with --case=fold
   hadoop   java.util.StringTokenizer's delimiters ' \t\n\r\f', the token
            decoded with U+FFFD replacement and encoded again, case kept,
-           sorted by key bytes, tsv
+           sorted by key bytes, tsv; as Hadoop's FileInputFormat and
+           LineRecordReader, entries named _* or .* inside directories are
+           not read (nor entered), and a UTF-8 byte order mark at the start
+           of each input (of its decoded text) is dropped
 Filters act on the key: --min-length counts characters (an ill-formed byte
 is one), --ignore-numbers drops keys of only Nd characters, --stopwords
-drops keys equal to a line's key.
+drops keys equal to a line's key (a byte order mark at the start of the
+stop-word file is not part of its first line, under every rule).
 The table goes to standard output as bytes.
 """
 import argparse
@@ -68,20 +72,35 @@ def decode(data):
     return data
 
 
-def read_inputs(paths, stdin):
+BOM = b'\xef\xbb\xbf'
+
+
+def hidden(name):
+    """Hadoop's hiddenFileFilter: names starting with _ or . are not input."""
+    return name.startswith(('_', '.'))
+
+
+def read_inputs(paths, stdin, hadoop=False):
     """Yield the text of every input named by paths (decompressed: decode)."""
-    for data in read_raw(paths, stdin):
-        yield decode(data)
+    for data in read_raw(paths, stdin, hadoop):
+        data = decode(data)
+        if hadoop and data.startswith(BOM):
+            data = data[len(BOM):]
+        yield data
 
 
-def read_raw(paths, stdin):
+def read_raw(paths, stdin, hadoop=False):
     """Yield the bytes of every input named by paths."""
     for path in paths:
         if path == '-':
             yield stdin.read()
         elif os.path.isdir(path):
-            for root, _dirs, files in os.walk(path):
+            for root, dirs, files in os.walk(path):
+                if hadoop:
+                    dirs[:] = [x for x in dirs if not hidden(x)]
                 for name in files:
+                    if hadoop and hidden(name):
+                        continue
                     full = os.path.join(root, name)
                     # Links to files count (os.path.isfile follows them); os.walk
                     # does not descend into links to directories. As mpiwc.
@@ -215,7 +234,10 @@ def count_rules(datas, a):
     stop = set()
     if a.stopwords:
         with open(a.stopwords, 'rb') as f:
-            for line in f.read().split(b'\n'):
+            data = f.read()
+            if data.startswith(BOM):
+                data = data[len(BOM):]
+            for line in data.split(b'\n'):
                 if line.endswith(b'\r'):
                     line = line[:-1]
                 if line:
@@ -286,7 +308,7 @@ def main(argv=None):
         p.error('--top must be >= 0')
     if a.compat == 'hadoop':
         a.split, a.case, a.sort, a.format = 'hadoop', 'keep', 'word', 'tsv'
-    datas = read_inputs(a.paths, sys.stdin.buffer)
+    datas = read_inputs(a.paths, sys.stdin.buffer, a.compat == 'hadoop')
     if a.split in ('alnum', 'space') and not (a.min_length or a.stopwords or a.ignore_numbers):
         counts = count(datas, a.split, a.case)
     else:

@@ -58,13 +58,16 @@ struct mpiwc_plan_file {
  * and against its path relative to the directory named as a path; either
  * match counts. A file is input when it matches one of include (or include
  * is empty) and none of exclude; a directory that matches one of exclude is
- * not entered.
+ * not entered. With hidden (--compat=hadoop, as Hadoop's FileInputFormat),
+ * entries whose name starts with '_' or '.' (_SUCCESS, _logs, .crc files)
+ * are neither read nor entered.
  */
 struct mpiwc_plan_filter {
     const char *const *include;
     size_t ninclude;
     const char *const *exclude;
     size_t nexclude;
+    bool hidden;
 };
 
 struct mpiwc_plan_range {

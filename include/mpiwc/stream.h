@@ -16,8 +16,8 @@
  * (bytes, each piece < INT_MAX). A round holds up to piece * nranks bytes,
  * at most 64 MiB (or piece, if more).
  *
- *     mpiwc_stream_scatter(STDIN_FILENO, 4 << 20, comm, &tok, &bytes, &read_s, hook, ctx, err,
- *                          len);
+ *     mpiwc_stream_scatter(STDIN_FILENO, 4 << 20, false, comm, &tok, &bytes, &read_s, hook, ctx,
+ *                          err, len);
  *
  * Layer: collective over comm.
  */
@@ -32,7 +32,9 @@
 #include "mpiwc/tokenize.h"
 
 /*
- * Collective over comm. Rank 0 reads fd to its end; every rank tokenizes its
+ * Collective over comm. Rank 0 reads fd to its end (with drop_bom, for
+ * --compat=hadoop, less a UTF-8 byte order mark at the start of the text,
+ * decoded or not); every rank tokenizes its
  * pieces into tok (ending the stream after each piece), adds their bytes to
  * *bytes (rank 0 adds its time reading and decoding fd to *read_s), and
  * calls after(ctx) (may be NULL) after each round, on every rank in the same
@@ -40,9 +42,9 @@
  * every rank when rank 0 could not read or decode the input, with "standard
  * input: reason" in err on rank 0 (err[0] == '\0' elsewhere).
  */
-int mpiwc_stream_scatter(int fd, size_t piece, MPI_Comm comm, struct mpiwc_tokenizer *tok,
-                         uint64_t *bytes, double *read_s, void (*after)(void *ctx), void *ctx,
-                         char *err, size_t errlen);
+int mpiwc_stream_scatter(int fd, size_t piece, bool drop_bom, MPI_Comm comm,
+                         struct mpiwc_tokenizer *tok, uint64_t *bytes, double *read_s,
+                         void (*after)(void *ctx), void *ctx, char *err, size_t errlen);
 
 /*
  * Local. Where rank 0 cuts buf[0..len): returns the length handed out this

@@ -48,6 +48,17 @@ bool mpiwc_unicode_is_digit(int32_t cp);
 /* Local. Characters in p[0..n): each ill-formed byte counts as one. */
 size_t mpiwc_unicode_length(const uint8_t *p, size_t n);
 
+/* The UTF-8 byte order mark (U+FEFF), and its length. */
+#define MPIWC_UNICODE_BOM "\xef\xbb\xbf"
+#define MPIWC_UNICODE_BOM_LEN 3
+
+/*
+ * Local. MPIWC_UNICODE_BOM_LEN when p[0..n) starts with the UTF-8 byte order
+ * mark, else 0: the bytes to drop at the start of a stop-word list, and of
+ * each input under --compat=hadoop (Hadoop's LineRecordReader drops them).
+ */
+size_t mpiwc_unicode_bom(const uint8_t *p, size_t n);
+
 /* Local. Is p[0..n) (n > 0) well-formed and made only of decimal digits? */
 bool mpiwc_unicode_is_number(const uint8_t *p, size_t n);
 

@@ -25,7 +25,8 @@
  * Then each word becomes its key (unicode, uax29: N(fold(N(word))), see
  * unicode.h; alnum, space: ASCII A-Z folded; hadoop: as is) and the filters
  * drop keys shorter than min_length characters, keys made only of decimal
- * digits (Nd) and keys in the stop-word set (stop words get the same key
+ * digits (Nd) and keys in the stop-word set (one per line, a UTF-8 byte
+ * order mark at the start of the list dropped; stop words get the same key
  * treatment). Kept keys are added to the table.
  *
  * Pure-ASCII words of up to 15 bytes in unicode mode without filters take

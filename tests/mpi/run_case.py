@@ -71,6 +71,7 @@ TEXT_VARIANTS = [
     ['--split=space', '--case=keep', '--stopwords=STOP'],
 ]
 TEXT_CASES = ('multilingual', 'cjk-runs', 'high-bytes', 'stdin-vt')
+BOM = b'\xef\xbb\xbf'
 STOPWORDS = '\n'.join(['the', 'und', 'Der', 'καὶ', 'ΤΟΥ', 'في', 'STRASSE', '的', '是', 'です',
                         'และ', 'ｃａｆé', '0', 'e\u0301', '']).encode() + b'\xff\r\nlast'
 
@@ -478,6 +479,39 @@ def case_proc_files(d, rng):
                          'variants': [[], ['--split=space', '--case=keep']]}
 
 
+def case_hadoop_inputs(d, rng):
+    # --compat=hadoop reads what Hadoop's FileInputFormat and LineRecordReader
+    # read: inside directories, entries named _* or .* are skipped (_SUCCESS,
+    # .hidden, _logs/, .git/); a file named _x on the command line is read; a
+    # UTF-8 byte order mark is dropped at the start of each file (plain and
+    # compressed) and of standard input, and kept anywhere else (ranges that
+    # cut inside the mark: test_reader's test_hadoop_bom_every_cut). Without
+    # --compat=hadoop everything is read as it is. A stop-word list that
+    # starts with a byte order mark drops the same words as one without.
+    stop = os.path.dirname(d) + '/stop-'
+    write(stop + 'plain.txt', b'zz\nyy\n')
+    write(stop + 'bom.txt', BOM + b'zz\nyy\n')
+    write(d + '/bom.txt', BOM + b'hi zz\n')
+    write(d + '/tree/a.txt', BOM + b'alpha ' + BOM + b'beta yy\n' + zipf_text(rng, 3000, 100))
+    write(d + '/tree/b.gz', compress('gz', BOM + b'gamma delta\n'))
+    write(d + '/tree/sub/c.txt', b'epsilon \xef\xbb\xbf\n')
+    write(d + '/tree/sub/d.txt', b'\xef\xbbnot a mark\n')
+    write(d + '/tree/_SUCCESS', b'success words\n')
+    write(d + '/tree/.hidden', b'hidden words\n')
+    write(d + '/tree/_logs/history', b'history words\n')
+    write(d + '/tree/.git/config', b'config words\n')
+    write(d + '/tree/sub/.crc', b'crc words\n')
+    write(d + '/_named.txt', BOM + b'named directly\n')
+    paths = [d + '/bom.txt', d + '/tree', d + '/_named.txt', '-']
+    return paths, BOM + b'stdin words zz\n', {
+        'args': [], 'ref_paths': paths,
+        'variants': [['--compat=hadoop'], [], ['--compat=hadoop', '--stopwords=' + stop + 'bom.txt'],
+                     ['--split=space', '--stopwords=' + stop + 'bom.txt'],
+                     ['--split=space', '--stopwords=' + stop + 'plain.txt']],
+        # A byte order mark at the start of a stop-word list is not a word of it.
+        'equal': [(3, 4)]}
+
+
 CASES = {
     'empty': case_empty,
     'empty-mixed': case_empty_mixed,
@@ -505,6 +539,7 @@ CASES = {
     'multilingual': case_multilingual,
     'cjk-runs': case_cjk_runs,
     'proc-files': case_proc_files,
+    'hadoop-inputs': case_hadoop_inputs,
 }
 
 
@@ -592,6 +627,8 @@ def run(mpiwc, case, tmp):
     # default buffers and at every np of NPS with the small ones, instead of
     # the defaults and VARIANTS.
     variants = made[2].get('variants') if len(made) > 2 else None
+    # ... and pairs of those variants (indices) whose tables must be equal.
+    equal = made[2].get('equal', []) if len(made) > 2 else []
     shown = paths if len(paths) <= 4 else paths[:3] + ['... (%d paths)' % len(paths)]
     print('# case %s: %s%s' % (case, quote([os.path.relpath(p, tmp) if p != '-' else p
                                            for p in shown]),
@@ -682,6 +719,11 @@ def run(mpiwc, case, tmp):
             check(1, variant)
             for np in NPS:
                 check(np, variant + SMALL)
+        for i, j in equal:
+            a, b = (np1.get(tuple(variants[k])) for k in (i, j))
+            tap.result(a is not None and a == b, 'np=1 %s equals %s' % (
+                quote(variants[i]).replace(tmp, '$TMP'), quote(variants[j]).replace(tmp, '$TMP')),
+                short_diff(b or b'', a or b''))
         return tap.done()
     for extra in ([], SMALL):
         for np in NPS:

@@ -927,7 +927,7 @@ static void test_expand_filters(void **state)
     struct mpiwc_plan p;
 
     const char *inc[] = {"*.txt"}, *exc[] = {"skip"};
-    struct mpiwc_plan_filter f1 = {inc, 1, exc, 1};
+    struct mpiwc_plan_filter f1 = {inc, 1, exc, 1, false};
     memset(&p, 0, sizeof p);
     assert_int_equal(mpiwc_plan_expand_filtered(&p, paths, 1, &f1, err, sizeof err), 0);
     static const char *const want1[] = {"a.txt", "sub/c.txt"};
@@ -936,7 +936,7 @@ static void test_expand_filters(void **state)
 
     /* The relative path matches too ('*' crosses '/'). */
     const char *inc2[] = {"sub/*"};
-    struct mpiwc_plan_filter f2 = {inc2, 1, NULL, 0};
+    struct mpiwc_plan_filter f2 = {inc2, 1, NULL, 0, false};
     memset(&p, 0, sizeof p);
     assert_int_equal(mpiwc_plan_expand_filtered(&p, paths, 1, &f2, err, sizeof err), 0);
     static const char *const want2[] = {"sub/c.txt", "sub/e.log"};
@@ -945,10 +945,52 @@ static void test_expand_filters(void **state)
 
     /* Everything excluded: the directory has no files. */
     const char *exc3[] = {"*"};
-    struct mpiwc_plan_filter f3 = {NULL, 0, exc3, 1};
+    struct mpiwc_plan_filter f3 = {NULL, 0, exc3, 1, false};
     memset(&p, 0, sizeof p);
     assert_int_equal(mpiwc_plan_expand_filtered(&p, paths, 1, &f3, err, sizeof err), -1);
     assert_non_null(strstr(err, "no files"));
+}
+
+/*
+ * --compat=hadoop (filter.hidden): in directories, entries named _* or .*
+ * are neither read nor entered, as Hadoop's hiddenFileFilter; a file named
+ * as a path is read whatever its name.
+ */
+static void test_expand_hidden(void **state)
+{
+    struct tree *t = *state;
+    const char *r = t->root;
+    char d[512], named[512];
+    write_file(r, "a.txt", 3);
+    write_file(r, "_SUCCESS", 3);
+    write_file(r, ".crc", 3);
+    write_file(r, "b_.txt", 3);
+    make_dir(r, "_logs");
+    make_dir(r, ".git");
+    make_dir(r, "sub");
+    snprintf(d, sizeof d, "%s/_logs", r);
+    write_file(d, "history", 3);
+    snprintf(d, sizeof d, "%s/.git", r);
+    write_file(d, "config", 3);
+    snprintf(d, sizeof d, "%s/sub", r);
+    write_file(d, "c.txt", 3);
+    write_file(d, "_temporary", 3);
+    snprintf(named, sizeof named, "%s/_SUCCESS", r);
+    char *paths[2] = {t->root, named};
+    char err[1024] = "";
+    struct mpiwc_plan p;
+    struct mpiwc_plan_filter f = {NULL, 0, NULL, 0, true};
+    memset(&p, 0, sizeof p);
+    assert_int_equal(mpiwc_plan_expand_filtered(&p, paths, 2, &f, err, sizeof err), 0);
+    static const char *const want[] = {"a.txt", "b_.txt", "sub/c.txt", "_SUCCESS"};
+    expect_files(&p, r, want, 4);
+    mpiwc_plan_free(&p);
+
+    /* Without it, every entry is input. */
+    memset(&p, 0, sizeof p);
+    assert_int_equal(mpiwc_plan_expand_filtered(&p, paths, 1, NULL, err, sizeof err), 0);
+    assert_int_equal(p.nfiles, 8);
+    mpiwc_plan_free(&p);
 }
 
 static void test_expand_detects_codecs(void **state)
@@ -1146,6 +1188,7 @@ int main(void)
         cmocka_unit_test(test_split_list),
         cmocka_unit_test_setup_teardown(test_list_probe_in_slices, tree_setup, tree_teardown),
         cmocka_unit_test_setup_teardown(test_expand_filters, tree_setup, tree_teardown),
+        cmocka_unit_test_setup_teardown(test_expand_hidden, tree_setup, tree_teardown),
         cmocka_unit_test_setup_teardown(test_expand_detects_codecs, tree_setup, tree_teardown),
         cmocka_unit_test_setup_teardown(test_expand_size_zero_with_bytes, tree_setup,
                                         tree_teardown),

@@ -284,6 +284,31 @@ static void test_long_words(void **state)
     }
 }
 
+/*
+ * --compat=hadoop drops a UTF-8 byte order mark at offset 0 and nowhere
+ * else, wherever two cuts fall (inside the mark, inside the word after it)
+ * and whatever the buffer size.
+ */
+static void test_hadoop_bom_every_cut(void **state)
+{
+    struct fixture *fx = *state;
+    static const uint8_t text[] = "\xef\xbb\xbfhi zz\xef\xbb\xbf hi\n";
+    const size_t len = sizeof text - 1;
+    write_bytes(fx->path, text, len);
+    struct ref want = {0};
+    ref_count(&want, text + 3, len - 3, MPIWC_SPLIT_SPACE); /* no \v: hadoop's words */
+    for (size_t b = 0; b < NBUFSIZES; b++) {
+        read_cut(fx->path, len, NULL, 0, bufsizes[b], MPIWC_SPLIT_HADOOP, &want);
+        for (uint64_t i = 1; i < len; i++) {
+            read_cut(fx->path, len, &i, 1, bufsizes[b], MPIWC_SPLIT_HADOOP, &want);
+            for (uint64_t j = i + 1; j < len; j++) {
+                uint64_t cuts[2] = {i, j};
+                read_cut(fx->path, len, cuts, 2, bufsizes[b], MPIWC_SPLIT_HADOOP, &want);
+            }
+        }
+    }
+}
+
 /* Ranges produced by mpiwc_plan_split over two files, read rank by rank. */
 static void test_plan_split_two_files(void **state)
 {
@@ -486,6 +511,7 @@ int main(void)
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_one_byte_ranges, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_long_words, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_hadoop_bom_every_cut, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_plan_split_two_files, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_bytes_read, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_bytes_read_counts_the_range_once, fixture_setup,
