@@ -268,6 +268,13 @@ static int make_plan(const struct mpiwc_options *opts, MPI_Comm comm, struct mpi
                  plan->first_skipped);
         mpiwc_say(err, "warning: ", msg);
     }
+    if (opts->verbosity >= 0 && plan->duplicates) {
+        snprintf(msg, sizeof msg,
+                 "counted once: %zu path%s reach%s a file already listed (first: %s)",
+                 plan->duplicates, plan->duplicates == 1 ? "" : "s",
+                 plan->duplicates == 1 ? "es" : "", plan->first_duplicate);
+        mpiwc_say(err, "warning: ", msg);
+    }
     mpiwc_plan_split(plan, nranks);
     return 0;
 }

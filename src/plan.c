@@ -115,11 +115,59 @@ void mpiwc_plan_probe(char *const *paths, size_t n, struct mpiwc_plan_probe *out
     }
 }
 
+/* A file's identity, and where it stands in the list (for drop_duplicates). */
+struct file_id {
+    uint64_t dev, ino;
+    size_t at;
+};
+
+static int by_id_then_place(const void *a, const void *b)
+{
+    const struct file_id *x = a, *y = b;
+    if (x->dev != y->dev)
+        return x->dev < y->dev ? -1 : 1;
+    if (x->ino != y->ino)
+        return x->ino < y->ino ? -1 : 1;
+    return x->at < y->at ? -1 : x->at > y->at;
+}
+
+/*
+ * Keep the first of plan->files that share ids[i] (the device and inode of
+ * files[ids[i].at], n of them, sorted here); drop the others, counted in
+ * plan->duplicates. Sorting costs O(n log n), so a million paths are fine.
+ */
+static void drop_duplicates(struct mpiwc_plan *plan, struct file_id *ids, size_t n)
+{
+    qsort(ids, n, sizeof *ids, by_id_then_place);
+    bool *drop = mpiwc_xcalloc(plan->nfiles ? plan->nfiles : 1, sizeof *drop);
+    size_t ndrop = 0;
+    for (size_t i = 1; i < n; i++)
+        if (ids[i].dev == ids[i - 1].dev && ids[i].ino == ids[i - 1].ino) {
+            drop[ids[i].at] = true;
+            ndrop++;
+        }
+    size_t k = 0;
+    for (size_t i = 0; i < plan->nfiles && ndrop; i++) {
+        if (!drop[i]) {
+            plan->files[k++] = plan->files[i];
+        } else if (plan->duplicates++ == 0) {
+            plan->first_duplicate = plan->files[i].path;
+        } else {
+            free(plan->files[i].path);
+        }
+    }
+    if (ndrop)
+        plan->nfiles = k;
+    free(drop);
+}
+
 int mpiwc_plan_apply_probes(struct mpiwc_plan *plan, const struct mpiwc_plan_probe *res, char *err,
                             size_t errlen)
 {
-    size_t k = 0;
+    size_t k = 0, nids = 0;
     int rc = 0;
+    struct file_id *ids =
+        mpiwc_xmalloc(mpiwc_mul_size(plan->nfiles ? plan->nfiles : 1, sizeof *ids));
     for (size_t i = 0; i < plan->nfiles; i++) {
         struct mpiwc_plan_file *f = &plan->files[i];
         if (f->size == MPIWC_PLAN_STREAM) { /* standard input: nothing to probe */
@@ -136,9 +184,13 @@ int mpiwc_plan_apply_probes(struct mpiwc_plan *plan, const struct mpiwc_plan_pro
         f->weight = res[i].weight;
         f->codec = res[i].codec;
         f->to_eof = res[i].to_eof;
+        ids[nids++] = (struct file_id){res[i].dev, res[i].ino, k};
         plan->files[k++] = *f;
     }
     plan->nfiles = k;
+    if (rc == 0)
+        drop_duplicates(plan, ids, nids);
+    free(ids);
     return rc;
 }
 
@@ -888,6 +940,7 @@ void mpiwc_plan_free(struct mpiwc_plan *plan)
     free(plan->ranges);
     free(plan->rank_first);
     free(plan->first_skipped);
+    free(plan->first_duplicate);
     memset(plan, 0, sizeof *plan);
 }
 

@@ -12,7 +12,9 @@ usage: reference.py [--split=unicode|uax29|alnum|space] [--case=fold|keep]
                     PATH...
 
 PATH is a file, a directory (every regular file below it, recursively) or
-'-' for standard input. Words are bytes and are never decoded:
+'-' for standard input. A file reached more than once (named twice, named
+and inside a named directory, through a link: the same device and inode) is
+read once, where it is first reached. Words are bytes and are never decoded:
   alnum  a maximal run of ASCII letters, digits and bytes >= 0x80
   space  a maximal run of bytes other than ' ' \\t \\n \\v \\f \\r
   fold   ASCII A-Z become a-z, nothing else changes
@@ -90,7 +92,17 @@ def read_inputs(paths, stdin, hadoop=False):
 
 
 def read_raw(paths, stdin, hadoop=False):
-    """Yield the bytes of every input named by paths."""
+    """Yield the bytes of every input named by paths, each file once."""
+    seen = set()
+
+    def first_time(path):
+        st = os.stat(path)
+        key = (st.st_dev, st.st_ino)
+        if key in seen:
+            return False
+        seen.add(key)
+        return True
+
     for path in paths:
         if path == '-':
             yield stdin.read()
@@ -104,10 +116,10 @@ def read_raw(paths, stdin, hadoop=False):
                     full = os.path.join(root, name)
                     # Links to files count (os.path.isfile follows them); os.walk
                     # does not descend into links to directories. As mpiwc.
-                    if os.path.isfile(full):
+                    if os.path.isfile(full) and first_time(full):
                         with open(full, 'rb') as f:
                             yield f.read()
-        else:
+        elif first_time(path):
             with open(path, 'rb') as f:
                 yield f.read()
 

@@ -84,11 +84,14 @@ struct mpiwc_plan {
     size_t nranges;
     size_t
         *rank_first; /* nranks + 1 entries: rank r owns ranges[rank_first[r] .. rank_first[r+1]) */
-    uint64_t total_bytes; /* bytes of plain files + estimated bytes of compressed ones
-                             (stdin excluded) */
-    size_t skipped;       /* directory entries that are not files (FIFOs, sockets, devices,
-                             dangling links, links to directories), by mpiwc_plan_expand */
-    char *first_skipped;  /* owned: the first of them, or NULL; not packed */
+    uint64_t total_bytes;  /* bytes of plain files + estimated bytes of compressed ones
+                              (stdin excluded) */
+    size_t skipped;        /* directory entries that are not files (FIFOs, sockets, devices,
+                              dangling links, links to directories), by mpiwc_plan_expand */
+    char *first_skipped;   /* owned: the first of them, or NULL; not packed */
+    size_t duplicates;     /* paths dropped by mpiwc_plan_apply_probes: their file was
+                              already listed (same device and inode) */
+    char *first_duplicate; /* owned: the first of them, or NULL; not packed */
 };
 
 /*
@@ -138,7 +141,11 @@ void mpiwc_plan_probe(char *const *paths, size_t n, struct mpiwc_plan_probe *out
 /*
  * Local (rank 0). Put res[i] (one per plan->files[i]) into the listed plan:
  * sizes, weights and codecs; a file that is no longer regular is dropped.
- * The first failed probe in file order gives -1 and "PATH: reason" in err.
+ * Each file is input once: a path whose device and inode are those of an
+ * earlier one (the same path twice, a file and its directory, a link, a
+ * hard link) is dropped and counted in plan->duplicates; the first keeps
+ * its place. The first failed probe in file order gives -1 and
+ * "PATH: reason" in err.
  */
 int mpiwc_plan_apply_probes(struct mpiwc_plan *plan, const struct mpiwc_plan_probe *res, char *err,
                             size_t errlen);

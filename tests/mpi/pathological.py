@@ -161,7 +161,7 @@ def odd_entries(tap, mpiwc, tmp):
     os.symlink('..', os.path.join(root, 'sub', 'loop'))         # back to the root
     os.symlink('self', os.path.join(root, 'sub', 'self'))       # ELOOP
     os.symlink('nowhere', os.path.join(root, 'dangling'))
-    os.symlink('a.txt', os.path.join(root, 'link.txt'))         # a file: followed
+    os.symlink('a.txt', os.path.join(root, 'link.txt'))         # a file: followed, counted once
     os.mkfifo(os.path.join(root, 'fifo'))
     sock = socket.socket(socket.AF_UNIX)
     sock.bind(os.path.join(root, 'sock'))
@@ -171,11 +171,15 @@ def odd_entries(tap, mpiwc, tmp):
         lines = p.stderr.decode(errors='replace').splitlines()
         problems = [] if p.returncode == 0 else ['exit status %d' % p.returncode]
         problems += first_diff(want, p.stdout)
-        if len(lines) != 1 or not lines[0].startswith(
-                'mpiwc: warning: skipped 5 entries that are not a regular file (first: '):
-            problems.append('expected one warning line for 5 entries: %r' % lines)
+        if len(lines) != 2 or not lines[0].startswith(
+                'mpiwc: warning: skipped 5 entries that are not a regular file (first: ') or \
+                lines[1] != 'mpiwc: warning: counted once: 1 path reaches a file already ' \
+                'listed (first: %s)' % os.path.join(root, 'link.txt'):
+            problems.append('expected a warning line for 5 entries and one for link.txt: %r'
+                            % lines)
         tap.ok(not problems, 'np=2 a symlink loop, a self link, a dangling link, a FIFO and a '
-               'socket in a walked directory: skipped with one warning', problems)
+               'socket in a walked directory: skipped with one warning; a link to a file '
+               'beside it counted once, with one warning', problems)
         q = mpiwc_run(mpiwc, 2, ['-q', root])
         tap.ok(q.returncode == 0 and q.stderr == b'' and q.stdout == want,
                'np=2 the same with -q: no warning', [q.stderr[:400]])

@@ -53,7 +53,7 @@ VARIANTS = [
 # name (mpirun runs in the output directory), REPORT a report path. The table
 # written with -o must equal the reference; the report must exist and not be
 # empty; with --stats, stderr may have text.
-NOT_TABLE_OPTIONS = ('-o', 'OUT', '--output=RELOUT', '--stats', '--report=REPORT')
+NOT_TABLE_OPTIONS = ('-o', 'OUT', '--output=RELOUT', '--stats', '--report=REPORT', '-q')
 MPIRUN_TIMEOUT = 120
 # The text word rules and filters (words.h), on the cases of TEXT_CASES: each
 # at every np with the small buffers, and at np 1 with the default ones.
@@ -512,6 +512,25 @@ def case_hadoop_inputs(d, rng):
         'equal': [(3, 4)]}
 
 
+def case_duplicates(d, rng):
+    # One file reached many ways: named twice (a.txt, ./a.txt), inside a
+    # named directory and by name, through a link to it in that directory, as
+    # a hard link, and again in --files-from. Each file is counted once (by
+    # device and inode), where it is first reached. -q: the run says so in a
+    # warning (pathological.py checks that line).
+    write(d + '/a.txt', zipf_text(rng, 3000, 200))
+    write(d + '/dir/b.txt', zipf_text(rng, 2000, 200))
+    write(d + '/dir/c.txt', b'only once\n')
+    os.symlink('../a.txt', d + '/dir/link-to-a')
+    os.link(d + '/dir/c.txt', d + '/hard-c.txt')
+    with open(d + '/list.txt', 'wb') as f:
+        f.write(b'\n'.join(p.encode() for p in [d + '/a.txt', d + '/dir/b.txt']) + b'\n')
+    paths = [d + '/a.txt', d + '/./a.txt', d + '/dir', d + '/dir/b.txt', d + '/hard-c.txt']
+    return paths, None, {'args': ['--files-from=' + d + '/list.txt'],
+                         'ref_paths': paths + [d + '/a.txt', d + '/dir/b.txt'],
+                         'variants': [['-q'], ['-q', '--split=space', '--case=keep']]}
+
+
 CASES = {
     'empty': case_empty,
     'empty-mixed': case_empty_mixed,
@@ -540,6 +559,7 @@ CASES = {
     'cjk-runs': case_cjk_runs,
     'proc-files': case_proc_files,
     'hadoop-inputs': case_hadoop_inputs,
+    'duplicates': case_duplicates,
 }
 
 

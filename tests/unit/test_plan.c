@@ -993,6 +993,42 @@ static void test_expand_hidden(void **state)
     mpiwc_plan_free(&p);
 }
 
+/*
+ * A file reached twice (the same path, a path through '.', a symbolic link
+ * inside a named directory, a hard link) is listed once, where it is first
+ * reached; the others are counted in duplicates.
+ */
+static void test_expand_counts_each_file_once(void **state)
+{
+    struct tree *t = *state;
+    const char *r = t->root;
+    char a[512], dot[512], dir[512], hard[512], lnk[512], b[512];
+    write_file(r, "a.txt", 5);
+    make_dir(r, "dir");
+    snprintf(dir, sizeof dir, "%s/dir", r);
+    write_file(dir, "b.txt", 4);
+    snprintf(a, sizeof a, "%s/a.txt", r);
+    snprintf(b, sizeof b, "%s/dir/b.txt", r);
+    snprintf(dot, sizeof dot, "%s/./a.txt", r);
+    snprintf(lnk, sizeof lnk, "%s/dir/link", r);
+    assert_int_equal(symlink(a, lnk), 0);
+    snprintf(hard, sizeof hard, "%s/hard", r);
+    assert_int_equal(link(a, hard), 0);
+    char *paths[4] = {a, dir, dot, hard};
+    char err[1024] = "";
+    struct mpiwc_plan p;
+    memset(&p, 0, sizeof p);
+    assert_int_equal(mpiwc_plan_expand(&p, paths, 4, err, sizeof err), 0);
+    assert_int_equal(p.nfiles, 2);
+    assert_string_equal(p.files[0].path, a);
+    assert_string_equal(p.files[1].path, b);
+    assert_int_equal(p.duplicates, 3);
+    assert_string_equal(p.first_duplicate, lnk);
+    mpiwc_plan_split(&p, 2);
+    assert_int_equal(p.total_bytes, 9);
+    mpiwc_plan_free(&p);
+}
+
 static void test_expand_detects_codecs(void **state)
 {
     struct tree *t = *state;
@@ -1189,6 +1225,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_list_probe_in_slices, tree_setup, tree_teardown),
         cmocka_unit_test_setup_teardown(test_expand_filters, tree_setup, tree_teardown),
         cmocka_unit_test_setup_teardown(test_expand_hidden, tree_setup, tree_teardown),
+        cmocka_unit_test_setup_teardown(test_expand_counts_each_file_once, tree_setup,
+                                        tree_teardown),
         cmocka_unit_test_setup_teardown(test_expand_detects_codecs, tree_setup, tree_teardown),
         cmocka_unit_test_setup_teardown(test_expand_size_zero_with_bytes, tree_setup,
                                         tree_teardown),
