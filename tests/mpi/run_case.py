@@ -16,7 +16,10 @@ the same options. Runs:
     stdout and that nothing else appears beside it.
 The cases of TEXT_CASES also run each of TEXT_VARIANTS (the Unicode word
 rules, --compat=hadoop and the filters) at np 1 and, with the small
-buffers, at every np from 1 to 7.
+buffers, at every np from 1 to 7. A case that names its own variants
+(proc-files, hadoop-inputs, duplicates) runs only those, each at np 1 and,
+with the small buffers, at every np of 1, 2, 3, 4, 7, and may name pairs of
+them whose tables must be equal.
 Output is TAP; the exit status is 1 when any check fails. --keep leaves the
 temporary directory behind for a look.
 """
