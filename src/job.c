@@ -332,7 +332,7 @@ static int ckpt_plan(const struct mpiwc_options *opts, int nranks, struct mpiwc_
         } else if (plan->files[i].to_eof) {
             char msg[ERRLEN];
             snprintf(msg, sizeof msg,
-                     "%s: a file whose size is reported as 0 cannot be checkpointed "
+                     "%s: a file whose size is not its length (/proc, /sys) cannot be checkpointed "
                      "(--checkpoint-dir)",
                      plan->files[i].path);
             mpiwc_say(err, "", msg);

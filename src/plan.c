@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "mpiwc/codec.h"
@@ -57,6 +58,17 @@ static int fail(char *err, size_t errlen, const char *path, const char *reason)
 }
 
 /*
+ * Does fd's st_size say nothing of its length? On procfs most files report
+ * 0 and on sysfs every attribute reports a page, whatever they hold.
+ */
+static bool pseudo_file(int fd)
+{
+    struct statfs sfs;
+    return fstatfs(fd, &sfs) == 0 && (sfs.f_type == 0x9fa0 /* PROC_SUPER_MAGIC */ ||
+                                      sfs.f_type == 0x62656572 /* SYSFS_MAGIC */);
+}
+
+/*
  * Open a file (it must be readable), take its size, and look at its first
  * bytes (and a gzip file's last 4) for its codec and estimated text size.
  * One open, fstat, one or two preads and a close: the whole cost of a file.
@@ -88,8 +100,12 @@ static void probe_one(const char *path, struct mpiwc_plan_probe *r)
             close(fd);
             return;
         }
-        /* A size of 0 is not always the truth (/proc, /sys): one read tells. */
-        if (r->size == 0 && k > 0) {
+        /*
+         * A size of 0 is not always the truth (/proc): one read tells. Nor is
+         * a page on sysfs; fstatfs is asked only then, not of every file.
+         */
+        if ((r->size == 0 && k > 0) ||
+            (r->size == (uint64_t)sysconf(_SC_PAGESIZE) && pseudo_file(fd))) {
             r->to_eof = 1;
             r->weight = MPIWC_PLAN_EOF_WEIGHT;
         }

@@ -12,9 +12,10 @@
  *
  * Compressed files (codec.h, recognised by their first bytes when expanding)
  * cannot be cut: each goes whole to one rank. So does a regular file whose
- * size is reported as 0 but which has bytes (/proc and many /sys files): its
- * one rank reads it to its end (to_eof), its text estimated at
- * MPIWC_PLAN_EOF_WEIGHT bytes; a file that reads as empty takes no range. Ranks are balanced by
+ * size is not its length: reported as 0 but with bytes (most of /proc), or
+ * a page on sysfs, which every attribute reports: its one rank reads it to
+ * its end (to_eof), its text estimated at MPIWC_PLAN_EOF_WEIGHT bytes; a
+ * file of size 0 that reads as empty takes no range. Ranks are balanced by
  * estimated text bytes: compressed files by their estimated decompressed
  * size (mpiwc_codec_estimate), largest first, each to the least loaded rank;
  * then the plain files' concatenation is cut so as to fill every rank up to
@@ -45,7 +46,8 @@ struct mpiwc_plan_file {
     uint64_t size;   /* bytes at planning time, MPIWC_PLAN_STREAM for stdin */
     uint64_t weight; /* planned text bytes: size, or the estimated decompressed size */
     uint8_t codec;   /* enum mpiwc_codec (codec.h): a compressed file is read whole by one rank */
-    uint8_t to_eof;  /* size 0 reported but bytes there: read whole, to EOF, by one rank */
+    uint8_t to_eof;  /* size not its length (0 but bytes there; a sysfs page): read whole,
+                        to EOF, by one rank */
 };
 
 /* Planned text bytes of a to_eof file (its size is not known before reading): one page. */
@@ -131,7 +133,7 @@ struct mpiwc_plan_probe {
     int32_t error;   /* errno of a failed open, fstat or pread; 0 when it worked */
     uint8_t codec;   /* enum mpiwc_codec, from the first bytes */
     uint8_t regular; /* still a regular file when opened */
-    uint8_t to_eof;  /* st_size 0, yet the first read returned bytes */
+    uint8_t to_eof;  /* st_size 0 yet the first read returned bytes, or a sysfs page */
     uint8_t pad;
 };
 

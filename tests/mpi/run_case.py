@@ -466,17 +466,20 @@ def case_globs(d, rng):
 
 
 PROC_FILES = ['/proc/version', '/proc/filesystems', '/proc/sys/kernel/ostype']
+# sysfs attributes report a page as their size, whatever they hold (where present).
+SYS_FILES = ['/sys/kernel/cpu_byteorder', '/sys/kernel/mm/transparent_hugepage/enabled']
 
 
 def case_proc_files(d, rng):
     # Files whose size is reported as 0 but which hold text (procfs; chosen
     # because their text does not change during a run): each is read to its
     # end by the one rank it goes to, named on the command line and listed
-    # in --files-from, beside an ordinary file that every rank shares.
+    # in --files-from, beside an ordinary file that every rank shares; and
+    # sysfs files whose size is reported as a page but which hold less.
     write(d + '/beside.txt', zipf_text(rng, 5000, 300))
     with open(d + '/list.txt', 'wb') as f:
         f.write(b'\n'.join(p.encode() for p in PROC_FILES[1:]) + b'\n')
-    paths = [PROC_FILES[0], d + '/beside.txt']
+    paths = [PROC_FILES[0], d + '/beside.txt'] + [p for p in SYS_FILES if os.path.isfile(p)]
     return paths, None, {'args': ['--files-from=' + d + '/list.txt'],
                          'ref_paths': paths + PROC_FILES[1:],
                          'variants': [[], ['--split=space', '--case=keep']]}
