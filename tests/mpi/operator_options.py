@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Operator options of mpiwc: --dry-run, --progress, --verbose, --quiet, --report.
 
-usage: operator.py MPIWC
+usage: operator_options.py MPIWC
 
 --dry-run: the JSON plan is checked against the split rule written out here
 (total bytes of the files, rank r starts at r*(T//n) + min(r, T%n)), every
