@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mpiwc/util.h"
 #include "mpiwc_config.h"
 
 void mpiwc_cli_usage(FILE *out)
@@ -163,6 +164,39 @@ static int usage_error(FILE *err, const char *fmt, ...)
     return MPIWC_CLI_USAGE;
 }
 
+#define SHORT_OPTIONS ":o:n:hVvq0"
+
+/*
+ * Report getopt_long's ':' (missing value) or '?' (unknown option). Inside a
+ * cluster of short options (-xq) glibc has not yet moved optind past the
+ * cluster, so argv[optind - 1] is some earlier argument: name a short option
+ * by optopt instead. A long option always moves optind past itself. optopt
+ * tells them apart for '?': 0 for an unknown long option, a long option's
+ * own value when it got a value it does not take, and for an unknown short
+ * option the letter, which is not among SHORT_OPTIONS.
+ */
+static int option_error(FILE *err, int c, int argc, char **argv)
+{
+    const char *word = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+    bool is_short;
+    if (c == ':')
+        is_short = strncmp(word, "--", 2) != 0;
+    else
+        is_short = optopt != 0 && optopt < 256 &&
+                   (optopt < 0 || optopt == ':' || !strchr(SHORT_OPTIONS + 1, optopt));
+    if (!is_short) {
+        if (c == ':')
+            return usage_error(err, "option '%s' needs a value", word);
+        return usage_error(err, "unknown option '%s'", word);
+    }
+    char name[3] = {'-', (char)optopt, 0};
+    char *shown = mpiwc_escape(name);
+    int rc = c == ':' ? usage_error(err, "option '%s' needs a value", shown)
+                      : usage_error(err, "unknown option '%s'", shown);
+    free(shown);
+    return rc;
+}
+
 /* Match arg against a '|' separated list of names; index or -1. */
 static int choose(const char *arg, const char *names)
 {
@@ -289,7 +323,7 @@ enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_option
     optind = 0; /* glibc: 0 also resets its internal state, so parsing twice works */
     int c, idx;
     unsigned given = 0; /* bits: --split, --case, --normalize, --sort, --format */
-    while ((c = getopt_long(argc, argv, ":o:n:hVvq0", longopts, &idx)) != -1) {
+    while ((c = getopt_long(argc, argv, SHORT_OPTIONS, longopts, &idx)) != -1) {
         const char *name = NULL;
         if (c >= OPT_OUTPUT_DIR)
             name = longopts[idx].name;
@@ -458,10 +492,9 @@ enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_option
                 fprintf(out, "mpiwc %s\n", MPIWC_VERSION);
             return MPIWC_CLI_EXIT;
         case ':':
-            return usage_error(err, "option '%s' needs a value", argv[optind - 1]);
         case '?':
         default:
-            return usage_error(err, "unknown option '%s'", argv[optind - 1]);
+            return option_error(err, c, argc, argv);
         }
     }
     if (check_words(opts, given, err) != MPIWC_CLI_RUN)

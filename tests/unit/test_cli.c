@@ -364,6 +364,45 @@ static void test_missing_path_and_unknown_option(void **state)
     result_free(&r);
 }
 
+/* Inside a cluster of short options (-xq) the message names the option
+ * itself, not the whole word nor a neighbouring argument. */
+static void test_short_option_in_cluster(void **state)
+{
+    (void)state;
+    struct result r;
+    PARSE(&r, "-xq", "f");
+    assert_usage(&r, "unknown option '-x'");
+    result_free(&r);
+    PARSE(&r, "-qx", "f");
+    assert_usage(&r, "unknown option '-x'");
+    result_free(&r);
+    PARSE(&r, "--stats", "-vxq", "f");
+    assert_usage(&r, "unknown option '-x'");
+    result_free(&r);
+    PARSE(&r, "-Q", "f");
+    assert_usage(&r, "unknown option '-Q'");
+    result_free(&r);
+    PARSE(&r, "-q:", "f");
+    assert_usage(&r, "unknown option '-:'");
+    result_free(&r);
+    PARSE(&r, "f", "-qo");
+    assert_usage(&r, "option '-o' needs a value");
+    result_free(&r);
+    PARSE(&r, "f", "-vn");
+    assert_usage(&r, "option '-n' needs a value");
+    result_free(&r);
+    /* Long options keep their own spelling. */
+    PARSE(&r, "--frobnicate", "f");
+    assert_usage(&r, "unknown option '--frobnicate'");
+    result_free(&r);
+    PARSE(&r, "f", "--output");
+    assert_usage(&r, "option '--output' needs a value");
+    result_free(&r);
+    PARSE(&r, "--stats=yes", "f");
+    assert_usage(&r, "'--stats=yes'");
+    result_free(&r);
+}
+
 static void test_silent_when_streams_null(void **state)
 {
     (void)state;
@@ -586,6 +625,7 @@ int main(void)
         cmocka_unit_test(test_buffer_sizes),
         cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_missing_path_and_unknown_option),
+        cmocka_unit_test(test_short_option_in_cluster),
         cmocka_unit_test(test_silent_when_streams_null),
         cmocka_unit_test(test_help_and_version),
         cmocka_unit_test(test_parse_repeatable),
