@@ -148,14 +148,32 @@ bool mpiwc_simd_supported(enum mpiwc_simd level)
     }
 }
 
+/* MPIWC_SIMD as a cap: false (and no cap, AVX-512) when it is set to anything else. */
+static bool simd_cap(enum mpiwc_simd *cap)
+{
+    static const char *const names[] = {"scalar", "avx2", "avx512"};
+    const char *env = getenv("MPIWC_SIMD");
+    *cap = MPIWC_SIMD_AVX512;
+    if (!env)
+        return true;
+    for (int i = 0; i < 3; i++)
+        if (strcmp(env, names[i]) == 0) {
+            *cap = (enum mpiwc_simd)i;
+            return true;
+        }
+    return false;
+}
+
+const char *mpiwc_tokenize_bad_simd(void)
+{
+    enum mpiwc_simd cap;
+    return simd_cap(&cap) ? NULL : getenv("MPIWC_SIMD");
+}
+
 enum mpiwc_simd mpiwc_simd_level(void)
 {
-    enum mpiwc_simd cap = MPIWC_SIMD_AVX512;
-    const char *env = getenv("MPIWC_SIMD");
-    if (env && strcmp(env, "scalar") == 0)
-        cap = MPIWC_SIMD_SCALAR;
-    else if (env && strcmp(env, "avx2") == 0)
-        cap = MPIWC_SIMD_AVX2;
+    enum mpiwc_simd cap;
+    simd_cap(&cap);
     for (int level = cap; level > MPIWC_SIMD_SCALAR; level--)
         if (mpiwc_simd_supported((enum mpiwc_simd)level))
             return (enum mpiwc_simd)level;

@@ -275,6 +275,14 @@ static int make_plan(const struct mpiwc_options *opts, MPI_Comm comm, struct mpi
                  plan->duplicates == 1 ? "es" : "", plan->first_duplicate);
         mpiwc_say(err, "warning: ", msg);
     }
+    const char *simd = mpiwc_tokenize_bad_simd();
+    if (opts->verbosity >= 0 && simd) {
+        snprintf(msg, sizeof msg,
+                 "MPIWC_SIMD=%s is not one of scalar, avx2, avx512: ignored, using the best "
+                 "the processor has",
+                 simd);
+        mpiwc_say(err, "warning: ", msg);
+    }
     mpiwc_plan_split(plan, nranks);
     return 0;
 }

@@ -94,6 +94,13 @@ struct mpiwc_tokenizer {
     double seconds;           /* spent in mpiwc_tokenizer_feed() and _end() */
 };
 
+/*
+ * Local. The value of MPIWC_SIMD when it is set but is none of scalar, avx2,
+ * avx512 (borrowed from the environment); NULL when unset or valid. A value
+ * that is not valid caps nothing: the best level the processor has is used.
+ */
+const char *mpiwc_tokenize_bad_simd(void);
+
 /* Local. Is byte b part of a word under the split rule? */
 bool mpiwc_tokenize_is_word(enum mpiwc_split split, uint8_t b);
 

@@ -335,6 +335,30 @@ def check_steps(tap, mpiwc, tmp):
            '--stats: a row per step', p.stderr)
 
 
+def check_simd_env(tap, mpiwc, root, table):
+    """MPIWC_SIMD outside scalar|avx2|avx512: rank 0 warns once, naming the
+    variable, the value and the accepted values; the run goes on with the
+    best level the processor has, and the table is unchanged. -q silences it."""
+    for np in (1, 3):
+        env = dict(os.environ, MPIWC_SIMD='bogus')
+        p = run(mpirun(np) + [mpiwc, '--progress=never', root], env=env)
+        lines = p.stderr.decode(errors='replace').splitlines()
+        tap.ok(p.returncode == 0 and p.stdout == table and len(lines) == 1
+               and lines[0].startswith('mpiwc: warning: ')
+               and all(w in lines[0] for w in ('MPIWC_SIMD', 'bogus', 'scalar', 'avx2', 'avx512')),
+               'np=%d MPIWC_SIMD=bogus: one warning line, the table unchanged' % np,
+               'status %d, stderr %r' % (p.returncode, p.stderr))
+    env = dict(os.environ, MPIWC_SIMD='bogus')
+    q = run(mpirun(3) + [mpiwc, '-q', root], env=env)
+    tap.ok(q.returncode == 0 and q.stderr == b'' and q.stdout == table,
+           '-q: no warning for MPIWC_SIMD=bogus', q.stderr)
+    for value in ('scalar', 'avx2', 'avx512'):
+        env = dict(os.environ, MPIWC_SIMD=value)
+        p = run(mpirun(3) + [mpiwc, '--progress=never', root], env=env)
+        tap.ok(p.returncode == 0 and p.stderr == b'' and p.stdout == table,
+               'MPIWC_SIMD=%s: no warning, the same table' % value, p.stderr)
+
+
 def main():
     mpiwc = os.path.abspath(sys.argv[1])
     tap = Tap()
@@ -376,6 +400,7 @@ def main():
         check_rank_counters(tap, mpiwc, tmp, root, files, 3)
         check_early_rounds(tap, mpiwc, tmp)
         check_steps(tap, mpiwc, tmp)
+        check_simd_env(tap, mpiwc, root, plain.stdout)
 
         script = shutil.which('script')
         if script:

@@ -782,6 +782,34 @@ static void test_nul_padded_words_apart(void **state)
  * the folder's bytes and its all-ASCII answer (one high byte at any lane or
  * in the scalar tail makes it false), and the classifiers' masks.
  */
+/* MPIWC_SIMD: the three names cap the level; anything else is reported and caps nothing. */
+static void test_simd_env(void **state)
+{
+    (void)state;
+    /* meson runs this file again with MPIWC_SIMD set: put it back for the later tests. */
+    const char *given = getenv("MPIWC_SIMD");
+    char *saved = given ? strdup(given) : NULL;
+    unsetenv("MPIWC_SIMD");
+    assert_null(mpiwc_tokenize_bad_simd());
+    enum mpiwc_simd best = mpiwc_simd_level();
+    setenv("MPIWC_SIMD", "scalar", 1);
+    assert_null(mpiwc_tokenize_bad_simd());
+    assert_int_equal(mpiwc_simd_level(), MPIWC_SIMD_SCALAR);
+    setenv("MPIWC_SIMD", "avx512", 1);
+    assert_null(mpiwc_tokenize_bad_simd());
+    assert_int_equal(mpiwc_simd_level(), best);
+    setenv("MPIWC_SIMD", "AVX2", 1); /* names are lower case */
+    assert_string_equal(mpiwc_tokenize_bad_simd(), "AVX2");
+    assert_int_equal(mpiwc_simd_level(), best);
+    setenv("MPIWC_SIMD", "", 1);
+    assert_string_equal(mpiwc_tokenize_bad_simd(), "");
+    if (saved)
+        setenv("MPIWC_SIMD", saved, 1);
+    else
+        unsetenv("MPIWC_SIMD");
+    free(saved);
+}
+
 static void test_simd_levels_agree(void **state)
 {
     (void)state;
@@ -892,6 +920,7 @@ int main(void)
         cmocka_unit_test(test_word_lengths_and_alignments),
         cmocka_unit_test(test_nul_padded_words_apart),
         cmocka_unit_test(test_simd_levels_agree),
+        cmocka_unit_test(test_simd_env),
         cmocka_unit_test(test_many_words_one_feed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
