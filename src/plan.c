@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "mpiwc/codec.h"
+#include "mpiwc/format.h"
 #include "mpiwc/util.h"
 
 /* ---- expansion (rank 0) ---- */
@@ -863,23 +864,6 @@ static double imbalance(const struct mpiwc_plan *plan)
     return mean > 0 ? (double)max / mean : 1.0;
 }
 
-static void json_path(FILE *out, const char *path)
-{
-    /* Paths are bytes: escape like the table's words (format.h), inline here to keep plan local. */
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(out, "\\%c", *p);
-        else if (*p < 0x20 || *p == 0x7f)
-            fprintf(out, "\\u%04x", *p);
-        else if (*p >= 0x80)
-            fprintf(out, "\\udc%02x", *p); /* bytes, not decoded: see --format=json */
-        else
-            fputc(*p, out);
-    }
-    fputc('"', out);
-}
-
 int mpiwc_plan_print(const struct mpiwc_plan *plan, FILE *out, bool json)
 {
     size_t stdin_files = 0;
@@ -896,8 +880,10 @@ int mpiwc_plan_print(const struct mpiwc_plan *plan, FILE *out, bool json)
                     r, mpiwc_plan_rank_bytes(plan, r));
             for (size_t i = plan->rank_first[r]; i < plan->rank_first[r + 1]; i++) {
                 const struct mpiwc_plan_range *g = &plan->ranges[i];
+                const char *path = plan->files[g->file].path;
                 fputs(i > plan->rank_first[r] ? ", {\"path\": " : "{\"path\": ", out);
-                json_path(out, plan->files[g->file].path);
+                /* Paths are bytes: escaped as the table's words and --report's strings. */
+                mpiwc_format_json_string(out, (const uint8_t *)path, strlen(path));
                 if (g->end == MPIWC_PLAN_STREAM)
                     fputs(", \"start\": 0, \"end\": null}", out);
                 else if (plan->files[g->file].codec != MPIWC_CODEC_NONE)

@@ -57,7 +57,8 @@ void mpiwc_format_row(FILE *out, const struct mpiwc_word *w, size_t index,
                       enum mpiwc_format format);
 int mpiwc_format_end(FILE *out, enum mpiwc_format format);
 
-/* Local. Write bytes as a JSON string literal with the escaping described above. */
+/* Local. Write bytes as a JSON string literal with the escaping described above: the one
+ * escaper of every JSON mpiwc writes (the table, --report, --dry-run). */
 void mpiwc_format_json_string(FILE *out, const uint8_t *bytes, size_t len);
 
 #endif

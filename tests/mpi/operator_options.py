@@ -335,6 +335,44 @@ def check_steps(tap, mpiwc, tmp):
            '--stats: a row per step', p.stderr)
 
 
+def check_plan_paths(tap, mpiwc, tmp):
+    """--dry-run --format=json writes a path as --report does (format.h's one
+    JSON string escaper): valid UTF-8 as it is, only bytes that are not
+    well-formed UTF-8 as \\udcXX, so Python's surrogateescape gives the
+    bytes back."""
+    d = os.path.join(tmp, 'names')
+    os.makedirs(d)
+    names = [b'donn\xc3\xa9es.txt', b'\xe6\x97\xa5\xe6\x9c\xac.txt', b'bad\xff\xc3.txt',
+             b'quote"back\\slash.txt']
+    paths = [os.path.join(os.fsencode(d), n) for n in names]
+    for p in paths:
+        with open(p, 'wb') as f:
+            f.write(b'one two\n')
+    report = os.path.join(tmp, 'names-report.json')
+    for np in (1, 3):
+        res = run(mpirun(np) + [mpiwc, '--dry-run', '--format=json'] + paths)
+        rep = run(mpirun(np) + [mpiwc, '-o', os.devnull, '--report=' + report] + paths)
+        try:
+            plan = json.loads(res.stdout)
+            with open(report, 'rb') as f:
+                argv = json.loads(f.read())['argv']
+        except (ValueError, OSError) as e:
+            tap.ok(False, 'np=%d --dry-run and --report print JSON' % np,
+                   '%s; stderr %r %r' % (e, res.stderr, rep.stderr))
+            continue
+        got = [g['path'] for rp in plan['rank_plans'] for g in rp['ranges']]
+        back = sorted({g.encode('utf-8', 'surrogateescape') for g in got})
+        tap.ok(res.returncode == 0 and back == sorted(paths),
+               'np=%d --dry-run JSON: each path decodes back to its bytes' % np,
+               'got %r' % got)
+        tap.ok(rep.returncode == 0 and set(got) <= set(argv),
+               'np=%d --dry-run JSON writes each path as --report does' % np,
+               'plan %r, report %r' % (sorted(set(got)), argv))
+        raw = res.stdout
+        tap.ok('données.txt'.encode() in raw and '日本.txt'.encode() in raw,
+               'np=%d --dry-run JSON keeps valid UTF-8 as it is' % np, raw[:600])
+
+
 def check_simd_env(tap, mpiwc, root, table):
     """MPIWC_SIMD outside scalar|avx2|avx512: rank 0 warns once, naming the
     variable, the value and the accepted values; the run goes on with the
@@ -401,6 +439,7 @@ def main():
         check_early_rounds(tap, mpiwc, tmp)
         check_steps(tap, mpiwc, tmp)
         check_simd_env(tap, mpiwc, root, plain.stdout)
+        check_plan_paths(tap, mpiwc, tmp)
 
         script = shutil.which('script')
         if script:
