@@ -19,8 +19,11 @@ sh wrapper that records its exit status (see RECORD).
 
 Unreadable file: permission bits do not stop root, so when the tests run as
 root the unreadable-file case runs mpirun as user nobody (setpriv), with a
-copy of the binary in a world-readable temporary directory; without setpriv
-it is skipped.
+copy of the binary in a world-readable temporary directory, which is also
+its working directory: the checkout may lie where nobody cannot enter (a
+clone in /root, mode 700). Without setpriv, or when nobody cannot reach the
+temporary directory, mpirun or the files (a TMPDIR under /root), it is
+skipped with the reason.
 Output to a read-only place: /proc/mpiwc-test.tsv (procfs refuses new files,
 for root too).
 Paths with a newline, a backslash and bytes that are not UTF-8 stay on one
@@ -72,6 +75,27 @@ def mpirun(np, as_nobody=False):
     if os.getuid() == 0:
         cmd.append('--allow-run-as-root')
     return cmd
+
+
+def nobody_blocked(tmp, binary, good, secret, outdir):
+    """Why user nobody cannot run the unreadable-file case, or None: it must
+    enter tmp (its working directory), find timeout and mpirun on PATH, run
+    the binary, read good, reach secret (to be refused reading it) and write
+    in outdir."""
+    probe = ('cd "$1" || { echo "cannot enter $1"; exit 1; }; '
+             'for c in timeout mpirun; do command -v $c >/dev/null || '
+             '{ echo "cannot find $c on PATH"; exit 1; }; done; '
+             'test -x "$2" || { echo "cannot run $2"; exit 1; }; '
+             'test -r "$3" || { echo "cannot read $3"; exit 1; }; '
+             'test -e "$4" || { echo "cannot reach $4"; exit 1; }; '
+             'test -w "$5" || { echo "cannot write in $5"; exit 1; }')
+    p = subprocess.run(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups',
+                        'sh', '-c', probe, 'sh', tmp, binary, good, secret, outdir],
+                       stdin=subprocess.DEVNULL, capture_output=True, cwd='/')
+    if p.returncode == 0:
+        return None
+    return 'user nobody ' + (p.stdout.decode(errors='replace').strip() or
+                             'cannot run sh (status %d)' % p.returncode)
 
 
 # Every rank records its own exit status in $MPIWC_STATUS_DIR/RANK, and
@@ -254,7 +278,7 @@ def run(tap, mpiwc, tmp):
             if as_nobody:
                 env['HOME'] = tmp
             p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
-                               timeout=TIMEOUT + 10, env=env,
+                               timeout=TIMEOUT + 10, env=env, cwd=tmp if as_nobody else None,
                                start_new_session=True)
             rc, stdout, stderr = p.returncode, p.stdout, p.stderr
         except subprocess.TimeoutExpired as e:
@@ -315,8 +339,12 @@ def run(tap, mpiwc, tmp):
             binary = os.path.join(tmp, 'mpiwc')
             shutil.copy(mpiwc, binary)
             os.chmod(binary, 0o755)
-            check('unreadable file (as nobody)', np, [good, secret], 1, [(secret,)], True,
-                  as_nobody=True, binary=binary)
+            why = nobody_blocked(tmp, binary, good, secret, outdir)
+            if why:
+                tap.skip('np=%d unreadable file (as nobody)' % np, why)
+            else:
+                check('unreadable file (as nobody)', np, [good, secret], 1, [(secret,)], True,
+                      as_nobody=True, binary=binary)
         else:
             tap.skip('np=%d unreadable file' % np, 'running as root without setpriv')
         for name, args, names in usage:
