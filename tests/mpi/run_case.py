@@ -343,6 +343,21 @@ def case_tree(d, rng):
     return [root, d + '/outside.txt'], None
 
 
+def case_dir_links(d, rng):
+    # Symbolic links to directories: one named on the command line is
+    # followed (walked like the directory), one met inside a walked directory
+    # is skipped (no loops; -q silences its warning), as the man page says.
+    # Each target holds words found nowhere else.
+    for name, words in (('shown', b'shown'), ('hidden', b'hidden'), ('tree', b'tree')):
+        for k in range(3):
+            write('%s/%s/f%d.txt' % (d, name, k),
+                  zipf_text(rng, rng.randint(100, 3000), 100) + (b' ' + words) * (k + 1))
+    os.symlink('../hidden', d + '/tree/inner-link')
+    os.symlink('shown', d + '/top-link')
+    paths = [d + '/top-link', d + '/tree']
+    return paths, None, {'args': ['-q'], 'ref_paths': paths}
+
+
 def case_stdin(d, rng):
     return ['-'], zipf_text(rng, 300 << 10, 3000)
 
@@ -552,6 +567,7 @@ CASES = {
     'many-files': case_many_files,
     'big-file': case_big_file,
     'tree': case_tree,
+    'dir-links': case_dir_links,
     'stdin': case_stdin,
     'stdin-mixed': case_stdin_mixed,
     'stdin-vt': case_stdin_vt,
