@@ -6,6 +6,7 @@
 #include <mpi.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -115,17 +116,56 @@ static void test_empty_tables(void **state)
     mpiwc_table_free(&owned);
 }
 
+/*
+ * A failed assertion on one rank ends its test there, while the other ranks
+ * go on into the test's next collective and would wait for it until the
+ * suite's timeout. So a rank whose test failed aborts every rank as soon as
+ * cmocka has printed the failure: when its next test starts (run_body sees
+ * that the last body did not return), or after the last test (main). The
+ * run then fails in a second, not at the timeout.
+ */
+struct body {
+    void (*fn)(void **state);
+};
+static bool body_started, body_returned;
+
+static void abort_all(const char *when)
+{
+    int rank;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    fflush(stdout);
+    fprintf(stderr, "test_shuffle: %s failed on rank %d: aborting every rank\n", when, rank);
+    fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, 1);
+}
+
+static void run_body(void **state)
+{
+    if (body_started && !body_returned)
+        abort_all("the previous test");
+    const struct body *b = *state;
+    body_started = true;
+    body_returned = false;
+    b->fn(NULL);
+    body_returned = true;
+}
+
+/* cmocka_unit_test(f), with f run by run_body(). */
+// clang-format off
+#define COLLECTIVE_TEST(f) {#f, run_body, NULL, NULL, &(struct body){f}}
+// clang-format on
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
-    int rank;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_one_round_with_default_cap),
-        cmocka_unit_test(test_many_rounds_with_tiny_cap),
-        cmocka_unit_test(test_empty_tables),
+        COLLECTIVE_TEST(test_one_round_with_default_cap),
+        COLLECTIVE_TEST(test_many_rounds_with_tiny_cap),
+        COLLECTIVE_TEST(test_empty_tables),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    if (failed)
+        abort_all("a test");
     int any = 0;
     MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
     MPI_Finalize();
