@@ -3,6 +3,9 @@
 # the man page and the launch scripts are in place.
 #
 #   install.sh BUILD_DIR
+#
+# PYTHON3: the interpreter of the other Python tests (meson passes it: Debian's
+# /usr/bin/python3 where there is one); python3 from PATH without it.
 set -euo pipefail
 
 build=$1
@@ -22,7 +25,7 @@ failed=0
 echo "1..8"
 meson install -C "$build" --destdir "$dest" --no-rebuild --quiet >/dev/null
 prefix=$(meson introspect "$build" --buildoptions |
-    python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="prefix"))')
+    "${PYTHON3:-python3}" -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="prefix"))')
 root=$dest$prefix
 check "mpiwc is installed and runs" test -x "$root/bin/mpiwc"
 check "mpiwc-gen is installed" test -x "$root/bin/mpiwc-gen"
@@ -38,6 +41,6 @@ printf 'The cat and THE dog\nthe end\n' >"$text"
 root_flags=()
 [ "$(id -u)" -ne 0 ] || root_flags=(--allow-run-as-root)
 got=$(timeout 60 mpirun -q "${root_flags[@]}" --oversubscribe -np 2 "$root/bin/mpiwc" "$text")
-want=$(python3 "$(dirname "$0")/../reference.py" "$text")
+want=$("${PYTHON3:-python3}" "$(dirname "$0")/../reference.py" "$text")
 check "the installed mpiwc at np 2 matches the reference" test "$got" = "$want"
 exit "$failed"
