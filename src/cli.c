@@ -21,8 +21,8 @@ void mpiwc_cli_usage(FILE *out)
           "counted once. The output is the same for any rank count.\n"
           "\n"
           "  -o, --output=FILE         write the table to FILE (temporary name, then rename;\n"
-          "                            never a half file; a device or FIFO is written in\n"
-          "                            place); default standard output\n"
+          "                            never a half file; mode kept; a device or FIFO is\n"
+          "                            written in place); - or default: standard output\n"
           "      --output-dir=DIR      each rank writes its own words, sorted, to\n"
           "                            DIR/part-NNNNN (NNNNN = rank), then _SUCCESS is\n"
           "                            written last; no gather through rank 0 (not with\n"
@@ -67,7 +67,8 @@ void mpiwc_cli_usage(FILE *out)
           "                            header; json: an array of {\"word\",\"count\"}\n"
           "      --stats               per-phase and per-step times on standard error\n"
           "      --report=FILE         the same summary as JSON, with version, argv, ranks\n"
-          "                            and host names\n"
+          "                            and host names (written as -o is; - : standard\n"
+          "                            output, when the table goes elsewhere)\n"
           "      --dry-run             print the plan (each rank's files and byte ranges,\n"
           "                            bytes per rank, imbalance) and exit without reading;\n"
           "                            JSON with --format=json\n"
@@ -513,6 +514,8 @@ enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_option
                                 "'--checkpoint-dir'");
     if (optind >= argc && !opts->files_from)
         return usage_error(err, "no input: give at least one PATH (or --files-from)");
+    if (opts->output && strcmp(opts->output, "-") == 0)
+        opts->output = NULL; /* "-" is standard output, as among the inputs */
     opts->paths = argv + optind;
     opts->npaths = (size_t)(argc - optind);
     return MPIWC_CLI_RUN;

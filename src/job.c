@@ -52,8 +52,8 @@ static int overwrites_input(const char *target, const struct mpiwc_plan *plan,
                             const struct mpiwc_plan_probe *res, char *err, size_t errlen)
 {
     struct stat t;
-    if (!target || stat(target, &t) != 0)
-        return 0;
+    if (!target || strcmp(target, "-") == 0 || stat(target, &t) != 0)
+        return 0; /* "-" is standard output */
     for (size_t i = 0; i < plan->nfiles; i++) {
         if (plan->files[i].size == MPIWC_PLAN_STREAM || res[i].error || !res[i].regular)
             continue;
@@ -78,6 +78,7 @@ static int read_list(const char *path, char **data, size_t *len, char *err, size
     size_t cap = 1 << 16, n = 0;
     char *p = mpiwc_xmalloc(cap);
     size_t k;
+    errno = 0;
     while ((k = fread(p + n, 1, cap - n - 1, f)) > 0) {
         n += k;
         if (cap - n - 1 == 0) {
@@ -85,11 +86,12 @@ static int read_list(const char *path, char **data, size_t *len, char *err, size
             p = mpiwc_xrealloc(p, cap);
         }
     }
-    int bad = ferror(f);
+    int bad = ferror(f), e = errno ? errno : EIO; /* fread's errno (EISDIR for a directory) */
     if (!std)
         fclose(f);
     if (bad) {
-        snprintf(err, errlen, "%s: cannot read the list of files", std ? "standard input" : path);
+        snprintf(err, errlen, "%s: cannot read the list of files: %s",
+                 std ? "standard input" : path, strerror(e));
         free(p);
         return -1;
     }
@@ -248,10 +250,15 @@ static int make_plan(const struct mpiwc_options *opts, MPI_Comm comm, struct mpi
     char clash[ERRLEN];
     bool clashes = overwrites_input(opts->output, plan, res, clash, sizeof clash) != 0 ||
                    overwrites_input(opts->report, plan, res, clash, sizeof clash) != 0;
-    failed = mpiwc_plan_apply_probes(plan, res, msg, sizeof msg) != 0 ||
-             (opts->output && mpiwc_output_probe(opts->output, msg, sizeof msg) != 0) ||
-             (opts->output_dir && mpiwc_output_dir_probe(opts->output_dir, msg, sizeof msg) != 0) ||
-             (opts->report && mpiwc_output_probe(opts->report, msg, sizeof msg) != 0);
+    /* Targets that are one file are refused before a probe could create a directory. A dry
+     * run creates nothing. */
+    failed =
+        mpiwc_plan_apply_probes(plan, res, msg, sizeof msg) != 0 ||
+        mpiwc_output_clash(opts->output, opts->output_dir, opts->report, msg, sizeof msg) != 0 ||
+        (opts->output && mpiwc_output_probe(opts->output, msg, sizeof msg) != 0) ||
+        (opts->output_dir &&
+         mpiwc_output_dir_probe(opts->output_dir, !opts->dry_run, msg, sizeof msg) != 0) ||
+        (opts->report && mpiwc_output_probe(opts->report, msg, sizeof msg) != 0);
     free(res);
     if (!failed && clashes) {
         memcpy(msg, clash, sizeof msg);
@@ -810,8 +817,9 @@ static int dry_run(const struct mpiwc_options *opts, MPI_Comm comm, FILE *out, F
     memset(&plan, 0, sizeof plan);
     failed = make_plan(opts, comm, &plan, err) != 0;
     if (rank == 0) {
+        errno = 0; /* the failing write's errno, or none: EIO */
         if (!failed && mpiwc_plan_print(&plan, out, opts->format == MPIWC_FORMAT_JSON) != 0) {
-            fprintf(err, "mpiwc: standard output: cannot write the plan\n");
+            fprintf(err, "mpiwc: standard output: %s\n", strerror(errno ? errno : EIO));
             failed = 1;
         }
         mpiwc_plan_free(&plan);
@@ -949,7 +957,7 @@ int mpiwc_run(const struct mpiwc_options *opts, MPI_Comm comm, FILE *out, FILE *
         return MPIWC_EXIT_FAILURE;
     say_phase(opts, rank, &rep, MPIWC_PHASE_OUTPUT, err);
 
-    if (mpiwc_report_finish(&rep, opts, progress_on, comm, err) != 0)
+    if (mpiwc_report_finish(&rep, opts, progress_on, comm, out, err) != 0)
         return MPIWC_EXIT_FAILURE;
     if (ck.dir && !opts->keep_checkpoints && rank == 0) {
         /* The output is in place: the checkpoints are of no more use. */

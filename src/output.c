@@ -83,6 +83,7 @@ static int fail(char *err, size_t errlen, const char *path, const char *reason)
  */
 struct temp_file {
     int fd;
+    int error;  /* errno of a failed open */
     char *name; /* owned; exists on disk when named */
     bool named;
     char *target; /* owned; the file the rename replaces (a symbolic link resolved) */
@@ -145,13 +146,27 @@ static int temp_target(const char *path, struct temp_file *t, char *err, size_t 
     free(real);
     if (stat(t->target, &st) != 0)
         return 0;
-    if (S_ISDIR(st.st_mode))
+    if (S_ISDIR(st.st_mode)) {
+        t->error = EISDIR;
         return fail(err, errlen, path, "is a directory");
+    }
     t->direct = !S_ISREG(st.st_mode);
     return 0;
 }
 
-/* Open the temporary file for path; 0, or -1 with "PATH: reason" in err. */
+/* "PATH: cannot create a temporary file in DIR: reason": the file that failed is
+ * not PATH itself (which may well exist) but its temporary sibling. */
+static int fail_temp(char *err, size_t errlen, const char *path, const char *dir, int e)
+{
+    snprintf(err, errlen, "%s: cannot create a temporary file in %s: %s", path, dir, strerror(e));
+    return -1;
+}
+
+/*
+ * Open the temporary file for path; 0, or -1 with "PATH: reason" in err. The
+ * new file gets the permission bits of the file it replaces (and, for root,
+ * its owner and group), as sed -i does; a new name gets 0666 less the umask.
+ */
 static int temp_open(const char *path, struct temp_file *t, char *err, size_t errlen)
 {
     memset(t, 0, sizeof *t);
@@ -160,27 +175,40 @@ static int temp_open(const char *path, struct temp_file *t, char *err, size_t er
         return -1;
     if (t->direct) {
         t->fd = open(t->target, O_WRONLY | O_TRUNC | O_CLOEXEC);
+        t->error = errno;
         return t->fd < 0 ? fail(err, errlen, path, strerror(errno)) : 0;
     }
     mode_t mask = umask(0);
     umask(mask);
+    struct stat old;
+    bool replaces = stat(t->target, &old) == 0;
+    char *dir = dir_of(t->target);
     /* O_TMPFILE needs /proc to give the file a name later (linkat). */
     if (access("/proc/self/fd", X_OK) == 0) {
-        char *dir = dir_of(t->target);
         t->fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666 & ~mask);
         int e = errno;
-        free(dir);
         /* Unsupported by the file system: fall back to a named file; else a real error. */
-        if (t->fd < 0 && e != EOPNOTSUPP && e != EISDIR && e != EINVAL)
-            return fail(err, errlen, path, strerror(e));
+        if (t->fd < 0 && e != EOPNOTSUPP && e != EISDIR && e != EINVAL) {
+            t->error = e;
+            fail_temp(err, errlen, path, dir, e);
+            free(dir);
+            return -1;
+        }
     }
     if (t->fd < 0 && temp_name_it(t->target, t, false) != 0) {
         int e = errno;
         free(t->name);
         t->name = NULL;
-        return fail(err, errlen, path, strerror(e));
+        t->error = e;
+        fail_temp(err, errlen, path, dir, e);
+        free(dir);
+        return -1;
     }
-    (void)fchmod(t->fd, 0666 & ~mask);
+    free(dir);
+    /* Owner first: fchown clears the set-user-ID and set-group-ID bits. */
+    if (replaces && geteuid() == 0)
+        (void)fchown(t->fd, old.st_uid, old.st_gid);
+    (void)fchmod(t->fd, replaces ? old.st_mode & 07777 : 0666 & ~mask);
     return 0;
 }
 
@@ -197,23 +225,107 @@ static void temp_discard(struct temp_file *t)
     t->target = NULL;
 }
 
-int mpiwc_output_probe(const char *path, char *err, size_t errlen)
+/* mpiwc_output_probe(), returning 0 or the errno of what failed. */
+static int probe(const char *path, char *err, size_t errlen)
 {
     struct temp_file t;
     memset(&t, 0, sizeof t);
     /* Opening a FIFO would block for a reader and hand it an empty table: only ask. */
     if (temp_target(path, &t, err, errlen) == 0 && t.direct) {
-        int rc = access(t.target, W_OK) == 0 ? 0 : fail(err, errlen, path, strerror(errno));
+        int e = access(t.target, W_OK) == 0 ? 0 : errno;
+        if (e)
+            fail(err, errlen, path, strerror(e));
         temp_discard(&t);
-        return rc;
+        return e;
     }
     temp_discard(&t);
     if (temp_open(path, &t, err, errlen) != 0) {
         temp_discard(&t);
-        return -1;
+        return t.error ? t.error : EIO;
     }
     close(t.fd);
     temp_discard(&t);
+    return 0;
+}
+
+int mpiwc_output_probe(const char *path, char *err, size_t errlen)
+{
+    if (strcmp(path, "-") == 0)
+        return 0; /* standard output */
+    return probe(path, err, errlen) ? -1 : 0;
+}
+
+/*
+ * A path as one spelling: symbolic links, "." and ".." resolved as far as the
+ * path exists, the missing rest appended (caller frees).
+ */
+static char *canonical(const char *path)
+{
+    char *real = realpath(path, NULL);
+    if (real)
+        return real;
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    char *dir = dir_of(path);
+    char *cdir = strcmp(dir, path) == 0 ? mpiwc_xstrdup(dir) : canonical(dir);
+    free(dir);
+    size_t len = strlen(cdir) + strlen(base) + 2;
+    char *c = mpiwc_xmalloc(len);
+    snprintf(c, len, "%s%s%s", cdir, strcmp(cdir, "/") == 0 ? "" : "/", base);
+    free(cdir);
+    return c;
+}
+
+/*
+ * Do a and b name the same file? The same device and inode when both exist
+ * (any spelling, symbolic or hard link), else the same canonical name. A
+ * character or block device (/dev/null) is no clash: it is written in place
+ * and holds nothing.
+ */
+static bool same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    bool ea = stat(a, &sa) == 0, eb = stat(b, &sb) == 0;
+    if (ea && eb)
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino && !S_ISCHR(sa.st_mode) &&
+               !S_ISBLK(sa.st_mode);
+    if (ea || eb)
+        return false;
+    char *ca = canonical(a), *cb = canonical(b);
+    bool same = strcmp(ca, cb) == 0;
+    free(ca);
+    free(cb);
+    return same;
+}
+
+int mpiwc_output_clash(const char *output, const char *output_dir, const char *report, char *err,
+                       size_t errlen)
+{
+    if (!report)
+        return 0;
+    bool report_std = strcmp(report, "-") == 0;
+    if (report_std && !output && !output_dir)
+        return fail(err, errlen, "-",
+                    "--report and the table would both go to standard output (give -o FILE)");
+    if (report_std)
+        return 0;
+    if (output && same_file(output, report)) {
+        snprintf(err, errlen, "%s: --report and -o name the same file (%s)", report, output);
+        return -1;
+    }
+    if (output_dir) {
+        const char *slash = strrchr(report, '/');
+        const char *base = slash ? slash + 1 : report;
+        char *dir = dir_of(report);
+        bool clash = (strncmp(base, "part-", 5) == 0 || strcmp(base, "_SUCCESS") == 0) &&
+                     same_file(dir, output_dir);
+        free(dir);
+        if (clash) {
+            snprintf(err, errlen, "%s: --report names a file of --output-dir %s", report,
+                     output_dir);
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -299,9 +411,8 @@ static int write_rows(FILE *out, struct merge *m, uint64_t limit, enum mpiwc_for
     return mpiwc_format_end(out, format);
 }
 
-/* Write the rows of m to path through a temporary file and rename (the writer's rank). */
-static int write_file(const char *path, struct merge *m, uint64_t limit, enum mpiwc_format format,
-                      uint64_t *rows, char *err, size_t errlen)
+int mpiwc_output_file(const char *path, int (*fill)(FILE *f, void *arg), void *arg, char *err,
+                      size_t errlen)
 {
     struct temp_file t;
     if (temp_open(path, &t, err, errlen) != 0) {
@@ -318,10 +429,8 @@ static int write_file(const char *path, struct merge *m, uint64_t limit, enum mp
     static char iobuf[1 << 16];
     setvbuf(f, iobuf, _IOFBF, sizeof iobuf);
     errno = 0;
-    int rc = write_rows(f, m, limit, format, rows);
+    int rc = fill(f, arg) != 0 || fflush(f) != 0 || ferror(f) ? -1 : 0;
     int e = errno ? errno : EIO;
-    if (fflush(f) != 0 && rc == 0)
-        rc = -1, e = errno;
     if (rc == 0 && !t.direct && fsync(t.fd) != 0)
         rc = -1, e = errno;
     if (rc == 0 && !t.direct && !t.named && temp_name_it(t.target, &t, true) != 0)
@@ -339,9 +448,43 @@ static int write_file(const char *path, struct merge *m, uint64_t limit, enum mp
     return rc;
 }
 
-int mpiwc_output_dir_probe(const char *dir, char *err, size_t errlen)
+struct rows_fill {
+    struct merge *m;
+    uint64_t limit;
+    enum mpiwc_format format;
+    uint64_t *rows;
+};
+
+static int fill_rows(FILE *f, void *arg)
 {
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+    struct rows_fill *r = arg;
+    return write_rows(f, r->m, r->limit, r->format, r->rows);
+}
+
+/* Write the rows of m to path through a temporary file and rename (the writer's rank). */
+static int write_file(const char *path, struct merge *m, uint64_t limit, enum mpiwc_format format,
+                      uint64_t *rows, char *err, size_t errlen)
+{
+    struct rows_fill r = {m, limit, format, rows};
+    return mpiwc_output_file(path, fill_rows, &r, err, errlen);
+}
+
+int mpiwc_output_dir_probe(const char *dir, bool create, char *err, size_t errlen)
+{
+    struct stat st;
+    if (!create && stat(dir, &st) != 0) {
+        if (errno != ENOENT)
+            return fail(err, errlen, dir, strerror(errno));
+        /* Only ask whether it could be made: a new name in an existing parent. */
+        char *parent = dir_of(dir);
+        int e = stat(parent, &st) != 0             ? errno
+                : !S_ISDIR(st.st_mode)             ? ENOTDIR
+                : access(parent, W_OK | X_OK) != 0 ? errno
+                                                   : 0;
+        free(parent);
+        return e ? fail(err, errlen, dir, strerror(e)) : 0;
+    }
+    if (create && mkdir(dir, 0777) != 0 && errno != EEXIST)
         return fail(err, errlen, dir, strerror(errno));
     DIR *d = opendir(dir);
     if (!d)
@@ -354,13 +497,15 @@ int mpiwc_output_dir_probe(const char *dir, char *err, size_t errlen)
     closedir(d);
     if (rc != 0)
         return rc;
-    char *probe = mpiwc_xmalloc(strlen(dir) + sizeof "/part-probe");
-    sprintf(probe, "%s/part-probe", dir);
-    rc = mpiwc_output_probe(probe, err, errlen);
-    free(probe);
-    if (rc != 0)
-        snprintf(err, errlen, "%s: cannot create files in it", dir);
-    return rc;
+    char *part = mpiwc_xmalloc(strlen(dir) + sizeof "/part-probe");
+    sprintf(part, "%s/part-probe", dir);
+    int e = probe(part, err, errlen);
+    free(part);
+    if (e != 0) {
+        snprintf(err, errlen, "%s: cannot create files in it: %s", dir, strerror(e));
+        return -1;
+    }
+    return 0;
 }
 
 /* This rank's owned words as rows in order (borrowed keys; caller frees the array). */
@@ -543,8 +688,11 @@ int mpiwc_output_write(const struct mpiwc_table *owned, const struct mpiwc_outpu
         stats->distinct = all_distinct;
         if (req->path) {
             rc = write_file(req->path, &m, req->top, req->format, &stats->rows, err, errlen);
-        } else if (write_rows(req->stream, &m, req->top, req->format, &stats->rows) != 0) {
-            rc = fail(err, errlen, "standard output", strerror(errno ? errno : EIO));
+        } else {
+            /* errno as the failing write left it; none (a stream with no file): EIO. */
+            errno = 0;
+            if (write_rows(req->stream, &m, req->top, req->format, &stats->rows) != 0)
+                rc = fail(err, errlen, "standard output", strerror(errno ? errno : EIO));
         }
         stats->write_s += MPI_Wtime() - t0;
         free(m.heap);

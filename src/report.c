@@ -1,10 +1,12 @@
 #include "mpiwc/report.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mpiwc/format.h"
+#include "mpiwc/output.h"
 #include "mpiwc/util.h"
 #include "mpiwc_config.h"
 
@@ -202,8 +204,19 @@ static int write_json(const struct summary *s, const struct mpiwc_options *opts,
     return fflush(f) != 0 || ferror(f) ? -1 : 0;
 }
 
+struct json_fill {
+    const struct summary *s;
+    const struct mpiwc_options *opts;
+};
+
+static int fill_json(FILE *f, void *arg)
+{
+    const struct json_fill *j = arg;
+    return write_json(j->s, j->opts, f);
+}
+
 int mpiwc_report_finish(const struct mpiwc_report *rep, const struct mpiwc_options *opts,
-                        bool summary_line, MPI_Comm comm, FILE *err)
+                        bool summary_line, MPI_Comm comm, FILE *out, FILE *err)
 {
     int rank;
     MPI_Comm_rank(comm, &rank);
@@ -214,17 +227,19 @@ int mpiwc_report_finish(const struct mpiwc_report *rep, const struct mpiwc_optio
     if (rank == 0) {
         if (opts->stats || summary_line)
             print_text(&s, !opts->stats, err);
-        if (opts->report) {
-            FILE *f = fopen(opts->report, "w");
-            if (!f || write_json(&s, opts, f) != 0)
+        if (opts->report && strcmp(opts->report, "-") == 0) {
+            errno = 0; /* the failing write's errno, or none: EIO */
+            if (write_json(&s, opts, out) != 0) {
+                fprintf(err, "mpiwc: standard output: %s\n", strerror(errno ? errno : EIO));
                 rc = -1;
-            if (f && fclose(f) != 0)
-                rc = -1;
-            if (rc != 0) {
-                char *path = mpiwc_escape(opts->report);
-                fprintf(err, "mpiwc: %s: cannot write the report\n", path);
-                free(path);
             }
+        } else if (opts->report) {
+            /* As -o: a temporary name and a rename, never a half report. */
+            struct json_fill j = {&s, opts};
+            char msg[4200];
+            rc = mpiwc_output_file(opts->report, fill_json, &j, msg, sizeof msg);
+            if (rc != 0)
+                mpiwc_say(err, "", msg);
         }
         free(s.hosts);
         free(s.per_rank);

@@ -15,6 +15,7 @@
 #define MPIWC_OUTPUT_H
 
 #include <mpi.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -46,16 +47,39 @@ void mpiwc_output_on_signal(void);
 
 /*
  * Local (rank 0). Check that path can be created: makes and removes a
- * temporary file beside it. Returns 0 or -1 with "PATH: reason" in err.
+ * temporary file beside it ("-", standard output, always can). Returns 0 or
+ * -1 with "PATH: reason" in err.
  */
 int mpiwc_output_probe(const char *path, char *err, size_t errlen);
 
 /*
- * Local (rank 0). Prepare dir for part files: create it if missing (its
- * parent must exist); refuse one that already holds part files or _SUCCESS.
+ * Local (rank 0). Prepare dir for part files: create it if missing and
+ * create is set (its parent must exist; without create, only check that it
+ * could be made); refuse one that already holds part files or _SUCCESS.
  * Returns 0 or -1 with "DIR: reason" in err.
  */
-int mpiwc_output_dir_probe(const char *dir, char *err, size_t errlen);
+int mpiwc_output_dir_probe(const char *dir, bool create, char *err, size_t errlen);
+
+/*
+ * Local (rank 0). Refuse targets that are one file: report ("-": standard
+ * output) and output (NULL: standard output, unless output_dir) naming the
+ * same file under any spelling or link, report named like a part file or
+ * _SUCCESS of output_dir, or report on standard output beside the table.
+ * Any of them may be NULL. Returns 0 or -1 with "PATH: reason" in err.
+ */
+int mpiwc_output_clash(const char *output, const char *output_dir, const char *report, char *err,
+                       size_t errlen);
+
+/*
+ * Local. Write path as -o does: fill(f, arg) writes the content (returns 0
+ * or -1, errno set where it failed) to a temporary file in the same
+ * directory, which is flushed, synced and renamed over path, with the
+ * replaced file's permission bits (and, for root, owner and group); a device
+ * or FIFO is written in place. Returns 0, or -1 with "PATH: reason" in err
+ * and path untouched.
+ */
+int mpiwc_output_file(const char *path, int (*fill)(FILE *f, void *arg), void *arg, char *err,
+                      size_t errlen);
 
 /*
  * Collective over comm. Each rank writes its owned words, in req->sort order

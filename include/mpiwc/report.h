@@ -6,7 +6,7 @@
  *     mpiwc_report_init(&rep);
  *     mpiwc_report_start(&rep, MPIWC_PHASE_MAP);  ...  mpiwc_report_stop(&rep, MPIWC_PHASE_MAP);
  *     rep.counter[MPIWC_COUNT_BYTES] += n;
- *     mpiwc_report_finish(&rep, opts, comm, err);   // collective
+ *     mpiwc_report_finish(&rep, opts, false, comm, out, err);   // collective
  *
  * Metrics, per phase: wall = max(stop) - min(start) over ranks (the phase as
  * the job saw it), and min / avg / max of each rank's own stop - start (the
@@ -94,10 +94,12 @@ const char *mpiwc_report_counter_name(enum mpiwc_counter counter);
 /*
  * Collective over comm. Reduce over ranks; rank 0 prints the summary to err
  * when opts->stats (or only its first line, the one-line summary, when
- * summary_line), and writes opts->report as JSON. Returns 0, or -1 on every
- * rank when the report file could not be written (message on err).
+ * summary_line), and writes opts->report as JSON: to out when it is "-",
+ * else as -o writes a file (mpiwc_output_file(): a temporary name and a
+ * rename). Returns 0, or -1 on every rank when the report could not be
+ * written (one line on err: the path and the reason).
  */
 int mpiwc_report_finish(const struct mpiwc_report *rep, const struct mpiwc_options *opts,
-                        bool summary_line, MPI_Comm comm, FILE *err);
+                        bool summary_line, MPI_Comm comm, FILE *out, FILE *err);
 
 #endif

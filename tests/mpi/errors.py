@@ -25,7 +25,13 @@ clone in /root, mode 700). Without setpriv, or when nobody cannot reach the
 temporary directory, mpirun or the files (a TMPDIR under /root), it is
 skipped with the reason.
 Output to a read-only place: /proc/mpiwc-test.tsv (procfs refuses new files,
-for root too).
+for root too); an existing file there (/proc/version) cannot get the
+temporary file beside it; /proc/sys refuses new files (a read-only
+--output-dir), and so does a 0555 directory for nobody.
+Targets that are one file (--report and -o as the same name, as ./NAME, as a
+symbolic or a hard link, --report as a part file or _SUCCESS of
+--output-dir, --report=- beside a table on standard output) are refused
+before anything is written.
 Paths with a newline, a backslash and bytes that are not UTF-8 stay on one
 line: the message must hold the path as escape() below writes it (\\n, \\\\,
 \\xHH), both for rank 0's planning errors and for a rank's reading error.
@@ -226,6 +232,48 @@ def run(tap, mpiwc, tmp):
         ]
     with open(os.path.join(tmp, 'list.txt'), 'wb') as f:
         f.write(good.encode() + b'\n' + missing.encode() + b'\n')
+    # Two targets that are one file: the table would be lost under the report.
+    # HARDLINK is a hard link to the -o file, made for the run.
+    result_link = os.path.join(tmp, 'result-link.tsv')
+    os.symlink(os.path.join(outdir, 'result.tsv'), result_link)
+    parts_new = os.path.join(outdir, 'parts')  # must not be created
+    parts_old = os.path.join(tmp, 'parts-existing')
+    os.makedirs(parts_old)
+    runtime += [
+        ('--report and -o name the same file', ['--report=RESULT', good],
+         [('result.tsv',), ('--report',)], True),
+        ('--report names the -o file as ./', ['--report=' + os.path.join(outdir, '.', 'result.tsv'),
+                                               good], [('result.tsv',), ('--report',)], True),
+        ('--report is a symbolic link to the -o file', ['--report=' + result_link, good],
+         [('result',), ('--report',)], True),
+        ('--report is a hard link to the -o file', ['--report=HARDLINK', good],
+         [('hard.tsv', 'result.tsv'), ('--report',)], True),
+        ('-o and --report name one new file two ways',
+         ['-o', os.path.join(outdir, 'fresh.tsv'),
+          '--report=' + os.path.join(outdir, '.', 'fresh.tsv'), good],
+         [('fresh.tsv',), ('--report',)], False),
+        ('--report is a part file of a new --output-dir',
+         ['--output-dir=' + parts_new, '--report=' + os.path.join(parts_new, 'part-00000'), good],
+         [('part-00000',), ('--output-dir',)], False),
+        ('--report is the _SUCCESS of --output-dir',
+         ['--output-dir=' + parts_old, '--report=' + os.path.join(parts_old, '_SUCCESS'), good],
+         [('_SUCCESS',), ('--output-dir',)], False),
+        ('-o - and --report=- are both standard output', ['-o', '-', '--report=-', good],
+         [('standard output',), ('--report',)], False),
+        ('--report=- with the table on standard output', ['--report=-', good],
+         [('standard output',), ('--report',)], False),
+    ]
+    # Errors give their reason.
+    runtime += [
+        ('--files-from names a directory', ['--files-from=' + empty_dir],
+         [(empty_dir,), ('Is a directory',)], True),
+        ('report on a full device', ['--report=/dev/full', '-o', os.path.join(tmp, 'table.tsv'),
+                                     good], [('/dev/full',), ('No space left on device',)], False),
+        ('output over a file of a read-only place', ['-o', '/proc/version', good],
+         [('/proc/version',), ('temporary',)], False),
+        ('--output-dir in a read-only place', ['--output-dir=/proc/sys', good],
+         [('/proc/sys',), ('Permission denied', 'Read-only file system')], False),
+    ]
     runtime += [
         ('--files-from list missing', ['--files-from=' + missing], [(missing,)], True),
         ('--files-from names a missing path', ['--files-from=' + os.path.join(tmp, 'list.txt')],
@@ -267,7 +315,11 @@ def run(tap, mpiwc, tmp):
             out_args = ['-o', out_file]
         before = snapshot(outdir)
         proc_before = os.path.exists(proc_out)
-        args = [out_file if a == 'RESULT' else a for a in args]
+        hard = None
+        if 'HARDLINK' in ' '.join(args):
+            hard = os.path.join(tmp, 'hard.tsv')
+            os.link(out_file, hard)
+        args = [a.replace('RESULT', out_file or '').replace('HARDLINK', hard or '') for a in args]
         cmd = mpirun(np, as_nobody) + RECORD + [binary] + out_args + args
         shutil.rmtree(status_dir, ignore_errors=True)
         os.makedirs(status_dir)
@@ -278,7 +330,7 @@ def run(tap, mpiwc, tmp):
             if as_nobody:
                 env['HOME'] = tmp
             p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
-                               timeout=TIMEOUT + 10, env=env, cwd=tmp if as_nobody else None,
+                               timeout=TIMEOUT + 10, env=env, cwd=tmp,
                                start_new_session=True)
             rc, stdout, stderr = p.returncode, p.stdout, p.stderr
         except subprocess.TimeoutExpired as e:
@@ -319,6 +371,10 @@ def run(tap, mpiwc, tmp):
             problems.append('%s appeared' % no_dir_out)
         if os.path.exists(proc_out) and not proc_before:
             problems.append('%s appeared' % proc_out)
+        if os.listdir(parts_old):
+            problems.append('%s is no longer empty' % parts_old)
+            for n in os.listdir(parts_old):
+                os.unlink(os.path.join(parts_old, n))
         shown = ' '.join(cmd).replace(tmp, '$TMP').encode(errors='surrogateescape').decode(
             errors='replace')
         tap.result(not problems, 'np=%d %s (%.1f s)' % (np, name, took),
@@ -326,6 +382,8 @@ def run(tap, mpiwc, tmp):
                    if problems else ())
         if out_file:
             os.unlink(out_file)
+        if hard:
+            os.unlink(hard)
 
     for np in NPS:
         for name, args, names, existing in runtime:
@@ -347,6 +405,26 @@ def run(tap, mpiwc, tmp):
                       as_nobody=True, binary=binary)
         else:
             tap.skip('np=%d unreadable file' % np, 'running as root without setpriv')
+        # A read-only --output-dir: the reason, not only "cannot create files in it".
+        ro_dir = os.path.join(tmp, 'read-only-dir')
+        os.makedirs(ro_dir, exist_ok=True)
+        os.chmod(ro_dir, 0o555)
+        if os.getuid() != 0:
+            check('read-only --output-dir', np, ['--output-dir=' + ro_dir, good], 1,
+                  [(ro_dir,), ('Permission denied',)], False)
+        elif shutil.which('setpriv'):
+            binary = os.path.join(tmp, 'mpiwc')
+            shutil.copy(mpiwc, binary)
+            os.chmod(binary, 0o755)
+            why = nobody_blocked(tmp, binary, good, secret, outdir)
+            if why:
+                tap.skip('np=%d read-only --output-dir (as nobody)' % np, why)
+            else:
+                check('read-only --output-dir (as nobody)', np, ['--output-dir=' + ro_dir, good],
+                      1, [(ro_dir,), ('Permission denied',)], False, as_nobody=True,
+                      binary=binary)
+        else:
+            tap.skip('np=%d read-only --output-dir' % np, 'running as root without setpriv')
         for name, args, names in usage:
             check(name, np, args, 2, names, False)
             if name == 'bad --split':
