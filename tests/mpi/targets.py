@@ -10,9 +10,14 @@ usage: targets.py MPIWC
   rename (a new inode: a hard link to the old file keeps the old content),
   and the new file keeps the old one's permission bits (0600, 0640) and, as
   root, its owner and group.
+- --output-dir with csv and json: every part file is a document of its own
+  (csv with its header, a json array, also when the rank owns no word), and
+  the union of the parts' rows is the table of -o at np 1.
 - Write errors on standard output name it and give the reason (a singleton
   run, without mpirun, so that standard output can be /dev/full).
 """
+import csv
+import io
 import json
 import os
 import shutil
@@ -52,6 +57,18 @@ def mpirun(np):
 def run(cmd, **kw):
     return subprocess.run(cmd, capture_output=True, start_new_session=True,
                           stdin=subprocess.DEVNULL, **kw)
+
+
+def rows_of(data, fmt):
+    """The rows of one table or part file, checking it is a document of its own."""
+    text = data.decode('utf-8')
+    if fmt == 'csv':
+        rows = list(csv.reader(io.StringIO(text, newline='')))
+        assert rows and rows[0] == ['word', 'count'], 'no csv header: %r' % text[:80]
+        return [tuple(r) for r in rows[1:]]
+    if fmt == 'json':
+        return [(r['word'], str(r['count'])) for r in json.loads(text)]
+    return [tuple(l.split('\t')) for l in text.splitlines()]
 
 
 def check_dash(tap, mpiwc, tmp, good, table):
@@ -115,6 +132,31 @@ def check_replace(tap, mpiwc, tmp, good, table):
     tap.ok(leftovers == [], 'no temporary file left', leftovers)
 
 
+def check_parts(tap, mpiwc, tmp, good):
+    for fmt in ('tsv', 'csv', 'json'):
+        one = os.path.join(tmp, 'one.' + fmt)
+        r = run(mpirun(1) + [mpiwc, '--format=' + fmt, '-o', one, good])
+        with open(one, 'rb') as f:
+            want = sorted(rows_of(f.read(), fmt))
+        for np in (3, 7):
+            d = os.path.join(tmp, 'parts-%s-%d' % (fmt, np))
+            r = run(mpirun(np) + [mpiwc, '--format=' + fmt, '--output-dir=' + d, good])
+            got, problems = [], []
+            names = sorted(n for n in os.listdir(d) if n.startswith('part-')) \
+                if os.path.isdir(d) else []
+            for name in names:
+                with open(os.path.join(d, name), 'rb') as f:
+                    data = f.read()
+                try:
+                    got += rows_of(data, fmt)
+                except (AssertionError, ValueError) as e:
+                    problems.append('%s: %s' % (name, e))
+            tap.ok(r.returncode == 0 and len(names) == np and not problems
+                   and sorted(got) == want,
+                   '--output-dir --format=%s at np %d: each part a document, their rows the table'
+                   % (fmt, np), '%r %r' % (problems, r.stderr))
+
+
 def check_stdout_errors(tap, mpiwc, tmp, good):
     # A singleton (no mpirun): standard output is the process's own /dev/full.
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT='1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM='1')
@@ -142,6 +184,7 @@ def main():
         check_dash(tap, mpiwc, tmp, good, plain.stdout)
         check_dry_run_creates_nothing(tap, mpiwc, tmp, good)
         check_replace(tap, mpiwc, tmp, good, plain.stdout)
+        check_parts(tap, mpiwc, tmp, good)
         check_stdout_errors(tap, mpiwc, tmp, good)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
