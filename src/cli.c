@@ -46,7 +46,8 @@ void mpiwc_cli_usage(FILE *out)
           "      --min-length=N        drop words shorter than N characters\n"
           "      --stopwords=FILE      drop the words of FILE (one per line, UTF-8; folded\n"
           "                            and normalized like the text; a leading byte order\n"
-          "                            mark is dropped)\n"
+          "                            mark is dropped; read once by rank 0; - : standard\n"
+          "                            input)\n"
           "      --ignore-numbers      drop words made only of decimal digits\n"
           "      --compat=hadoop       Hadoop WordCount's output: split at space \\t \\n \\r \\f\n"
           "                            only, case kept, sorted by word bytes, word<TAB>count;\n"
@@ -234,7 +235,7 @@ enum {
     OPT_COMPAT
 };
 
-/* The word options after the loop: their combinations, and the stop-word file. */
+/* The word options after the loop: their combinations. */
 static enum mpiwc_cli_result check_words(struct mpiwc_options *opts, unsigned given, FILE *err)
 {
     static const char *const fixed[] = {"split", "case", "normalize", "sort", "format"};
@@ -251,19 +252,6 @@ static enum mpiwc_cli_result check_words(struct mpiwc_options *opts, unsigned gi
     }
     if ((given & 4u) && opts->split != MPIWC_SPLIT_UNICODE && opts->split != MPIWC_SPLIT_UAX29)
         return usage_error(err, "option '--normalize' needs '--split=unicode' or '--split=uax29'");
-    if (opts->stopwords) {
-        FILE *f = fopen(opts->stopwords, "rb");
-        if (!f)
-            return usage_error(err, "cannot read stop words '%s': %s", opts->stopwords,
-                               strerror(errno));
-        char probe[1];
-        size_t n = fread(probe, 1, 1, f);
-        int bad = n == 0 && ferror(f);
-        fclose(f);
-        if (bad)
-            return usage_error(err, "cannot read stop words '%s': %s", opts->stopwords,
-                               strerror(EISDIR));
-    }
     return MPIWC_CLI_RUN;
 }
 

@@ -66,38 +66,55 @@ static int overwrites_input(const char *target, const struct mpiwc_plan *plan,
     return 0;
 }
 
-/* Rank 0: read the whole --files-from list into *data (len + 1 bytes). */
-static int read_list(const char *path, char **data, size_t *len, char *err, size_t errlen)
+/*
+ * The files of options that rank 0 reads once for every rank, so that a path
+ * seen from rank 0's node only (or a pipe) gives every rank the same words.
+ */
+struct shared_files {
+    char *stopwords; /* --stopwords: the list's bytes; NULL: none */
+    size_t stopwords_len;
+};
+
+/* Rank 0: read the --stopwords file. */
+static int read_shared(const struct mpiwc_options *opts, struct shared_files *sf, char *msg,
+                       size_t msglen)
 {
-    bool std = strcmp(path, "-") == 0;
-    FILE *f = std ? stdin : fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    size_t cap = 1 << 16, n = 0;
-    char *p = mpiwc_xmalloc(cap);
-    size_t k;
-    errno = 0;
-    while ((k = fread(p + n, 1, cap - n - 1, f)) > 0) {
-        n += k;
-        if (cap - n - 1 == 0) {
-            cap = mpiwc_mul_size(cap, 2);
-            p = mpiwc_xrealloc(p, cap);
+    if (!opts->stopwords)
+        return 0;
+    for (size_t i = 0; i < opts->npaths; i++)
+        if (strcmp(opts->stopwords, "-") == 0 &&
+            (strcmp(opts->paths[i], "-") == 0 ||
+             (opts->files_from && strcmp(opts->files_from, "-") == 0))) {
+            snprintf(msg, msglen, "-: standard input cannot be both an input and --stopwords");
+            return -1;
         }
+    if (mpiwc_read_whole(opts->stopwords, &sf->stopwords, &sf->stopwords_len, msg, msglen) == 0)
+        return 0;
+    size_t n = strlen(msg);
+    snprintf(msg + n, msglen - n, " (--stopwords)");
+    return -1;
+}
+
+/* Collective. Rank 0's shared files to every rank (rank 0 read them in make_plan). */
+static void bcast_shared(struct shared_files *sf, MPI_Comm comm)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    uint64_t head[2] = {sf->stopwords != NULL, sf->stopwords_len};
+    MPI_Bcast(head, 2, MPI_UINT64_T, 0, comm);
+    if (!head[0])
+        return;
+    if (rank != 0) {
+        sf->stopwords_len = (size_t)head[1];
+        sf->stopwords = mpiwc_xmalloc(sf->stopwords_len + 1);
     }
-    int bad = ferror(f), e = errno ? errno : EIO; /* fread's errno (EISDIR for a directory) */
-    if (!std)
-        fclose(f);
-    if (bad) {
-        snprintf(err, errlen, "%s: cannot read the list of files: %s",
-                 std ? "standard input" : path, strerror(e));
-        free(p);
-        return -1;
-    }
-    *data = p;
-    *len = n;
-    return 0;
+    bcast_bytes((uint8_t *)sf->stopwords, head[1], comm);
+}
+
+static void free_shared(struct shared_files *sf)
+{
+    free(sf->stopwords);
+    memset(sf, 0, sizeof *sf);
 }
 
 /* Rank 0: the paths of the command line, then those of --files-from, listed into plan. */
@@ -115,7 +132,7 @@ static int expand_inputs(const struct mpiwc_options *opts, struct mpiwc_plan *pl
         }
     char *data, **listed = NULL;
     size_t len;
-    if (read_list(opts->files_from, &data, &len, msg, msglen) != 0)
+    if (mpiwc_read_whole(opts->files_from, &data, &len, msg, msglen) != 0)
         return -1;
     size_t n = mpiwc_plan_split_list(data, len, opts->files_from_nul, &listed);
     char **all = mpiwc_xmalloc(mpiwc_mul_size(opts->npaths + n + 1, sizeof *all));
@@ -225,18 +242,20 @@ static struct mpiwc_plan_probe *probe_spread(const struct mpiwc_plan *plan, MPI_
 }
 
 /*
- * Collective. Rank 0 lists the inputs, every rank probes a share of them,
- * then rank 0 checks the targets and splits. Returns rank 0's verdict on
- * rank 0 (0 on the others), and rank 0 prints the one error line.
+ * Collective. Rank 0 reads the shared files and lists the inputs, every rank
+ * probes a share of them, then rank 0 checks the targets and splits. Returns
+ * rank 0's verdict on rank 0 (0 on the others), and rank 0 prints the one
+ * error line. sf is filled on rank 0 only (free_shared in every case).
  */
 static int make_plan(const struct mpiwc_options *opts, MPI_Comm comm, struct mpiwc_plan *plan,
-                     FILE *err)
+                     struct shared_files *sf, FILE *err)
 {
     int rank, nranks;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &nranks);
     char msg[ERRLEN];
-    int failed = rank == 0 && expand_inputs(opts, plan, msg, sizeof msg) != 0;
+    int failed = rank == 0 && (read_shared(opts, sf, msg, sizeof msg) != 0 ||
+                               expand_inputs(opts, plan, msg, sizeof msg) != 0);
     MPI_Bcast(&failed, 1, MPI_INT, 0, comm);
     if (failed) {
         if (rank == 0)
@@ -331,6 +350,7 @@ struct ckpt {
     uint64_t loaded_nranks;
     uint64_t inputs, options; /* fingerprints */
     uint64_t skipped;         /* bytes the restart did not read again (rank 0) */
+    uint64_t total;           /* the plan's bytes, with those done (rank 0) */
     double last;              /* rank 0: MPI_Wtime() of the start or the last checkpoint */
     uint64_t count, bytes;
     double seconds;
@@ -378,17 +398,57 @@ static int ckpt_plan(const struct mpiwc_options *opts, int nranks, struct mpiwc_
         ck->skipped += comp ? plan->files[d->file].weight : d->end - d->start;
     }
     mpiwc_plan_split_remaining(plan, nranks, ck->done.v, ck->done.n);
-    if (opts->verbosity >= 0) {
-        char *gdir = mpiwc_ckpt_gen_path(ck->dir, ck->loaded);
-        char msg[ERRLEN];
-        snprintf(msg, sizeof msg,
-                 "resuming from checkpoint %s (%" PRIu64 " of %" PRIu64 " bytes done, %" PRIu64
-                 " rank%s)",
-                 gdir, ck->skipped, total, ck->loaded_nranks, ck->loaded_nranks == 1 ? "" : "s");
-        mpiwc_say(err, "", msg);
-        free(gdir);
-    }
+    ck->total = total;
     return 0;
+}
+
+/* Rank 0, once every rank agreed to go on: say which checkpoint the job resumes from. */
+static void say_resume(const struct mpiwc_options *opts, const struct ckpt *ck, FILE *err)
+{
+    if (!ck->loaded || opts->verbosity < 0)
+        return;
+    char *gdir = mpiwc_ckpt_gen_path(ck->dir, ck->loaded);
+    char msg[ERRLEN];
+    snprintf(msg, sizeof msg,
+             "resuming from checkpoint %s (%" PRIu64 " of %" PRIu64 " bytes done, %" PRIu64
+             " rank%s)",
+             gdir, ck->skipped, ck->total, ck->loaded_nranks, ck->loaded_nranks == 1 ? "" : "s");
+    mpiwc_say(err, "", msg);
+    free(gdir);
+}
+
+/*
+ * Collective. Every rank checks that it can create files in dir, which every
+ * rank writes into (--checkpoint-dir, --output-dir; rank 0 made it): a path
+ * that only some nodes see fails on the others. The ranks agree, and rank 0
+ * prints the reason of the first rank that failed. Returns -1 on every rank
+ * when any failed.
+ */
+static int every_rank_writes(const char *dir, const char *option, MPI_Comm comm, FILE *err)
+{
+    int rank, nranks;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &nranks);
+    char msg[ERRLEN] = "", why[ERRLEN - MPI_MAX_PROCESSOR_NAME - 64];
+    size_t n = strlen(dir) + sizeof "/.mpiwc-probe";
+    char *probe = mpiwc_xmalloc(n);
+    snprintf(probe, n, "%s/.mpiwc-probe", dir);
+    int first = nranks, any;
+    if (mpiwc_output_probe(probe, why, sizeof why) != 0) {
+        char host[MPI_MAX_PROCESSOR_NAME] = "?";
+        int hostlen;
+        MPI_Get_processor_name(host, &hostlen);
+        snprintf(msg, sizeof msg, "%s (%s, rank %d on %s)", why, option, rank, host);
+        first = rank;
+    }
+    free(probe);
+    MPI_Allreduce(&first, &any, 1, MPI_INT, MPI_MIN, comm);
+    if (any == nranks)
+        return 0;
+    MPI_Bcast(msg, sizeof msg, MPI_CHAR, any, comm);
+    if (rank == 0)
+        mpiwc_say(err, "", msg);
+    return -1;
 }
 
 /*
@@ -396,7 +456,7 @@ static int ckpt_plan(const struct mpiwc_options *opts, int nranks, struct mpiwc_
  * rank 0 shows progress (all ranks then take part in the progress rounds).
  */
 static int distribute_plan(const struct mpiwc_options *opts, MPI_Comm comm, struct mpiwc_plan *plan,
-                           bool *progress, struct ckpt *ck, FILE *err)
+                           struct shared_files *sf, bool *progress, struct ckpt *ck, FILE *err)
 {
     int rank, nranks;
     MPI_Comm_rank(comm, &rank);
@@ -404,7 +464,7 @@ static int distribute_plan(const struct mpiwc_options *opts, MPI_Comm comm, stru
     int verdict[2] = {0, 0}; /* failed, progress */
     uint8_t *packed = NULL;
     uint64_t len = 0;
-    int planned = make_plan(opts, comm, plan, err);
+    int planned = make_plan(opts, comm, plan, sf, err);
     if (rank == 0) {
         verdict[0] = planned != 0;
         if (!verdict[0] && ck->dir && ckpt_plan(opts, nranks, plan, ck, err) != 0) {
@@ -426,6 +486,7 @@ static int distribute_plan(const struct mpiwc_options *opts, MPI_Comm comm, stru
     if (rank != 0 && mpiwc_plan_unpack(plan, packed, len) != 0)
         mpiwc_fatal("received a malformed plan");
     free(packed);
+    bcast_shared(sf, comm);
     if (ck->dir) {
         uint64_t state[5] = {ck->next, ck->loaded, ck->loaded_nranks, ck->inputs, ck->options};
         MPI_Bcast(state, 5, MPI_UINT64_T, 0, comm);
@@ -435,6 +496,13 @@ static int distribute_plan(const struct mpiwc_options *opts, MPI_Comm comm, stru
         ck->inputs = state[3];
         ck->options = state[4];
     }
+    if ((ck->dir && every_rank_writes(ck->dir, "--checkpoint-dir", comm, err) != 0) ||
+        (opts->output_dir && every_rank_writes(opts->output_dir, "--output-dir", comm, err) != 0)) {
+        mpiwc_plan_free(plan);
+        return -1;
+    }
+    if (rank == 0)
+        say_resume(opts, ck, err);
     return 0;
 }
 
@@ -752,8 +820,9 @@ static int map_ranges(const struct mpiwc_options *opts, const struct mpiwc_plan 
 
 /* Read this rank's ranges into r->local; prints the rank's error line. Returns 0, -1 when
  * any rank failed, or 1 when the ranks stopped after a checkpoint (--checkpoint-dir). */
-static int map(const struct mpiwc_options *opts, const struct mpiwc_plan *plan, int rank,
-               struct rounds *r, bool rounds, struct ckpt *ck, struct mpiwc_report *rep, FILE *err)
+static int map(const struct mpiwc_options *opts, const struct mpiwc_plan *plan,
+               const struct shared_files *sf, int rank, struct rounds *r, bool rounds,
+               struct ckpt *ck, struct mpiwc_report *rep, FILE *err)
 {
     struct mpiwc_tokenizer tok;
     struct mpiwc_reader reader;
@@ -763,16 +832,11 @@ static int map(const struct mpiwc_options *opts, const struct mpiwc_plan *plan, 
         .normalize = opts->normalize,
         .min_length = opts->min_length,
         .ignore_numbers = opts->ignore_numbers,
-        .stopwords = opts->stopwords,
+        .stopwords = (const uint8_t *)sf->stopwords,
+        .stopwords_len = sf->stopwords_len,
     };
     int rc = 0;
-    char msg[ERRLEN];
-    if (mpiwc_tokenizer_init_rules(&tok, &rules, r->local, msg, sizeof msg) != 0) {
-        /* The stop words went away since parsing: fail, but keep in step with the others. */
-        say_rank_error(rank, msg, err);
-        rc = -1;
-        mpiwc_tokenizer_init(&tok, opts->split, opts->casing, r->local);
-    }
+    mpiwc_tokenizer_init_rules(&tok, &rules, r->local);
     mpiwc_reader_init(&reader, opts->buffer_size, opts->split);
     r->bytes_read = &reader.bytes_read;
     int stopped = 0;
@@ -815,7 +879,9 @@ static int dry_run(const struct mpiwc_options *opts, MPI_Comm comm, FILE *out, F
     MPI_Comm_rank(comm, &rank);
     struct mpiwc_plan plan;
     memset(&plan, 0, sizeof plan);
-    failed = make_plan(opts, comm, &plan, err) != 0;
+    struct shared_files sf = {0};
+    failed = make_plan(opts, comm, &plan, &sf, err) != 0;
+    free_shared(&sf);
     if (rank == 0) {
         errno = 0; /* the failing write's errno, or none: EIO */
         if (!failed && mpiwc_plan_print(&plan, out, opts->format == MPIWC_FORMAT_JSON) != 0) {
@@ -842,8 +908,12 @@ int mpiwc_run(const struct mpiwc_options *opts, MPI_Comm comm, FILE *out, FILE *
     mpiwc_report_start(&rep, MPIWC_PHASE_PLAN);
     bool progress_on;
     struct ckpt ck = {.dir = opts->checkpoint_dir};
-    if (distribute_plan(opts, comm, &plan, &progress_on, &ck, err) != 0)
+    struct shared_files sf = {0};
+    if (distribute_plan(opts, comm, &plan, &sf, &progress_on, &ck, err) != 0) {
+        free_shared(&sf);
+        mpiwc_ckpt_done_free(&ck.done);
         return MPIWC_EXIT_FAILURE;
+    }
     mpiwc_report_stop(&rep, MPIWC_PHASE_PLAN);
     if (opts->verbosity > 0 && rank == 0)
         fprintf(err, "mpiwc: planned %zu file%s, %" PRIu64 " bytes over %d rank%s\n", plan.nfiles,
@@ -878,10 +948,11 @@ int mpiwc_run(const struct mpiwc_options *opts, MPI_Comm comm, FILE *out, FILE *
     int failed = ck.loaded && ckpt_load(&ck, &plan, rank, nranks, &local, comm, err);
     int stopped = 0;
     if (!failed) {
-        int m = map(opts, &plan, rank, &r, opts->memory_limit || progress_on, &ck, &rep, err);
+        int m = map(opts, &plan, &sf, rank, &r, opts->memory_limit || progress_on, &ck, &rep, err);
         failed = m < 0;
         stopped = m > 0;
     }
+    free_shared(&sf);
     mpiwc_plan_free(&plan);
     mpiwc_ckpt_done_free(&ck.done);
     mpiwc_report_stop(&rep, MPIWC_PHASE_MAP);

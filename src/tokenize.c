@@ -40,27 +40,22 @@ void mpiwc_tokenizer_init(struct mpiwc_tokenizer *tok, enum mpiwc_split split,
     if (split >= MPIWC_SPLIT_UNICODE) {
         struct mpiwc_word_rules rules = {.split = split, .casing = casing};
         tok->text = mpiwc_xmalloc(sizeof *tok->text);
-        (void)mpiwc_words_init(tok->text, &rules, table, NULL, 0); /* no file: cannot fail */
+        mpiwc_words_init(tok->text, &rules, table);
     }
 }
 
-int mpiwc_tokenizer_init_rules(struct mpiwc_tokenizer *tok, const struct mpiwc_word_rules *rules,
-                               struct mpiwc_table *table, char *err, size_t errlen)
+void mpiwc_tokenizer_init_rules(struct mpiwc_tokenizer *tok, const struct mpiwc_word_rules *rules,
+                                struct mpiwc_table *table)
 {
     bool text = rules->split >= MPIWC_SPLIT_UNICODE || rules->min_length > 0 ||
                 rules->ignore_numbers || rules->stopwords;
     mpiwc_tokenizer_init(tok, text ? MPIWC_SPLIT_ALNUM : rules->split, rules->casing, table);
     if (!text)
-        return 0;
+        return;
     for (int b = 0; b < 256; b++) /* the run predicate, for the reader */
         tok->is_word[b] = mpiwc_tokenize_is_word(rules->split, (uint8_t)b);
     tok->text = mpiwc_xmalloc(sizeof *tok->text);
-    if (mpiwc_words_init(tok->text, rules, table, err, errlen) != 0) {
-        free(tok->text);
-        tok->text = NULL;
-        return -1;
-    }
-    return 0;
+    mpiwc_words_init(tok->text, rules, table);
 }
 
 /* The text engine's counters, mirrored after each call into it. */

@@ -1,10 +1,14 @@
 #include "mpiwc/util.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static mpiwc_fatal_handler fatal_handler;
 
@@ -137,4 +141,40 @@ double mpiwc_seconds(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+int mpiwc_read_whole(const char *path, char **data, size_t *len, char *err, size_t errlen)
+{
+    bool std = strcmp(path, "-") == 0;
+    int fd = std ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t cap = (size_t)1 << 16, n = 0;
+    char *p = mpiwc_xmalloc(cap);
+    for (;;) {
+        if (cap - n - 1 == 0) {
+            cap = mpiwc_mul_size(cap, 2);
+            p = mpiwc_xrealloc(p, cap);
+        }
+        ssize_t k = read(fd, p + n, cap - n - 1);
+        if (k > 0) {
+            n += (size_t)k;
+        } else if (k == 0) {
+            break;
+        } else if (errno != EINTR) {
+            snprintf(err, errlen, "%s: %s", std ? "standard input" : path, strerror(errno));
+            if (!std)
+                close(fd);
+            free(p);
+            return -1;
+        }
+    }
+    if (!std)
+        close(fd);
+    p[n] = '\0';
+    *data = p;
+    *len = n;
+    return 0;
 }

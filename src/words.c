@@ -1,6 +1,5 @@
 #include "mpiwc/words.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -317,60 +316,32 @@ void mpiwc_words_end(struct mpiwc_words *w)
     w->in_run = false;
 }
 
-/* Read the stop-word file: one word per line (LF or CRLF), keyed like the text. */
-static int load_stopwords(struct mpiwc_words *w, const char *path, char *err, size_t errlen)
+/* The stop-word list: one word per line (LF or CRLF), keyed like the text. */
+static void load_stopwords(struct mpiwc_words *w, const uint8_t *all, size_t all_len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    struct mpiwc_unicode_buf all = {0};
-    uint8_t chunk[65536];
-    size_t k;
-    while ((k = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (all.cap - all.len < k) {
-            size_t c = all.cap ? all.cap : sizeof chunk;
-            while (c - all.len < k)
-                c = mpiwc_mul_size(c, 2);
-            all.p = mpiwc_xrealloc(all.p, c);
-            all.cap = c;
-        }
-        memcpy(all.p + all.len, chunk, k);
-        all.len += k;
-    }
-    int failed = ferror(f);
-    int saved = errno;
-    fclose(f);
-    if (failed) {
-        snprintf(err, errlen, "%s: %s", path, strerror(saved ? saved : EIO));
-        free(all.p);
-        return -1;
-    }
     /* A byte order mark is not part of the first word (editors on Windows write one). */
-    for (size_t i = mpiwc_unicode_bom(all.p, all.len); i < all.len;) {
-        const uint8_t *nl = memchr(all.p + i, '\n', all.len - i);
-        size_t end = nl ? (size_t)(nl - all.p) : all.len, n = end - i;
-        if (n && all.p[i + n - 1] == '\r')
+    for (size_t i = mpiwc_unicode_bom(all, all_len); i < all_len;) {
+        const uint8_t *nl = memchr(all + i, '\n', all_len - i);
+        size_t end = nl ? (size_t)(nl - all) : all_len, n = end - i;
+        if (n && all[i + n - 1] == '\r')
             n--;
         if (n) {
             size_t len, bad;
-            const uint8_t *key = key_of(w, all.p + i, n, &len, &bad);
+            const uint8_t *key = key_of(w, all + i, n, &len, &bad);
             if (len)
                 mpiwc_table_add(&w->stop, key, len, 1);
         }
         i = end + 1;
     }
-    free(all.p);
-    return 0;
 }
 
-int mpiwc_words_init(struct mpiwc_words *w, const struct mpiwc_word_rules *rules,
-                     struct mpiwc_table *table, char *err, size_t errlen)
+void mpiwc_words_init(struct mpiwc_words *w, const struct mpiwc_word_rules *rules,
+                      struct mpiwc_table *table)
 {
     memset(w, 0, sizeof *w);
     w->rules = *rules;
     w->rules.stopwords = NULL;
+    w->rules.stopwords_len = 0;
     if (rules->split == MPIWC_SPLIT_HADOOP || rules->split == MPIWC_SPLIT_ALNUM ||
         rules->split == MPIWC_SPLIT_SPACE)
         w->rules.normalize = MPIWC_NORMALIZE_NONE;
@@ -391,11 +362,8 @@ int mpiwc_words_init(struct mpiwc_words *w, const struct mpiwc_word_rules *rules
     mpiwc_unicode_keyer_init(&w->keyer, rules->casing == MPIWC_CASE_FOLD, w->rules.normalize);
     if (rules->split == MPIWC_SPLIT_UAX29)
         mpiwc_unicode_segmenter_init(&w->seg);
-    if (rules->stopwords && load_stopwords(w, rules->stopwords, err, errlen) != 0) {
-        mpiwc_words_free(w);
-        return -1;
-    }
-    return 0;
+    if (rules->stopwords)
+        load_stopwords(w, rules->stopwords, rules->stopwords_len);
 }
 
 void mpiwc_words_free(struct mpiwc_words *w)

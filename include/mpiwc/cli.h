@@ -38,7 +38,7 @@ struct mpiwc_options {
     enum mpiwc_normalize normalize; /* unicode and uax29 (default nfc) */
     size_t min_length;              /* --min-length characters; 0: none */
     bool ignore_numbers;
-    const char *stopwords; /* NULL: none; checked readable while parsing */
+    const char *stopwords; /* NULL: none; read by rank 0 when the job plans */
     bool compat_hadoop;    /* --compat=hadoop: split, case, sort and format fixed */
     enum mpiwc_format format;
     bool stats;

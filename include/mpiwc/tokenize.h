@@ -64,9 +64,11 @@ struct mpiwc_word_rules {
     enum mpiwc_split split;
     enum mpiwc_case casing;
     enum mpiwc_normalize normalize;
-    size_t min_length;     /* drop keys of fewer characters; 0: keep all */
-    bool ignore_numbers;   /* drop keys made only of decimal digits */
-    const char *stopwords; /* file of words to drop, one per line; NULL: none */
+    size_t min_length;   /* drop keys of fewer characters; 0: keep all */
+    bool ignore_numbers; /* drop keys made only of decimal digits */
+    /* The stop-word list's bytes, one word per line (borrowed, for init only); NULL: none. */
+    const uint8_t *stopwords;
+    size_t stopwords_len;
 };
 
 struct mpiwc_words;
@@ -110,11 +112,11 @@ void mpiwc_tokenizer_init(struct mpiwc_tokenizer *tok, enum mpiwc_split split,
 
 /*
  * Local. The same for any word rules: the byte engine when they need no more,
- * else the text engine of words.h. Returns 0, or -1 with "PATH: reason" in
- * err when the stop-word file cannot be read (tok then needs no free).
+ * else the text engine of words.h. The stop-word list is parsed here and not
+ * kept (the caller read it: rank 0 reads the file once for every rank).
  */
-int mpiwc_tokenizer_init_rules(struct mpiwc_tokenizer *tok, const struct mpiwc_word_rules *rules,
-                               struct mpiwc_table *table, char *err, size_t errlen);
+void mpiwc_tokenizer_init_rules(struct mpiwc_tokenizer *tok, const struct mpiwc_word_rules *rules,
+                                struct mpiwc_table *table);
 
 /*
  * Local. Count every word of buf[0..len) that ends inside the chunk; keep a

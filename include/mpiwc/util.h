@@ -52,6 +52,13 @@ size_t mpiwc_mul_size(size_t a, size_t b);
  */
 char *mpiwc_escape(const char *s);
 
+/*
+ * Local. Read all of path ("-": standard input) with read(2), so a pipe is
+ * read exactly once, whole. *data (caller frees) holds *len bytes and a NUL
+ * after them. Returns 0, or -1 with "PATH: reason" in err.
+ */
+int mpiwc_read_whole(const char *path, char **data, size_t *len, char *err, size_t errlen);
+
 /* Local. Seconds on a monotonic clock, for durations (MPI-free modules' MPI_Wtime). */
 double mpiwc_seconds(void);
 

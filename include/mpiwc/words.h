@@ -48,7 +48,7 @@
 #include "mpiwc/unicode.h"
 
 struct mpiwc_words {
-    struct mpiwc_word_rules rules; /* stopwords path not kept */
+    struct mpiwc_word_rules rules; /* the stop-word bytes not kept */
     uint8_t is_word[256];          /* the run predicate */
     mpiwc_classify_fn classify;
     bool fast;                 /* unicode without filters: ASCII words in registers */
@@ -70,12 +70,9 @@ struct mpiwc_words {
     uint64_t invalid;                   /* ill-formed UTF-8 bytes seen in runs */
 };
 
-/*
- * Local. Returns 0, or -1 with "PATH: reason" in err when the stop-word file
- * cannot be read (nothing to free then). The table is borrowed.
- */
-int mpiwc_words_init(struct mpiwc_words *w, const struct mpiwc_word_rules *rules,
-                     struct mpiwc_table *table, char *err, size_t errlen);
+/* Local. The table is borrowed; the stop-word list is parsed into w->stop. */
+void mpiwc_words_init(struct mpiwc_words *w, const struct mpiwc_word_rules *rules,
+                      struct mpiwc_table *table);
 void mpiwc_words_free(struct mpiwc_words *w);
 
 /* Local. The same contract as mpiwc_tokenizer_feed/_in_word/_end. */

@@ -207,6 +207,11 @@ def run(tap, mpiwc, tmp):
          [(no_dir_out,)], True),
         # RESULT is the -o file: the output would replace an input.
         ('output is also an input', [good, 'RESULT'], [('result.tsv',)], True),
+        # Rank 0 reads the stop-word file once for every rank: a pre-flight error.
+        ('missing --stopwords file', ['--stopwords=' + missing, good],
+         [(missing,), ('--stopwords',)], True),
+        ('--stopwords is a directory', ['--stopwords=' + tmp, good],
+         [(tmp,), ('Is a directory',)], True),
     ]
     # Compressed inputs that do not decode: one line naming the file and the
     # offset where decoding stopped, exit 1, never a partial count.

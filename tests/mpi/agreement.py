@@ -1,0 +1,234 @@
+#!/usr/bin/env python3
+"""Files named by options, read once and agreed on by every rank.
+
+usage: agreement.py MPIWC
+
+mpiwc reads the file of an option (--stopwords, --files-from) once, on rank
+0, and hands its bytes to the other ranks; a directory that every rank
+writes into (--checkpoint-dir, --output-dir) is checked by every rank, and
+the ranks agree before any of them acts. Each case checks:
+  - stop words from a pipe give reference.py's table of the same list in a
+    regular file, at np 1, 2 and 3 and without mpirun (the pipe is read once,
+    whole);
+  - a path that only rank 0 can see (a link in /proc/self/fd that only rank
+    0's wrapper opens, as a node-local path or a file system mounted on one
+    node would be): the job either succeeds with the reference table (a file
+    that rank 0 reads for everyone) or fails with exit 1 on every rank and
+    one line on stderr (a directory every rank writes into); never a hang,
+    never ranks that disagree;
+  - an existing --checkpoint-dir that cannot be written (a read-only tmpfs
+    when root, a 0555 directory otherwise) is refused up front in one line.
+"""
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REFERENCE = os.path.join(os.path.dirname(HERE), 'reference.py')
+TIMEOUT = 60
+
+# Each rank records its exit status in $STATUS_DIR/RANK; rank 0 alone opens
+# $ONLY0 as file descriptor 5, so /proc/self/fd/5 exists on rank 0 only.
+WRAP = ('if [ "$OMPI_COMM_WORLD_RANK" = 0 ]; then exec 5<"$ONLY0"; fi; '
+        '"$0" "$@"; s=$?; echo $s > "$STATUS_DIR/$OMPI_COMM_WORLD_RANK"; exit $s')
+ONLY0 = '/proc/self/fd/5'
+
+
+class Tap:
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def result(self, ok, name, detail=()):
+        self.n += 1
+        print('%s %d - %s' % ('ok' if ok else 'not ok', self.n, name), flush=True)
+        if not ok:
+            self.failed += 1
+            for line in detail:
+                print('#   ' + str(line))
+
+    def skip(self, name, why):
+        self.n += 1
+        print('ok %d - %s # SKIP %s' % (self.n, name, why), flush=True)
+
+    def done(self):
+        print('1..%d' % self.n)
+        return 1 if self.failed else 0
+
+
+def mpirun(np, each_status=False):
+    """each_status: mpirun lets every rank exit by itself (and exits 0); the
+    wrapper records each rank's status."""
+    cmd = ['timeout', str(TIMEOUT), 'mpirun', '-q', '--oversubscribe', '-np', str(np)]
+    if each_status:
+        cmd += ['--mca', 'orte_abort_on_non_zero_status', '0']
+    if os.getuid() == 0:
+        cmd.append('--allow-run-as-root')
+    return cmd
+
+
+def reference(args):
+    return subprocess.run([sys.executable, REFERENCE] + args, check=True,
+                          capture_output=True).stdout
+
+
+def run_only0(tmp, np, mpiwc, only0, args):
+    """mpiwc at np ranks where only rank 0 sees only0 as /proc/self/fd/5."""
+    status_dir = tempfile.mkdtemp(dir=tmp)
+    cmd = mpirun(np, True) + ['-x', 'ONLY0', '-x', 'STATUS_DIR', 'sh', '-c', WRAP, mpiwc] + args
+    env = dict(os.environ, ONLY0=only0, STATUS_DIR=status_dir)
+    try:
+        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, env=env,
+                           timeout=TIMEOUT + 10, start_new_session=True)
+        rc, out, err = p.returncode, p.stdout, p.stderr
+    except subprocess.TimeoutExpired as e:
+        rc, out, err = 'hang', e.stdout or b'', e.stderr or b''
+    statuses = []
+    for r in range(np):
+        try:
+            with open(os.path.join(status_dir, str(r))) as f:
+                statuses.append(int(f.read()))
+        except (OSError, ValueError):
+            statuses.append(None)
+    shutil.rmtree(status_dir, ignore_errors=True)
+    return rc, statuses, out, err
+
+
+def one_line(err, names):
+    """Problems with stderr as one 'mpiwc: ' line naming each of names."""
+    lines = err.decode('utf-8', 'replace').splitlines()
+    if len(lines) != 1 or not lines[0].startswith('mpiwc: '):
+        return ['expected one "mpiwc: " line on stderr, got %r' % err[:600]]
+    return ['stderr names no %r: %r' % (n, lines[0]) for n in names if n not in lines[0]]
+
+
+def stopwords_from_a_pipe(tap, mpiwc, tmp):
+    words = os.path.join(tmp, 'sw.txt')
+    text = os.path.join(tmp, 'tc.txt')
+    with open(words, 'w') as f:
+        f.write(''.join('filler%d\n' % i for i in range(1, 1001)) + 'the\n')
+    with open(text, 'w') as f:
+        f.write('the cat\n' * 1000)
+    short = os.path.join(tmp, 'short.txt')
+    with open(short, 'w') as f:
+        f.write('cat\n')
+    for lst in (words, short):
+        want = reference(['--stopwords=' + lst, text])
+        for np in (0, 1, 2, 3):
+            cmd = ([mpiwc] if np == 0 else mpirun(np) + [mpiwc]) + ['--stopwords=/dev/stdin', text]
+            with open(lst, 'rb') as stdin:
+                p = subprocess.run(cmd, stdin=stdin, capture_output=True, timeout=TIMEOUT + 10)
+            problems = []
+            if p.returncode != 0:
+                problems.append('exit %d, stderr %r' % (p.returncode, p.stderr[:300]))
+            if p.stdout != want:
+                problems.append('got %r, reference.py %r' % (p.stdout[:200], want[:200]))
+            tap.result(not problems, '%s stop words of %s from a pipe' % (
+                'no mpirun' if np == 0 else 'np=%d' % np, os.path.basename(lst)), problems)
+
+
+def seen_by_rank_0_only(tap, mpiwc, tmp):
+    text = os.path.join(tmp, 'tc.txt')  # made by stopwords_from_a_pipe
+    stop = os.path.join(tmp, 'short.txt')
+    listing = os.path.join(tmp, 'list.txt')
+    with open(listing, 'w') as f:
+        f.write(text + '\n')
+    shared = os.path.join(tmp, 'shared')
+    os.mkdir(shared)
+    # A file that rank 0 reads for every rank: the job succeeds.
+    ok_cases = [
+        ('--stopwords', stop, ['--stopwords=' + ONLY0, text], ['--stopwords=' + stop, text]),
+        ('--files-from', listing, ['--files-from=' + ONLY0], [text]),
+    ]
+    for name, only0, args, ref_args in ok_cases:
+        want = reference(ref_args)
+        for np in (2, 3):
+            rc, statuses, out, err = run_only0(tmp, np, mpiwc, only0, args)
+            problems = []
+            if rc == 'hang' or rc == 124:
+                problems.append('hung; rank statuses %r' % statuses)
+            elif statuses != [0] * np:
+                problems.append('rank statuses %r, stderr %r' % (statuses, err[:300]))
+            elif out != want:
+                problems.append('got %r, reference.py %r' % (out[:200], want[:200]))
+            tap.result(not problems, 'np=%d %s seen by rank 0 only: read once for all' % (np, name),
+                       problems)
+    # A directory every rank writes into: every rank fails alike, in one line.
+    fail_cases = [
+        ('--checkpoint-dir', shared, ['--checkpoint-dir=' + ONLY0, text]),
+        ('--output-dir', shared, ['--output-dir=' + ONLY0, text]),
+    ]
+    for name, only0, args in fail_cases:
+        for np in (2, 3):
+            rc, statuses, out, err = run_only0(tmp, np, mpiwc, only0, args)
+            problems = []
+            if rc == 'hang' or rc == 124:
+                problems.append('hung; rank statuses %r' % statuses)
+            elif statuses != [1] * np:
+                problems.append('rank statuses %r, expected 1 on every rank' % statuses)
+            if out:
+                problems.append('stdout not empty: %r' % out[:200])
+            problems += one_line(err, [ONLY0])
+            if os.listdir(shared):
+                problems.append('%s holds %r' % (shared, os.listdir(shared)))
+            tap.result(not problems, 'np=%d %s seen by rank 0 only: refused on every rank' % (
+                np, name), problems + ['stderr: %r' % err[:600]] if problems else ())
+            for entry in os.listdir(shared):
+                p = os.path.join(shared, entry)
+                shutil.rmtree(p) if os.path.isdir(p) else os.unlink(p)
+
+
+def read_only_checkpoint_dir(tap, mpiwc, tmp):
+    text = os.path.join(tmp, 'tc.txt')
+    ro = os.path.join(tmp, 'ro')
+    os.mkdir(ro)
+    mounted = False
+    if os.getuid() == 0:
+        mounted = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'ro,size=64k', 'mpiwc-test', ro],
+                                 capture_output=True).returncode == 0
+        if not mounted:
+            tap.skip('read-only --checkpoint-dir', 'cannot mount a read-only tmpfs')
+            return
+    else:
+        os.chmod(ro, 0o555)
+    try:
+        for np in (1, 3):
+            p = subprocess.run(mpirun(np) + [mpiwc, '--checkpoint-dir=' + ro,
+                                             '--checkpoint-interval=0', text],
+                               stdin=subprocess.DEVNULL, capture_output=True,
+                               timeout=TIMEOUT + 10, start_new_session=True)
+            problems = []
+            if p.returncode != 1:
+                problems.append('exit %d, expected 1' % p.returncode)
+            if p.stdout:
+                problems.append('stdout not empty: %r' % p.stdout[:200])
+            problems += one_line(p.stderr, [ro])
+            tap.result(not problems, 'np=%d read-only --checkpoint-dir refused in one line' % np,
+                       problems)
+    finally:
+        if mounted:
+            subprocess.run(['umount', ro])
+
+
+def main(argv):
+    if len(argv) != 2:
+        sys.stderr.write(__doc__)
+        return 2
+    mpiwc = os.path.abspath(argv[1])
+    tap = Tap()
+    tmp = tempfile.mkdtemp(prefix='mpiwc-agreement-')
+    try:
+        stopwords_from_a_pipe(tap, mpiwc, tmp)
+        seen_by_rank_0_only(tap, mpiwc, tmp)
+        read_only_checkpoint_dir(tap, mpiwc, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return tap.done()
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))
