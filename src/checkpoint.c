@@ -17,11 +17,19 @@ static const char magic[8] = {'M', 'P', 'I', 'W', 'C', 'C', 'K', '1'};
 #define HEADER_BYTES (8u + 4u * 4u + 8u + 8u)
 #define INTERVAL_BYTES 20u
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, map_over;
 
-void mpiwc_ckpt_request_stop(void)
+bool mpiwc_ckpt_request_stop(void)
 {
+    if (map_over)
+        return false;
     stop_requested = 1;
+    return true;
+}
+
+void mpiwc_ckpt_map_over(void)
+{
+    map_over = 1;
 }
 
 bool mpiwc_ckpt_stop_requested(void)

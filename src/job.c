@@ -952,6 +952,7 @@ int mpiwc_run(const struct mpiwc_options *opts, MPI_Comm comm, FILE *out, FILE *
         failed = m < 0;
         stopped = m > 0;
     }
+    mpiwc_ckpt_map_over(); /* from here a SIGTERM ends the process, as without checkpoints */
     free_shared(&sf);
     mpiwc_plan_free(&plan);
     mpiwc_ckpt_done_free(&ck.done);

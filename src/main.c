@@ -20,11 +20,13 @@ static void on_signal(int sig)
     raise(sig);
 }
 
-/* --checkpoint-dir: SIGUSR1 and SIGTERM ask for a checkpoint, then a stop (exit 3). */
+/* --checkpoint-dir: SIGUSR1 and SIGTERM ask for a checkpoint, then a stop (exit 3).
+ * After the map there is nothing to checkpoint: SIGTERM ends the process as
+ * without checkpoints, and SIGUSR1 is ignored (the job is finishing). */
 static void on_stop_signal(int sig)
 {
-    (void)sig;
-    mpiwc_ckpt_request_stop();
+    if (!mpiwc_ckpt_request_stop() && sig == SIGTERM)
+        on_signal(sig);
 }
 
 static void abort_job(void)

@@ -130,8 +130,16 @@ struct mpiwc_ckpt_choice {
 void mpiwc_ckpt_select(const char *dir, const struct mpiwc_plan *plan, uint64_t inputs,
                        uint64_t options, struct mpiwc_ckpt_choice *choice, FILE *err);
 
-/* Async-signal-safe: ask the job to checkpoint and stop (SIGUSR1, SIGTERM). */
-void mpiwc_ckpt_request_stop(void);
+/*
+ * Async-signal-safe: ask the job to checkpoint and stop (SIGUSR1, SIGTERM).
+ * Returns false once the map is over (mpiwc_ckpt_map_over()): nothing is
+ * left to checkpoint, and the caller acts on the signal as a job without
+ * checkpoints does (SIGTERM ends the process).
+ */
+bool mpiwc_ckpt_request_stop(void);
+
+/* Local. The map has ended: stop requests are no longer taken. */
+void mpiwc_ckpt_map_over(void);
 
 /* Local. Whether a stop was requested. */
 bool mpiwc_ckpt_stop_requested(void);

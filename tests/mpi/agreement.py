@@ -17,10 +17,13 @@ the ranks agree before any of them acts. Each case checks:
     one line on stderr (a directory every rank writes into); never a hang,
     never ranks that disagree;
   - an existing --checkpoint-dir that cannot be written (a read-only tmpfs
-    when root, a 0555 directory otherwise) is refused up front in one line.
+    when root, a 0555 directory otherwise) is refused up front in one line;
+  - SIGTERM after the map, with --checkpoint-dir, still ends the process
+    (it waits on -o FIFO, which nobody reads) instead of being swallowed.
 """
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -214,6 +217,50 @@ def read_only_checkpoint_dir(tap, mpiwc, tmp):
             subprocess.run(['umount', ro])
 
 
+def wchan(pid):
+    try:
+        with open('/proc/%d/wchan' % pid) as f:
+            return f.read()
+    except OSError:
+        return ''
+
+
+def sigterm_after_the_map(tap, mpiwc, tmp):
+    """SIGTERM while rank 0 waits to open -o FIFO (the output phase): the
+    stop flag of --checkpoint-dir is only read while mapping, so the signal
+    must end the process as it does without checkpoints."""
+    text = os.path.join(tmp, 'tc.txt')
+    fifo = os.path.join(tmp, 'out.fifo')
+    os.mkfifo(fifo)
+    ck = os.path.join(tmp, 'ck-term')
+    p = subprocess.Popen([mpiwc, '--checkpoint-dir=' + ck, '-o', fifo, text],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, start_new_session=True)
+    problems = []
+    deadline = time.monotonic() + TIMEOUT
+    while 'fifo' not in wchan(p.pid) and p.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if p.poll() is not None:
+        problems.append('exited (%d) before opening the FIFO: %r' % (p.returncode,
+                                                                      p.stderr.read()[:300]))
+    else:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(timeout=10)
+            if p.returncode != -signal.SIGTERM:
+                problems.append('exit %d, expected death by SIGTERM' % p.returncode)
+        except subprocess.TimeoutExpired:
+            problems.append('still running 10 s after SIGTERM (swallowed)')
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+    leftovers = [n for n in os.listdir(tmp) if n.startswith('.out.fifo') or '.tmp' in n]
+    if leftovers:
+        problems.append('left %r' % leftovers)
+    tap.result(not problems, 'SIGTERM after the map with --checkpoint-dir ends the process',
+               problems)
+    os.unlink(fifo)
+
+
 def main(argv):
     if len(argv) != 2:
         sys.stderr.write(__doc__)
@@ -225,6 +272,7 @@ def main(argv):
         stopwords_from_a_pipe(tap, mpiwc, tmp)
         seen_by_rank_0_only(tap, mpiwc, tmp)
         read_only_checkpoint_dir(tap, mpiwc, tmp)
+        sigterm_after_the_map(tap, mpiwc, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return tap.done()
