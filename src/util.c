@@ -11,47 +11,81 @@
 #include <unistd.h>
 
 static mpiwc_fatal_handler fatal_handler;
+static char fatal_origin[256];
 
 void mpiwc_set_fatal_handler(mpiwc_fatal_handler handler)
 {
     fatal_handler = handler;
 }
 
-void mpiwc_fatal_at(const char *file, int line, const char *fmt, ...)
+void mpiwc_set_fatal_origin(const char *origin)
 {
-    va_list ap;
-    fprintf(stderr, "mpiwc: fatal: %s:%d: ", file, line);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
+    snprintf(fatal_origin, sizeof fatal_origin, "%s", origin ? origin : "");
+}
+
+/* The message, then the handler; never returns. */
+static _Noreturn void die(void)
+{
     fflush(stderr);
     if (fatal_handler)
         fatal_handler();
     abort();
 }
 
+void mpiwc_fatal_at(const char *file, int line, const char *fmt, ...)
+{
+    const char *base = strrchr(file, '/'); /* the source's name, never the build's path */
+    va_list ap;
+    fprintf(stderr, "mpiwc: %sfatal: %s:%d: ", fatal_origin, base ? base + 1 : file, line);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    die();
+}
+
+/* Running out of memory is not a bug: say what ran out and what the user can do. */
+static _Noreturn void out_of_memory(size_t n, size_t size)
+{
+    char what[64];
+    if (n == 1)
+        snprintf(what, sizeof what, "%zu bytes", size);
+    else
+        snprintf(what, sizeof what, "%zu x %zu bytes", n, size);
+    fprintf(stderr,
+            "mpiwc: %sout of memory (allocating %s): run fewer ranks per host, or lower "
+            "--memory-limit, --buffer-size or --shuffle-buffer\n",
+            fatal_origin, what);
+    die();
+}
+
 void *mpiwc_xmalloc_at(const char *file, int line, size_t size)
 {
+    (void)file;
+    (void)line;
     void *p = malloc(size ? size : 1);
     if (!p)
-        mpiwc_fatal_at(file, line, "out of memory (allocating %zu bytes)", size);
+        out_of_memory(1, size);
     return p;
 }
 
 void *mpiwc_xrealloc_at(const char *file, int line, void *ptr, size_t size)
 {
+    (void)file;
+    (void)line;
     void *p = realloc(ptr, size ? size : 1);
     if (!p)
-        mpiwc_fatal_at(file, line, "out of memory (allocating %zu bytes)", size);
+        out_of_memory(1, size);
     return p;
 }
 
 void *mpiwc_xcalloc_at(const char *file, int line, size_t n, size_t size)
 {
+    (void)file;
+    (void)line;
     void *p = calloc(n ? n : 1, size ? size : 1);
     if (!p)
-        mpiwc_fatal_at(file, line, "out of memory (allocating %zu x %zu bytes)", n, size);
+        out_of_memory(n, size);
     return p;
 }
 

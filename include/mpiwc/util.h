@@ -4,10 +4,12 @@
  *
  * Errors a user can cause (bad paths, bad options, read failures) are never
  * reported through here: they travel as return codes up to the job, which
- * agrees on them collectively. mpiwc_fatal() is for out-of-memory and for
- * bugs; it prints "mpiwc: fatal: file:line: message" and calls the installed
- * handler (abort() by default, so cmocka can expect the crash; the program
- * installs one that calls MPI_Abort).
+ * agrees on them collectively. mpiwc_fatal() is for bugs: it prints "mpiwc:
+ * ORIGIN fatal: file.c:line: message" (the source's name, never a build path)
+ * and calls the installed handler (abort() by default, so cmocka can expect
+ * the crash; the program installs one that calls MPI_Abort). Running out of
+ * memory is not a bug: the x*alloc functions say "mpiwc: ORIGIN out of memory
+ * (allocating N bytes)" and what the user can do, then call the same handler.
  *
  * Layer: local, no MPI.
  */
@@ -23,14 +25,20 @@ typedef void (*mpiwc_fatal_handler)(void);
 /* Local. Replace the handler called after the fatal message; NULL restores abort(). */
 void mpiwc_set_fatal_handler(mpiwc_fatal_handler handler);
 
+/*
+ * Local. What stands after "mpiwc: " in the fatal and out-of-memory lines
+ * (the program sets "[rank N on HOST] "); copied; NULL or "" for nothing.
+ */
+void mpiwc_set_fatal_origin(const char *origin);
+
 /* Local. Print the message with its origin and call the handler; never returns. */
 _Noreturn void mpiwc_fatal_at(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 #define mpiwc_fatal(...) mpiwc_fatal_at(__FILE__, __LINE__, __VA_ARGS__)
 
 /*
- * Local. malloc/realloc/calloc/strdup that never return NULL: out of memory is
- * fatal, and the message names the caller's file and line.
+ * Local. malloc/realloc/calloc/strdup that never return NULL: out of memory
+ * ends the process through the handler, with the line above.
  */
 void *mpiwc_xmalloc_at(const char *file, int line, size_t size);
 void *mpiwc_xrealloc_at(const char *file, int line, void *ptr, size_t size);

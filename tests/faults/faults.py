@@ -597,8 +597,10 @@ def out_of_memory(mpiwc, work, cache):
     rc, _, err, took = job.finish(MPIRUN_TIMEOUT)
     problems = []
     check_status(problems, rc, want=1)
-    check_lines(problems, err, r'mpiwc: fatal: \S+:\d+: out of memory \(allocating [^)]*\)',
-                count=None)
+    # Not a bug: what ran out, on which rank and host, and what to do; no source path.
+    check_lines(problems, err, r'mpiwc: \[rank [01] on [^\]/]+\] out of memory \(allocating '
+                r'[^)]*\): run fewer ranks per host, or lower --memory-limit, --buffer-size '
+                r'or --shuffle-buffer', count=None)
     check_target(problems, target)
     return problems, f'exit {rc}'
 
