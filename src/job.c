@@ -710,6 +710,8 @@ static int map_steps(const struct mpiwc_options *opts, const struct mpiwc_plan *
     const uint64_t step = ckpt_step_bytes();
     size_t i = plan->rank_first[rank], last = plan->rank_first[rank + 1];
     uint64_t pos = i < last ? plan->ranges[i].start : 0;
+    /* A restart can give a rank several holes of one file, in file order: count the file once. */
+    uint64_t counted = UINT64_MAX;
     char msg[ERRLEN];
     if (rank == 0)
         ck->last = MPI_Wtime();
@@ -729,7 +731,8 @@ static int map_steps(const struct mpiwc_options *opts, const struct mpiwc_plan *
                 pos = sub.end;
                 if (pos == range->end) {
                     rep->counter[MPIWC_COUNT_RANGES]++;
-                    rep->counter[MPIWC_COUNT_FILES]++;
+                    rep->counter[MPIWC_COUNT_FILES] += range->file != counted;
+                    counted = range->file;
                     if (++i < last)
                         pos = plan->ranges[i].start;
                 }

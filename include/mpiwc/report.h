@@ -50,7 +50,7 @@ enum mpiwc_counter {
     MPIWC_COUNT_SHUFFLE_ROUNDS,   /* shuffle rounds */
     MPIWC_COUNT_RANGES,           /* planned ranges read */
     MPIWC_COUNT_EARLY_ROUNDS,     /* early shuffle rounds run because a table hit --memory-limit */
-    MPIWC_COUNT_FILES,            /* input files a rank opened (standard input not counted) */
+    MPIWC_COUNT_FILES,            /* input files a rank read, each once (stdin not counted) */
     MPIWC_COUNT_INVALID_UTF8,     /* ill-formed UTF-8 bytes (unicode, uax29, hadoop rules) */
     MPIWC_COUNT_CHECKPOINTS,      /* checkpoints written (--checkpoint-dir) */
     MPIWC_COUNT_CHECKPOINT_BYTES, /* bytes of checkpoint files written */

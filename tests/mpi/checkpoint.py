@@ -246,6 +246,34 @@ def case_sigusr1(fx):
     return 'read %d of %d bytes after the stop' % (c['bytes'], fx.big_bytes)
 
 
+def case_one_file_holes(fx):
+    """One file read by 3 ranks and stopped leaves 3 holes in it; the restart at
+    np 1 reads all three, and counts one file, not three."""
+    folder = os.path.join(fx.work, 'one-file')
+    make_input(folder, 6, 7, files=1)
+    ckdir = os.path.join(fx.work, 'ck-holes')
+    job = Job(fx.mpiwc, 3, ['--checkpoint-dir=' + ckdir, '--checkpoint-interval=0',
+                            '-o', os.path.join(fx.work, 'holes.tsv'), folder], fx.work, 'holes')
+    wait_checkpoints(job, ckdir, 6)
+    pid = job.mpirun_pid()
+    expect(pid, 'mpirun not found')
+    os.kill(pid, signal.SIGUSR1)
+    rc, _, err = job.finish()
+    expect(rc == 3, 'stopped run exited %r, not 3: %s' % (rc, err))
+    out_path = os.path.join(fx.work, 'holes-resume.tsv')
+    rep_path = os.path.join(fx.work, 'holes-resume.json')
+    rc, _, err = run(fx.mpiwc, 1, ['--checkpoint-dir=' + ckdir, '--checkpoint-interval=0',
+                                   '--report=' + rep_path, '-o', out_path, folder], fx.work,
+                     'holes-resume')
+    expect(rc == 0, 'resumed run exited %r: %s' % (rc, err))
+    with open(out_path, 'rb') as f:
+        expect(f.read() == reference(folder), 'resumed output differs from tests/reference.py')
+    c = report(rep_path)
+    expect(c['ranges'] == 3, 'expected the 3 holes as 3 ranges, got %d' % c['ranges'])
+    expect(c['files'] == 1, 'one file read in 3 ranges counted as %d files' % c['files'])
+    return 'one file, %d ranges, files counter %d' % (c['ranges'], c['files'])
+
+
 def kept_checkpoint(fx, folder, ckdir, tag, extra=()):
     """A complete run that keeps its last checkpoint; returns its output."""
     out_path = os.path.join(fx.work, tag + '.tsv')
@@ -354,6 +382,7 @@ CASES = [
     ('kill-np3-resume-np2', lambda fx: case_kill(fx, 3, 2)),
     ('kill-np2-resume-np4', lambda fx: case_kill(fx, 2, 4)),
     ('sigusr1-stop-resume', case_sigusr1),
+    ('one-file-holes-counted-once', case_one_file_holes),
     ('changed-input-refused', case_changed_input),
     ('corrupt-rank-file-refused', case_corrupt),
     ('other-options-refused', case_other_options),
