@@ -146,10 +146,18 @@ static void print_text(const struct summary *s, bool first_line_only, FILE *err)
     for (int k = 0; k < MPIWC_STEPS; k++)
         fprintf(err, "%-8s %10s %10.4f %10.4f %10.4f\n", step_names[k], "", s->smin[k],
                 s->ssum[k] / s->nranks, s->smax[k]);
-    fprintf(err, "%-16s %14s %15s %15s\n", "counter", "sum", "min/rank", "max/rank");
+    /* Columns as wide as the longest name and the widest sum (at least 14 digits). */
+    int name = (int)strlen("counter"), num = 14;
+    for (int c = 0; c < MPIWC_COUNTERS; c++) {
+        int n = (int)strlen(counter_names[c]), d = snprintf(NULL, 0, "%" PRIu64, s->csum[c]);
+        name = n > name ? n : name;
+        num = d > num ? d : num;
+    }
+    fprintf(err, "%-*s  %*s  %*s  %*s\n", name, "counter", num, "sum", num, "min/rank", num,
+            "max/rank");
     for (int c = 0; c < MPIWC_COUNTERS; c++)
-        fprintf(err, "%-16s %14" PRIu64 " %15" PRIu64 " %15" PRIu64 "\n", counter_names[c],
-                s->csum[c], s->cmin[c], s->cmax[c]);
+        fprintf(err, "%-*s  %*" PRIu64 "  %*" PRIu64 "  %*" PRIu64 "\n", name, counter_names[c],
+                num, s->csum[c], num, s->cmin[c], num, s->cmax[c]);
 }
 
 static void json_str(FILE *f, const char *s)

@@ -33,6 +33,7 @@ import gzip
 import json
 import os
 import random
+import re
 import shutil
 import stat
 import subprocess
@@ -333,6 +334,15 @@ def check_steps(tap, mpiwc, tmp):
     tap.ok(p.returncode == 0 and 'step' in heads
            and heads[heads.index('step') + 1:heads.index('step') + 9] == STEPS,
            '--stats: a row per step', p.stderr)
+    # The counter table: two spaces at least between columns, every number
+    # right-aligned under its heading, however long a name or a sum.
+    table = lines[heads.index('counter'):] if 'counter' in heads else []
+    ends = [[m.end() for m in re.finditer(r'\S+', l)] for l in table]
+    names = [l.split()[0] for l in table[1:]]
+    gaps = [l[len(n):len(n) + 2] for l, n in zip(table[1:], names)]
+    tap.ok(len(table) > 10 and all(e[1:] == ends[0][1:] for e in ends)
+           and all(g == '  ' for g in gaps) and 'checkpoint_bytes' in names,
+           '--stats: counter columns aligned, names apart from numbers', '\n'.join(table))
 
 
 def check_plan_paths(tap, mpiwc, tmp):
