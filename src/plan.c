@@ -934,6 +934,14 @@ int mpiwc_plan_print(const struct mpiwc_plan *plan, FILE *out, bool json)
     return fflush(out) != 0 || ferror(out) ? -1 : 0;
 }
 
+bool mpiwc_plan_reads_stdin(const struct mpiwc_plan *plan)
+{
+    for (size_t i = 0; i < plan->nfiles; i++)
+        if (plan->files[i].size == MPIWC_PLAN_STREAM)
+            return true;
+    return false;
+}
+
 void mpiwc_plan_free(struct mpiwc_plan *plan)
 {
     for (size_t i = 0; i < plan->nfiles; i++)

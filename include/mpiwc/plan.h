@@ -200,4 +200,7 @@ int mpiwc_plan_print(const struct mpiwc_plan *plan, FILE *out, bool json);
 /* Local. Frees everything the plan owns and zeroes it. */
 void mpiwc_plan_free(struct mpiwc_plan *plan);
 
+/* Local. Does the plan read standard input (a file of size MPIWC_PLAN_STREAM)? */
+bool mpiwc_plan_reads_stdin(const struct mpiwc_plan *plan);
+
 #endif

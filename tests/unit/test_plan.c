@@ -875,6 +875,26 @@ static void test_split_compressed_whole(void **state)
     }
 }
 
+/* One question, one answer: does the plan read standard input? */
+static void test_reads_stdin(void **state)
+{
+    (void)state;
+    char a[] = "a", dash[] = "-", b[] = "b";
+    struct mpiwc_plan_file files[3] = {
+        {.path = a, .size = 10, .weight = 10},
+        {.path = dash, .size = MPIWC_PLAN_STREAM},
+        {.path = b, .size = 0, .to_eof = 1},
+    };
+    struct mpiwc_plan plan = {.files = files, .nfiles = 3};
+    assert_true(mpiwc_plan_reads_stdin(&plan));
+    plan.nfiles = 1;
+    assert_false(mpiwc_plan_reads_stdin(&plan));
+    plan.files = files + 2;
+    assert_false(mpiwc_plan_reads_stdin(&plan));
+    plan.nfiles = 0;
+    assert_false(mpiwc_plan_reads_stdin(&plan));
+}
+
 static void test_split_list(void **state)
 {
     (void)state;
@@ -1222,6 +1242,7 @@ int main(void)
         cmocka_unit_test(test_split_compressed_whole),
         cmocka_unit_test(test_split_remaining),
         cmocka_unit_test(test_split_list),
+        cmocka_unit_test(test_reads_stdin),
         cmocka_unit_test_setup_teardown(test_list_probe_in_slices, tree_setup, tree_teardown),
         cmocka_unit_test_setup_teardown(test_expand_filters, tree_setup, tree_teardown),
         cmocka_unit_test_setup_teardown(test_expand_hidden, tree_setup, tree_teardown),
