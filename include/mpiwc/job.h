@@ -9,6 +9,10 @@
  * collective. Nothing is written to the output target unless every phase
  * before it succeeded.
  *
+ * mpiwc_run() reads as the pipeline: plan (job_plan.c), map (job_map.c,
+ * with checkpoints from job_ckpt.c), shuffle and reduce (shuffle.h), output
+ * (output.h), report (report.h); src/job_internal.h ties the files together.
+ *
  * Layer: collective over comm.
  */
 #ifndef MPIWC_JOB_H

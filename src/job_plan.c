@@ -1,0 +1,390 @@
+/* job_plan.c: the plan phase (see job_internal.h). */
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <limits.h>
+#include <unistd.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "job_internal.h"
+#include "mpiwc/output.h"
+#include "mpiwc/tokenize.h"
+#include "mpiwc/util.h"
+
+/*
+ * Rank 0: refuse an output target that is one of the inputs (it would be
+ * replaced). res: the probes of plan->files, which carry each file's device
+ * and inode, so a million inputs cost no second stat.
+ */
+static int overwrites_input(const char *target, const struct mpiwc_plan *plan,
+                            const struct mpiwc_plan_probe *res, char *err, size_t errlen)
+{
+    struct stat t;
+    if (!target || strcmp(target, "-") == 0 || stat(target, &t) != 0)
+        return 0; /* "-" is standard output */
+    for (size_t i = 0; i < plan->nfiles; i++) {
+        if (plan->files[i].size == MPIWC_PLAN_STREAM || res[i].error || !res[i].regular)
+            continue;
+        if (res[i].dev == (uint64_t)t.st_dev && res[i].ino == (uint64_t)t.st_ino) {
+            snprintf(err, errlen, "%s: is also an input (%s): refusing to overwrite it", target,
+                     plan->files[i].path);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Rank 0: read the --stopwords file. */
+static int read_shared(const struct mpiwc_options *opts, struct shared_files *sf, char *msg,
+                       size_t msglen)
+{
+    if (!opts->stopwords)
+        return 0;
+    for (size_t i = 0; i < opts->npaths; i++)
+        if (strcmp(opts->stopwords, "-") == 0 &&
+            (strcmp(opts->paths[i], "-") == 0 ||
+             (opts->files_from && strcmp(opts->files_from, "-") == 0))) {
+            snprintf(msg, msglen, "-: standard input cannot be both an input and --stopwords");
+            return -1;
+        }
+    if (mpiwc_read_whole(opts->stopwords, &sf->stopwords, &sf->stopwords_len, msg, msglen) == 0)
+        return 0;
+    size_t n = strlen(msg);
+    snprintf(msg + n, msglen - n, " (--stopwords)");
+    return -1;
+}
+
+/* Collective. Rank 0's shared files to every rank (rank 0 read them in make_plan). */
+static void bcast_shared(struct shared_files *sf, MPI_Comm comm)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    uint64_t head[2] = {sf->stopwords != NULL, sf->stopwords_len};
+    MPI_Bcast(head, 2, MPI_UINT64_T, 0, comm);
+    if (!head[0])
+        return;
+    if (rank != 0) {
+        sf->stopwords_len = (size_t)head[1];
+        sf->stopwords = mpiwc_xmalloc(sf->stopwords_len + 1);
+    }
+    mpiwc_job_bcast_bytes((uint8_t *)sf->stopwords, head[1], comm);
+}
+
+void mpiwc_job_free_shared(struct shared_files *sf)
+{
+    free(sf->stopwords);
+    memset(sf, 0, sizeof *sf);
+}
+
+/* Rank 0: the paths of the command line, then those of --files-from, listed into plan. */
+static int expand_inputs(const struct mpiwc_options *opts, struct mpiwc_plan *plan, char *msg,
+                         size_t msglen)
+{
+    struct mpiwc_plan_filter filter = {opts->include, opts->ninclude, opts->exclude, opts->nexclude,
+                                       opts->compat_hadoop};
+    if (!opts->files_from)
+        return mpiwc_plan_list(plan, opts->paths, opts->npaths, &filter, msg, msglen);
+    for (size_t i = 0; i < opts->npaths; i++)
+        if (strcmp(opts->files_from, "-") == 0 && strcmp(opts->paths[i], "-") == 0) {
+            snprintf(msg, msglen, "-: standard input cannot be both an input and --files-from");
+            return -1;
+        }
+    char *data, **listed = NULL;
+    size_t len;
+    if (mpiwc_read_whole(opts->files_from, &data, &len, msg, msglen) != 0)
+        return -1;
+    size_t n = mpiwc_plan_split_list(data, len, opts->files_from_nul, &listed);
+    char **all = mpiwc_xmalloc(mpiwc_mul_size(opts->npaths + n + 1, sizeof *all));
+    for (size_t i = 0; i < opts->npaths; i++)
+        all[i] = opts->paths[i];
+    for (size_t i = 0; i < n; i++)
+        all[opts->npaths + i] = listed[i];
+    int rc = 0;
+    if (opts->npaths + n == 0) {
+        snprintf(msg, msglen, "%s: no paths in the list of files",
+                 strcmp(opts->files_from, "-") == 0 ? "standard input" : opts->files_from);
+        rc = -1;
+    } else {
+        rc = mpiwc_plan_list(plan, all, opts->npaths + n, &filter, msg, msglen);
+    }
+    free(all);
+    free(listed);
+    free(data);
+    return rc;
+}
+
+/*
+ * Collective. Open every listed file once, on some rank: rank r probes the
+ * r-th of nranks nearly equal slices of rank 0's list (the paths arrive by
+ * Scatterv) and rank 0 gathers the fixed-size results (caller frees; NULL on
+ * the other ranks). With a million small files this is most of the planning,
+ * and it now takes 1/nranks of the time. Lists too big for int counts
+ * (2 GiB of paths) are probed by rank 0 alone.
+ */
+static struct mpiwc_plan_probe *probe_spread(const struct mpiwc_plan *plan, MPI_Comm comm)
+{
+    int rank, nranks;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &nranks);
+    uint64_t head[2] = {0, 0}; /* files, spread */
+    int *lens = NULL, *displs = NULL;
+    char *all = NULL;
+    uint64_t bytes = 0;
+    if (rank == 0) {
+        head[0] = plan->nfiles;
+        for (size_t i = 0; i < plan->nfiles; i++)
+            bytes += strlen(plan->files[i].path) + 1;
+        head[1] = nranks > 1 && bytes < INT_MAX &&
+                  plan->nfiles < INT_MAX / sizeof(struct mpiwc_plan_probe);
+    }
+    MPI_Bcast(head, 2, MPI_UINT64_T, 0, comm);
+    if (!head[1])
+        nranks = 1; /* rank 0 probes everything below */
+    else if (rank == 0) {
+        lens = mpiwc_xcalloc((size_t)nranks, sizeof *lens);
+        displs = mpiwc_xcalloc((size_t)nranks, sizeof *displs);
+        size_t off = 0;
+        all = mpiwc_xmalloc((size_t)bytes + 1);
+        for (int r = 0; r < nranks; r++) {
+            displs[r] = (int)off;
+            for (uint64_t i = mpiwc_plan_boundary(head[0], nranks, r);
+                 i < mpiwc_plan_boundary(head[0], nranks, r + 1); i++) {
+                size_t k = strlen(plan->files[i].path) + 1;
+                memcpy(all + off, plan->files[i].path, k);
+                off += k;
+            }
+            lens[r] = (int)(off - (size_t)displs[r]);
+        }
+    }
+    if (head[1] == 0 && rank != 0)
+        return NULL;
+    uint64_t first = mpiwc_plan_boundary(head[0], nranks, rank);
+    size_t n = (size_t)(mpiwc_plan_boundary(head[0], nranks, rank + 1) - first);
+    char **paths = mpiwc_xmalloc(mpiwc_mul_size(n ? n : 1, sizeof *paths));
+    char *mine = NULL;
+    if (head[1]) {
+        int len;
+        MPI_Scatter(lens, 1, MPI_INT, &len, 1, MPI_INT, 0, comm);
+        mine = mpiwc_xmalloc((size_t)len + 1);
+        MPI_Scatterv(all, lens, displs, MPI_BYTE, mine, len, MPI_BYTE, 0, comm);
+        char *p = mine;
+        for (size_t i = 0; i < n; i++, p += strlen(p) + 1)
+            paths[i] = p;
+    } else {
+        for (size_t i = 0; i < n; i++)
+            paths[i] = plan->files[i].path;
+    }
+    struct mpiwc_plan_probe *res =
+        mpiwc_xmalloc(mpiwc_mul_size(rank == 0 ? (size_t)head[0] + 1 : n + 1, sizeof *res));
+    mpiwc_plan_probe(paths, n, res);
+    if (head[1]) {
+        if (rank == 0) {
+            for (int r = 0; r < nranks; r++) {
+                uint64_t a = mpiwc_plan_boundary(head[0], nranks, r);
+                lens[r] = (int)((mpiwc_plan_boundary(head[0], nranks, r + 1) - a) * sizeof *res);
+                displs[r] = (int)(a * sizeof *res);
+            }
+        }
+        MPI_Gatherv(rank == 0 ? MPI_IN_PLACE : res, (int)(n * sizeof *res), MPI_BYTE, res, lens,
+                    displs, MPI_BYTE, 0, comm);
+    }
+    free(paths);
+    free(mine);
+    free(all);
+    free(lens);
+    free(displs);
+    if (rank != 0) {
+        free(res);
+        return NULL;
+    }
+    return res;
+}
+
+/*
+ * Collective. Rank 0 reads the shared files and lists the inputs, every rank
+ * probes a share of them, then rank 0 checks the targets and splits. Returns
+ * rank 0's verdict on rank 0 (0 on the others), and rank 0 prints the one
+ * error line. sf is filled on rank 0 only (free_shared in every case).
+ */
+int mpiwc_job_make_plan(const struct mpiwc_options *opts, MPI_Comm comm, struct mpiwc_plan *plan,
+                        struct shared_files *sf, FILE *err)
+{
+    int rank, nranks;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &nranks);
+    char msg[ERRLEN];
+    int failed = rank == 0 && (read_shared(opts, sf, msg, sizeof msg) != 0 ||
+                               expand_inputs(opts, plan, msg, sizeof msg) != 0);
+    MPI_Bcast(&failed, 1, MPI_INT, 0, comm);
+    if (failed) {
+        if (rank == 0)
+            mpiwc_say(err, "", msg);
+        return -1;
+    }
+    struct mpiwc_plan_probe *res = probe_spread(plan, comm);
+    if (rank != 0)
+        return 0;
+    /* Checked before the probes are applied (that drops files), said after the rest. */
+    char clash[ERRLEN];
+    bool clashes = overwrites_input(opts->output, plan, res, clash, sizeof clash) != 0 ||
+                   overwrites_input(opts->report, plan, res, clash, sizeof clash) != 0;
+    /* Targets that are one file are refused before a probe could create a directory. A dry
+     * run creates nothing. */
+    failed =
+        mpiwc_plan_apply_probes(plan, res, msg, sizeof msg) != 0 ||
+        mpiwc_output_clash(opts->output, opts->output_dir, opts->report, msg, sizeof msg) != 0 ||
+        (opts->output && mpiwc_output_probe(opts->output, msg, sizeof msg) != 0) ||
+        (opts->output_dir &&
+         mpiwc_output_dir_probe(opts->output_dir, !opts->dry_run, msg, sizeof msg) != 0) ||
+        (opts->report && mpiwc_output_probe(opts->report, msg, sizeof msg) != 0);
+    free(res);
+    if (!failed && clashes) {
+        memcpy(msg, clash, sizeof msg);
+        failed = 1;
+    }
+    if (failed) {
+        mpiwc_say(err, "", msg);
+        mpiwc_plan_free(plan);
+        return -1;
+    }
+    if (opts->verbosity >= 0 && plan->skipped) {
+        snprintf(msg, sizeof msg, "skipped %zu entr%s that %s not a regular file (first: %s)",
+                 plan->skipped, plan->skipped == 1 ? "y" : "ies", plan->skipped == 1 ? "is" : "are",
+                 plan->first_skipped);
+        mpiwc_say(err, "warning: ", msg);
+    }
+    if (opts->verbosity >= 0 && plan->duplicates) {
+        snprintf(msg, sizeof msg,
+                 "counted once: %zu path%s reach%s a file already listed (first: %s)",
+                 plan->duplicates, plan->duplicates == 1 ? "" : "s",
+                 plan->duplicates == 1 ? "es" : "", plan->first_duplicate);
+        mpiwc_say(err, "warning: ", msg);
+    }
+    const char *simd = mpiwc_tokenize_bad_simd();
+    if (opts->verbosity >= 0 && simd) {
+        snprintf(msg, sizeof msg,
+                 "MPIWC_SIMD=%s is not one of scalar, avx2, avx512: ignored, using the best "
+                 "the processor has",
+                 simd);
+        mpiwc_say(err, "warning: ", msg);
+    }
+    mpiwc_plan_split(plan, nranks);
+    return 0;
+}
+
+/*
+ * Is a person watching err? Under mpirun a rank's stderr is a pipe to mpirun
+ * even when mpirun writes to a terminal, but a rank started from a terminal
+ * session still has it as its controlling terminal (batch jobs have none).
+ */
+bool mpiwc_job_watched(FILE *err)
+{
+    if (isatty(fileno(err)))
+        return true;
+    int fd = open("/dev/tty", O_WRONLY | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    close(fd);
+    return true;
+}
+
+/* Rank 0: is the progress line shown? */
+static bool show_progress(const struct mpiwc_options *opts, FILE *err)
+{
+    if (opts->verbosity < 0 || opts->progress == MPIWC_PROGRESS_NEVER)
+        return false;
+    return opts->progress == MPIWC_PROGRESS_ALWAYS || mpiwc_job_watched(err);
+}
+
+/*
+ * Collective. Every rank checks that it can create files in dir, which every
+ * rank writes into (--checkpoint-dir, --output-dir; rank 0 made it): a path
+ * that only some nodes see fails on the others. The ranks agree, and rank 0
+ * prints the reason of the first rank that failed. Returns -1 on every rank
+ * when any failed.
+ */
+static int every_rank_writes(const char *dir, const char *option, MPI_Comm comm, FILE *err)
+{
+    int rank, nranks;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &nranks);
+    char msg[ERRLEN] = "", why[ERRLEN - MPI_MAX_PROCESSOR_NAME - 64];
+    size_t n = strlen(dir) + sizeof "/.mpiwc-probe";
+    char *probe = mpiwc_xmalloc(n);
+    snprintf(probe, n, "%s/.mpiwc-probe", dir);
+    int first = nranks, any;
+    if (mpiwc_output_probe(probe, why, sizeof why) != 0) {
+        char host[MPI_MAX_PROCESSOR_NAME] = "?";
+        int hostlen;
+        MPI_Get_processor_name(host, &hostlen);
+        snprintf(msg, sizeof msg, "%s (%s, rank %d on %s)", why, option, rank, host);
+        first = rank;
+    }
+    free(probe);
+    MPI_Allreduce(&first, &any, 1, MPI_INT, MPI_MIN, comm);
+    if (any == nranks)
+        return 0;
+    MPI_Bcast(msg, sizeof msg, MPI_CHAR, any, comm);
+    if (rank == 0)
+        mpiwc_say(err, "", msg);
+    return -1;
+}
+
+/*
+ * Collective. Rank 0 plans; every rank receives the plan and learns whether
+ * rank 0 shows progress (all ranks then take part in the progress rounds).
+ */
+int mpiwc_job_distribute_plan(const struct mpiwc_options *opts, MPI_Comm comm,
+                              struct mpiwc_plan *plan, struct shared_files *sf, bool *progress,
+                              struct ckpt *ck, FILE *err)
+{
+    int rank, nranks;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &nranks);
+    int verdict[2] = {0, 0}; /* failed, progress */
+    uint8_t *packed = NULL;
+    uint64_t len = 0;
+    int planned = mpiwc_job_make_plan(opts, comm, plan, sf, err);
+    if (rank == 0) {
+        verdict[0] = planned != 0;
+        if (!verdict[0] && ck->dir && mpiwc_job_ckpt_plan(opts, nranks, plan, ck, err) != 0) {
+            mpiwc_plan_free(plan);
+            verdict[0] = 1;
+        }
+        verdict[1] = show_progress(opts, err);
+        if (!verdict[0])
+            len = mpiwc_plan_pack(plan, &packed);
+    }
+    MPI_Bcast(verdict, 2, MPI_INT, 0, comm);
+    *progress = verdict[1];
+    if (verdict[0])
+        return -1;
+    MPI_Bcast(&len, 1, MPI_UINT64_T, 0, comm);
+    if (rank != 0)
+        packed = mpiwc_xmalloc(len);
+    mpiwc_job_bcast_bytes(packed, len, comm);
+    if (rank != 0 && mpiwc_plan_unpack(plan, packed, len) != 0)
+        mpiwc_fatal("received a malformed plan");
+    free(packed);
+    bcast_shared(sf, comm);
+    if (ck->dir) {
+        uint64_t state[5] = {ck->next, ck->loaded, ck->loaded_nranks, ck->inputs, ck->options};
+        MPI_Bcast(state, 5, MPI_UINT64_T, 0, comm);
+        ck->next = state[0];
+        ck->loaded = state[1];
+        ck->loaded_nranks = state[2];
+        ck->inputs = state[3];
+        ck->options = state[4];
+    }
+    if ((ck->dir && every_rank_writes(ck->dir, "--checkpoint-dir", comm, err) != 0) ||
+        (opts->output_dir && every_rank_writes(opts->output_dir, "--output-dir", comm, err) != 0)) {
+        mpiwc_plan_free(plan);
+        return -1;
+    }
+    if (rank == 0)
+        mpiwc_job_ckpt_say_resume(opts, ck, err);
+    return 0;
+}
