@@ -10,7 +10,7 @@
 # (processes still inside a namespace the test made), from the EXIT trap, also
 # on failure. The same cleanup runs first, on the fixed work directory and
 # namespace names, so a crashed earlier run leaves nothing in the way.
-# See the README section "Running on a cluster".
+# See docs/CLUSTERS.md, "Tests on a pretend cluster".
 
 set -euo pipefail
 
