@@ -105,7 +105,8 @@ uint64_t mpiwc_ckpt_fingerprint_inputs(const struct mpiwc_plan *plan)
     return h;
 }
 
-uint64_t mpiwc_ckpt_fingerprint_options(const struct mpiwc_options *opts)
+uint64_t mpiwc_ckpt_fingerprint_options(const struct mpiwc_options *opts, const void *stopwords,
+                                        size_t len)
 {
     uint64_t h = FNV_START;
     h = fnv64(h, (uint64_t)opts->split);
@@ -114,10 +115,8 @@ uint64_t mpiwc_ckpt_fingerprint_options(const struct mpiwc_options *opts)
     h = fnv64(h, (uint64_t)opts->min_length);
     h = fnv64(h, opts->ignore_numbers);
     h = fnv64(h, opts->compat_hadoop);
-    if (opts->stopwords) {
-        h = fnv(h, opts->stopwords, strlen(opts->stopwords) + 1);
-        h = fnv_stat(h, opts->stopwords);
-    }
+    if (stopwords)
+        h = fnv(fnv64(h, len), stopwords, len);
     return h;
 }
 

@@ -12,8 +12,8 @@
 #include "mpiwc/util.h"
 
 /* Rank 0, after planning: refuse what cannot be resumed, then pick a checkpoint. */
-int mpiwc_job_ckpt_plan(const struct mpiwc_options *opts, int nranks, struct mpiwc_plan *plan,
-                        struct ckpt *ck, FILE *err)
+int mpiwc_job_ckpt_plan(const struct mpiwc_options *opts, const struct shared_files *sf, int nranks,
+                        struct mpiwc_plan *plan, struct ckpt *ck, FILE *err)
 {
     if (mpiwc_plan_reads_stdin(plan)) {
         mpiwc_say(err, "", "-: standard input cannot be checkpointed (--checkpoint-dir)");
@@ -36,7 +36,7 @@ int mpiwc_job_ckpt_plan(const struct mpiwc_options *opts, int nranks, struct mpi
         return -1;
     }
     ck->inputs = mpiwc_ckpt_fingerprint_inputs(plan);
-    ck->options = mpiwc_ckpt_fingerprint_options(opts);
+    ck->options = mpiwc_ckpt_fingerprint_options(opts, sf->stopwords, sf->stopwords_len);
     struct mpiwc_ckpt_choice choice;
     mpiwc_ckpt_select(ck->dir, plan, ck->inputs, ck->options, &choice, err);
     ck->next = choice.next;

@@ -125,8 +125,8 @@ bool mpiwc_job_watched(FILE *err);
 /* job_ckpt.c */
 
 /* Local (rank 0), after planning: refuse what cannot be resumed, then pick a checkpoint. */
-int mpiwc_job_ckpt_plan(const struct mpiwc_options *opts, int nranks, struct mpiwc_plan *plan,
-                        struct ckpt *ck, FILE *err);
+int mpiwc_job_ckpt_plan(const struct mpiwc_options *opts, const struct shared_files *sf, int nranks,
+                        struct mpiwc_plan *plan, struct ckpt *ck, FILE *err);
 
 /* Local (rank 0), once every rank agreed to go on: the checkpoint the job resumes from. */
 void mpiwc_job_ckpt_say_resume(const struct mpiwc_options *opts, const struct ckpt *ck, FILE *err);

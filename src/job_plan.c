@@ -350,7 +350,7 @@ int mpiwc_job_distribute_plan(const struct mpiwc_options *opts, MPI_Comm comm,
     int planned = mpiwc_job_make_plan(opts, comm, plan, sf, err);
     if (rank == 0) {
         verdict[0] = planned != 0;
-        if (!verdict[0] && ck->dir && mpiwc_job_ckpt_plan(opts, nranks, plan, ck, err) != 0) {
+        if (!verdict[0] && ck->dir && mpiwc_job_ckpt_plan(opts, sf, nranks, plan, ck, err) != 0) {
             mpiwc_plan_free(plan);
             verdict[0] = 1;
         }

@@ -70,8 +70,10 @@ struct mpiwc_ckpt_manifest {
 uint64_t mpiwc_ckpt_fingerprint_inputs(const struct mpiwc_plan *plan);
 
 /* Local. Fingerprint of the options that change counts (split, case, normalize,
- * min-length, ignore-numbers, stop words and their file's size and time, compat). */
-uint64_t mpiwc_ckpt_fingerprint_options(const struct mpiwc_options *opts);
+ * min-length, ignore-numbers, compat) and of the stop-word list's bytes
+ * (stopwords[0..len); NULL: no list), whichever path they were read from. */
+uint64_t mpiwc_ckpt_fingerprint_options(const struct mpiwc_options *opts, const void *stopwords,
+                                        size_t len);
 
 /* Local. "DIR/gen-G" and "DIR/gen-G/rank-NNNNN.ckpt" as new strings (caller frees). */
 char *mpiwc_ckpt_gen_path(const char *dir, uint64_t gen);

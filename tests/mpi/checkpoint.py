@@ -72,11 +72,11 @@ def reference(folder, args=()):
 
 
 class Job:
-    def __init__(self, mpiwc, np, args, work, name):
+    def __init__(self, mpiwc, np, args, work, name, stdin=subprocess.DEVNULL):
         self.mpiwc = os.path.realpath(mpiwc)
         self.out = open(os.path.join(work, name + '.stdout'), 'wb+')
         self.err = open(os.path.join(work, name + '.stderr'), 'wb+')
-        self.p = subprocess.Popen(mpirun(np) + [mpiwc] + list(args), stdin=subprocess.DEVNULL,
+        self.p = subprocess.Popen(mpirun(np) + [mpiwc] + list(args), stdin=stdin,
                                   stdout=self.out, stderr=self.err, env=env(),
                                   start_new_session=True)
 
@@ -136,8 +136,8 @@ class Job:
         return rc, out, err
 
 
-def run(mpiwc, np, args, work, name):
-    return Job(mpiwc, np, args, work, name).finish()
+def run(mpiwc, np, args, work, name, stdin=subprocess.DEVNULL):
+    return Job(mpiwc, np, args, work, name, stdin).finish()
 
 
 def manifests(ckdir):
@@ -274,6 +274,56 @@ def case_one_file_holes(fx):
     return 'one file, %d ranges, files counter %d' % (c['ranges'], c['files'])
 
 
+def case_stopwords_pipe(fx):
+    """Stop words from a pipe (rank 0 reads them once): a checkpoint records
+    the list's words, not the path it came through. Another list piped
+    through the same path must not resume it (its counts dropped other
+    words); the same list through another path resumes it."""
+    lists = {}
+    for name, text in (('a', 'w0\nw1\nw2\nstraße\n'), ('b', 'w3\nw4\n')):
+        lists[name] = os.path.join(fx.work, 'stop-%s.txt' % name)
+        with open(lists[name], 'w') as f:
+            f.write(text)
+    ckdir = os.path.join(fx.work, 'ck-stop')
+    common = ['--checkpoint-dir=' + ckdir, '--checkpoint-interval=0']
+
+    def stop(path, tag):
+        with open(lists['a'], 'rb') as stdin:
+            job = Job(fx.mpiwc, 2, common + ['--stopwords=' + path, '-o',
+                                             os.path.join(fx.work, tag + '.tsv'), fx.big],
+                      fx.work, tag, stdin=stdin)
+            wait_checkpoints(job, ckdir, 10)
+            pid = job.mpirun_pid()
+            expect(pid, 'mpirun not found')
+            os.kill(pid, signal.SIGUSR1)
+            rc, _, err = job.finish()
+        expect(rc == 3, 'stopped run exited %r, not 3: %s' % (rc, err))
+
+    def again(name, tag):
+        out_path = os.path.join(fx.work, tag + '.tsv')
+        rep_path = os.path.join(fx.work, tag + '.json')
+        with open(lists[name], 'rb') as stdin:
+            rc, _, err = run(fx.mpiwc, 3, common + ['--stopwords=-', '--report=' + rep_path,
+                                                    '-o', out_path, fx.big], fx.work, tag,
+                             stdin=stdin)
+        expect(rc == 0, '%s exited %r: %s' % (tag, rc, err))
+        with open(out_path, 'rb') as f:
+            expect(f.read() == reference(fx.big, ['--stopwords=' + lists[name]]),
+                   '%s: output differs from tests/reference.py' % tag)
+        return stderr_lines(err), report(rep_path)
+
+    stop('-', 'stop-a')
+    lines, c = again('b', 'stop-other-list')
+    expect(not any('resuming' in line for line in lines) and c['restart_skipped'] == 0,
+           'resumed a checkpoint made with other stop words: %r' % lines)
+    stop('/dev/stdin', 'stop-a-again')
+    lines, c = again('a', 'stop-same-list')
+    expect(len(lines) == 1 and lines[0].startswith('mpiwc: resuming from checkpoint '),
+           'the same list through another path did not resume: %r' % lines)
+    expect(c['restart_skipped'] > 0, 'the restart skipped nothing')
+    return 'skipped %d of %d bytes with the same list' % (c['restart_skipped'], fx.big_bytes)
+
+
 def kept_checkpoint(fx, folder, ckdir, tag, extra=()):
     """A complete run that keeps its last checkpoint; returns its output."""
     out_path = os.path.join(fx.work, tag + '.tsv')
@@ -383,6 +433,7 @@ CASES = [
     ('kill-np2-resume-np4', lambda fx: case_kill(fx, 2, 4)),
     ('sigusr1-stop-resume', case_sigusr1),
     ('one-file-holes-counted-once', case_one_file_holes),
+    ('stopwords-from-a-pipe-resume', case_stopwords_pipe),
     ('changed-input-refused', case_changed_input),
     ('corrupt-rank-file-refused', case_corrupt),
     ('other-options-refused', case_other_options),

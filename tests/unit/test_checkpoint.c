@@ -341,13 +341,26 @@ static void test_fingerprints(void **state)
     struct mpiwc_options a, b;
     memset(&a, 0, sizeof a);
     b = a;
-    assert_int_equal(mpiwc_ckpt_fingerprint_options(&a), mpiwc_ckpt_fingerprint_options(&b));
+    assert_int_equal(mpiwc_ckpt_fingerprint_options(&a, NULL, 0),
+                     mpiwc_ckpt_fingerprint_options(&b, NULL, 0));
     b.min_length = 2;
-    assert_int_not_equal(mpiwc_ckpt_fingerprint_options(&a), mpiwc_ckpt_fingerprint_options(&b));
+    assert_int_not_equal(mpiwc_ckpt_fingerprint_options(&a, NULL, 0),
+                         mpiwc_ckpt_fingerprint_options(&b, NULL, 0));
     b = a;
     b.verbosity = 1; /* does not change counts */
     b.buffer_size = 99;
-    assert_int_equal(mpiwc_ckpt_fingerprint_options(&a), mpiwc_ckpt_fingerprint_options(&b));
+    assert_int_equal(mpiwc_ckpt_fingerprint_options(&a, NULL, 0),
+                     mpiwc_ckpt_fingerprint_options(&b, NULL, 0));
+    /* The stop-word list counts by its bytes, not by the path it came through. */
+    b = a;
+    a.stopwords = "-";
+    b.stopwords = "/dev/stdin";
+    assert_int_equal(mpiwc_ckpt_fingerprint_options(&a, "the\n", 4),
+                     mpiwc_ckpt_fingerprint_options(&b, "the\n", 4));
+    assert_int_not_equal(mpiwc_ckpt_fingerprint_options(&a, "the\n", 4),
+                         mpiwc_ckpt_fingerprint_options(&a, "a\n", 2));
+    assert_int_not_equal(mpiwc_ckpt_fingerprint_options(&a, "", 0),
+                         mpiwc_ckpt_fingerprint_options(&a, NULL, 0));
 }
 
 int main(void)
