@@ -437,6 +437,33 @@ static int by_weight_desc(const void *a, const void *b)
     return i < j ? -1 : i > j;
 }
 
+/*
+ * Place the files read whole (compressed, to_eof) files[order[0..n)]: largest
+ * estimate first, each to the least loaded rank (ties: the lower rank), so no
+ * rank ends far above the others. Adds their weights to load[0..nranks) and
+ * sets owner[file]. Reorders order.
+ */
+static void place_whole(const struct mpiwc_plan *plan, size_t *order, size_t n, int nranks,
+                        uint64_t *load, int *owner)
+{
+    if (n == 0)
+        return;
+    sort_plan = plan;
+    qsort(order, n, sizeof *order, by_weight_desc);
+    sort_plan = NULL;
+    struct load_heap q = {load, mpiwc_xmalloc(mpiwc_mul_size((size_t)nranks, sizeof(int))), nranks};
+    for (int r = 0; r < nranks; r++)
+        q.h[r] = r;
+    for (size_t k = 0; k < n; k++) {
+        int r = q.h[0];
+        owner[order[k]] = r;
+        uint64_t w = plan->files[order[k]].weight;
+        load[r] = w > UINT64_MAX - load[r] ? UINT64_MAX : load[r] + w;
+        heap_sift_down(&q, 0);
+    }
+    free(q.h);
+}
+
 /* sum over ranks of max(0, level - load[r]), stopping once it reaches cap. */
 static uint64_t fill(const uint64_t *load, int nranks, uint64_t level, uint64_t cap)
 {
@@ -509,31 +536,14 @@ void mpiwc_plan_split(struct mpiwc_plan *plan, int nranks)
         }
     }
 
-    /* Files read whole (compressed, to_eof), largest first, each to the least loaded rank. */
     uint64_t *load = mpiwc_xcalloc((size_t)nranks, sizeof *load);
     int *owner = mpiwc_xmalloc(mpiwc_mul_size(plan->nfiles ? plan->nfiles : 1, sizeof *owner));
-    if (ncomp) {
-        size_t *order = mpiwc_xmalloc(mpiwc_mul_size(ncomp, sizeof *order));
-        for (size_t i = 0, k = 0; i < plan->nfiles; i++)
-            if (mpiwc_plan_whole(&plan->files[i]))
-                order[k++] = i;
-        sort_plan = plan;
-        qsort(order, ncomp, sizeof *order, by_weight_desc);
-        sort_plan = NULL;
-        struct load_heap q = {load, mpiwc_xmalloc(mpiwc_mul_size((size_t)nranks, sizeof(int))),
-                              nranks};
-        for (int r = 0; r < nranks; r++)
-            q.h[r] = r;
-        for (size_t k = 0; k < ncomp; k++) {
-            int r = q.h[0];
-            owner[order[k]] = r;
-            uint64_t w = plan->files[order[k]].weight;
-            load[r] = w > UINT64_MAX - load[r] ? UINT64_MAX : load[r] + w;
-            heap_sift_down(&q, 0);
-        }
-        free(q.h);
-        free(order);
-    }
+    size_t *order = mpiwc_xmalloc(mpiwc_mul_size(ncomp ? ncomp : 1, sizeof *order));
+    for (size_t i = 0, k = 0; i < plan->nfiles; i++)
+        if (mpiwc_plan_whole(&plan->files[i]))
+            order[k++] = i;
+    place_whole(plan, order, ncomp, nranks, load, owner);
+    free(order);
     uint64_t *quota = mpiwc_xmalloc(mpiwc_mul_size((size_t)nranks, sizeof *quota));
     plain_quotas(load, nranks, plain, quota);
     /* Compressed files by owner, in file order: by_rank[first[r] .. first[r + 1]). */
@@ -636,20 +646,18 @@ void mpiwc_plan_split_remaining(struct mpiwc_plan *plan, int nranks,
         rem[nrem++] = (struct mpiwc_plan_range){(uint32_t)i, pos, f->size};
     }
     free(d);
-    /* Compressed files whole, each to the least loaded rank; plain bytes fill up. */
-    int *owner = mpiwc_xmalloc(mpiwc_mul_size(nrem ? nrem : 1, sizeof *owner));
+    /* Compressed files whole, as a fresh split places them; plain bytes fill up. */
+    int *owner = mpiwc_xmalloc(mpiwc_mul_size(plan->nfiles ? plan->nfiles : 1, sizeof *owner));
+    size_t *order = mpiwc_xmalloc(mpiwc_mul_size(nrem ? nrem : 1, sizeof *order));
+    size_t ncomp = 0;
     for (size_t j = 0; j < nrem; j++) {
-        const struct mpiwc_plan_file *f = &plan->files[rem[j].file];
-        if (f->codec == MPIWC_CODEC_NONE) {
+        if (plan->files[rem[j].file].codec == MPIWC_CODEC_NONE)
             plain += rem[j].end - rem[j].start;
-            continue;
-        }
-        int best = 0;
-        for (int r = 1; r < nranks; r++)
-            best = load[r] < load[best] ? r : best;
-        owner[j] = best;
-        load[best] = f->weight > UINT64_MAX - load[best] ? UINT64_MAX : load[best] + f->weight;
+        else
+            order[ncomp++] = rem[j].file;
     }
+    place_whole(plan, order, ncomp, nranks, load, owner);
+    free(order);
     plan->total_bytes += plain;
     uint64_t *quota = mpiwc_xmalloc(mpiwc_mul_size((size_t)nranks, sizeof *quota));
     plain_quotas(load, nranks, plain, quota);
@@ -677,7 +685,7 @@ void mpiwc_plan_split_remaining(struct mpiwc_plan *plan, int nranks,
             }
         }
         for (size_t c = 0; c < nrem; c++)
-            if (plan->files[rem[c].file].codec != MPIWC_CODEC_NONE && owner[c] == r)
+            if (plan->files[rem[c].file].codec != MPIWC_CODEC_NONE && owner[rem[c].file] == r)
                 plan->ranges[nr++] = rem[c];
     }
     plan->rank_first[nranks] = nr;

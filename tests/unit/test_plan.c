@@ -1219,6 +1219,45 @@ static void test_split_remaining(void **state)
     mpiwc_plan_free(&p);
 }
 
+/* The rank each file's first range is on in p, or -1 when it has none. */
+static void owners(const struct mpiwc_plan *p, int *owner)
+{
+    for (size_t i = 0; i < p->nfiles; i++)
+        owner[i] = -1;
+    for (int r = p->nranks - 1; r >= 0; r--)
+        for (size_t k = p->rank_first[r]; k < p->rank_first[r + 1]; k++)
+            owner[p->ranges[k].file] = r;
+}
+
+/*
+ * A restart places the compressed files left largest first, each on the
+ * least loaded rank, as a fresh run does: in file order, 100 and 200 would
+ * share rank 0 and 300 be alone on rank 1.
+ */
+static void test_split_remaining_places_compressed_like_split(void **state)
+{
+    (void)state;
+    struct mpiwc_plan p;
+    static const uint64_t s[] = {50, 10, 30, 20};
+    static const uint64_t w[] = {0, 100, 300, 200};
+    plan_mixed(&p, s, w, 4);
+    mpiwc_plan_split(&p, 2);
+    int fresh[4];
+    owners(&p, fresh);
+    assert_int_equal(fresh[2], 0); /* 300 first, to rank 0 */
+    assert_int_equal(fresh[3], 1); /* 200 to rank 1 */
+    assert_int_equal(fresh[1], 1); /* 100 to the lighter rank 1 */
+    /* The plain file done: only the compressed ones are left, placed the same way. */
+    const struct mpiwc_plan_range d[] = {{0, 0, 50}};
+    mpiwc_plan_split_remaining(&p, 2, d, 1);
+    int again[4];
+    owners(&p, again);
+    assert_int_equal(again[0], -1);
+    for (size_t i = 1; i < 4; i++)
+        assert_int_equal(again[i], fresh[i]);
+    mpiwc_plan_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1241,6 +1280,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_expand_not_regular, tree_setup, tree_teardown),
         cmocka_unit_test(test_split_compressed_whole),
         cmocka_unit_test(test_split_remaining),
+        cmocka_unit_test(test_split_remaining_places_compressed_like_split),
         cmocka_unit_test(test_split_list),
         cmocka_unit_test(test_reads_stdin),
         cmocka_unit_test_setup_teardown(test_list_probe_in_slices, tree_setup, tree_teardown),
