@@ -515,92 +515,6 @@ bool mpiwc_plan_whole(const struct mpiwc_plan_file *f)
     return f->size != MPIWC_PLAN_STREAM && (f->codec != MPIWC_CODEC_NONE || f->to_eof);
 }
 
-void mpiwc_plan_split(struct mpiwc_plan *plan, int nranks)
-{
-    free(plan->ranges);
-    free(plan->rank_first);
-    plan->nranks = nranks;
-    plan->total_bytes = 0;
-    size_t stream = SIZE_MAX, ncomp = 0;
-    uint64_t plain = 0;
-    for (size_t i = 0; i < plan->nfiles; i++) {
-        const struct mpiwc_plan_file *f = &plan->files[i];
-        if (f->size == MPIWC_PLAN_STREAM) {
-            stream = i;
-        } else if (mpiwc_plan_whole(f)) {
-            ncomp++;
-            plan->total_bytes += f->weight;
-        } else {
-            plain += f->size;
-            plan->total_bytes += f->size;
-        }
-    }
-
-    uint64_t *load = mpiwc_xcalloc((size_t)nranks, sizeof *load);
-    int *owner = mpiwc_xmalloc(mpiwc_mul_size(plan->nfiles ? plan->nfiles : 1, sizeof *owner));
-    size_t *order = mpiwc_xmalloc(mpiwc_mul_size(ncomp ? ncomp : 1, sizeof *order));
-    for (size_t i = 0, k = 0; i < plan->nfiles; i++)
-        if (mpiwc_plan_whole(&plan->files[i]))
-            order[k++] = i;
-    place_whole(plan, order, ncomp, nranks, load, owner);
-    free(order);
-    uint64_t *quota = mpiwc_xmalloc(mpiwc_mul_size((size_t)nranks, sizeof *quota));
-    plain_quotas(load, nranks, plain, quota);
-    /* Compressed files by owner, in file order: by_rank[first[r] .. first[r + 1]). */
-    size_t *first = mpiwc_xcalloc((size_t)nranks + 1, sizeof *first);
-    size_t *by_rank = mpiwc_xmalloc(mpiwc_mul_size(ncomp ? ncomp : 1, sizeof *by_rank));
-    for (size_t i = 0; i < plan->nfiles; i++)
-        if (mpiwc_plan_whole(&plan->files[i]))
-            first[owner[i] + 1]++;
-    for (int r = 0; r < nranks; r++)
-        first[r + 1] += first[r];
-    for (size_t i = 0; i < plan->nfiles; i++)
-        if (mpiwc_plan_whole(&plan->files[i]))
-            by_rank[first[owner[i]]++] = i;
-    for (int r = nranks; r > 0; r--) /* the fill loop moved each start to the next rank's */
-        first[r] = first[r - 1];
-    first[0] = 0;
-
-    /* Every boundary inside a file adds at most one range to the file count. */
-    size_t cap = plan->nfiles + (size_t)nranks + 1;
-    plan->ranges = mpiwc_xmalloc(mpiwc_mul_size(cap, sizeof *plan->ranges));
-    plan->rank_first = mpiwc_xmalloc(mpiwc_mul_size((size_t)nranks + 1, sizeof(size_t)));
-    size_t nr = 0, f = 0;
-    uint64_t file_start = 0; /* offset of files[f] in the concatenation of plain files */
-    uint64_t hi = 0;
-    for (int r = 0; r < nranks; r++) {
-        plan->rank_first[r] = nr;
-        if (r == 0 && stream != SIZE_MAX)
-            plan->ranges[nr++] = (struct mpiwc_plan_range){(uint32_t)stream, 0, MPIWC_PLAN_STREAM};
-        uint64_t lo = hi;
-        hi += quota[r];
-        while (lo < hi) {
-            /* Advance to the plain file that holds byte lo (skipping empty, whole, stdin). */
-            while (plan->files[f].size == MPIWC_PLAN_STREAM || mpiwc_plan_whole(&plan->files[f]) ||
-                   file_start + plan->files[f].size <= lo) {
-                if (plan->files[f].size != MPIWC_PLAN_STREAM && !mpiwc_plan_whole(&plan->files[f]))
-                    file_start += plan->files[f].size;
-                f++;
-            }
-            uint64_t file_end = file_start + plan->files[f].size;
-            uint64_t stop = hi < file_end ? hi : file_end;
-            plan->ranges[nr++] =
-                (struct mpiwc_plan_range){(uint32_t)f, lo - file_start, stop - file_start};
-            lo = stop;
-        }
-        for (size_t k = first[r]; k < first[r + 1]; k++)
-            plan->ranges[nr++] =
-                (struct mpiwc_plan_range){(uint32_t)by_rank[k], 0, plan->files[by_rank[k]].size};
-    }
-    plan->rank_first[nranks] = nr;
-    plan->nranges = nr;
-    free(by_rank);
-    free(first);
-    free(quota);
-    free(owner);
-    free(load);
-}
-
 static int by_file_start(const void *a, const void *b)
 {
     const struct mpiwc_plan_range *x = a, *y = b;
@@ -609,6 +523,11 @@ static int by_file_start(const void *a, const void *b)
     return x->start < y->start ? -1 : x->start > y->start;
 }
 
+/*
+ * The one split, for a fresh run and a restart alike: what is left of each
+ * file after the done intervals is planned. For a fresh run nothing is done
+ * and what is left of a file is [0, size).
+ */
 void mpiwc_plan_split_remaining(struct mpiwc_plan *plan, int nranks,
                                 const struct mpiwc_plan_range *done, size_t ndone)
 {
@@ -621,58 +540,74 @@ void mpiwc_plan_split_remaining(struct mpiwc_plan *plan, int nranks,
         memcpy(d, done, ndone * sizeof *d);
     qsort(d, ndone, sizeof *d, by_file_start);
 
-    /* The remaining intervals: each file's [0, size) minus the done ones, in file order. */
-    size_t cap = plan->nfiles + ndone + 1, nrem = 0;
-    struct mpiwc_plan_range *rem = mpiwc_xmalloc(mpiwc_mul_size(cap, sizeof *rem));
-    uint64_t *load = mpiwc_xcalloc((size_t)nranks, sizeof *load);
+    /*
+     * What is left, in file order: the plain files' holes in rem, the files
+     * read whole that are not done (an interval of one ending past its first
+     * byte) in order, standard input (never done) at stream.
+     */
+    size_t nfiles = plan->nfiles, nrem = 0, nwhole = 0, stream = SIZE_MAX;
+    struct mpiwc_plan_range *rem = mpiwc_xmalloc(mpiwc_mul_size(nfiles + ndone + 1, sizeof *rem));
+    size_t *order = mpiwc_xmalloc(mpiwc_mul_size(nfiles ? nfiles : 1, sizeof *order));
     uint64_t plain = 0;
     size_t k = 0;
-    for (size_t i = 0; i < plan->nfiles; i++) {
+    for (size_t i = 0; i < nfiles; i++) {
         const struct mpiwc_plan_file *f = &plan->files[i];
+        bool cut = f->size != MPIWC_PLAN_STREAM && !mpiwc_plan_whole(f);
         uint64_t pos = 0;
-        bool comp = f->size != MPIWC_PLAN_STREAM && f->codec != MPIWC_CODEC_NONE;
         for (; k < ndone && d[k].file == i; k++) {
-            if (d[k].start > pos && !comp)
+            if (cut && d[k].start > pos)
                 rem[nrem++] = (struct mpiwc_plan_range){(uint32_t)i, pos, d[k].start};
             pos = d[k].end > pos ? d[k].end : pos;
         }
-        if (f->size == MPIWC_PLAN_STREAM || pos >= f->size)
-            continue;
-        if (comp) {
-            if (pos > 0)
-                continue; /* a compressed file is done whole or not at all */
-            plan->total_bytes += f->weight;
+        if (f->size == MPIWC_PLAN_STREAM) {
+            stream = i;
+        } else if (!cut) {
+            if (pos == 0) {
+                order[nwhole++] = i;
+                plan->total_bytes += f->weight;
+            }
+        } else if (pos < f->size) {
+            rem[nrem++] = (struct mpiwc_plan_range){(uint32_t)i, pos, f->size};
         }
-        rem[nrem++] = (struct mpiwc_plan_range){(uint32_t)i, pos, f->size};
     }
     free(d);
-    /* Compressed files whole, as a fresh split places them; plain bytes fill up. */
-    int *owner = mpiwc_xmalloc(mpiwc_mul_size(plan->nfiles ? plan->nfiles : 1, sizeof *owner));
-    size_t *order = mpiwc_xmalloc(mpiwc_mul_size(nrem ? nrem : 1, sizeof *order));
-    size_t ncomp = 0;
-    for (size_t j = 0; j < nrem; j++) {
-        if (plan->files[rem[j].file].codec == MPIWC_CODEC_NONE)
-            plain += rem[j].end - rem[j].start;
-        else
-            order[ncomp++] = rem[j].file;
-    }
-    place_whole(plan, order, ncomp, nranks, load, owner);
-    free(order);
+    for (size_t j = 0; j < nrem; j++)
+        plain += rem[j].end - rem[j].start;
     plan->total_bytes += plain;
+
+    /* Files read whole first, then the plain bytes fill every rank up to a common level. */
+    uint64_t *load = mpiwc_xcalloc((size_t)nranks, sizeof *load);
+    int *owner = mpiwc_xmalloc(mpiwc_mul_size(nfiles ? nfiles : 1, sizeof *owner));
+    for (size_t i = 0; i < nfiles; i++)
+        owner[i] = -1;
+    place_whole(plan, order, nwhole, nranks, load, owner);
     uint64_t *quota = mpiwc_xmalloc(mpiwc_mul_size((size_t)nranks, sizeof *quota));
     plain_quotas(load, nranks, plain, quota);
+    /* Files read whole by owner, in file order: order[first[r] .. first[r + 1]). */
+    size_t *first = mpiwc_xcalloc((size_t)nranks + 1, sizeof *first);
+    for (size_t i = 0; i < nfiles; i++)
+        if (owner[i] >= 0)
+            first[owner[i] + 1]++;
+    for (int r = 0; r < nranks; r++)
+        first[r + 1] += first[r];
+    for (size_t i = 0; i < nfiles; i++)
+        if (owner[i] >= 0)
+            order[first[owner[i]]++] = i;
+    for (int r = nranks; r > 0; r--) /* the fill loop moved each start to the next rank's */
+        first[r] = first[r - 1];
+    first[0] = 0;
 
     /* Every rank boundary cuts at most one plain interval in two. */
-    plan->ranges = mpiwc_xmalloc(mpiwc_mul_size(nrem + (size_t)nranks + 1, sizeof *plan->ranges));
+    plan->ranges =
+        mpiwc_xmalloc(mpiwc_mul_size(nrem + nwhole + (size_t)nranks + 1, sizeof *plan->ranges));
     plan->rank_first = mpiwc_xmalloc(mpiwc_mul_size((size_t)nranks + 1, sizeof(size_t)));
     size_t nr = 0, j = 0;
     uint64_t off = 0; /* bytes of rem[j] already given to earlier ranks */
     for (int r = 0; r < nranks; r++) {
         plan->rank_first[r] = nr;
-        uint64_t want = quota[r];
-        while (want > 0) {
-            while (plan->files[rem[j].file].codec != MPIWC_CODEC_NONE)
-                j++;
+        if (r == 0 && stream != SIZE_MAX)
+            plan->ranges[nr++] = (struct mpiwc_plan_range){(uint32_t)stream, 0, MPIWC_PLAN_STREAM};
+        for (uint64_t want = quota[r]; want > 0;) {
             uint64_t left = rem[j].end - rem[j].start - off;
             uint64_t take = want < left ? want : left;
             plan->ranges[nr++] = (struct mpiwc_plan_range){rem[j].file, rem[j].start + off,
@@ -684,16 +619,23 @@ void mpiwc_plan_split_remaining(struct mpiwc_plan *plan, int nranks,
                 off = 0;
             }
         }
-        for (size_t c = 0; c < nrem; c++)
-            if (plan->files[rem[c].file].codec != MPIWC_CODEC_NONE && owner[rem[c].file] == r)
-                plan->ranges[nr++] = rem[c];
+        for (size_t c = first[r]; c < first[r + 1]; c++)
+            plan->ranges[nr++] =
+                (struct mpiwc_plan_range){(uint32_t)order[c], 0, plan->files[order[c]].size};
     }
     plan->rank_first[nranks] = nr;
     plan->nranges = nr;
+    free(first);
     free(quota);
     free(owner);
     free(load);
+    free(order);
     free(rem);
+}
+
+void mpiwc_plan_split(struct mpiwc_plan *plan, int nranks)
+{
+    mpiwc_plan_split_remaining(plan, nranks, NULL, 0);
 }
 
 /* ---- packing ---- */

@@ -163,17 +163,23 @@ size_t mpiwc_plan_split_list(char *data, size_t len, bool nul, char ***paths);
 /* Local. Is f read whole by one rank (compressed, or to_eof)? Never standard input. */
 bool mpiwc_plan_whole(const struct mpiwc_plan_file *f);
 
-/* Local. Split plan->files into ranges for nranks ranks (replaces any earlier split). */
+/*
+ * Local. Split plan->files into ranges for nranks ranks (replaces any earlier
+ * split): mpiwc_plan_split_remaining with nothing done.
+ */
 void mpiwc_plan_split(struct mpiwc_plan *plan, int nranks);
 
 /*
  * Local. Split what is left of plan->files after the done intervals (a
  * restart from a checkpoint; any order, may overlap) into ranges for nranks
- * ranks, balanced like mpiwc_plan_split: compressed files that are not done
- * go whole to the least loaded rank, the remaining plain bytes fill every
- * rank up to a common level. A rank may get several ranges of one file.
- * total_bytes becomes the bytes left. Standard input and to_eof files are
- * never planned here (the job refuses to checkpoint them).
+ * ranks. This is the one split: with nothing done, what is left of each file
+ * is [0, size) and the result is a fresh run's plan. Files read whole
+ * (mpiwc_plan_whole) that are not done go whole, largest first, to the least
+ * loaded rank; one is done when a done interval of it ends past its first
+ * byte. The plain bytes left fill every rank up to a common level, and a
+ * rank may get several ranges of one file. Standard input is never done: it
+ * stays rank 0's (the job refuses to checkpoint it, and to_eof files).
+ * total_bytes becomes the bytes left.
  */
 void mpiwc_plan_split_remaining(struct mpiwc_plan *plan, int nranks,
                                 const struct mpiwc_plan_range *done, size_t ndone);

@@ -1258,6 +1258,133 @@ static void test_split_remaining_places_compressed_like_split(void **state)
     mpiwc_plan_free(&p);
 }
 
+/*
+ * mpiwc_plan_split_remaining over random mixes of plain, compressed and
+ * to_eof files and standard input, with random done sets (plain intervals
+ * that may overlap; files read whole done whole or not at all): the ranges
+ * cover exactly the bytes not done, each file read whole that is not done
+ * lies whole on one rank, standard input stays rank 0's, and total_bytes is
+ * what is left. With nothing done it is mpiwc_plan_split, range for range.
+ */
+static void test_split_remaining_is_the_split(void **state)
+{
+    (void)state;
+    struct mpiwc_plan p;
+    srand(23);
+    for (int round = 0; round < 400; round++) {
+        enum { PLAIN, COMP, EOF_ZERO, EOF_PAGE, STREAM } kind[12];
+        uint64_t sizes[12];
+        size_t n = 1 + (size_t)(rand() % 12), stream_at = (size_t)(rand() % 24);
+        for (size_t i = 0; i < n; i++) {
+            kind[i] = i == stream_at ? STREAM : rand() % 2 ? PLAIN : COMP + rand() % 3;
+            sizes[i] = kind[i] == STREAM     ? MPIWC_PLAN_STREAM
+                       : kind[i] == EOF_ZERO ? 0
+                       : kind[i] == EOF_PAGE
+                           ? 256
+                           : (uint64_t)(kind[i] == COMP) + (uint64_t)(rand() % 300);
+        }
+        plan_sizes(&p, sizes, n);
+        for (size_t i = 0; i < n; i++) {
+            if (kind[i] == COMP) {
+                p.files[i].codec = 1; /* MPIWC_CODEC_GZIP */
+                p.files[i].weight = sizes[i] * (uint64_t)(1 + rand() % 6);
+            } else if (kind[i] == EOF_ZERO || kind[i] == EOF_PAGE) {
+                p.files[i].to_eof = 1;
+                p.files[i].weight = MPIWC_PLAN_EOF_WEIGHT;
+            }
+        }
+        int nranks = 1 + rand() % 9;
+
+        /* Nothing done: the fresh split, range for range. */
+        mpiwc_plan_split(&p, nranks);
+        struct mpiwc_plan fresh = p;
+        fresh.ranges = mpiwc_xmalloc(mpiwc_mul_size(p.nranges + 1, sizeof *p.ranges));
+        memcpy(fresh.ranges, p.ranges, p.nranges * sizeof *p.ranges);
+        fresh.rank_first = mpiwc_xmalloc(mpiwc_mul_size((size_t)nranks + 1, sizeof(size_t)));
+        memcpy(fresh.rank_first, p.rank_first, ((size_t)nranks + 1) * sizeof(size_t));
+        mpiwc_plan_split_remaining(&p, nranks, NULL, 0);
+        assert_plans_equal(&fresh, &p);
+        free(fresh.ranges);
+        free(fresh.rank_first);
+
+        /* Random done sets, in random order. */
+        struct mpiwc_plan_range done[64];
+        size_t ndone = 0;
+        uint8_t is_done[12][300];
+        memset(is_done, 0, sizeof is_done);
+        for (size_t i = 0; i < n && ndone < 60; i++) {
+            if (kind[i] == STREAM || kind[i] == EOF_ZERO || sizes[i] == 0)
+                continue;
+            if (kind[i] != PLAIN) {
+                if (rand() % 3 == 0) {
+                    done[ndone++] = (struct mpiwc_plan_range){(uint32_t)i, 0, sizes[i]};
+                    memset(is_done[i], 1, sizes[i]);
+                }
+                continue;
+            }
+            for (int m = rand() % 4; m > 0 && ndone < 60; m--) {
+                uint64_t a = (uint64_t)rand() % sizes[i];
+                uint64_t b = a + 1 + (uint64_t)rand() % (sizes[i] - a);
+                done[ndone++] = (struct mpiwc_plan_range){(uint32_t)i, a, b};
+                memset(is_done[i] + a, 1, b - a);
+            }
+        }
+        for (size_t i = ndone; i > 1; i--) {
+            size_t j = (size_t)rand() % i;
+            struct mpiwc_plan_range t = done[i - 1];
+            done[i - 1] = done[j];
+            done[j] = t;
+        }
+        mpiwc_plan_split_remaining(&p, nranks, done, ndone);
+        assert_int_equal(p.nranks, nranks);
+        assert_int_equal(p.rank_first[0], 0);
+        assert_int_equal(p.rank_first[nranks], p.nranges);
+        uint8_t planned[12][300];
+        size_t pieces[12];
+        memset(planned, 0, sizeof planned);
+        memset(pieces, 0, sizeof pieces);
+        for (int r = 0; r < nranks; r++)
+            for (size_t k = p.rank_first[r]; k < p.rank_first[r + 1]; k++) {
+                const struct mpiwc_plan_range *g = &p.ranges[k];
+                assert_true(g->file < n);
+                pieces[g->file]++;
+                if (kind[g->file] == STREAM) {
+                    assert_int_equal(r, 0);
+                    assert_int_equal(g->start, 0);
+                    assert_int_equal(g->end, MPIWC_PLAN_STREAM);
+                    continue;
+                }
+                if (kind[g->file] != PLAIN) { /* whole: from its first byte to its size */
+                    assert_int_equal(g->start, 0);
+                    assert_int_equal(g->end, sizes[g->file]);
+                } else {
+                    assert_true(g->start < g->end);
+                    assert_true(g->end <= sizes[g->file]);
+                }
+                for (uint64_t b = g->start; b < g->end; b++)
+                    planned[g->file][b]++;
+            }
+        uint64_t left = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (kind[i] == STREAM) {
+                assert_int_equal(pieces[i], 1);
+                continue;
+            }
+            if (kind[i] != PLAIN) {
+                bool gone = sizes[i] > 0 && is_done[i][0];
+                assert_int_equal(pieces[i], gone ? 0 : 1);
+                left += gone ? 0 : p.files[i].weight;
+            }
+            for (uint64_t b = 0; b < sizes[i]; b++) {
+                assert_int_equal(planned[i][b], !is_done[i][b]);
+                left += kind[i] == PLAIN && !is_done[i][b];
+            }
+        }
+        assert_int_equal(p.total_bytes, left);
+        mpiwc_plan_free(&p);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1281,6 +1408,7 @@ int main(void)
         cmocka_unit_test(test_split_compressed_whole),
         cmocka_unit_test(test_split_remaining),
         cmocka_unit_test(test_split_remaining_places_compressed_like_split),
+        cmocka_unit_test(test_split_remaining_is_the_split),
         cmocka_unit_test(test_split_list),
         cmocka_unit_test(test_reads_stdin),
         cmocka_unit_test_setup_teardown(test_list_probe_in_slices, tree_setup, tree_teardown),
