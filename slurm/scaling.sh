@@ -11,7 +11,8 @@
 # (the jobs share one name and --dependency=singleton, so they run one at a
 # time and do not disturb each other's timings), waits for all of them by
 # polling `scontrol show job -o JOBID`, and collects every job's --report
-# JSON into OUT_DIR/scaling.csv, one row per job in NODES order:
+# JSON into OUT_DIR/scaling.csv with bench/scaling.py, one row per job in
+# NODES order:
 #   mode,nodes,ranks,hosts,bytes,wall_s,throughput_mb_s,speedup,efficiency,
 #   plan_s,map_s,shuffle_s,reduce_s,output_s,read_s,tokenize_s,pack_s,
 #   exchange_s,merge_s,gather_s,sort_s,write_s,job_id
@@ -19,10 +20,11 @@
 # it is T1/TN for a strong study and the scaled speedup for a weak one;
 # efficiency is speedup * ranks(first row) / ranks; the phase times are the
 # job-wide wall times of mpiwc's phases, the step times each step's mean over
-# ranks (--report's steps: the work inside the phases). gnuplot (Debian:
-# gnuplot-nox) draws OUT_DIR/speedup.png (speedup and efficiency against
-# ranks, with the ideal), OUT_DIR/phases.png (time per phase against ranks)
-# and OUT_DIR/steps.png (time per step against ranks) from the CSV.
+# ranks (--report's steps: the work inside the phases). bench/scaling.py
+# also writes OUT_DIR/scaling.gp, with which gnuplot (Debian: gnuplot-nox)
+# draws OUT_DIR/speedup.png (speedup and efficiency against ranks, with the
+# ideal), OUT_DIR/phases.png (time per phase against ranks) and
+# OUT_DIR/steps.png (time per step against ranks) from the CSV.
 #
 # Knobs (environment variables):
 #   NODES           node counts, one job each           default "1 2 4 8"
@@ -94,6 +96,8 @@ JOB_NAME=${JOB_NAME:-mpiwc-scaling}
 OUT_DIR=${OUT_DIR:-scaling-$(date +%Y%m%d-%H%M%S)}
 POLL_S=${POLL_S:-5}
 SBATCH_SCRIPT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/mpiwc.sbatch
+# the study's arithmetic and plots, under tests/bench
+SCALING_PY=$(cd "$(dirname "${BASH_SOURCE[0]}")/../bench" && pwd)/scaling.py
 
 mkdir -p "$OUT_DIR"
 OUT_DIR=$(realpath "$OUT_DIR")
@@ -169,75 +173,13 @@ done
 # ------------------------------------------------------------------ collect
 reports=()
 for n in "${nodes[@]}"; do reports+=("$OUT_DIR/n$n.json"); done
-run python3 - "$OUT_DIR/scaling.csv" "$MODE" "$NODES" "${jobs[*]}" "${reports[@]}" <<'PY' || status=1
-import csv, json, os, sys
-out, mode, nodes, jobs, reports = sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4].split(), sys.argv[5:]
-phases = ["plan", "map", "shuffle", "reduce", "output"]
-steps = ["read", "tokenize", "pack", "exchange", "merge", "gather", "sort", "write"]
-rows, missing = [], []
-for n, job, path in zip(nodes, jobs, reports):
-    if not os.path.exists(path):
-        missing.append(path)
-        continue
-    r = json.load(open(path))
-    rows.append({"mode": mode, "nodes": int(n), "ranks": r["ranks"], "hosts": len(set(r["hosts"])),
-                 "bytes": r["counters"]["bytes"]["sum"], "wall_s": r["wall_s"],
-                 "throughput_mb_s": r["throughput_mb_s"], "job_id": job,
-                 **{p + "_s": r["phases"][p]["wall_s"] for p in phases},
-                 **{s + "_s": r["steps"][s]["avg_s"] for s in steps}})
-if rows:
-    base = rows[0]
-    for row in rows:
-        row["speedup"] = round((row["bytes"] / row["wall_s"]) / (base["bytes"] / base["wall_s"]), 4)
-        row["efficiency"] = round(row["speedup"] * base["ranks"] / row["ranks"], 4)
-cols = ["mode", "nodes", "ranks", "hosts", "bytes", "wall_s", "throughput_mb_s", "speedup", "efficiency"] + \
-       [p + "_s" for p in phases] + [s + "_s" for s in steps] + ["job_id"]
-with open(out, "w", newline="") as f:
-    w = csv.DictWriter(f, fieldnames=cols, lineterminator="\n")
-    w.writeheader()
-    w.writerows(rows)
-for path in missing:
-    print("scaling.sh: no report " + path, file=sys.stderr)
-sys.exit(1 if missing else 0)
-PY
+run python3 "$SCALING_PY" csv "$OUT_DIR/scaling.csv" "$MODE" "$NODES" "${jobs[*]}" "${reports[@]}" || status=1
 echo "scaling.sh: wrote $OUT_DIR/scaling.csv"
 
 # ------------------------------------------------------------------ plot
 if command -v gnuplot >/dev/null; then
-    run gnuplot -e "csv='$OUT_DIR/scaling.csv'; outdir='$OUT_DIR'; mode='$MODE'" - <<'GP'
-set datafile separator ','
-set terminal pngcairo size 900,600 noenhanced
-set key bottom right
-set grid
-set xlabel 'ranks'
-set key autotitle columnheader
-stats csv every ::0::0 using 3 nooutput
-r0 = STATS_min
-set output outdir.'/speedup.png'
-set title 'mpiwc '.mode.' scaling'
-set ylabel 'speedup'
-set y2label 'efficiency'
-set y2range [0:*]
-set ytics nomirror
-set y2tics
-plot csv using 3:8:xtic(3) with linespoints lw 2 title 'speedup', \
-     csv using 3:($3 / r0) with lines dt 2 title 'ideal', \
-     csv using 3:9 axes x1y2 with linespoints title 'efficiency'
-unset y2label
-unset y2tics
-set ytics mirror
-set output outdir.'/phases.png'
-set title 'mpiwc '.mode.' scaling: time per phase'
-set ylabel 'seconds'
-set logscale y
-set key outside right
-plot for [c=10:14] csv using 3:c:xtic(3) with linespoints title columnheader(c), \
-     csv using 3:6 with linespoints lw 2 title 'total'
-set output outdir.'/steps.png'
-set title 'mpiwc '.mode.' scaling: time per step (mean over ranks)'
-plot for [c=15:22] csv using 3:c:xtic(3) with linespoints title columnheader(c), \
-     csv using 3:6 with linespoints lw 2 title 'total'
-GP
+    run python3 "$SCALING_PY" plots "$OUT_DIR/scaling.csv" "$OUT_DIR" "$MODE"
+    run gnuplot "$OUT_DIR/scaling.gp"
     echo "scaling.sh: wrote $OUT_DIR/speedup.png $OUT_DIR/phases.png $OUT_DIR/steps.png"
 else
     echo "scaling.sh: gnuplot not found (Debian: gnuplot-nox), no plots"
