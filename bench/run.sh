@@ -29,6 +29,12 @@
 #    same run), speedup vs np=1 and efficiency, peak RSS, phase and step medians.
 # 5. Plots (gnuplot, package gnuplot-nox) from results.csv into RESULTS_DIR
 #    (throughput.png, speedup.png, phases.png), copied to docs/bench/.
+# 6. results.csv and results.json (whose "meta" holds this run's
+#    configuration: date, commit, CPU, knobs, the exact commands of the first
+#    timed round) are copied to docs/bench/, and bench/performance.py writes
+#    docs/PERFORMANCE.md from them and the text of bench/PERFORMANCE.md.in.
+#    The page is never edited by hand; to rebuild it from the committed data:
+#      python3 bench/performance.py docs/bench/results.csv docs/bench/results.json docs/PERFORMANCE.md
 #
 # Every command run is echoed into RESULTS_DIR/log.txt. Missing Debian
 # packages (time, gnuplot-nox, bible-kjv) are installed with apt-get.
@@ -52,7 +58,11 @@
 #                        corpus free and memory holds it; 1 always; 0 never
 #   WEAK=0               1: weak scaling, np=N reads a corpus of N * SIZE
 #   SEED=1  BUILD_DIR=build-bench  CACHE_DIR=bench/cache  RESULTS_DIR=bench/results
-#   DOCS_DIR=docs/bench  (empty: do not copy the plots)
+#   DOCS_DIR=docs/bench  (empty: do not copy the plots and results, and write
+#                        no PERFORMANCE_MD)
+#   PERFORMANCE_MD=docs/PERFORMANCE.md
+#   NOTE=""              a sentence on the machine's state for the page (e.g.
+#                        "shared with other jobs"), shown under its configuration
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -79,8 +89,11 @@ BUILD_DIR=${BUILD_DIR:-build-bench}
 CACHE_DIR=${CACHE_DIR:-bench/cache}
 RESULTS_DIR=${RESULTS_DIR:-bench/results}
 DOCS_DIR=${DOCS_DIR-docs/bench}
+PERFORMANCE_MD=${PERFORMANCE_MD:-docs/PERFORMANCE.md}
+NOTE=${NOTE:-}
 
 LOG=$RESULTS_DIR/log.txt
+COMMANDS=$RESULTS_DIR/commands.txt
 RAW=$RESULTS_DIR/raw.csv
 MPIWC=$BUILD_DIR/mpiwc
 GEN=$BUILD_DIR/tools/gen/mpiwc-gen
@@ -123,7 +136,7 @@ now() {
 
 mkdir -p "$RESULTS_DIR" "$CACHE_DIR"
 rm -rf "$RESULTS_DIR/reports" "$RESULTS_DIR/rss"
-rm -f "$RESULTS_DIR"/*.png "$RESULTS_DIR"/results.* "$RESULTS_DIR/table.md" "$RAW"
+rm -f "$RESULTS_DIR"/*.png "$RESULTS_DIR"/results.* "$RESULTS_DIR/table.md" "$RAW" "$COMMANDS"
 mkdir -p "$RESULTS_DIR/reports" "$RESULTS_DIR/rss"
 : >"$LOG"
 log "mpiwc benchmark $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(hostname), $(nproc) cores"
@@ -211,6 +224,8 @@ measure() {
     local rss_prefix=$RESULTS_DIR/rss/rss t0 t1 rss
     rm -f "$rss_prefix".*
     printf '+ %s%s\n' "$(printf '%q ' "$@")" "$([ "$rep" -gt 0 ] || echo ' # warm-up')" >>"$LOG"
+    # the first timed round's commands, for docs/PERFORMANCE.md
+    [ "$rep" != 1 ] || printf '%s\n' "$(printf '%q ' "$@")" >>"$COMMANDS"
     t0=$(now)
     "$@" >/dev/null 2>>"$RESULTS_DIR/stderr.txt" ||
         die "failed (exit $?): $* (stderr in $RESULTS_DIR/stderr.txt)"
@@ -322,6 +337,12 @@ run python3 bench/summarize.py --weak="$WEAK" --meta "size=$SIZE" "ranks=$RANKS"
     "highcard_repeat=$HIGHCARD_REPEAT" "seed=$SEED" "weak=$WEAK" \
     "commit=$(git describe --always --dirty 2>/dev/null || echo unknown)" \
     "host=$(hostname)" "nproc=$(nproc)" "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+    "corpora=$CORPORA" "files=$FILES" "highcard=$HIGHCARD" \
+    "cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)" \
+    "mem_gib=$(awk '/MemTotal/ {printf "%.1f", $2 / 2^20}' /proc/meminfo)" \
+    "wc=$(wc --version | head -n 1)" "mpirun=$(mpirun --version 2>&1 | head -n 1)" \
+    "mpiwc=$("$MPIWC" --version 2>/dev/null | head -n 1)" "note=$NOTE" \
+    "commands=$(cat "$COMMANDS")" \
     -- "$RAW" "$RESULTS_DIR" | tee -a "$LOG"
 
 # ---- 5. plots -----------------------------------------------------------
@@ -337,5 +358,15 @@ if need_pkg gnuplot-nox; then
     log "plots: $RESULTS_DIR/*.png${DOCS_DIR:+ (copied to $DOCS_DIR/)}"
 else
     log "no gnuplot (package gnuplot-nox): plots skipped"
+fi
+
+# ---- 6. docs/PERFORMANCE.md ---------------------------------------------
+
+if [ -n "$DOCS_DIR" ]; then
+    mkdir -p "$DOCS_DIR" "$(dirname "$PERFORMANCE_MD")"
+    run cp "$RESULTS_DIR"/results.csv "$RESULTS_DIR"/results.json "$DOCS_DIR"/
+    run python3 bench/performance.py "$DOCS_DIR"/results.csv "$DOCS_DIR"/results.json \
+        "$PERFORMANCE_MD" >>"$LOG" 2>&1 || die "bench/performance.py failed (see $LOG)"
+    log "wrote $PERFORMANCE_MD"
 fi
 log "results: $RESULTS_DIR/results.csv, results.json, table.md; log: $LOG"
