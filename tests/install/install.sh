@@ -22,7 +22,7 @@ check() { # check DESCRIPTION COMMAND...
     fi
 }
 failed=0
-echo "1..8"
+echo "1..9"
 meson install -C "$build" --destdir "$dest" --no-rebuild --quiet >/dev/null
 prefix=$(meson introspect "$build" --buildoptions |
     "${PYTHON3:-python3}" -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="prefix"))')
@@ -34,6 +34,9 @@ check "mpiwc --version names the program" sh -c "'$root/bin/mpiwc' --version | g
 check "the man page is installed" test -s "$root/share/man/man1/mpiwc.1"
 check "slurm/mpiwc.sbatch is installed" test -s "$root/share/mpiwc/slurm/mpiwc.sbatch"
 check "hostfiles are installed" test -s "$root/share/mpiwc/hostfiles/localhost"
+# the installed slurm/scaling.sh runs ../bench/scaling.py
+check "bench/scaling.py is installed beside slurm/" \
+    "${PYTHON3:-python3}" "$root/share/mpiwc/slurm/../bench/scaling.py" csv "$dest/s.csv" strong "" ""
 
 # The installed program counts a small input like the reference does.
 text=$dest/in.txt
