@@ -29,8 +29,9 @@
 #include "mpiwc/report.h"
 #include "mpiwc/shuffle.h"
 #include "mpiwc/table.h"
+#include "mpiwc/util.h"
 
-#define ERRLEN 4200 /* a path of PATH_MAX bytes plus a reason */
+#define ERRLEN MPIWC_ERRLEN
 
 /*
  * The files of options that rank 0 reads once for every rank, so that a path

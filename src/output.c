@@ -537,7 +537,7 @@ int mpiwc_output_parts(const struct mpiwc_table *owned, const char *dir,
 
     t0 = MPI_Wtime();
     size_t len = strlen(dir) + 32;
-    char *part = mpiwc_xmalloc(len), msg[4200];
+    char *part = mpiwc_xmalloc(len), msg[MPIWC_ERRLEN];
     snprintf(part, len, "%s/part-%05d", dir, rank);
     struct run run = {rows, n, 0};
     struct merge m;

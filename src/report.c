@@ -244,7 +244,7 @@ int mpiwc_report_finish(const struct mpiwc_report *rep, const struct mpiwc_optio
         } else if (opts->report) {
             /* As -o: a temporary name and a rename, never a half report. */
             struct json_fill j = {&s, opts};
-            char msg[4200];
+            char msg[MPIWC_ERRLEN];
             rc = mpiwc_output_file(opts->report, fill_json, &j, msg, sizeof msg);
             if (rc != 0)
                 mpiwc_say(err, "", msg);

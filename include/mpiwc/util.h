@@ -20,6 +20,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* The size of an error buffer: a path of PATH_MAX bytes plus a reason. */
+#define MPIWC_ERRLEN 4200
+
 typedef void (*mpiwc_fatal_handler)(void);
 
 /* Local. Replace the handler called after the fatal message; NULL restores abort(). */
