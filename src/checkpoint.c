@@ -45,10 +45,7 @@ void mpiwc_ckpt_done_add(struct mpiwc_ckpt_done *d, uint32_t file, uint64_t star
         d->v[d->n - 1].end = end;
         return;
     }
-    if (d->n == d->cap) {
-        d->cap = d->cap ? mpiwc_mul_size(d->cap, 2) : 16;
-        d->v = mpiwc_xrealloc(d->v, mpiwc_mul_size(d->cap, sizeof *d->v));
-    }
+    d->v = mpiwc_grow(d->v, &d->cap, d->n + 1, sizeof *d->v);
     d->v[d->n++] = (struct mpiwc_plan_range){file, start, end};
 }
 
@@ -515,10 +512,7 @@ size_t mpiwc_ckpt_generations(const char *dir, uint64_t **gens)
         unsigned long long g = strtoull(e->d_name + 4, &stop, 10);
         if (*stop || errno)
             continue;
-        if (n == cap) {
-            cap = cap ? mpiwc_mul_size(cap, 2) : 8;
-            *gens = mpiwc_xrealloc(*gens, mpiwc_mul_size(cap, sizeof **gens));
-        }
+        *gens = mpiwc_grow(*gens, &cap, n + 1, sizeof **gens);
         (*gens)[n++] = g;
     }
     closedir(d);

@@ -578,16 +578,13 @@ struct runs {
     struct run *run; /* nranks; run[0] borrows rank 0's rows */
     size_t *cap;
     uint8_t **bufs; /* round buffers the rows' keys point into */
-    size_t nbufs;
+    size_t nbufs, bufs_cap;
 };
 
 static void run_add(struct runs *rs, int s, const uint8_t *key, uint32_t len, uint64_t count)
 {
     struct run *r = &rs->run[s];
-    if (r->n == rs->cap[s]) {
-        rs->cap[s] = rs->cap[s] ? rs->cap[s] * 2 : 256;
-        r->w = mpiwc_xrealloc(r->w, mpiwc_mul_size(rs->cap[s], sizeof *r->w));
-    }
+    r->w = mpiwc_grow(r->w, &rs->cap[s], r->n + 1, sizeof *r->w);
     r->w[r->n++] = (struct mpiwc_word){key, len, count};
 }
 
@@ -658,7 +655,7 @@ int mpiwc_output_write(const struct mpiwc_table *owned, const struct mpiwc_outpu
         MPI_Gatherv(sbuf, count, MPI_BYTE, rbuf, counts, displs, MPI_BYTE, 0, comm);
         if (rank == 0) {
             stats->bytes_gathered += total;
-            rs.bufs = mpiwc_xrealloc(rs.bufs, mpiwc_mul_size(rs.nbufs + 1, sizeof *rs.bufs));
+            rs.bufs = mpiwc_grow(rs.bufs, &rs.bufs_cap, rs.nbufs + 1, sizeof *rs.bufs);
             rs.bufs[rs.nbufs++] = rbuf;
             for (int s = 1; s < nranks; s++) {
                 const uint8_t *pos = rbuf + displs[s], *end = pos + counts[s], *key;

@@ -28,10 +28,7 @@ struct file_list {
 static void list_push(struct file_list *l, char *path, uint64_t size, enum mpiwc_codec codec,
                       uint64_t weight)
 {
-    if (l->n == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 16;
-        l->v = mpiwc_xrealloc(l->v, mpiwc_mul_size(l->cap, sizeof *l->v));
-    }
+    l->v = mpiwc_grow(l->v, &l->cap, l->n + 1, sizeof *l->v);
     l->v[l->n].path = path;
     l->v[l->n].size = size;
     l->v[l->n].codec = (uint8_t)codec;
@@ -247,10 +244,7 @@ static int walk(struct file_list *l, const char *dir, const char *rel,
     while ((de = readdir(d)) != NULL) {
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
             continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 32;
-            ents = mpiwc_xrealloc(ents, mpiwc_mul_size(cap, sizeof *ents));
-        }
+        ents = mpiwc_grow(ents, &cap, n + 1, sizeof *ents);
         ents[n].name = mpiwc_xstrdup(de->d_name);
         ents[n++].type = de->d_type;
     }
@@ -647,11 +641,7 @@ struct writer {
 
 static void put(struct writer *w, const void *src, size_t n)
 {
-    if (w->cap - w->len < n) {
-        while (w->cap - w->len < n)
-            w->cap = w->cap ? mpiwc_mul_size(w->cap, 2) : 256;
-        w->p = mpiwc_xrealloc(w->p, w->cap);
-    }
+    w->p = mpiwc_grow(w->p, &w->cap, mpiwc_add_size(w->len, n), 1);
     memcpy(w->p + w->len, src, n);
     w->len += n;
 }
@@ -922,10 +912,7 @@ size_t mpiwc_plan_split_list(char *data, size_t len, bool nul, char ***paths)
             /* The last entry has no separator: it needs a terminator past len. */
             start[k] = '\0';
         }
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            v = mpiwc_xrealloc(v, mpiwc_mul_size(cap, sizeof *v));
-        }
+        v = mpiwc_grow(v, &cap, n + 1, sizeof *v);
         v[n++] = start;
     }
     *paths = v;

@@ -173,13 +173,8 @@ void mpiwc_table_grow_small(struct mpiwc_table *t)
 
 static uint64_t arena_append(struct mpiwc_table *t, const void *key, size_t len)
 {
-    if (t->arena_cap - t->arena_len < len) {
-        size_t cap = t->arena_cap;
-        while (cap - t->arena_len < len)
-            cap = mpiwc_mul_size(cap, 2);
-        t->arena = mpiwc_xrealloc(t->arena, cap);
-        t->arena_cap = cap;
-    }
+    if (t->arena_cap - t->arena_len < len) /* the common case costs no call */
+        t->arena = mpiwc_grow(t->arena, &t->arena_cap, mpiwc_add_size(t->arena_len, len), 1);
     uint64_t off = t->arena_len;
     memcpy(t->arena + off, key, len);
     t->arena_len += len;
@@ -285,9 +280,7 @@ size_t mpiwc_table_memory(const struct mpiwc_table *t)
 
 size_t mpiwc_table_memory_used(const struct mpiwc_table *t)
 {
-    size_t arena = MIN_ARENA;
-    while (arena < t->arena_len)
-        arena = mpiwc_mul_size(arena, 2);
+    size_t arena = mpiwc_grow_cap(MIN_ARENA, t->arena_len); /* as arena_append grows it */
     return mpiwc_mul_size(slots_for(t->small_size), sizeof *t->small) +
            mpiwc_mul_size(slots_for(t->big_size), sizeof *t->slots) + arena;
 }

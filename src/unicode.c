@@ -99,13 +99,7 @@ bool mpiwc_unicode_is_number(const uint8_t *p, size_t n)
 
 static void buf_reserve(struct mpiwc_unicode_buf *b, size_t more)
 {
-    if (b->cap - b->len >= more)
-        return;
-    size_t c = b->cap ? b->cap : 64;
-    while (c - b->len < more)
-        c = mpiwc_mul_size(c, 2);
-    b->p = mpiwc_xrealloc(b->p, c);
-    b->cap = c;
+    b->p = mpiwc_grow(b->p, &b->cap, mpiwc_add_size(b->len, more), 1);
 }
 
 size_t mpiwc_unicode_replace_invalid(const uint8_t *p, size_t n, struct mpiwc_unicode_buf *out)
@@ -188,9 +182,7 @@ static void keyer_reserve(struct mpiwc_unicode_keyer *k, size_t units)
 {
     if (units <= k->cap)
         return;
-    size_t c = k->cap ? k->cap : 64;
-    while (c < units)
-        c = mpiwc_mul_size(c, 2);
+    size_t c = mpiwc_grow_cap(k->cap, units);
     free(k->a);
     free(k->b);
     k->a = mpiwc_xmalloc(mpiwc_mul_size(c, sizeof *k->a));
@@ -292,9 +284,7 @@ size_t mpiwc_unicode_segment(struct mpiwc_unicode_segmenter *s, const uint8_t *t
     if (n > INT32_MAX / 2)
         mpiwc_fatal("run of %zu bytes without ASCII space is too long to segment", n);
     if (n + 1 > s->cap) {
-        size_t c = s->cap ? s->cap : 256;
-        while (c < n + 1)
-            c = mpiwc_mul_size(c, 2);
+        size_t c = mpiwc_grow_cap(s->cap, n + 1);
         free(s->u16);
         free(s->off);
         s->u16 = mpiwc_xmalloc(mpiwc_mul_size(c, sizeof *s->u16));

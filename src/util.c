@@ -103,6 +103,34 @@ size_t mpiwc_mul_size(size_t a, size_t b)
     return r;
 }
 
+size_t mpiwc_add_size(size_t a, size_t b)
+{
+    size_t r;
+    if (__builtin_add_overflow(a, b, &r))
+        mpiwc_fatal("size overflow (%zu + %zu)", a, b);
+    return r;
+}
+
+size_t mpiwc_grow_cap(size_t cap, size_t need)
+{
+    if (cap >= need)
+        return cap;
+    size_t c = cap ? cap : 16;
+    while (c < need)
+        c = mpiwc_mul_size(c, 2);
+    return c;
+}
+
+void *mpiwc_grow(void *p, size_t *cap, size_t need, size_t elem)
+{
+    if (*cap >= need)
+        return p;
+    size_t c = mpiwc_grow_cap(*cap, need);
+    p = mpiwc_xrealloc(p, mpiwc_mul_size(c, elem));
+    *cap = c;
+    return p;
+}
+
 /* The length of the well-formed UTF-8 sequence at p (at least 2 bytes), or 0. */
 static size_t utf8_sequence(const unsigned char *p)
 {
@@ -188,10 +216,7 @@ int mpiwc_read_whole(const char *path, char **data, size_t *len, char *err, size
     size_t cap = (size_t)1 << 16, n = 0;
     char *p = mpiwc_xmalloc(cap);
     for (;;) {
-        if (cap - n - 1 == 0) {
-            cap = mpiwc_mul_size(cap, 2);
-            p = mpiwc_xrealloc(p, cap);
-        }
+        p = mpiwc_grow(p, &cap, n + 2, 1); /* a byte to read, and the NUL */
         ssize_t k = read(fd, p + n, cap - n - 1);
         if (k > 0) {
             n += (size_t)k;

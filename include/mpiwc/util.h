@@ -1,6 +1,7 @@
 /*
  * util: the few helpers every module shares -- checked allocation, overflow
- * checked size arithmetic, and mpiwc_fatal() for broken invariants.
+ * checked size arithmetic, the one way a buffer grows, and mpiwc_fatal() for
+ * broken invariants.
  *
  * Errors a user can cause (bad paths, bad options, read failures) are never
  * reported through here: they travel as return codes up to the job, which
@@ -54,6 +55,26 @@ char *mpiwc_xstrdup_at(const char *file, int line, const char *s);
 
 /* Local. a * b, fatal on overflow: use before every n * size allocation. */
 size_t mpiwc_mul_size(size_t a, size_t b);
+
+/* Local. a + b, fatal on overflow: the room a buffer needs for more bytes. */
+size_t mpiwc_add_size(size_t a, size_t b);
+
+/*
+ * Local. The capacity that holds need elements: cap itself when it does,
+ * else cap (16 when 0) doubled until it does; doubling past SIZE_MAX is fatal.
+ */
+size_t mpiwc_grow_cap(size_t cap, size_t need);
+
+/*
+ * Local. Make room for need elements of elem bytes in p, an array of *cap
+ * elements (NULL with *cap 0 to start): grows *cap by mpiwc_grow_cap(), the
+ * byte size overflow-checked, and returns p, moved if it grew. The one way a
+ * buffer grows:
+ *
+ *     v = mpiwc_grow(v, &cap, n + 1, sizeof *v);
+ *     v[n++] = x;
+ */
+void *mpiwc_grow(void *p, size_t *cap, size_t need, size_t elem);
 
 /*
  * Local. s with what would break a one-line message escaped, as a new string

@@ -1,8 +1,9 @@
-/* Unit tests for util: escaping paths for one-line messages. */
+/* Unit tests for util: growing buffers, error messages, escaping paths for one-line messages. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,9 +61,85 @@ static void test_ill_formed_utf8_is_escaped(void **state)
     expect_escape("\xc3\xc3\xa9", "\\xC3\xc3\xa9"); /* a bad lead, then a good pair */
 }
 
+static void test_grow_cap_doubles_until_it_holds(void **state)
+{
+    (void)state;
+    assert_int_equal(mpiwc_grow_cap(0, 0), 0);
+    assert_int_equal(mpiwc_grow_cap(0, 1), 16);
+    assert_int_equal(mpiwc_grow_cap(0, 17), 32);
+    assert_int_equal(mpiwc_grow_cap(100, 100), 100); /* holds it: unchanged */
+    assert_int_equal(mpiwc_grow_cap(100, 101), 200);
+    assert_int_equal(mpiwc_grow_cap(100, 401), 800);
+    assert_int_equal(mpiwc_grow_cap(64 << 10, 1), 64 << 10);
+}
+
+static void test_grow_keeps_the_elements(void **state)
+{
+    (void)state;
+    uint64_t *v = NULL;
+    size_t n = 0, cap = 0;
+    for (uint64_t i = 0; i < 1000; i++) {
+        v = mpiwc_grow(v, &cap, n + 1, sizeof *v);
+        assert_true(cap >= n + 1);
+        v[n++] = i * 7;
+    }
+    assert_int_equal(cap, 1024);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(v[i], i * 7);
+    uint64_t *same = mpiwc_grow(v, &cap, 10, sizeof *v); /* room enough: nothing moves */
+    assert_ptr_equal(same, v);
+    assert_int_equal(cap, 1024);
+    free(v);
+}
+
+/* mpiwc_fatal() calls the handler: jump back out of it instead of aborting. */
+static jmp_buf fatal_jump;
+
+static void fatal_returns(void)
+{
+    longjmp(fatal_jump, 1);
+}
+
+#define expect_fatal(call)                                                                         \
+    do {                                                                                           \
+        mpiwc_set_fatal_handler(fatal_returns);                                                    \
+        int fatal_ = setjmp(fatal_jump);                                                           \
+        if (!fatal_)                                                                               \
+            (void)(call);                                                                          \
+        mpiwc_set_fatal_handler(NULL);                                                             \
+        assert_true(fatal_);                                                                       \
+    } while (0)
+
+static void test_grow_overflow_is_fatal(void **state)
+{
+    (void)state;
+    size_t cap = (size_t)1 << 62;
+    expect_fatal(mpiwc_grow(NULL, &cap, cap + 1, 8)); /* 2^63 elements of 8 bytes */
+    assert_int_equal(cap, (size_t)1 << 62);
+    expect_fatal(mpiwc_grow_cap((SIZE_MAX >> 1) + 1, SIZE_MAX)); /* doubling past SIZE_MAX */
+}
+
+static void test_add_size(void **state)
+{
+    (void)state;
+    assert_int_equal(mpiwc_add_size(0, 0), 0);
+    assert_int_equal(mpiwc_add_size(SIZE_MAX - 1, 1), SIZE_MAX);
+}
+
+static void test_add_size_overflow_is_fatal(void **state)
+{
+    (void)state;
+    expect_fatal(mpiwc_add_size(SIZE_MAX, 1));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_grow_cap_doubles_until_it_holds),
+        cmocka_unit_test(test_grow_keeps_the_elements),
+        cmocka_unit_test(test_grow_overflow_is_fatal),
+        cmocka_unit_test(test_add_size),
+        cmocka_unit_test(test_add_size_overflow_is_fatal),
         cmocka_unit_test(test_plain_text_is_kept),
         cmocka_unit_test(test_control_characters),
         cmocka_unit_test(test_valid_utf8_is_kept),
