@@ -133,15 +133,6 @@ char *mpiwc_ckpt_rank_path(const char *dir, uint64_t gen, int rank)
     return p;
 }
 
-static int fail(char *err, size_t errlen, const char *path, const char *reason)
-{
-    if (path)
-        snprintf(err, errlen, "%s: %s", path, reason);
-    else
-        snprintf(err, errlen, "%s", reason);
-    return -1;
-}
-
 /* A buffered writer that keeps the CRC-32 of everything written. */
 struct out {
     int fd;
@@ -216,7 +207,7 @@ static int finish_file(struct out *o, const char *tmp, const char *path, char *e
         o->failed = errno;
     if (o->failed) {
         unlink(tmp);
-        return fail(err, errlen, path, strerror(o->failed));
+        return mpiwc_fail(err, errlen, "%s: %s", path, strerror(o->failed));
     }
     return 0;
 }
@@ -234,7 +225,7 @@ int mpiwc_ckpt_write_rank(const char *dir, uint64_t gen, int rank, int nranks, u
                     .cap = 1u << 20,
                     .crc = crc32(0, NULL, 0)};
     if (o.fd < 0) {
-        fail(err, errlen, tmp, strerror(errno));
+        mpiwc_fail(err, errlen, "%s: %s", tmp, strerror(errno));
         free(tmp);
         free(path);
         return -1;
@@ -292,7 +283,7 @@ static int slurp(const char *path, uint8_t **data, size_t *len, char *err, size_
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0) {
-        fail(err, errlen, NULL, strerror(errno));
+        mpiwc_fail(err, errlen, "%s", strerror(errno));
         if (fd >= 0)
             close(fd);
         return -1;
@@ -304,7 +295,7 @@ static int slurp(const char *path, uint8_t **data, size_t *len, char *err, size_
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0) {
-            fail(err, errlen, NULL, k < 0 ? strerror(errno) : "shorter than its size");
+            mpiwc_fail(err, errlen, "%s", k < 0 ? strerror(errno) : "shorter than its size");
             close(fd);
             free(p);
             return -1;
@@ -356,18 +347,18 @@ int mpiwc_ckpt_read_rank(const char *path, uint64_t gen, int rank, int nranks,
     int rc = -1;
     const uint8_t *p = data, *end;
     if (len < HEADER_BYTES + 8 + 4) {
-        fail(err, errlen, NULL, "truncated");
+        mpiwc_fail(err, errlen, "truncated");
         goto out;
     }
     end = data + len - 4;
     uint32_t crc;
     memcpy(&crc, end, sizeof crc);
     if ((uint32_t)crc_of(data, len - 4) != crc) {
-        fail(err, errlen, NULL, "checksum mismatch");
+        mpiwc_fail(err, errlen, "checksum mismatch");
         goto out;
     }
     if (memcmp(p, magic, sizeof magic) != 0) {
-        fail(err, errlen, NULL, "not a checkpoint file");
+        mpiwc_fail(err, errlen, "not a checkpoint file");
         goto out;
     }
     p += sizeof magic;
@@ -375,11 +366,11 @@ int mpiwc_ckpt_read_rank(const char *path, uint64_t gen, int rank, int nranks,
     uint64_t fgen = get64(&p), nint = get64(&p);
     if (version != MPIWC_CKPT_VERSION || frank != (uint32_t)rank || franks != (uint32_t)nranks ||
         ffiles != nfiles || fgen != gen) {
-        fail(err, errlen, NULL, "header does not match its manifest");
+        mpiwc_fail(err, errlen, "header does not match its manifest");
         goto out;
     }
     if (nint > (size_t)(end - p) / INTERVAL_BYTES) {
-        fail(err, errlen, NULL, "malformed intervals");
+        mpiwc_fail(err, errlen, "malformed intervals");
         goto out;
     }
     const uint8_t *ints = p;
@@ -387,12 +378,12 @@ int mpiwc_ckpt_read_rank(const char *path, uint64_t gen, int rank, int nranks,
         uint32_t f = get32(&p);
         uint64_t s = get64(&p), e = get64(&p);
         if (f >= nfiles || s >= e || files[f].size == MPIWC_PLAN_STREAM || e > files[f].size) {
-            fail(err, errlen, NULL, "an interval lies outside the input");
+            mpiwc_fail(err, errlen, "an interval lies outside the input");
             goto out;
         }
     }
     if ((size_t)(end - p) < 8) {
-        fail(err, errlen, NULL, "truncated");
+        mpiwc_fail(err, errlen, "truncated");
         goto out;
     }
     uint64_t nrec = get64(&p);
@@ -403,7 +394,7 @@ int mpiwc_ckpt_read_rank(const char *path, uint64_t gen, int rank, int nranks,
     while ((st = mpiwc_record_next(&p, end, &key, &klen, &count)) == MPIWC_RECORD_OK)
         seen++;
     if (st == MPIWC_RECORD_BAD || seen != nrec) {
-        fail(err, errlen, NULL, "malformed records");
+        mpiwc_fail(err, errlen, "malformed records");
         goto out;
     }
     /* Verified: now add. */
@@ -444,13 +435,13 @@ int mpiwc_ckpt_write_manifest(const char *dir, const struct mpiwc_ckpt_manifest 
                     .crc = crc32(0, NULL, 0)};
     int rc = -1;
     if (o.fd < 0) {
-        fail(err, errlen, tmp, strerror(errno));
+        mpiwc_fail(err, errlen, "%s: %s", tmp, strerror(errno));
     } else {
         o.buf = (uint8_t *)text;
         o.len = (size_t)len;
         rc = finish_file(&o, tmp, path, err, errlen);
         if (rc == 0 && sync_dir(gdir) != 0)
-            rc = fail(err, errlen, gdir, strerror(errno));
+            rc = mpiwc_fail(err, errlen, "%s: %s", gdir, strerror(errno));
     }
     free(tmp);
     free(path);
@@ -469,8 +460,9 @@ int mpiwc_ckpt_read_manifest(const char *dir, uint64_t gen, struct mpiwc_ckpt_ma
     FILE *f = fopen(path, "r");
     free(path);
     if (!f)
-        return fail(err, errlen, NULL,
-                    errno == ENOENT ? "no manifest (incomplete)" : "cannot read its manifest");
+        return mpiwc_fail(err, errlen, "%s",
+                          errno == ENOENT ? "no manifest (incomplete)"
+                                          : "cannot read its manifest");
     char text[512];
     size_t len = fread(text, 1, sizeof text - 1, f);
     fclose(f);
@@ -482,11 +474,11 @@ int mpiwc_ckpt_read_manifest(const char *dir, uint64_t gen, struct mpiwc_ckpt_ma
                "\noptions %" SCNx64 "\n%3s",
                &version, &m->generation, &m->nranks, &m->inputs, &m->options, tail) != 6 ||
         strcmp(tail, "end") != 0 || m->nranks == 0 || m->nranks > INT32_MAX)
-        return fail(err, errlen, NULL, "malformed manifest");
+        return mpiwc_fail(err, errlen, "malformed manifest");
     if (version != MPIWC_CKPT_VERSION)
-        return fail(err, errlen, NULL, "written by another version of mpiwc");
+        return mpiwc_fail(err, errlen, "written by another version of mpiwc");
     if (m->generation != gen)
-        return fail(err, errlen, NULL, "manifest names another generation");
+        return mpiwc_fail(err, errlen, "manifest names another generation");
     return 0;
 }
 
@@ -563,12 +555,13 @@ static int check_generation(const char *dir, uint64_t gen, const struct mpiwc_pl
     if (mpiwc_ckpt_read_manifest(dir, gen, &m, err, errlen) != 0)
         return -1;
     if (m.options != options)
-        return fail(err, errlen, NULL,
-                    "written with other word options (split, case, normalize, min-length, "
-                    "stopwords, ignore-numbers or compat)");
+        return mpiwc_fail(err, errlen,
+                          "written with other word options (split, case, normalize, "
+                          "min-length, stopwords, ignore-numbers or compat)");
     if (m.inputs != inputs)
-        return fail(err, errlen, NULL,
-                    "the inputs changed since it was written (paths, sizes or modification times)");
+        return mpiwc_fail(err, errlen,
+                          "the inputs changed since it was written (paths, sizes or "
+                          "modification times)");
     struct mpiwc_ckpt_done done = {0};
     for (uint32_t r = 0; r < m.nranks; r++) {
         char *path = mpiwc_ckpt_rank_path(dir, gen, (int)r);

@@ -162,10 +162,8 @@ static int refill(struct mpiwc_decoder *d, char *err, size_t errlen)
         ssize_t k = read(d->fd, d->in, d->in_cap);
         if (k < 0 && errno == EINTR)
             continue;
-        if (k < 0) {
-            snprintf(err, errlen, "%s", strerror(errno));
-            return -1;
-        }
+        if (k < 0)
+            return mpiwc_fail(err, errlen, "%s", strerror(errno));
         d->in_len = (size_t)k;
         d->eof = k == 0;
         return 0;
@@ -174,9 +172,8 @@ static int refill(struct mpiwc_decoder *d, char *err, size_t errlen)
 
 static int corrupt(struct mpiwc_decoder *d, const char *why, char *err, size_t errlen)
 {
-    snprintf(err, errlen, "corrupt %s data at offset %" PRIu64 ": %s", mpiwc_codec_name(d->codec),
-             d->in_base + d->in_pos, why);
-    return -1;
+    return mpiwc_fail(err, errlen, "corrupt %s data at offset %" PRIu64 ": %s",
+                      mpiwc_codec_name(d->codec), d->in_base + d->in_pos, why);
 }
 
 enum step { STEP_OK, STEP_MEMBER_END, STEP_DONE, STEP_ERROR };
@@ -306,14 +303,13 @@ ptrdiff_t mpiwc_decoder_read(struct mpiwc_decoder *d, uint8_t *out, size_t cap, 
             d->done = true;
         else if (st == STEP_MEMBER_END)
             d->member_end = true;
-        else if (wrote == 0 && d->in_pos == before && d->eof && d->in_pos == d->in_len) {
-            snprintf(err, errlen, "truncated %s data: it ends at offset %" PRIu64 " inside a %s",
-                     mpiwc_codec_name(d->codec), d->in_base + d->in_len,
-                     d->codec == MPIWC_CODEC_ZSTD   ? "frame"
-                     : d->codec == MPIWC_CODEC_GZIP ? "member"
-                                                    : "stream");
-            return -1;
-        }
+        else if (wrote == 0 && d->in_pos == before && d->eof && d->in_pos == d->in_len)
+            return mpiwc_fail(err, errlen,
+                              "truncated %s data: it ends at offset %" PRIu64 " inside a %s",
+                              mpiwc_codec_name(d->codec), d->in_base + d->in_len,
+                              d->codec == MPIWC_CODEC_ZSTD   ? "frame"
+                              : d->codec == MPIWC_CODEC_GZIP ? "member"
+                                                             : "stream");
     }
     return (ptrdiff_t)produced;
 }

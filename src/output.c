@@ -67,12 +67,6 @@ static char *dir_of(const char *path)
     return d;
 }
 
-static int fail(char *err, size_t errlen, const char *path, const char *reason)
-{
-    snprintf(err, errlen, "%s: %s", path, reason);
-    return -1;
-}
-
 /*
  * The file an output is written to before it is renamed into place. Where the
  * file system allows, it has no name at all while it is written (O_TMPFILE):
@@ -148,7 +142,7 @@ static int temp_target(const char *path, struct temp_file *t, char *err, size_t 
         return 0;
     if (S_ISDIR(st.st_mode)) {
         t->error = EISDIR;
-        return fail(err, errlen, path, "is a directory");
+        return mpiwc_fail(err, errlen, "%s: is a directory", path);
     }
     t->direct = !S_ISREG(st.st_mode);
     return 0;
@@ -156,11 +150,7 @@ static int temp_target(const char *path, struct temp_file *t, char *err, size_t 
 
 /* "PATH: cannot create a temporary file in DIR: reason": the file that failed is
  * not PATH itself (which may well exist) but its temporary sibling. */
-static int fail_temp(char *err, size_t errlen, const char *path, const char *dir, int e)
-{
-    snprintf(err, errlen, "%s: cannot create a temporary file in %s: %s", path, dir, strerror(e));
-    return -1;
-}
+#define TEMP_FAILED "%s: cannot create a temporary file in %s: %s"
 
 /*
  * Open the temporary file for path; 0, or -1 with "PATH: reason" in err. The
@@ -176,7 +166,7 @@ static int temp_open(const char *path, struct temp_file *t, char *err, size_t er
     if (t->direct) {
         t->fd = open(t->target, O_WRONLY | O_TRUNC | O_CLOEXEC);
         t->error = errno;
-        return t->fd < 0 ? fail(err, errlen, path, strerror(errno)) : 0;
+        return t->fd < 0 ? mpiwc_fail(err, errlen, "%s: %s", path, strerror(errno)) : 0;
     }
     mode_t mask = umask(0);
     umask(mask);
@@ -190,7 +180,7 @@ static int temp_open(const char *path, struct temp_file *t, char *err, size_t er
         /* Unsupported by the file system: fall back to a named file; else a real error. */
         if (t->fd < 0 && e != EOPNOTSUPP && e != EISDIR && e != EINVAL) {
             t->error = e;
-            fail_temp(err, errlen, path, dir, e);
+            mpiwc_fail(err, errlen, TEMP_FAILED, path, dir, strerror(e));
             free(dir);
             return -1;
         }
@@ -200,7 +190,7 @@ static int temp_open(const char *path, struct temp_file *t, char *err, size_t er
         free(t->name);
         t->name = NULL;
         t->error = e;
-        fail_temp(err, errlen, path, dir, e);
+        mpiwc_fail(err, errlen, TEMP_FAILED, path, dir, strerror(e));
         free(dir);
         return -1;
     }
@@ -234,7 +224,7 @@ static int probe(const char *path, char *err, size_t errlen)
     if (temp_target(path, &t, err, errlen) == 0 && t.direct) {
         int e = access(t.target, W_OK) == 0 ? 0 : errno;
         if (e)
-            fail(err, errlen, path, strerror(e));
+            mpiwc_fail(err, errlen, "%s: %s", path, strerror(e));
         temp_discard(&t);
         return e;
     }
@@ -305,14 +295,14 @@ int mpiwc_output_clash(const char *output, const char *output_dir, const char *r
         return 0;
     bool report_std = strcmp(report, "-") == 0;
     if (report_std && !output && !output_dir)
-        return fail(err, errlen, "-",
-                    "--report and the table would both go to standard output (give -o FILE)");
+        return mpiwc_fail(err, errlen,
+                          "-: --report and the table would both go to standard "
+                          "output (give -o FILE)");
     if (report_std)
         return 0;
-    if (output && same_file(output, report)) {
-        snprintf(err, errlen, "%s: --report and -o name the same file (%s)", report, output);
-        return -1;
-    }
+    if (output && same_file(output, report))
+        return mpiwc_fail(err, errlen, "%s: --report and -o name the same file (%s)", report,
+                          output);
     if (output_dir) {
         const char *slash = strrchr(report, '/');
         const char *base = slash ? slash + 1 : report;
@@ -320,11 +310,9 @@ int mpiwc_output_clash(const char *output, const char *output_dir, const char *r
         bool clash = (strncmp(base, "part-", 5) == 0 || strcmp(base, "_SUCCESS") == 0) &&
                      same_file(dir, output_dir);
         free(dir);
-        if (clash) {
-            snprintf(err, errlen, "%s: --report names a file of --output-dir %s", report,
-                     output_dir);
-            return -1;
-        }
+        if (clash)
+            return mpiwc_fail(err, errlen, "%s: --report names a file of --output-dir %s", report,
+                              output_dir);
     }
     return 0;
 }
@@ -424,7 +412,7 @@ int mpiwc_output_file(const char *path, int (*fill)(FILE *f, void *arg), void *a
         int e = errno;
         close(t.fd);
         temp_discard(&t);
-        return fail(err, errlen, path, strerror(e));
+        return mpiwc_fail(err, errlen, "%s: %s", path, strerror(e));
     }
     static char iobuf[1 << 16];
     setvbuf(f, iobuf, _IOFBF, sizeof iobuf);
@@ -442,7 +430,7 @@ int mpiwc_output_file(const char *path, int (*fill)(FILE *f, void *arg), void *a
     if (rc == 0) {
         t.named = false; /* the name now belongs to the output */
     } else {
-        fail(err, errlen, path, strerror(e));
+        mpiwc_fail(err, errlen, "%s: %s", path, strerror(e));
     }
     temp_discard(&t);
     return rc;
@@ -474,7 +462,7 @@ int mpiwc_output_dir_probe(const char *dir, bool create, char *err, size_t errle
     struct stat st;
     if (!create && stat(dir, &st) != 0) {
         if (errno != ENOENT)
-            return fail(err, errlen, dir, strerror(errno));
+            return mpiwc_fail(err, errlen, "%s: %s", dir, strerror(errno));
         /* Only ask whether it could be made: a new name in an existing parent. */
         char *parent = dir_of(dir);
         int e = stat(parent, &st) != 0             ? errno
@@ -482,18 +470,19 @@ int mpiwc_output_dir_probe(const char *dir, bool create, char *err, size_t errle
                 : access(parent, W_OK | X_OK) != 0 ? errno
                                                    : 0;
         free(parent);
-        return e ? fail(err, errlen, dir, strerror(e)) : 0;
+        return e ? mpiwc_fail(err, errlen, "%s: %s", dir, strerror(e)) : 0;
     }
     if (create && mkdir(dir, 0777) != 0 && errno != EEXIST)
-        return fail(err, errlen, dir, strerror(errno));
+        return mpiwc_fail(err, errlen, "%s: %s", dir, strerror(errno));
     DIR *d = opendir(dir);
     if (!d)
-        return fail(err, errlen, dir, strerror(errno));
+        return mpiwc_fail(err, errlen, "%s: %s", dir, strerror(errno));
     struct dirent *de;
     int rc = 0;
     while (rc == 0 && (de = readdir(d)) != NULL)
         if (strncmp(de->d_name, "part-", 5) == 0 || strcmp(de->d_name, "_SUCCESS") == 0)
-            rc = fail(err, errlen, dir, "already holds part files or _SUCCESS (remove them first)");
+            rc = mpiwc_fail(err, errlen,
+                            "%s: already holds part files or _SUCCESS (remove them first)", dir);
     closedir(d);
     if (rc != 0)
         return rc;
@@ -501,10 +490,8 @@ int mpiwc_output_dir_probe(const char *dir, bool create, char *err, size_t errle
     sprintf(part, "%s/part-probe", dir);
     int e = probe(part, err, errlen);
     free(part);
-    if (e != 0) {
-        snprintf(err, errlen, "%s: cannot create files in it: %s", dir, strerror(e));
-        return -1;
-    }
+    if (e != 0)
+        return mpiwc_fail(err, errlen, "%s: cannot create files in it: %s", dir, strerror(e));
     return 0;
 }
 
@@ -689,7 +676,8 @@ int mpiwc_output_write(const struct mpiwc_table *owned, const struct mpiwc_outpu
             /* errno as the failing write left it; none (a stream with no file): EIO. */
             errno = 0;
             if (write_rows(req->stream, &m, req->top, req->format, &stats->rows) != 0)
-                rc = fail(err, errlen, "standard output", strerror(errno ? errno : EIO));
+                rc = mpiwc_fail(err, errlen, "%s: %s", "standard output",
+                                strerror(errno ? errno : EIO));
         }
         stats->write_s += MPI_Wtime() - t0;
         free(m.heap);

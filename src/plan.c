@@ -49,12 +49,6 @@ static char *join(const char *dir, const char *name)
     return p;
 }
 
-static int fail(char *err, size_t errlen, const char *path, const char *reason)
-{
-    snprintf(err, errlen, "%s: %s", path, reason);
-    return -1;
-}
-
 /*
  * Does fd's st_size say nothing of its length? On procfs most files report
  * 0 and on sysfs every attribute reports a page, whatever they hold.
@@ -189,7 +183,7 @@ int mpiwc_plan_apply_probes(struct mpiwc_plan *plan, const struct mpiwc_plan_pro
             continue;
         }
         if (rc == 0 && res[i].error)
-            rc = fail(err, errlen, f->path, strerror(res[i].error));
+            rc = mpiwc_fail(err, errlen, "%s: %s", f->path, strerror(res[i].error));
         if (rc != 0 || !res[i].regular) { /* replaced by something else since the walk */
             free(f->path);
             continue;
@@ -236,7 +230,7 @@ static int walk(struct file_list *l, const char *dir, const char *rel,
 {
     DIR *d = opendir(dir);
     if (!d)
-        return fail(err, errlen, dir, strerror(errno));
+        return mpiwc_fail(err, errlen, "%s: %s", dir, strerror(errno));
     struct walk_entry *ents = NULL;
     size_t n = 0, cap = 0;
     struct dirent *de;
@@ -248,7 +242,7 @@ static int walk(struct file_list *l, const char *dir, const char *rel,
         ents[n].name = mpiwc_xstrdup(de->d_name);
         ents[n++].type = de->d_type;
     }
-    int rc = errno ? fail(err, errlen, dir, strerror(errno)) : 0;
+    int rc = errno ? mpiwc_fail(err, errlen, "%s: %s", dir, strerror(errno)) : 0;
     closedir(d);
     if (n > 1)
         qsort(ents, n, sizeof *ents, by_entry_name);
@@ -273,7 +267,7 @@ static int walk(struct file_list *l, const char *dir, const char *rel,
         if (type != DT_DIR && type != DT_REG) {
             /* A link, or a file system without d_type: look. */
             if (lstat(path, &lst) != 0) {
-                rc = fail(err, errlen, path, strerror(errno));
+                rc = mpiwc_fail(err, errlen, "%s: %s", path, strerror(errno));
                 free(path);
                 free(relpath);
                 free(name);
@@ -344,30 +338,30 @@ int mpiwc_plan_list(struct mpiwc_plan *plan, char *const *paths, size_t npaths,
         struct stat st;
         if (strcmp(path, "-") == 0) {
             if (have_stdin)
-                rc = fail(err, errlen, path, "standard input given more than once");
+                rc = mpiwc_fail(err, errlen, "%s: standard input given more than once", path);
             else
                 list_push(&l, mpiwc_xstrdup("-"), MPIWC_PLAN_STREAM, MPIWC_CODEC_NONE, 0);
             have_stdin = true;
         } else if (path[0] == '\0') {
-            rc = fail(err, errlen, "''", "empty path");
+            rc = mpiwc_fail(err, errlen, "%s: empty path", "''");
         } else if (stat(path, &st) != 0) {
-            rc = fail(err, errlen, path, strerror(errno));
+            rc = mpiwc_fail(err, errlen, "%s: %s", path, strerror(errno));
         } else if (S_ISDIR(st.st_mode)) {
             size_t before = l.n;
             rc = walk(&l, path, "", filter, err, errlen);
             if (rc == 0 && l.n == before)
-                rc = fail(err, errlen, path,
-                          filter && (filter->ninclude || filter->nexclude)
-                              ? "directory has no files (after --include/--exclude)"
-                              : "directory has no files");
+                rc = mpiwc_fail(err, errlen, "%s: %s", path,
+                                filter && (filter->ninclude || filter->nexclude)
+                                    ? "directory has no files (after --include/--exclude)"
+                                    : "directory has no files");
         } else if (S_ISREG(st.st_mode)) {
             list_push(&l, mpiwc_xstrdup(path), 0, MPIWC_CODEC_NONE, 0);
         } else {
-            rc = fail(err, errlen, path, "not a regular file or directory");
+            rc = mpiwc_fail(err, errlen, "%s: not a regular file or directory", path);
         }
     }
     if (rc == 0 && l.n > UINT32_MAX)
-        rc = fail(err, errlen, paths[0], "too many files (more than 2^32)");
+        rc = mpiwc_fail(err, errlen, "%s: too many files (more than 2^32)", paths[0]);
     if (rc != 0) {
         for (size_t i = 0; i < l.n; i++)
             free(l.v[i].path);

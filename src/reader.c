@@ -36,12 +36,6 @@ void mpiwc_reader_free(struct mpiwc_reader *r)
     r->buf = NULL;
 }
 
-static int fail(char *err, size_t errlen, const char *path, const char *reason)
-{
-    snprintf(err, errlen, "%s: %s", path, reason);
-    return -1;
-}
-
 /* pread that retries on EINTR and short reads; returns bytes read (< n only at EOF) or -1. */
 static ssize_t pread_full(int fd, uint8_t *buf, size_t n, uint64_t off)
 {
@@ -112,7 +106,7 @@ static int read_sequence(struct mpiwc_reader *r, struct sequence *s, const char 
                (n = sequence_read(r, s, head + k, sizeof head - k, why, sizeof why)) > 0)
             k += (size_t)n;
         if (n < 0)
-            return fail(err, errlen, path, why);
+            return mpiwc_fail(err, errlen, "%s: %s", path, why);
         r->bytes_read += k;
         size_t skip = mpiwc_unicode_bom(head, k);
         mpiwc_tokenizer_feed(tok, head + skip, k - skip);
@@ -123,7 +117,7 @@ static int read_sequence(struct mpiwc_reader *r, struct sequence *s, const char 
         chunk_done(r);
     }
     if (n < 0)
-        return fail(err, errlen, path, why);
+        return mpiwc_fail(err, errlen, "%s: %s", path, why);
     mpiwc_tokenizer_end(tok);
     return 0;
 }
@@ -133,12 +127,12 @@ static int check_planned_size(int fd, const struct mpiwc_plan_file *file, char *
 {
     struct stat st;
     if (fstat(fd, &st) != 0)
-        return fail(err, errlen, file->path, strerror(errno));
+        return mpiwc_fail(err, errlen, "%s: %s", file->path, strerror(errno));
     if ((uint64_t)st.st_size != file->size) {
         char why[128];
         snprintf(why, sizeof why, "size changed since planning (%" PRIu64 " -> %jd bytes)",
                  file->size, (intmax_t)st.st_size);
-        return fail(err, errlen, file->path, why);
+        return mpiwc_fail(err, errlen, "%s: %s", file->path, why);
     }
     return 0;
 }
@@ -164,7 +158,7 @@ static int read_range(struct mpiwc_reader *r, int fd, const struct mpiwc_plan_fi
         uint8_t head[MPIWC_UNICODE_BOM_LEN];
         ssize_t k = read_at(r, fd, head, sizeof head, 0);
         if (k < 0)
-            return fail(err, errlen, path, strerror(errno));
+            return mpiwc_fail(err, errlen, "%s: %s", path, strerror(errno));
         if (mpiwc_unicode_bom(head, (size_t)k)) {
             pos = MPIWC_UNICODE_BOM_LEN < range->end ? MPIWC_UNICODE_BOM_LEN : range->end;
             r->bytes_read += pos;
@@ -178,9 +172,9 @@ static int read_range(struct mpiwc_reader *r, int fd, const struct mpiwc_plan_fi
         uint8_t before;
         ssize_t k = read_at(r, fd, &before, 1, range->start - 1);
         if (k < 0)
-            return fail(err, errlen, path, strerror(errno));
+            return mpiwc_fail(err, errlen, "%s: %s", path, strerror(errno));
         if (k == 0)
-            return fail(err, errlen, path, "file is shorter than planned");
+            return mpiwc_fail(err, errlen, "%s: file is shorter than planned", path);
         skipping = mpiwc_tokenize_is_word(r->split, before);
     }
     while (pos < range->end) {
@@ -188,9 +182,9 @@ static int read_range(struct mpiwc_reader *r, int fd, const struct mpiwc_plan_fi
         size_t want = left < r->bufsize ? (size_t)left : r->bufsize;
         ssize_t k = read_at(r, fd, r->buf, want, pos);
         if (k < 0)
-            return fail(err, errlen, path, strerror(errno));
+            return mpiwc_fail(err, errlen, "%s: %s", path, strerror(errno));
         if (k == 0)
-            return fail(err, errlen, path, "file is shorter than planned");
+            return mpiwc_fail(err, errlen, "%s: file is shorter than planned", path);
         size_t n = (size_t)k, i = 0;
         pos += n;
         r->bytes_read += n;
@@ -208,7 +202,7 @@ static int read_range(struct mpiwc_reader *r, int fd, const struct mpiwc_plan_fi
         read_on = false;
         ssize_t k = read_at(r, fd, r->buf, r->bufsize, pos);
         if (k < 0)
-            return fail(err, errlen, path, strerror(errno));
+            return mpiwc_fail(err, errlen, "%s: %s", path, strerror(errno));
         if (k == 0)
             break;
         size_t n = (size_t)k, j = 0;
@@ -255,7 +249,7 @@ int mpiwc_reader_range(struct mpiwc_reader *r, const struct mpiwc_plan_file *fil
     }
     int fd = open(file->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return fail(err, errlen, file->path, strerror(errno));
+        return mpiwc_fail(err, errlen, "%s: %s", file->path, strerror(errno));
     int rc = mpiwc_plan_whole(file) ? read_whole(r, fd, file, tok, err, errlen)
                                     : read_range(r, fd, file, range, tok, err, errlen);
     close(fd);

@@ -131,6 +131,15 @@ void *mpiwc_grow(void *p, size_t *cap, size_t need, size_t elem)
     return p;
 }
 
+int mpiwc_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
 /* The length of the well-formed UTF-8 sequence at p (at least 2 bytes), or 0. */
 static size_t utf8_sequence(const unsigned char *p)
 {
@@ -209,10 +218,8 @@ int mpiwc_read_whole(const char *path, char **data, size_t *len, char *err, size
 {
     bool std = strcmp(path, "-") == 0;
     int fd = std ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
+    if (fd < 0)
+        return mpiwc_fail(err, errlen, "%s: %s", path, strerror(errno));
     size_t cap = (size_t)1 << 16, n = 0;
     char *p = mpiwc_xmalloc(cap);
     for (;;) {

@@ -1,11 +1,11 @@
 /*
  * util: the few helpers every module shares -- checked allocation, overflow
- * checked size arithmetic, the one way a buffer grows, and mpiwc_fatal() for
- * broken invariants.
+ * checked size arithmetic, the one way a buffer grows, the one shape of an
+ * error message, and mpiwc_fatal() for broken invariants.
  *
  * Errors a user can cause (bad paths, bad options, read failures) are never
- * reported through here: they travel as return codes up to the job, which
- * agrees on them collectively. mpiwc_fatal() is for bugs: it prints "mpiwc:
+ * fatal: mpiwc_fail() words them into the caller's buffer and they travel as
+ * return codes up to the job, which agrees on them collectively. mpiwc_fatal() is for bugs: it prints "mpiwc:
  * ORIGIN fatal: file.c:line: message" (the source's name, never a build path)
  * and calls the installed handler (abort() by default, so cmocka can expect
  * the crash; the program installs one that calls MPI_Abort). Running out of
@@ -75,6 +75,15 @@ size_t mpiwc_grow_cap(size_t cap, size_t need);
  *     v[n++] = x;
  */
 void *mpiwc_grow(void *p, size_t *cap, size_t need, size_t elem);
+
+/*
+ * Local. Write the message into err[0..errlen) and return -1, so that a
+ * function reports a user's error in one statement:
+ *
+ *     return mpiwc_fail(err, errlen, "%s: %s", path, strerror(errno));
+ */
+int mpiwc_fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /*
  * Local. s with what would break a one-line message escaped, as a new string

@@ -132,6 +132,16 @@ static void test_add_size_overflow_is_fatal(void **state)
     expect_fatal(mpiwc_add_size(SIZE_MAX, 1));
 }
 
+static void test_fail_formats_and_returns_minus_one(void **state)
+{
+    (void)state;
+    char err[16];
+    assert_int_equal(mpiwc_fail(err, sizeof err, "%s: %s", "a/b", "gone"), -1);
+    assert_string_equal(err, "a/b: gone");
+    assert_int_equal(mpiwc_fail(err, sizeof err, "%s: %d", "a long path", 123456), -1);
+    assert_string_equal(err, "a long path: 12"); /* cut to the buffer, terminated */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -140,6 +150,7 @@ int main(void)
         cmocka_unit_test(test_grow_overflow_is_fatal),
         cmocka_unit_test(test_add_size),
         cmocka_unit_test(test_add_size_overflow_is_fatal),
+        cmocka_unit_test(test_fail_formats_and_returns_minus_one),
         cmocka_unit_test(test_plain_text_is_kept),
         cmocka_unit_test(test_control_characters),
         cmocka_unit_test(test_valid_utf8_is_kept),
