@@ -45,10 +45,9 @@ int main(int argc, char **argv)
     mpiwc_launch_nodelay();
     int rank, hostlen;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    char host[MPI_MAX_PROCESSOR_NAME] = "?", origin[MPI_MAX_PROCESSOR_NAME + 32];
+    char host[MPI_MAX_PROCESSOR_NAME] = "?";
     MPI_Get_processor_name(host, &hostlen);
-    snprintf(origin, sizeof origin, "[rank %d on %s] ", rank, host);
-    mpiwc_set_fatal_origin(origin);
+    mpiwc_set_origin(rank, host);
     mpiwc_set_fatal_handler(abort_job);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

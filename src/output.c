@@ -533,11 +533,8 @@ int mpiwc_output_parts(const struct mpiwc_table *owned, const char *dir,
     int failed = write_file(part, &m, 0, req->format, &written, msg, sizeof msg) != 0, any;
     free(m.heap);
     free(rows);
-    if (failed) {
-        char prefix[32];
-        snprintf(prefix, sizeof prefix, "[rank %d] ", rank);
-        mpiwc_say(err, prefix, msg);
-    }
+    if (failed)
+        mpiwc_say_rank(err, msg);
     MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, comm);
     if (any && !failed)
         unlink(part);

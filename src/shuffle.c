@@ -89,6 +89,12 @@ static int merge_records(struct mpiwc_table *owned, const uint8_t *buf, size_t l
 int mpiwc_shuffle(struct mpiwc_table *local, struct mpiwc_table *owned, size_t cap, MPI_Comm comm,
                   struct mpiwc_shuffle_stats *stats)
 {
+    return mpiwc_shuffle_err(local, owned, cap, comm, stats, stderr);
+}
+
+int mpiwc_shuffle_err(struct mpiwc_table *local, struct mpiwc_table *owned, size_t cap,
+                      MPI_Comm comm, struct mpiwc_shuffle_stats *stats, FILE *err)
+{
     int nranks, rank;
     MPI_Comm_size(comm, &nranks);
     MPI_Comm_rank(comm, &rank);
@@ -185,9 +191,7 @@ int mpiwc_shuffle(struct mpiwc_table *local, struct mpiwc_table *owned, size_t c
         MPI_Allreduce(flags, all, 2, MPI_INT, MPI_MAX, comm);
         if (all[1]) {
             if (flags[1])
-                fprintf(stderr,
-                        "mpiwc: [rank %d] shuffle: a round exceeds the 2 GiB MPI count limit\n",
-                        rank);
+                mpiwc_say_rank(err, "shuffle: a round exceeds the 2 GiB MPI count limit");
             result = -1;
             stats->exchange_s += MPI_Wtime() - t0;
             break;
@@ -214,7 +218,7 @@ int mpiwc_shuffle(struct mpiwc_table *local, struct mpiwc_table *owned, size_t c
         int b = bad, any;
         MPI_Allreduce(&b, &any, 1, MPI_INT, MPI_MAX, comm);
         if (bad)
-            fprintf(stderr, "mpiwc: [rank %d] shuffle: received a malformed record buffer\n", rank);
+            mpiwc_say_rank(err, "shuffle: received a malformed record buffer");
         if (any)
             result = -1;
     }

@@ -11,16 +11,16 @@
 #include <unistd.h>
 
 static mpiwc_fatal_handler fatal_handler;
-static char fatal_origin[256];
+static char fatal_origin[320]; /* "[rank N on HOST] " */
 
 void mpiwc_set_fatal_handler(mpiwc_fatal_handler handler)
 {
     fatal_handler = handler;
 }
 
-void mpiwc_set_fatal_origin(const char *origin)
+void mpiwc_set_origin(int rank, const char *host)
 {
-    snprintf(fatal_origin, sizeof fatal_origin, "%s", origin ? origin : "");
+    snprintf(fatal_origin, sizeof fatal_origin, "[rank %d on %s] ", rank, host);
 }
 
 /* The message, then the handler; never returns. */
@@ -205,6 +205,11 @@ void mpiwc_say(FILE *f, const char *prefix, const char *msg)
     char *e = mpiwc_escape(msg);
     fprintf(f, "mpiwc: %s%s\n", prefix, e);
     free(e);
+}
+
+void mpiwc_say_rank(FILE *err, const char *msg)
+{
+    mpiwc_say(err, fatal_origin, msg);
 }
 
 double mpiwc_seconds(void)

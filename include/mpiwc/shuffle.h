@@ -3,7 +3,7 @@
  * it there (the reduce).
  *
  *     struct mpiwc_shuffle_stats st = {0};
- *     if (mpiwc_shuffle(&local, &owned, 64u << 20, comm, &st) != 0) ...;
+ *     if (mpiwc_shuffle_err(&local, &owned, 64u << 20, comm, &st, err) != 0) ...;
  *     // local is now empty; owned holds this rank's words with global counts
  *     // st.rounds, st.bytes_sent, st.bytes_received, st.exchange_s, st.reduce_s
  *
@@ -24,6 +24,7 @@
 #include <mpi.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "mpiwc/table.h"
 
@@ -38,7 +39,14 @@ struct mpiwc_shuffle_stats {
  * Collective over comm. Send local's words to their owners and add what this
  * rank receives into owned; local is cleared. cap: bytes, >= 64. Returns 0, or
  * -1 on every rank if a rank received a malformed buffer or a round would not
- * fit an int count (message on err from the rank that saw it).
+ * fit an int count (mpiwc_say_rank() on err, by the rank that saw it).
+ */
+int mpiwc_shuffle_err(struct mpiwc_table *local, struct mpiwc_table *owned, size_t cap,
+                      MPI_Comm comm, struct mpiwc_shuffle_stats *stats, FILE *err);
+
+/*
+ * Collective over comm. mpiwc_shuffle_err() reporting on stderr, for the
+ * callers that do not pass their err stream yet; it goes once they do.
  */
 int mpiwc_shuffle(struct mpiwc_table *local, struct mpiwc_table *owned, size_t cap, MPI_Comm comm,
                   struct mpiwc_shuffle_stats *stats);

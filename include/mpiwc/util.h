@@ -5,7 +5,8 @@
  *
  * Errors a user can cause (bad paths, bad options, read failures) are never
  * fatal: mpiwc_fail() words them into the caller's buffer and they travel as
- * return codes up to the job, which agrees on them collectively. mpiwc_fatal() is for bugs: it prints "mpiwc:
+ * return codes up to the job, which agrees on them collectively; a rank
+ * reports its own with mpiwc_say_rank(). mpiwc_fatal() is for bugs: it prints "mpiwc:
  * ORIGIN fatal: file.c:line: message" (the source's name, never a build path)
  * and calls the installed handler (abort() by default, so cmocka can expect
  * the crash; the program installs one that calls MPI_Abort). Running out of
@@ -30,10 +31,19 @@ typedef void (*mpiwc_fatal_handler)(void);
 void mpiwc_set_fatal_handler(mpiwc_fatal_handler handler);
 
 /*
- * Local. What stands after "mpiwc: " in the fatal and out-of-memory lines
- * (the program sets "[rank N on HOST] "); copied; NULL or "" for nothing.
+ * Local. Name this process "[rank N on HOST] ": what stands after "mpiwc: "
+ * in mpiwc_say_rank(), the fatal and the out-of-memory lines. Set by the
+ * program once MPI is up, and by whoever runs a job on a communicator; until
+ * then those lines name no rank. host is copied.
  */
-void mpiwc_set_fatal_origin(const char *origin);
+void mpiwc_set_origin(int rank, const char *host);
+
+/*
+ * Local. Report this rank's runtime error: "mpiwc: [rank N on HOST] msg" (msg
+ * escaped, one write) to err. The one format of a rank's error; the caller
+ * then takes part in the phase's agreement.
+ */
+void mpiwc_say_rank(FILE *err, const char *msg);
 
 /* Local. Print the message with its origin and call the handler; never returns. */
 _Noreturn void mpiwc_fatal_at(const char *file, int line, const char *fmt, ...)

@@ -479,7 +479,7 @@ def disk_full_dir(mpiwc, work, cache):
         rc, _, err, took = job.finish(MPIRUN_TIMEOUT)
         problems = []
         check_status(problems, rc, want=1)
-        check_lines(problems, err, re.escape(f'mpiwc: [rank ') + r'\d\] ' + re.escape(parts) +
+        check_lines(problems, err, r'mpiwc: \[rank \d on [^\]/]+\] ' + re.escape(parts) +
                     r'/part-\d{5}: No space left on device', count=None)
         left = sorted(os.listdir(parts)) if os.path.isdir(parts) else []
         if left:

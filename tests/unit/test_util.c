@@ -142,6 +142,26 @@ static void test_fail_formats_and_returns_minus_one(void **state)
     assert_string_equal(err, "a long path: 12"); /* cut to the buffer, terminated */
 }
 
+static char *said(void (*say)(FILE *, const char *), const char *msg)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    say(f, msg);
+    fclose(f);
+    return buf;
+}
+
+static void test_say_rank_names_the_origin(void **state)
+{
+    (void)state;
+    mpiwc_set_origin(3, "node-7");
+    char *got = said(mpiwc_say_rank, "in\\put\n.txt: No such file");
+    assert_string_equal(got, "mpiwc: [rank 3 on node-7] in\\\\put\\n.txt: No such file\n");
+    free(got);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -151,6 +171,7 @@ int main(void)
         cmocka_unit_test(test_add_size),
         cmocka_unit_test(test_add_size_overflow_is_fatal),
         cmocka_unit_test(test_fail_formats_and_returns_minus_one),
+        cmocka_unit_test(test_say_rank_names_the_origin),
         cmocka_unit_test(test_plain_text_is_kept),
         cmocka_unit_test(test_control_characters),
         cmocka_unit_test(test_valid_utf8_is_kept),
