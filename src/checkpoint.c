@@ -277,37 +277,6 @@ int mpiwc_ckpt_write_rank(const char *dir, uint64_t gen, int rank, int nranks, u
     return rc;
 }
 
-/* Read a whole file into a new buffer; -1 with errno's text in err. */
-static int slurp(const char *path, uint8_t **data, size_t *len, char *err, size_t errlen)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        mpiwc_fail(err, errlen, "%s", strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    size_t n = (size_t)st.st_size, done = 0;
-    uint8_t *p = mpiwc_xmalloc(n ? n : 1);
-    while (done < n) {
-        ssize_t k = read(fd, p + done, n - done);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0) {
-            mpiwc_fail(err, errlen, "%s", k < 0 ? strerror(errno) : "shorter than its size");
-            close(fd);
-            free(p);
-            return -1;
-        }
-        done += (size_t)k;
-    }
-    close(fd);
-    *data = p;
-    *len = n;
-    return 0;
-}
-
 static uint32_t get32(const uint8_t **p)
 {
     uint32_t v;
@@ -340,10 +309,11 @@ int mpiwc_ckpt_read_rank(const char *path, uint64_t gen, int rank, int nranks,
                          struct mpiwc_ckpt_done *done, struct mpiwc_table *into, char *err,
                          size_t errlen)
 {
-    uint8_t *data;
+    char *text, why[MPIWC_ERRLEN];
     size_t len;
-    if (slurp(path, &data, &len, err, errlen) != 0)
-        return -1;
+    if (mpiwc_read_whole(path, &text, &len, why, sizeof why) != 0) /* "PATH: reason" */
+        return mpiwc_fail(err, errlen, "%s", strerror(errno));     /* the caller names the path */
+    uint8_t *data = (uint8_t *)text;
     int rc = -1;
     const uint8_t *p = data, *end;
     if (len < HEADER_BYTES + 8 + 4) {
@@ -457,23 +427,22 @@ int mpiwc_ckpt_read_manifest(const char *dir, uint64_t gen, struct mpiwc_ckpt_ma
     char *path = mpiwc_xmalloc(n);
     snprintf(path, n, "%s/MANIFEST", gdir);
     free(gdir);
-    FILE *f = fopen(path, "r");
+    char *text, why[MPIWC_ERRLEN];
+    size_t len;
+    int rc = mpiwc_read_whole(path, &text, &len, why, sizeof why);
+    int e = errno;
     free(path);
-    if (!f)
+    if (rc != 0)
         return mpiwc_fail(err, errlen, "%s",
-                          errno == ENOENT ? "no manifest (incomplete)"
-                                          : "cannot read its manifest");
-    char text[512];
-    size_t len = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[len] = '\0';
+                          e == ENOENT ? "no manifest (incomplete)" : "cannot read its manifest");
     unsigned version;
     char tail[8] = "";
-    if (sscanf(text,
-               "mpiwc-checkpoint %u\ngeneration %" SCNu64 "\nranks %" SCNu32 "\ninputs %" SCNx64
-               "\noptions %" SCNx64 "\n%3s",
-               &version, &m->generation, &m->nranks, &m->inputs, &m->options, tail) != 6 ||
-        strcmp(tail, "end") != 0 || m->nranks == 0 || m->nranks > INT32_MAX)
+    int fields = sscanf(text,
+                        "mpiwc-checkpoint %u\ngeneration %" SCNu64 "\nranks %" SCNu32
+                        "\ninputs %" SCNx64 "\noptions %" SCNx64 "\n%3s",
+                        &version, &m->generation, &m->nranks, &m->inputs, &m->options, tail);
+    free(text);
+    if (fields != 6 || strcmp(tail, "end") != 0 || m->nranks == 0 || m->nranks > INT32_MAX)
         return mpiwc_fail(err, errlen, "malformed manifest");
     if (version != MPIWC_CKPT_VERSION)
         return mpiwc_fail(err, errlen, "written by another version of mpiwc");

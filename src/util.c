@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -223,9 +224,18 @@ int mpiwc_read_whole(const char *path, char **data, size_t *len, char *err, size
 {
     bool std = strcmp(path, "-") == 0;
     int fd = std ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return mpiwc_fail(err, errlen, "%s: %s", path, strerror(errno));
+    if (fd < 0) {
+        int e = errno;
+        mpiwc_fail(err, errlen, "%s: %s", path, strerror(e));
+        errno = e;
+        return -1;
+    }
+    /* A regular file is read into one buffer of its size (and the NUL, and a
+     * byte for read to find the end): a large checkpoint is never doubled. */
+    struct stat st;
     size_t cap = (size_t)1 << 16, n = 0;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size < SIZE_MAX - 2)
+        cap = (size_t)st.st_size + 2;
     char *p = mpiwc_xmalloc(cap);
     for (;;) {
         p = mpiwc_grow(p, &cap, n + 2, 1); /* a byte to read, and the NUL */
@@ -235,10 +245,12 @@ int mpiwc_read_whole(const char *path, char **data, size_t *len, char *err, size
         } else if (k == 0) {
             break;
         } else if (errno != EINTR) {
-            snprintf(err, errlen, "%s: %s", std ? "standard input" : path, strerror(errno));
+            int e = errno;
+            mpiwc_fail(err, errlen, "%s: %s", std ? "standard input" : path, strerror(e));
             if (!std)
                 close(fd);
             free(p);
+            errno = e;
             return -1;
         }
     }

@@ -106,7 +106,9 @@ char *mpiwc_escape(const char *s);
 /*
  * Local. Read all of path ("-": standard input) with read(2), so a pipe is
  * read exactly once, whole. *data (caller frees) holds *len bytes and a NUL
- * after them. Returns 0, or -1 with "PATH: reason" in err.
+ * after them; a regular file takes one allocation of its size. Returns 0,
+ * or -1 with "PATH: reason" in err and errno saying why. The one way a whole
+ * file is read.
  */
 int mpiwc_read_whole(const char *path, char **data, size_t *len, char *err, size_t errlen);
 

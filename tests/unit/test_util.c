@@ -1,4 +1,5 @@
 /* Unit tests for util: growing buffers, error messages, escaping paths for one-line messages. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -16,6 +18,34 @@ static void expect_escape(const char *in, const char *want)
     char *got = mpiwc_escape(in);
     assert_string_equal(got, want);
     free(got);
+}
+
+static void test_read_whole(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/mpiwc-test-util-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    size_t n = 200000; /* past the 64 KiB a pipe starts with */
+    char *want = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        want[i] = (char)('a' + i % 26);
+    assert_int_equal(write(fd, want, n), (ssize_t)n);
+    close(fd);
+    char *data, err[MPIWC_ERRLEN];
+    size_t len;
+    assert_int_equal(mpiwc_read_whole(path, &data, &len, err, sizeof err), 0);
+    assert_int_equal(len, n);
+    assert_memory_equal(data, want, n);
+    assert_int_equal(data[n], '\0');
+    free(data);
+    unlink(path);
+    free(want);
+    errno = 0;
+    assert_int_equal(mpiwc_read_whole(path, &data, &len, err, sizeof err), -1);
+    assert_int_equal(errno, ENOENT); /* errno says why, for callers that word it their way */
+    assert_true(strncmp(err, path, strlen(path)) == 0);
+    assert_string_equal(err + strlen(path), ": No such file or directory");
 }
 
 static void test_plain_text_is_kept(void **state)
@@ -172,6 +202,7 @@ int main(void)
         cmocka_unit_test(test_add_size_overflow_is_fatal),
         cmocka_unit_test(test_fail_formats_and_returns_minus_one),
         cmocka_unit_test(test_say_rank_names_the_origin),
+        cmocka_unit_test(test_read_whole),
         cmocka_unit_test(test_plain_text_is_kept),
         cmocka_unit_test(test_control_characters),
         cmocka_unit_test(test_valid_utf8_is_kept),
