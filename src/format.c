@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mpiwc/unicode.h"
 #include "mpiwc/util.h"
 
 /* memcmp order of two keys, a proper prefix first. */
@@ -260,35 +261,6 @@ static void write_csv(FILE *out, const struct mpiwc_word *w)
     write_count(out, ',', w->count, "\r\n", 2);
 }
 
-/* Length of the valid UTF-8 sequence at p (RFC 3629: no overlongs, no surrogates), or 0. */
-static size_t utf8_sequence(const uint8_t *p, size_t n)
-{
-    uint8_t b = p[0];
-    size_t len;
-    uint32_t min, cp;
-    if (b < 0x80)
-        return 1;
-    if (b >= 0xc2 && b <= 0xdf) {
-        len = 2, min = 0x80, cp = b & 0x1fu;
-    } else if (b >= 0xe0 && b <= 0xef) {
-        len = 3, min = 0x800, cp = b & 0x0fu;
-    } else if (b >= 0xf0 && b <= 0xf4) {
-        len = 4, min = 0x10000, cp = b & 0x07u;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3fu);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
 void mpiwc_format_json_string(FILE *out, const uint8_t *p, size_t n)
 {
     fputc('"', out);
@@ -307,9 +279,12 @@ void mpiwc_format_json_string(FILE *out, const uint8_t *p, size_t n)
             fputs("\\t", out), i++;
         } else if (b < 0x20 || b == 0x7f) {
             fprintf(out, "\\u%04x", b), i++;
+        } else if (b < 0x80) {
+            fputc(b, out), i++;
         } else {
-            size_t len = utf8_sequence(p + i, n - i);
-            if (len == 0) {
+            int32_t cp;
+            size_t len = mpiwc_unicode_next(p + i, n - i, &cp);
+            if (cp < 0) {
                 fprintf(out, "\\udc%02x", b);
                 i++;
             } else {

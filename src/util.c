@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mpiwc/unicode.h"
+
 static mpiwc_fatal_handler fatal_handler;
 static char fatal_origin[320]; /* "[rank N on HOST] " */
 
@@ -141,42 +143,17 @@ int mpiwc_fail(char *err, size_t errlen, const char *fmt, ...)
     return -1;
 }
 
-/* The length of the well-formed UTF-8 sequence at p (at least 2 bytes), or 0. */
-static size_t utf8_sequence(const unsigned char *p)
-{
-    unsigned char c = p[0];
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xBF; /* the range of the second byte */
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        lo = c == 0xE0 ? 0xA0 : 0x80; /* no overlong forms */
-        hi = c == 0xED ? 0x9F : 0xBF; /* no surrogates */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        lo = c == 0xF0 ? 0x90 : 0x80;
-        hi = c == 0xF4 ? 0x8F : 0xBF; /* nothing above U+10FFFF */
-    } else {
-        return 0;
-    }
-    if (p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if ((p[i] & 0xC0) != 0x80)
-            return 0; /* also stops at the terminating NUL */
-    return n;
-}
-
 char *mpiwc_escape(const char *s)
 {
-    const unsigned char *p = (const unsigned char *)s;
+    const uint8_t *p = (const uint8_t *)s;
     size_t len = strlen(s);
+    const uint8_t *end = p + len;
     char *out = mpiwc_xmalloc(mpiwc_mul_size(len, 4) + 1);
     size_t o = 0;
     while (*p) {
-        size_t n = *p >= 0x80 ? utf8_sequence(p) : 0;
-        if (n) {
+        int32_t cp = -1;
+        size_t n = *p >= 0x80 ? mpiwc_unicode_next(p, (size_t)(end - p), &cp) : 0;
+        if (cp >= 0) {
             memcpy(out + o, p, n);
             o += n;
             p += n;

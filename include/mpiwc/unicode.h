@@ -36,6 +36,7 @@
  * Local. Decode the character at p[0..n), n >= 1. Returns its length (1..4)
  * with *cp the code point; for ill-formed input, the length of the maximal
  * subpart (1..3, or fewer than a full sequence when n ends early) with *cp = -1.
+ * The one UTF-8 validator: messages (mpiwc_escape) and JSON strings use it too.
  */
 size_t mpiwc_unicode_next(const uint8_t *p, size_t n, int32_t *cp);
 
