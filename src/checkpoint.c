@@ -55,14 +55,6 @@ void mpiwc_ckpt_done_free(struct mpiwc_ckpt_done *d)
     memset(d, 0, sizeof *d);
 }
 
-uint64_t mpiwc_ckpt_done_bytes(const struct mpiwc_ckpt_done *d)
-{
-    uint64_t sum = 0;
-    for (size_t i = 0; i < d->n; i++)
-        sum += d->v[i].end - d->v[i].start;
-    return sum;
-}
-
 /* FNV-1a, 64 bits: a fingerprint, not a defence against an adversary. */
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
 {

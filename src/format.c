@@ -329,12 +329,3 @@ int mpiwc_format_end(FILE *out, enum mpiwc_format format)
         return -1;
     return 0;
 }
-
-int mpiwc_format_write(FILE *out, const struct mpiwc_word *words, size_t n,
-                       enum mpiwc_format format)
-{
-    mpiwc_format_begin(out, format);
-    for (size_t i = 0; i < n; i++)
-        mpiwc_format_row(out, &words[i], i, format);
-    return mpiwc_format_end(out, format);
-}

@@ -302,12 +302,6 @@ static int walk(struct file_list *l, const char *dir, const char *rel,
     return rc;
 }
 
-int mpiwc_plan_expand(struct mpiwc_plan *plan, char *const *paths, size_t npaths, char *err,
-                      size_t errlen)
-{
-    return mpiwc_plan_expand_filtered(plan, paths, npaths, NULL, err, errlen);
-}
-
 int mpiwc_plan_expand_filtered(struct mpiwc_plan *plan, char *const *paths, size_t npaths,
                                const struct mpiwc_plan_filter *filter, char *err, size_t errlen)
 {

@@ -26,16 +26,6 @@ const char *mpiwc_report_phase_name(enum mpiwc_phase phase)
     return phase_names[phase];
 }
 
-const char *mpiwc_report_step_name(enum mpiwc_step step)
-{
-    return step_names[step];
-}
-
-const char *mpiwc_report_counter_name(enum mpiwc_counter counter)
-{
-    return counter_names[counter];
-}
-
 void mpiwc_report_init(struct mpiwc_report *rep)
 {
     memset(rep, 0, sizeof *rep);

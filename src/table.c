@@ -273,11 +273,6 @@ uint64_t mpiwc_table_get(const struct mpiwc_table *t, const void *key, size_t le
     }
 }
 
-size_t mpiwc_table_memory(const struct mpiwc_table *t)
-{
-    return (t->small_mask + 1) * sizeof *t->small + (t->mask + 1) * sizeof *t->slots + t->arena_cap;
-}
-
 size_t mpiwc_table_memory_used(const struct mpiwc_table *t)
 {
     size_t arena = mpiwc_grow_cap(MIN_ARENA, t->arena_len); /* as arena_append grows it */

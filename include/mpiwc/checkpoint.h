@@ -56,9 +56,6 @@ struct mpiwc_ckpt_done {
 void mpiwc_ckpt_done_add(struct mpiwc_ckpt_done *d, uint32_t file, uint64_t start, uint64_t end);
 void mpiwc_ckpt_done_free(struct mpiwc_ckpt_done *d);
 
-/* Local. Bytes of the intervals (overlaps counted once per interval; callers add disjoint ones). */
-uint64_t mpiwc_ckpt_done_bytes(const struct mpiwc_ckpt_done *d);
-
 struct mpiwc_ckpt_manifest {
     uint64_t generation;
     uint32_t nranks;

@@ -47,11 +47,7 @@ void mpiwc_format_sort(struct mpiwc_word *words, size_t n, enum mpiwc_sort order
 int mpiwc_format_compare(const struct mpiwc_word *a, const struct mpiwc_word *b,
                          enum mpiwc_sort order);
 
-/* Local. Write the rows in format; returns 0, or -1 when the stream reports an error. */
-int mpiwc_format_write(FILE *out, const struct mpiwc_word *words, size_t n,
-                       enum mpiwc_format format);
-
-/* Local. The same, row by row: begin, mpiwc_format_row() for rows 0, 1, ... in order, end. */
+/* Local. Write rows in format: begin, mpiwc_format_row() for rows 0, 1, ... in order, end. */
 void mpiwc_format_begin(FILE *out, enum mpiwc_format format);
 void mpiwc_format_row(FILE *out, const struct mpiwc_word *w, size_t index,
                       enum mpiwc_format format);

@@ -89,7 +89,7 @@ struct mpiwc_plan {
     uint64_t total_bytes;  /* bytes of plain files + estimated bytes of compressed ones
                               (stdin excluded) */
     size_t skipped;        /* directory entries that are not files (FIFOs, sockets, devices,
-                              dangling links, links to directories), by mpiwc_plan_expand */
+                              dangling links, links to directories), by mpiwc_plan_expand_filtered */
     char *first_skipped;   /* owned: the first of them, or NULL; not packed */
     size_t duplicates;     /* paths dropped by mpiwc_plan_apply_probes: their file was
                               already listed (same device and inode) */
@@ -102,12 +102,9 @@ struct mpiwc_plan {
  * directory, a directory with no files, "-" twice). Inside directories,
  * entries that are neither files nor directories are skipped and counted in
  * plan->skipped (a FIFO could block forever; a device is not text); given by
- * name on the command line, they are refused.
+ * name on the command line, they are refused. filter (NULL: none) applies the
+ * --include/--exclude globs on directory walks.
  */
-int mpiwc_plan_expand(struct mpiwc_plan *plan, char *const *paths, size_t npaths, char *err,
-                      size_t errlen);
-
-/* Local (rank 0). mpiwc_plan_expand with --include/--exclude globs on directory walks. */
 int mpiwc_plan_expand_filtered(struct mpiwc_plan *plan, char *const *paths, size_t npaths,
                                const struct mpiwc_plan_filter *filter, char *err, size_t errlen);
 

@@ -86,10 +86,8 @@ void mpiwc_report_init(struct mpiwc_report *rep);
 void mpiwc_report_start(struct mpiwc_report *rep, enum mpiwc_phase phase);
 void mpiwc_report_stop(struct mpiwc_report *rep, enum mpiwc_phase phase);
 
-/* Local. Stable lower-case names ("plan", "map", ...; "read", ...) and counter keys. */
+/* Local. The phase's stable lower-case name ("plan", "map", ...). */
 const char *mpiwc_report_phase_name(enum mpiwc_phase phase);
-const char *mpiwc_report_step_name(enum mpiwc_step step);
-const char *mpiwc_report_counter_name(enum mpiwc_counter counter);
 
 /*
  * Collective over comm. Reduce over ranks; rank 0 prints the summary to err

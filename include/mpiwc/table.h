@@ -201,13 +201,10 @@ static inline bool mpiwc_table_word(const struct mpiwc_table *t, size_t i,
     return true;
 }
 
-/* Local. Bytes of memory the table holds (both slot arrays + arena capacity). */
-size_t mpiwc_table_memory(const struct mpiwc_table *t);
-
 /*
- * Local. Bytes a table started empty would hold for the words this one has:
- * mpiwc_table_memory() of a fresh table, and of a cleared one that kept its
- * larger arrays once it has as many words again.
+ * Local. Bytes a table started empty would hold for the words this one has
+ * (both slot arrays and the arena's capacity): what a fresh table holds, and
+ * a cleared one that kept its larger arrays once it has as many words again.
  */
 size_t mpiwc_table_memory_used(const struct mpiwc_table *t);
 

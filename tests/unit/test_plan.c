@@ -567,7 +567,7 @@ static void test_expand_directory_order(void **state)
     memset(&p, 0, sizeof p);
     char err[1024] = "";
     char *paths[1] = {t->root};
-    if (mpiwc_plan_expand(&p, paths, 1, err, sizeof err) != 0)
+    if (mpiwc_plan_expand_filtered(&p, paths, 1, NULL, err, sizeof err) != 0)
         fail_msg("expand failed: %s", err);
     /* Listed files are the expected ones in the expected order; only empty ones may be missing. */
     size_t j = 0;
@@ -599,7 +599,7 @@ static void test_expand_directory_order(void **state)
 
 /*
  * The job's way: list, probe in slices (as the ranks do, each its own share),
- * apply. The files, sizes and codecs equal one mpiwc_plan_expand; a probe
+ * apply. The files, sizes and codecs equal one mpiwc_plan_expand_filtered; a probe
  * that fails names the first failing file in list order, whichever slice.
  */
 static void test_list_probe_in_slices(void **state)
@@ -620,7 +620,7 @@ static void test_list_probe_in_slices(void **state)
     struct mpiwc_plan whole, listed;
     memset(&whole, 0, sizeof whole);
     memset(&listed, 0, sizeof listed);
-    if (mpiwc_plan_expand(&whole, paths, 1, err, sizeof err) != 0)
+    if (mpiwc_plan_expand_filtered(&whole, paths, 1, NULL, err, sizeof err) != 0)
         fail_msg("expand failed: %s", err);
     for (int slices = 1; slices <= 4; slices++) {
         if (mpiwc_plan_list(&listed, paths, 1, NULL, err, sizeof err) != 0)
@@ -691,7 +691,7 @@ static void test_expand_files_in_command_order(void **state)
     struct mpiwc_plan p;
     memset(&p, 0, sizeof p);
     char err[1024] = "";
-    if (mpiwc_plan_expand(&p, paths, 3, err, sizeof err) != 0)
+    if (mpiwc_plan_expand_filtered(&p, paths, 3, NULL, err, sizeof err) != 0)
         fail_msg("expand failed: %s", err);
     assert_int_equal(p.nfiles, 3);
     assert_string_equal(p.files[0].path, p1);
@@ -708,7 +708,7 @@ static void expect_expand_error(char **paths, size_t n, const char *must_mention
     struct mpiwc_plan p;
     memset(&p, 0, sizeof p);
     char err[1024] = "";
-    assert_int_equal(mpiwc_plan_expand(&p, paths, n, err, sizeof err), -1);
+    assert_int_equal(mpiwc_plan_expand_filtered(&p, paths, n, NULL, err, sizeof err), -1);
     if (!strstr(err, must_mention))
         fail_msg("error '%s' does not name '%s'", err, must_mention);
     mpiwc_plan_free(&p);
@@ -730,7 +730,7 @@ static void test_expand_missing(void **state)
     memset(&p, 0, sizeof p);
     char small[8];
     memset(small, 'x', sizeof small);
-    assert_int_equal(mpiwc_plan_expand(&p, first, 1, small, sizeof small), -1);
+    assert_int_equal(mpiwc_plan_expand_filtered(&p, first, 1, NULL, small, sizeof small), -1);
     assert_non_null(memchr(small, 0, sizeof small));
     mpiwc_plan_free(&p);
 }
@@ -759,7 +759,7 @@ static void test_expand_dash_twice(void **state)
     struct mpiwc_plan p;
     memset(&p, 0, sizeof p);
     char err[256] = "";
-    assert_int_equal(mpiwc_plan_expand(&p, paths, 1, err, sizeof err), 0);
+    assert_int_equal(mpiwc_plan_expand_filtered(&p, paths, 1, NULL, err, sizeof err), 0);
     assert_int_equal(p.nfiles, 1);
     assert_string_equal(p.files[0].path, "-");
     assert_int_equal(p.files[0].size, MPIWC_PLAN_STREAM);
@@ -1038,7 +1038,7 @@ static void test_expand_counts_each_file_once(void **state)
     char err[1024] = "";
     struct mpiwc_plan p;
     memset(&p, 0, sizeof p);
-    assert_int_equal(mpiwc_plan_expand(&p, paths, 4, err, sizeof err), 0);
+    assert_int_equal(mpiwc_plan_expand_filtered(&p, paths, 4, NULL, err, sizeof err), 0);
     assert_int_equal(p.nfiles, 2);
     assert_string_equal(p.files[0].path, a);
     assert_string_equal(p.files[1].path, b);
@@ -1069,7 +1069,7 @@ static void test_expand_detects_codecs(void **state)
     char err[1024] = "";
     struct mpiwc_plan p;
     memset(&p, 0, sizeof p);
-    assert_int_equal(mpiwc_plan_expand(&p, paths, 1, err, sizeof err), 0);
+    assert_int_equal(mpiwc_plan_expand_filtered(&p, paths, 1, NULL, err, sizeof err), 0);
     assert_int_equal(p.nfiles, 2);
     assert_int_equal(p.files[0].codec, 0); /* plain.txt */
     assert_int_equal(p.files[1].codec, 1); /* x.dat: gzip */
@@ -1103,7 +1103,7 @@ static void test_expand_size_zero_with_bytes(void **state)
     char err[1024] = "";
     struct mpiwc_plan p;
     memset(&p, 0, sizeof p);
-    assert_int_equal(mpiwc_plan_expand(&p, paths, 3, err, sizeof err), 0);
+    assert_int_equal(mpiwc_plan_expand_filtered(&p, paths, 3, NULL, err, sizeof err), 0);
     assert_int_equal(p.nfiles, 3);
     assert_int_equal(p.files[0].to_eof, 0);
     assert_int_equal(p.files[1].to_eof, 1);
