@@ -67,6 +67,10 @@ static void job_init(struct job *j, const struct mpiwc_options *opts, MPI_Comm c
     j->comm = comm;
     MPI_Comm_rank(comm, &j->rank);
     MPI_Comm_size(comm, &j->nranks);
+    char host[MPI_MAX_PROCESSOR_NAME] = "?";
+    int hostlen;
+    MPI_Get_processor_name(host, &hostlen);
+    mpiwc_set_origin(j->rank, host); /* a rank's errors name it, whoever calls mpiwc_run */
     j->out = out;
     j->err = err;
     j->ck.dir = opts->checkpoint_dir;
@@ -118,6 +122,7 @@ static int map_phase(struct job *j)
         .limit = opts->memory_limit,
         .cap = opts->shuffle_buffer,
         .sh = &j->sh,
+        .err = j->err,
         .progress = j->rank == 0 && j->progress_on ? &j->progress : NULL,
     };
     int failed = j->ck.loaded && mpiwc_job_ckpt_load(&j->ck, &j->plan, j->rank, j->nranks,
@@ -157,7 +162,8 @@ static int shuffle_phase(struct job *j)
     mpiwc_progress_update(&j->progress, "shuffle", j->all_bytes, MPI_Wtime(), true);
     mpiwc_report_start(&j->rep, MPIWC_PHASE_SHUFFLE);
     double merged_before = j->sh.reduce_s;
-    int failed = mpiwc_shuffle(&j->local, &j->owned, j->opts->shuffle_buffer, j->comm, &j->sh);
+    int failed =
+        mpiwc_shuffle(&j->local, &j->owned, j->opts->shuffle_buffer, j->comm, &j->sh, j->err);
     mpiwc_table_free(&j->local);
     double now = MPI_Wtime();
     struct mpiwc_report *rep = &j->rep;
@@ -197,7 +203,7 @@ static int output_phase(struct job *j)
     if (opts->output_dir) {
         failed = mpiwc_output_parts(&j->owned, opts->output_dir, &req, j->comm, &os, j->err) != 0;
     } else {
-        char msg[ERRLEN];
+        char msg[MPIWC_ERRLEN];
         failed = mpiwc_output_write(&j->owned, &req, j->comm, &os, msg, sizeof msg) != 0;
         if (failed && j->rank == 0) {
             mpiwc_progress_end(&j->progress);

@@ -22,13 +22,3 @@ void mpiwc_job_bcast_bytes(uint8_t *buf, uint64_t len, MPI_Comm comm)
         MPI_Bcast(buf + off, (int)n, MPI_BYTE, 0, comm);
     }
 }
-
-void mpiwc_job_say_rank_error(int rank, const char *msg, FILE *err)
-{
-    char host[MPI_MAX_PROCESSOR_NAME] = "?";
-    int hostlen;
-    MPI_Get_processor_name(host, &hostlen);
-    char prefix[MPI_MAX_PROCESSOR_NAME + 32];
-    snprintf(prefix, sizeof prefix, "[rank %d on %s] ", rank, host);
-    mpiwc_say(err, prefix, msg);
-}

@@ -21,7 +21,7 @@ int mpiwc_job_ckpt_plan(const struct mpiwc_options *opts, const struct shared_fi
     }
     for (size_t i = 0; i < plan->nfiles; i++)
         if (plan->files[i].to_eof) {
-            char msg[ERRLEN];
+            char msg[MPIWC_ERRLEN];
             snprintf(msg, sizeof msg,
                      "%s: a file whose size is not its length (/proc, /sys) cannot be checkpointed "
                      "(--checkpoint-dir)",
@@ -30,7 +30,7 @@ int mpiwc_job_ckpt_plan(const struct mpiwc_options *opts, const struct shared_fi
             return -1;
         }
     if (mkdir(ck->dir, 0777) != 0 && errno != EEXIST) {
-        char msg[ERRLEN];
+        char msg[MPIWC_ERRLEN];
         snprintf(msg, sizeof msg, "%s: %s", ck->dir, strerror(errno));
         mpiwc_say(err, "", msg);
         return -1;
@@ -64,7 +64,7 @@ void mpiwc_job_ckpt_say_resume(const struct mpiwc_options *opts, const struct ck
     if (!ck->loaded || opts->verbosity < 0)
         return;
     char *gdir = mpiwc_ckpt_gen_path(ck->dir, ck->loaded);
-    char msg[ERRLEN];
+    char msg[MPIWC_ERRLEN];
     snprintf(msg, sizeof msg,
              "resuming from checkpoint %s (%" PRIu64 " of %" PRIu64 " bytes done, %" PRIu64
              " rank%s)",
@@ -80,11 +80,11 @@ int mpiwc_job_ckpt_load(struct ckpt *ck, const struct mpiwc_plan *plan, int rank
     int failed = 0;
     for (uint64_t k = (uint64_t)rank; k < ck->loaded_nranks && !failed; k += (uint64_t)nranks) {
         char *path = mpiwc_ckpt_rank_path(ck->dir, ck->loaded, (int)k);
-        char why[512], msg[ERRLEN];
+        char why[512], msg[MPIWC_ERRLEN];
         if (mpiwc_ckpt_read_rank(path, ck->loaded, (int)k, (int)ck->loaded_nranks, plan->files,
                                  (uint32_t)plan->nfiles, NULL, local, why, sizeof why) != 0) {
             snprintf(msg, sizeof msg, "%s: %s", path, why);
-            mpiwc_job_say_rank_error(rank, msg, err);
+            mpiwc_say_rank(err, msg);
             failed = 1;
         }
         free(path);
@@ -103,13 +103,13 @@ int mpiwc_job_ckpt_write(struct ckpt *ck, const struct mpiwc_plan *plan, const s
 {
     double t0 = MPI_Wtime();
     uint64_t gen = ck->next++;
-    char msg[ERRLEN];
+    char msg[MPIWC_ERRLEN];
     int failed = 0;
     if (rank == 0) {
         char *gdir = mpiwc_ckpt_gen_path(ck->dir, gen);
         if (mkdir(gdir, 0777) != 0 && errno != EEXIST) {
             snprintf(msg, sizeof msg, "checkpoint not written: %s: %s", gdir, strerror(errno));
-            mpiwc_job_say_rank_error(rank, msg, err);
+            mpiwc_say_rank(err, msg);
             failed = 1;
         }
         free(gdir);
@@ -119,18 +119,18 @@ int mpiwc_job_ckpt_write(struct ckpt *ck, const struct mpiwc_plan *plan, const s
         return -1;
     const struct mpiwc_table *tables[2] = {r->local, r->owned};
     uint64_t bytes = 0;
-    char why[ERRLEN - 64];
+    char why[MPIWC_ERRLEN - 64];
     if (mpiwc_ckpt_write_rank(ck->dir, gen, rank, r->nranks, (uint32_t)plan->nfiles, &ck->done,
                               tables, 2, &bytes, why, sizeof why) != 0) {
         snprintf(msg, sizeof msg, "checkpoint not written: %s", why);
-        mpiwc_job_say_rank_error(rank, msg, err);
+        mpiwc_say_rank(err, msg);
         failed = 1;
     }
     if (!mpiwc_job_agree(failed, r->comm) && rank == 0) {
         struct mpiwc_ckpt_manifest m = {gen, (uint32_t)r->nranks, ck->inputs, ck->options};
         if (mpiwc_ckpt_write_manifest(ck->dir, &m, why, sizeof why) != 0) {
             snprintf(msg, sizeof msg, "checkpoint not written: %s", why);
-            mpiwc_job_say_rank_error(rank, msg, err);
+            mpiwc_say_rank(err, msg);
             failed = 1;
         } else {
             mpiwc_job_ckpt_remove_older(ck->dir, gen);

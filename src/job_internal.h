@@ -2,8 +2,9 @@
  * job's private parts, shared by the files of the job layer, one file per
  * stage of the pipeline:
  *   job.c       mpiwc_run(): the phases in order;
- *   job_agree.c what every phase uses to stay in step: agreement, broadcast,
- *               a rank's error line;
+ *   job_agree.c what every phase uses to stay in step: agreement and a
+ *               broadcast of bytes (a rank's own error goes through util.h's
+ *               mpiwc_say_rank());
  *   job_plan.c  the plan phase: rank 0 reads the option files and lists the
  *               inputs, every rank probes a share, the plan goes to every rank;
  *   job_map.c   the map phase: each rank reads and counts its ranges, with
@@ -31,7 +32,6 @@
 #include "mpiwc/table.h"
 #include "mpiwc/util.h"
 
-#define ERRLEN MPIWC_ERRLEN
 
 /*
  * The files of options that rank 0 reads once for every rank, so that a path
@@ -77,6 +77,7 @@ struct rounds {
     struct mpiwc_table *local, *owned;
     size_t limit, cap; /* limit 0: no early rounds */
     struct mpiwc_shuffle_stats *sh;
+    FILE *err; /* where a rank reports its shuffle error */
     const uint64_t *bytes_read;
     struct mpiwc_progress *progress; /* rank 0's line, or NULL */
     MPI_Request req;
@@ -93,9 +94,6 @@ int mpiwc_job_agree(int failed, MPI_Comm comm);
 
 /* Collective. Broadcast a byte buffer of any length from rank 0, in pieces below INT_MAX. */
 void mpiwc_job_bcast_bytes(uint8_t *buf, uint64_t len, MPI_Comm comm);
-
-/* Local. A rank's own error: "mpiwc: [rank N on HOST] msg" on err. */
-void mpiwc_job_say_rank_error(int rank, const char *msg, FILE *err);
 
 /* job_plan.c */
 

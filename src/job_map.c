@@ -24,7 +24,7 @@ static bool at_limit(const struct rounds *r)
  * is left empty, its arrays kept for the next words. */
 static void early_round(struct rounds *r)
 {
-    if (mpiwc_shuffle(r->local, r->owned, r->cap, r->comm, r->sh) != 0)
+    if (mpiwc_shuffle(r->local, r->owned, r->cap, r->comm, r->sh, r->err) != 0)
         r->failed = 1;
     r->early++;
 }
@@ -122,7 +122,7 @@ static int map_steps(const struct mpiwc_options *opts, const struct mpiwc_plan *
     size_t i = plan->rank_first[rank], last = plan->rank_first[rank + 1];
     uint64_t pos = i < last ? plan->ranges[i].start : 0;
     uint64_t counted = UINT64_MAX;
-    char msg[ERRLEN];
+    char msg[MPIWC_ERRLEN];
     if (rank == 0)
         ck->last = MPI_Wtime();
     for (;;) {
@@ -135,7 +135,7 @@ static int map_steps(const struct mpiwc_options *opts, const struct mpiwc_plan *
                 sub.end = pos + step;
             rc = mpiwc_reader_range(reader, file, &sub, tok, msg, sizeof msg);
             if (rc != 0) {
-                mpiwc_job_say_rank_error(rank, msg, err);
+                mpiwc_say_rank(err, msg);
             } else {
                 mpiwc_ckpt_done_add(&ck->done, sub.file, sub.start, sub.end);
                 pos = sub.end;
@@ -187,7 +187,7 @@ static int map_ranges(const struct mpiwc_options *opts, const struct mpiwc_plan 
                       struct rounds *r, bool rounds, struct mpiwc_reader *reader,
                       struct mpiwc_tokenizer *tok, int rc, struct mpiwc_report *rep, FILE *err)
 {
-    char msg[ERRLEN];
+    char msg[MPIWC_ERRLEN];
     if (rounds) {
         reader->after_chunk = after_chunk;
         reader->ctx = r;
@@ -201,7 +201,7 @@ static int map_ranges(const struct mpiwc_options *opts, const struct mpiwc_plan 
             break;
         rc = mpiwc_reader_range(reader, &plan->files[range->file], range, tok, msg, sizeof msg);
         if (rc != 0) {
-            mpiwc_job_say_rank_error(rank, msg, err);
+            mpiwc_say_rank(err, msg);
             break;
         }
         count_range(rep, &counted, range->file);
@@ -217,7 +217,7 @@ static int map_ranges(const struct mpiwc_options *opts, const struct mpiwc_plan 
                                  r, msg, sizeof msg) != 0) {
             rc = -1;
             if (msg[0])
-                mpiwc_job_say_rank_error(rank, msg, err);
+                mpiwc_say_rank(err, msg);
         }
         rep->counter[MPIWC_COUNT_RANGES] += rank == 0;
     }

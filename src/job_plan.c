@@ -215,7 +215,7 @@ int mpiwc_job_make_plan(const struct mpiwc_options *opts, MPI_Comm comm, struct 
     int rank, nranks;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &nranks);
-    char msg[ERRLEN];
+    char msg[MPIWC_ERRLEN];
     int failed = rank == 0 && (read_shared(opts, sf, msg, sizeof msg) != 0 ||
                                expand_inputs(opts, plan, msg, sizeof msg) != 0);
     MPI_Bcast(&failed, 1, MPI_INT, 0, comm);
@@ -228,7 +228,7 @@ int mpiwc_job_make_plan(const struct mpiwc_options *opts, MPI_Comm comm, struct 
     if (rank != 0)
         return 0;
     /* Checked before the probes are applied (that drops files), said after the rest. */
-    char clash[ERRLEN];
+    char clash[MPIWC_ERRLEN];
     bool clashes = overwrites_input(opts->output, plan, res, clash, sizeof clash) != 0 ||
                    overwrites_input(opts->report, plan, res, clash, sizeof clash) != 0;
     /* Targets that are one file are refused before a probe could create a directory. A dry
@@ -311,7 +311,7 @@ static int every_rank_writes(const char *dir, const char *option, MPI_Comm comm,
     int rank, nranks;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &nranks);
-    char msg[ERRLEN] = "", why[ERRLEN - MPI_MAX_PROCESSOR_NAME - 64];
+    char msg[MPIWC_ERRLEN] = "", why[MPIWC_ERRLEN - MPI_MAX_PROCESSOR_NAME - 64];
     size_t n = strlen(dir) + sizeof "/.mpiwc-probe";
     char *probe = mpiwc_xmalloc(n);
     snprintf(probe, n, "%s/.mpiwc-probe", dir);
@@ -320,7 +320,8 @@ static int every_rank_writes(const char *dir, const char *option, MPI_Comm comm,
         char host[MPI_MAX_PROCESSOR_NAME] = "?";
         int hostlen;
         MPI_Get_processor_name(host, &hostlen);
-        snprintf(msg, sizeof msg, "%s (%s, rank %d on %s)", why, option, rank, host);
+        /* Printed by rank 0, in the form of a rank's own error (mpiwc_say_rank). */
+        snprintf(msg, sizeof msg, "[rank %d on %s] %s (%s)", rank, host, why, option);
         first = rank;
     }
     free(probe);

@@ -87,13 +87,7 @@ static int merge_records(struct mpiwc_table *owned, const uint8_t *buf, size_t l
 }
 
 int mpiwc_shuffle(struct mpiwc_table *local, struct mpiwc_table *owned, size_t cap, MPI_Comm comm,
-                  struct mpiwc_shuffle_stats *stats)
-{
-    return mpiwc_shuffle_err(local, owned, cap, comm, stats, stderr);
-}
-
-int mpiwc_shuffle_err(struct mpiwc_table *local, struct mpiwc_table *owned, size_t cap,
-                      MPI_Comm comm, struct mpiwc_shuffle_stats *stats, FILE *err)
+                  struct mpiwc_shuffle_stats *stats, FILE *err)
 {
     int nranks, rank;
     MPI_Comm_size(comm, &nranks);

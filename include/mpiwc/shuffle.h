@@ -3,7 +3,7 @@
  * it there (the reduce).
  *
  *     struct mpiwc_shuffle_stats st = {0};
- *     if (mpiwc_shuffle_err(&local, &owned, 64u << 20, comm, &st, err) != 0) ...;
+ *     if (mpiwc_shuffle(&local, &owned, 64u << 20, comm, &st, err) != 0) ...;
  *     // local is now empty; owned holds this rank's words with global counts
  *     // st.rounds, st.bytes_sent, st.bytes_received, st.exchange_s, st.reduce_s
  *
@@ -41,14 +41,7 @@ struct mpiwc_shuffle_stats {
  * -1 on every rank if a rank received a malformed buffer or a round would not
  * fit an int count (mpiwc_say_rank() on err, by the rank that saw it).
  */
-int mpiwc_shuffle_err(struct mpiwc_table *local, struct mpiwc_table *owned, size_t cap,
-                      MPI_Comm comm, struct mpiwc_shuffle_stats *stats, FILE *err);
-
-/*
- * Collective over comm. mpiwc_shuffle_err() reporting on stderr, for the
- * callers that do not pass their err stream yet; it goes once they do.
- */
 int mpiwc_shuffle(struct mpiwc_table *local, struct mpiwc_table *owned, size_t cap, MPI_Comm comm,
-                  struct mpiwc_shuffle_stats *stats);
+                  struct mpiwc_shuffle_stats *stats, FILE *err);
 
 #endif
