@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mpiwc/boundary.h"
 #include "mpiwc/codec.h"
 #include "mpiwc/unicode.h"
 #include "mpiwc/util.h"
@@ -175,7 +176,7 @@ static int read_range(struct mpiwc_reader *r, int fd, const struct mpiwc_plan_fi
             return mpiwc_fail(err, errlen, "%s: %s", path, strerror(errno));
         if (k == 0)
             return mpiwc_fail(err, errlen, "%s: file is shorter than planned", path);
-        skipping = mpiwc_tokenize_is_word(r->split, before);
+        skipping = mpiwc_boundary_is_word(r->split, before);
     }
     while (pos < range->end) {
         uint64_t left = range->end - pos;

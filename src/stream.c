@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mpiwc/boundary.h"
 #include "mpiwc/codec.h"
 #include "mpiwc/unicode.h"
 #include "mpiwc/util.h"
@@ -15,27 +16,18 @@
 
 enum { MORE, LAST, FAILED };
 
-/*
- * Cut points: bytes that separate words under every rule. Not \v: Hadoop's
- * StringTokenizer keeps it inside a word (--compat=hadoop).
- */
-static bool space(uint8_t b)
-{
-    return b == ' ' || b == '\t' || b == '\n' || b == '\f' || b == '\r';
-}
-
 size_t mpiwc_stream_cut(const uint8_t *buf, size_t len, bool eof, size_t *cut, int n)
 {
     size_t end = len;
     if (!eof)
-        while (end > 0 && !space(buf[end - 1]))
+        while (end > 0 && !mpiwc_boundary_breaks_always(buf[end - 1]))
             end--;
     cut[0] = 0;
     for (int k = 1; k < n; k++) {
         size_t p = (size_t)((uint64_t)end * (uint64_t)k / (uint64_t)n);
         if (p < cut[k - 1])
             p = cut[k - 1];
-        while (p < end && !(p > 0 && space(buf[p - 1])))
+        while (p < end && !(p > 0 && mpiwc_boundary_breaks_always(buf[p - 1])))
             p++;
         cut[k] = p;
     }

@@ -7,22 +7,11 @@
 #include "mpiwc/util.h"
 #include "mpiwc/words.h"
 #include "table_internal.h"
-#include "tokenize_internal.h"
+#include "boundary_internal.h"
 
-bool mpiwc_tokenize_is_word(enum mpiwc_split split, uint8_t b)
+const char *mpiwc_tokenize_bad_simd(void)
 {
-    switch (split) {
-    case MPIWC_SPLIT_HADOOP: /* java.util.StringTokenizer's default delimiters */
-        return !(b == ' ' || b == '\t' || b == '\n' || b == '\r' || b == '\f');
-    case MPIWC_SPLIT_SPACE:
-    case MPIWC_SPLIT_UAX29: /* runs end at ASCII white space (words.h) */
-        return !(b == ' ' || b == '\t' || b == '\n' || b == '\v' || b == '\f' || b == '\r');
-    case MPIWC_SPLIT_UNICODE: /* no unicode word holds an ASCII byte other than A-Z a-z 0-9 */
-    case MPIWC_SPLIT_ALNUM:
-    default:
-        return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') ||
-               b >= 0x80;
-    }
+    return mpiwc_boundary_bad_simd();
 }
 
 void mpiwc_tokenizer_init(struct mpiwc_tokenizer *tok, enum mpiwc_split split,
@@ -30,12 +19,12 @@ void mpiwc_tokenizer_init(struct mpiwc_tokenizer *tok, enum mpiwc_split split,
 {
     memset(tok, 0, sizeof *tok);
     for (int b = 0; b < 256; b++) {
-        tok->is_word[b] = mpiwc_tokenize_is_word(split, (uint8_t)b);
+        tok->is_word[b] = mpiwc_boundary_is_word(split, (uint8_t)b);
         tok->fold[b] = (uint8_t)((casing == MPIWC_CASE_FOLD && b >= 'A' && b <= 'Z') ? b + 32 : b);
     }
     tok->folds = casing == MPIWC_CASE_FOLD;
-    tok->fold_bytes = mpiwc_folder(mpiwc_simd_level());
-    tok->classify = mpiwc_classifier(mpiwc_simd_level(), split);
+    tok->fold_bytes = mpiwc_boundary_folder(mpiwc_boundary_simd_level());
+    tok->classify = mpiwc_boundary_classifier(mpiwc_boundary_simd_level(), split);
     tok->table = table;
     if (split >= MPIWC_SPLIT_UNICODE) {
         struct mpiwc_word_rules rules = {.split = split, .casing = casing};
@@ -53,7 +42,7 @@ void mpiwc_tokenizer_init_rules(struct mpiwc_tokenizer *tok, const struct mpiwc_
     if (!text)
         return;
     for (int b = 0; b < 256; b++) /* the run predicate, for the reader */
-        tok->is_word[b] = mpiwc_tokenize_is_word(rules->split, (uint8_t)b);
+        tok->is_word[b] = mpiwc_boundary_is_word(rules->split, (uint8_t)b);
     tok->text = mpiwc_xmalloc(sizeof *tok->text);
     mpiwc_words_init(tok->text, rules, table);
 }
@@ -169,15 +158,17 @@ static void feed(struct mpiwc_tokenizer *tok, const uint8_t *buf, size_t len)
     if (len == 0)
         return;
     bool ascii; /* the byte rules treat every byte alike */
-    buf = mpiwc_scan_copy(&tok->folded, &tok->folded_cap, buf, len,
-                          tok->folds ? tok->fold_bytes : NULL, &ascii);
+    buf = mpiwc_boundary_scan_copy(&tok->folded, &tok->folded_cap, buf, len,
+                                   tok->folds ? tok->fold_bytes : NULL, &ascii);
     struct scan sc = {.tok = tok};
     mpiwc_counter_init(&sc.c, tok->table);
     size_t open_at; /* one scan per run function, each inlined */
     if (mpiwc_table_queues(tok->table))
-        open_at = mpiwc_scan_runs(buf, len, i, tok->classify, tok->is_word, run_queued, &sc);
+        open_at =
+            mpiwc_boundary_scan_runs(buf, len, i, tok->classify, tok->is_word, run_queued, &sc);
     else
-        open_at = mpiwc_scan_runs(buf, len, i, tok->classify, tok->is_word, run_direct, &sc);
+        open_at =
+            mpiwc_boundary_scan_runs(buf, len, i, tok->classify, tok->is_word, run_direct, &sc);
     mpiwc_counter_flush(&sc.c);
     tok->words += sc.words;
     if (open_at < len)

@@ -6,7 +6,7 @@
 
 #include "mpiwc/util.h"
 #include "table_internal.h"
-#include "tokenize_internal.h"
+#include "boundary_internal.h"
 
 /* An unfinished unicode run longer than this has its finished words counted early. */
 #define FLUSH_AT ((size_t)64 << 10)
@@ -276,8 +276,9 @@ void mpiwc_words_feed(struct mpiwc_words *w, const uint8_t *buf, size_t len)
     w->scan = w->fed = buf;
     bool ascii = false; /* then no word needs its bytes checked */
     if (w->fast && len > 0)
-        w->scan = mpiwc_scan_copy(&w->folded, &w->folded_cap, buf, len,
-                                  w->rules.casing == MPIWC_CASE_FOLD ? w->fold : NULL, &ascii);
+        w->scan =
+            mpiwc_boundary_scan_copy(&w->folded, &w->folded_cap, buf, len,
+                                     w->rules.casing == MPIWC_CASE_FOLD ? w->fold : NULL, &ascii);
     struct scan sc = {.w = w};
     mpiwc_counter_init(&sc.c, w->table);
     size_t open_at; /* one scan per run function, each inlined */
@@ -285,15 +286,15 @@ void mpiwc_words_feed(struct mpiwc_words *w, const uint8_t *buf, size_t len)
     mpiwc_classify_fn f = w->classify;
     bool queue = mpiwc_table_queues(w->table);
     if (!w->fast)
-        open_at = mpiwc_scan_runs(p, len, i, f, w->is_word, run_slow, &sc);
+        open_at = mpiwc_boundary_scan_runs(p, len, i, f, w->is_word, run_slow, &sc);
     else if (ascii && queue)
-        open_at = mpiwc_scan_runs(p, len, i, f, w->is_word, run_ascii_queued, &sc);
+        open_at = mpiwc_boundary_scan_runs(p, len, i, f, w->is_word, run_ascii_queued, &sc);
     else if (ascii)
-        open_at = mpiwc_scan_runs(p, len, i, f, w->is_word, run_ascii, &sc);
+        open_at = mpiwc_boundary_scan_runs(p, len, i, f, w->is_word, run_ascii, &sc);
     else if (queue)
-        open_at = mpiwc_scan_runs(p, len, i, f, w->is_word, run_fast_queued, &sc);
+        open_at = mpiwc_boundary_scan_runs(p, len, i, f, w->is_word, run_fast_queued, &sc);
     else
-        open_at = mpiwc_scan_runs(p, len, i, f, w->is_word, run_fast, &sc);
+        open_at = mpiwc_boundary_scan_runs(p, len, i, f, w->is_word, run_fast, &sc);
     mpiwc_counter_flush(&sc.c);
     w->words += sc.words;
     if (open_at < len) {
@@ -346,15 +347,9 @@ void mpiwc_words_init(struct mpiwc_words *w, const struct mpiwc_word_rules *rule
         rules->split == MPIWC_SPLIT_SPACE)
         w->rules.normalize = MPIWC_NORMALIZE_NONE;
     for (int b = 0; b < 256; b++)
-        w->is_word[b] = mpiwc_tokenize_is_word(rules->split, (uint8_t)b);
-    /* The byte engine's classifiers; hadoop's delimiters need the table-driven one. */
-    if (rules->split == MPIWC_SPLIT_HADOOP)
-        w->classify = mpiwc_classifier(MPIWC_SIMD_SCALAR, MPIWC_SPLIT_SPACE);
-    else if (rules->split == MPIWC_SPLIT_SPACE || rules->split == MPIWC_SPLIT_UAX29)
-        w->classify = mpiwc_classifier(mpiwc_simd_level(), MPIWC_SPLIT_SPACE);
-    else
-        w->classify = mpiwc_classifier(mpiwc_simd_level(), MPIWC_SPLIT_ALNUM);
-    w->fold = mpiwc_folder(mpiwc_simd_level());
+        w->is_word[b] = mpiwc_boundary_is_word(rules->split, (uint8_t)b);
+    w->classify = mpiwc_boundary_classifier(mpiwc_boundary_simd_level(), rules->split);
+    w->fold = mpiwc_boundary_folder(mpiwc_boundary_simd_level());
     w->fast = rules->split == MPIWC_SPLIT_UNICODE && !rules->min_length && !rules->ignore_numbers &&
               !rules->stopwords;
     w->table = table;

@@ -5,7 +5,7 @@
  * Each round, rank 0 fills a buffer from standard input (decoding it first
  * when its first bytes are a compressed format, codec.h), cuts the buffer
  * after its last ASCII whitespace byte (space, \t, \n, \f, \r: a word
- * separator under every split rule; not \v, a word byte for Hadoop's rule), keeps the rest for the
+ * separator under every split rule, mpiwc_boundary_breaks_always()), keeps the rest for the
  * next round, and cuts the part before into one piece per rank, every cut again just after a
  * whitespace byte. No word is ever cut, so each piece is tokenized as a
  * stream of its own and the counts do not depend on the rank count. A run

@@ -9,9 +9,11 @@
  *                      ' ' \t \n \v \f \r (NUL is a word byte here).
  *   MPIWC_CASE_FOLD    ASCII A-Z become a-z; every other byte is untouched.
  *   MPIWC_CASE_KEEP    bytes untouched.
+ * The byte predicate of each rule is mpiwc_boundary_is_word() (boundary.h).
  * The text rules (--split=unicode|uax29, --compat=hadoop) and the filters
  * run in a second engine, words.h, chosen by mpiwc_tokenizer_init_rules();
- * their byte predicate here only says where runs (and so ranges) may end.
+ * their byte predicate (boundary.h) only says where runs (and so ranges) may
+ * end.
  *
  * The tokenizer is fed consecutive chunks of one stream (one byte range of a
  * file). A word that runs off the end of a chunk is kept in a pending buffer
@@ -25,7 +27,7 @@
  * of up to 15 bytes are folded and hashed as one or two 64-bit words, in registers.
  * Which bytes of a file a rank feeds
  * (skipping a word that started in the previous range, reading on past the
- * range end) is the reader's business, decided with mpiwc_tokenize_is_word().
+ * range end) is the reader's business, decided with boundary.h's predicate.
  *
  *     struct mpiwc_tokenizer tok;
  *     mpiwc_tokenizer_init(&tok, MPIWC_SPLIT_ALNUM, MPIWC_CASE_FOLD, &table);
@@ -42,19 +44,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mpiwc/boundary.h"
+
 struct mpiwc_table;
 
-/*
- * UNICODE, UAX29 and HADOOP are the text rules of words.h (decoded UTF-8);
- * HADOOP is set by --compat=hadoop, not by --split.
- */
-enum mpiwc_split {
-    MPIWC_SPLIT_ALNUM,
-    MPIWC_SPLIT_SPACE,
-    MPIWC_SPLIT_UNICODE,
-    MPIWC_SPLIT_UAX29,
-    MPIWC_SPLIT_HADOOP
-};
 enum mpiwc_case { MPIWC_CASE_FOLD, MPIWC_CASE_KEEP };
 /* Unicode normalization of words (unicode and uax29 rules only). */
 enum mpiwc_normalize { MPIWC_NORMALIZE_NFC, MPIWC_NORMALIZE_NFKC, MPIWC_NORMALIZE_NONE };
@@ -72,9 +65,6 @@ struct mpiwc_word_rules {
 };
 
 struct mpiwc_words;
-
-/* Classifies 64 bytes: bit i is set when p[i] is a word byte. */
-typedef uint64_t (*mpiwc_classify_fn)(const uint8_t *p, const uint8_t *is_word);
 
 struct mpiwc_tokenizer {
     uint8_t is_word[256];       /* 1 for word bytes under the split rule */
@@ -96,15 +86,8 @@ struct mpiwc_tokenizer {
     double seconds;           /* spent in mpiwc_tokenizer_feed() and _end() */
 };
 
-/*
- * Local. The value of MPIWC_SIMD when it is set but is none of scalar, avx2,
- * avx512 (borrowed from the environment); NULL when unset or valid. A value
- * that is not valid caps nothing: the best level the processor has is used.
- */
+/* Local. mpiwc_boundary_bad_simd(), named for the tokenizer's callers. */
 const char *mpiwc_tokenize_bad_simd(void);
-
-/* Local. Is byte b part of a word under the split rule? */
-bool mpiwc_tokenize_is_word(enum mpiwc_split split, uint8_t b);
 
 /* Local. The table is borrowed and must outlive the tokenizer. */
 void mpiwc_tokenizer_init(struct mpiwc_tokenizer *tok, enum mpiwc_split split,

@@ -6,7 +6,7 @@
  * in_word and free to it, so the reader and the job do not know it exists.
  *
  * Two levels. A *run* is a maximal run of bytes that the split's byte
- * predicate (mpiwc_tokenize_is_word()) calls word bytes: ASCII letters and
+ * predicate (mpiwc_boundary_is_word()) calls word bytes: ASCII letters and
  * digits plus bytes >= 0x80 for alnum and unicode, everything but ASCII
  * white space for space, uax29 and hadoop. Ranges and buffers are cut
  * between runs exactly as for the byte rules (reader.h). Each run is then
@@ -43,6 +43,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mpiwc/boundary.h"
 #include "mpiwc/table.h"
 #include "mpiwc/tokenize.h"
 #include "mpiwc/unicode.h"

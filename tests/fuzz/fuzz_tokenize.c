@@ -13,7 +13,7 @@
  *   rest          the text
  *
  * The reference splits the text with its own byte classes (the rules of
- * tokenize.h written out again, not mpiwc_tokenize_is_word), folds with its
+ * tokenize.h written out again, not mpiwc_boundary_is_word), folds with its
  * own loop, sorts the words and counts runs. Every reference word must have
  * its count in the table, the table must hold nothing else, and the
  * tokenizer's occurrence count must be the reference's.

@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "mpiwc/table.h"
-#include "src/tokenize_internal.h"
+#include "src/boundary_internal.h"
 #include "mpiwc/tokenize.h"
 
 /* ---- the rules, written out independently of the implementation ---- */
@@ -166,21 +166,21 @@ static void test_is_word_every_byte(void **state)
 {
     (void)state;
     for (unsigned b = 0; b < 256; b++) {
-        assert_int_equal(mpiwc_tokenize_is_word(MPIWC_SPLIT_ALNUM, (uint8_t)b), rule_alnum(b));
-        assert_int_equal(mpiwc_tokenize_is_word(MPIWC_SPLIT_SPACE, (uint8_t)b), rule_space(b));
+        assert_int_equal(mpiwc_boundary_is_word(MPIWC_SPLIT_ALNUM, (uint8_t)b), rule_alnum(b));
+        assert_int_equal(mpiwc_boundary_is_word(MPIWC_SPLIT_SPACE, (uint8_t)b), rule_space(b));
     }
     /* A few spelled out, in case the rules above were wrong too. */
-    assert_false(mpiwc_tokenize_is_word(MPIWC_SPLIT_ALNUM, 0));
-    assert_true(mpiwc_tokenize_is_word(MPIWC_SPLIT_SPACE, 0));
-    assert_false(mpiwc_tokenize_is_word(MPIWC_SPLIT_ALNUM, '_'));
-    assert_true(mpiwc_tokenize_is_word(MPIWC_SPLIT_SPACE, '_'));
-    assert_true(mpiwc_tokenize_is_word(MPIWC_SPLIT_ALNUM, 0x80));
-    assert_true(mpiwc_tokenize_is_word(MPIWC_SPLIT_ALNUM, 0xff));
-    assert_false(mpiwc_tokenize_is_word(MPIWC_SPLIT_SPACE, '\v'));
-    assert_false(mpiwc_tokenize_is_word(MPIWC_SPLIT_SPACE, '\r'));
-    assert_true(mpiwc_tokenize_is_word(MPIWC_SPLIT_SPACE, 0xa0)); /* NBSP byte is not space */
-    assert_true(mpiwc_tokenize_is_word(MPIWC_SPLIT_SPACE, 0x85));
-    assert_true(mpiwc_tokenize_is_word(MPIWC_SPLIT_SPACE, 0x1c));
+    assert_false(mpiwc_boundary_is_word(MPIWC_SPLIT_ALNUM, 0));
+    assert_true(mpiwc_boundary_is_word(MPIWC_SPLIT_SPACE, 0));
+    assert_false(mpiwc_boundary_is_word(MPIWC_SPLIT_ALNUM, '_'));
+    assert_true(mpiwc_boundary_is_word(MPIWC_SPLIT_SPACE, '_'));
+    assert_true(mpiwc_boundary_is_word(MPIWC_SPLIT_ALNUM, 0x80));
+    assert_true(mpiwc_boundary_is_word(MPIWC_SPLIT_ALNUM, 0xff));
+    assert_false(mpiwc_boundary_is_word(MPIWC_SPLIT_SPACE, '\v'));
+    assert_false(mpiwc_boundary_is_word(MPIWC_SPLIT_SPACE, '\r'));
+    assert_true(mpiwc_boundary_is_word(MPIWC_SPLIT_SPACE, 0xa0)); /* NBSP byte is not space */
+    assert_true(mpiwc_boundary_is_word(MPIWC_SPLIT_SPACE, 0x85));
+    assert_true(mpiwc_boundary_is_word(MPIWC_SPLIT_SPACE, 0x1c));
 }
 
 /* Feeding "a" b "a" gives one word "a b a" or two words "a", per the rule. */
@@ -791,16 +791,16 @@ static void test_simd_env(void **state)
     char *saved = given ? strdup(given) : NULL;
     unsetenv("MPIWC_SIMD");
     assert_null(mpiwc_tokenize_bad_simd());
-    enum mpiwc_simd best = mpiwc_simd_level();
+    enum mpiwc_simd best = mpiwc_boundary_simd_level();
     setenv("MPIWC_SIMD", "scalar", 1);
     assert_null(mpiwc_tokenize_bad_simd());
-    assert_int_equal(mpiwc_simd_level(), MPIWC_SIMD_SCALAR);
+    assert_int_equal(mpiwc_boundary_simd_level(), MPIWC_SIMD_SCALAR);
     setenv("MPIWC_SIMD", "avx512", 1);
     assert_null(mpiwc_tokenize_bad_simd());
-    assert_int_equal(mpiwc_simd_level(), best);
+    assert_int_equal(mpiwc_boundary_simd_level(), best);
     setenv("MPIWC_SIMD", "AVX2", 1); /* names are lower case */
     assert_string_equal(mpiwc_tokenize_bad_simd(), "AVX2");
-    assert_int_equal(mpiwc_simd_level(), best);
+    assert_int_equal(mpiwc_boundary_simd_level(), best);
     setenv("MPIWC_SIMD", "", 1);
     assert_string_equal(mpiwc_tokenize_bad_simd(), "");
     if (saved)
@@ -822,9 +822,9 @@ static void test_simd_levels_agree(void **state)
     }
     static const enum mpiwc_simd levels[] = {MPIWC_SIMD_SCALAR, MPIWC_SIMD_AVX2, MPIWC_SIMD_AVX512};
     for (size_t l = 0; l < 3; l++) {
-        if (!mpiwc_simd_supported(levels[l]))
+        if (!mpiwc_boundary_simd_supported(levels[l]))
             continue;
-        mpiwc_fold_fn fold = mpiwc_folder(levels[l]);
+        mpiwc_fold_fn fold = mpiwc_boundary_folder(levels[l]);
         for (size_t n = 0; n <= 200; n++) {
             /* src[256..256+n) is ASCII; put one high byte at each place in turn. */
             uint8_t *p = src + 256;
@@ -847,7 +847,7 @@ static void test_simd_levels_agree(void **state)
             uint8_t is_word[256];
             for (unsigned b = 0; b < 256; b++)
                 is_word[b] = rule_is_word(splits[k], b);
-            mpiwc_classify_fn classify = mpiwc_classifier(levels[l], splits[k]);
+            mpiwc_classify_fn classify = mpiwc_boundary_classifier(levels[l], splits[k]);
             for (size_t off = 0; off + 64 <= N; off += 16) {
                 uint64_t m = 0;
                 for (size_t i = 0; i < 64; i++)

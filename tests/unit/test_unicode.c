@@ -487,12 +487,12 @@ static void test_hadoop(void **state)
     assert_int_equal(bad, 3);
     free(got);
     /* The reader's predicate. */
-    assert_true(mpiwc_tokenize_is_word(MPIWC_SPLIT_HADOOP, '\v'));
-    assert_false(mpiwc_tokenize_is_word(MPIWC_SPLIT_HADOOP, '\f'));
-    assert_false(mpiwc_tokenize_is_word(MPIWC_SPLIT_UAX29, '\v'));
-    assert_true(mpiwc_tokenize_is_word(MPIWC_SPLIT_UAX29, ','));
-    assert_false(mpiwc_tokenize_is_word(MPIWC_SPLIT_UNICODE, ','));
-    assert_true(mpiwc_tokenize_is_word(MPIWC_SPLIT_UNICODE, 0xe4));
+    assert_true(mpiwc_boundary_is_word(MPIWC_SPLIT_HADOOP, '\v'));
+    assert_false(mpiwc_boundary_is_word(MPIWC_SPLIT_HADOOP, '\f'));
+    assert_false(mpiwc_boundary_is_word(MPIWC_SPLIT_UAX29, '\v'));
+    assert_true(mpiwc_boundary_is_word(MPIWC_SPLIT_UAX29, ','));
+    assert_false(mpiwc_boundary_is_word(MPIWC_SPLIT_UNICODE, ','));
+    assert_true(mpiwc_boundary_is_word(MPIWC_SPLIT_UNICODE, 0xe4));
 }
 
 /* The tokenizer forwards in_word to the engine: the reader's read-on relies on it. */

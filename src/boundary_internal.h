@@ -1,36 +1,41 @@
 /*
- * The word-boundary classifiers behind the tokenizer, one per SIMD level and
- * split rule, exposed so that tests can check every level the CPU offers
- * against the scalar one.
+ * The word-boundary classifiers behind both tokenizers, one per SIMD level
+ * and split rule, the ASCII case folders, and the run scan they share
+ * (boundary.h's private half), exposed so that tests can check every level
+ * the CPU offers against the scalar one.
  */
-#ifndef MPIWC_TOKENIZE_INTERNAL_H
-#define MPIWC_TOKENIZE_INTERNAL_H
+#ifndef MPIWC_BOUNDARY_INTERNAL_H
+#define MPIWC_BOUNDARY_INTERNAL_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "mpiwc/tokenize.h"
+#include "mpiwc/boundary.h"
 #include "mpiwc/util.h"
 
 enum mpiwc_simd { MPIWC_SIMD_SCALAR, MPIWC_SIMD_AVX2, MPIWC_SIMD_AVX512 };
 
 /* Local. Highest level this CPU supports, capped by MPIWC_SIMD in the environment. */
-enum mpiwc_simd mpiwc_simd_level(void);
+enum mpiwc_simd mpiwc_boundary_simd_level(void);
 
 /* Local. Is this level usable on this CPU? */
-bool mpiwc_simd_supported(enum mpiwc_simd level);
+bool mpiwc_boundary_simd_supported(enum mpiwc_simd level);
 
-/* Local. The classifier of a level (which must be supported) for a split rule. */
-mpiwc_classify_fn mpiwc_classifier(enum mpiwc_simd level, enum mpiwc_split split);
+/*
+ * Local. The classifier of a level (which must be supported) for a split
+ * rule: it agrees with mpiwc_boundary_is_word() for every rule (hadoop's
+ * is the table-driven one at every level).
+ */
+mpiwc_classify_fn mpiwc_boundary_classifier(enum mpiwc_simd level, enum mpiwc_split split);
 
 /* Local. dst[i] = src[i] with A-Z folded to a-z, for i < n (dst and src do
  * not overlap); true when every byte is ASCII (below 0x80). */
 typedef bool (*mpiwc_fold_fn)(uint8_t *restrict dst, const uint8_t *restrict src, size_t n);
 
 /* Local. The ASCII folder of a level (which must be supported). */
-mpiwc_fold_fn mpiwc_folder(enum mpiwc_simd level);
+mpiwc_fold_fn mpiwc_boundary_folder(enum mpiwc_simd level);
 
 /* Bytes after the end of a scan copy that may be read (zero). */
 #define MPIWC_SCAN_PAD 16
@@ -41,8 +46,8 @@ mpiwc_fold_fn mpiwc_folder(enum mpiwc_simd level);
  * key is two 8-byte loads. *copy (*cap bytes, owned) is reused or replaced.
  * *ascii: every byte is ASCII (known only when folding; false otherwise).
  */
-static inline uint8_t *mpiwc_scan_copy(uint8_t **copy, size_t *cap, const uint8_t *buf, size_t len,
-                                       mpiwc_fold_fn fold, bool *ascii)
+static inline uint8_t *mpiwc_boundary_scan_copy(uint8_t **copy, size_t *cap, const uint8_t *buf,
+                                                size_t len, mpiwc_fold_fn fold, bool *ascii)
 {
     if (*cap < len + MPIWC_SCAN_PAD) {
         free(*copy);
@@ -65,7 +70,7 @@ typedef void (*mpiwc_run_fn)(void *ctx, const uint8_t *p, size_t n);
  * __builtin_ctzll() to 64 bits, two instructions per word in the scan;
  * rep bsf is tzcnt where the CPU has it and bsf, equal for x != 0, where not.
  */
-static inline size_t mpiwc_ctz(uint64_t x)
+static inline size_t mpiwc_boundary_ctz(uint64_t x)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
     uint64_t r;
@@ -88,8 +93,8 @@ static inline size_t mpiwc_ctz(uint64_t x)
  * inlined, so that done (a static function at each call site) is too.
  */
 static inline __attribute__((always_inline)) size_t
-mpiwc_scan_runs(const uint8_t *buf, size_t len, size_t i, mpiwc_classify_fn classify,
-                const uint8_t *is_word, mpiwc_run_fn done, void *ctx)
+mpiwc_boundary_scan_runs(const uint8_t *buf, size_t len, size_t i, mpiwc_classify_fn classify,
+                         const uint8_t *is_word, mpiwc_run_fn done, void *ctx)
 {
     bool open = false;
     size_t open_at = 0;
@@ -109,7 +114,7 @@ mpiwc_scan_runs(const uint8_t *buf, size_t len, size_t i, mpiwc_classify_fn clas
         uint64_t ends = ~m & after_word & valid;
         carry = m >> 63;
         if (open && ends) {
-            size_t e = i + mpiwc_ctz(ends);
+            size_t e = i + mpiwc_boundary_ctz(ends);
             ends &= ends - 1;
             done(ctx, buf + open_at, e - open_at);
             open = false;
@@ -117,14 +122,14 @@ mpiwc_scan_runs(const uint8_t *buf, size_t len, size_t i, mpiwc_classify_fn clas
         /* Every end left closes a run that starts here; a start left over opens one. */
         const uint8_t *block = buf + i;
         while (ends) {
-            size_t s = mpiwc_ctz(starts), e = mpiwc_ctz(ends);
+            size_t s = mpiwc_boundary_ctz(starts), e = mpiwc_boundary_ctz(ends);
             starts &= starts - 1;
             ends &= ends - 1;
             done(ctx, block + s, e - s);
         }
         if (starts) {
             open = true;
-            open_at = i + mpiwc_ctz(starts);
+            open_at = i + mpiwc_boundary_ctz(starts);
         }
         i += n;
     }

@@ -1,9 +1,28 @@
-/* Word-byte masks for 64 bytes at a time: scalar, AVX2 and AVX-512BW versions. */
+#include "mpiwc/boundary.h"
+
 #include <immintrin.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "tokenize_internal.h"
+#include "boundary_internal.h"
+
+bool mpiwc_boundary_is_word(enum mpiwc_split split, uint8_t b)
+{
+    switch (split) {
+    case MPIWC_SPLIT_HADOOP: /* java.util.StringTokenizer's default delimiters */
+        return !mpiwc_boundary_breaks_always(b);
+    case MPIWC_SPLIT_SPACE:
+    case MPIWC_SPLIT_UAX29: /* runs end at ASCII white space (words.h) */
+        return !mpiwc_boundary_is_space(b);
+    case MPIWC_SPLIT_UNICODE: /* no unicode word holds an ASCII byte other than A-Z a-z 0-9 */
+    case MPIWC_SPLIT_ALNUM:
+    default:
+        return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') ||
+               b >= 0x80;
+    }
+}
+
+/* ---- word-byte masks for 64 bytes at a time: scalar, AVX2 and AVX-512BW versions ---- */
 
 static uint64_t classify_scalar(const uint8_t *p, const uint8_t *is_word)
 {
@@ -121,7 +140,7 @@ __attribute__((target("avx512bw"))) static bool fold_avx512(uint8_t *restrict ds
     return tail && _mm512_movepi8_mask(any) == 0;
 }
 
-mpiwc_fold_fn mpiwc_folder(enum mpiwc_simd level)
+mpiwc_fold_fn mpiwc_boundary_folder(enum mpiwc_simd level)
 {
     switch (level) {
     case MPIWC_SIMD_AVX512:
@@ -134,7 +153,7 @@ mpiwc_fold_fn mpiwc_folder(enum mpiwc_simd level)
     }
 }
 
-bool mpiwc_simd_supported(enum mpiwc_simd level)
+bool mpiwc_boundary_simd_supported(enum mpiwc_simd level)
 {
     __builtin_cpu_init();
     switch (level) {
@@ -164,25 +183,27 @@ static bool simd_cap(enum mpiwc_simd *cap)
     return false;
 }
 
-const char *mpiwc_tokenize_bad_simd(void)
+const char *mpiwc_boundary_bad_simd(void)
 {
     enum mpiwc_simd cap;
     return simd_cap(&cap) ? NULL : getenv("MPIWC_SIMD");
 }
 
-enum mpiwc_simd mpiwc_simd_level(void)
+enum mpiwc_simd mpiwc_boundary_simd_level(void)
 {
     enum mpiwc_simd cap;
     simd_cap(&cap);
     for (int level = cap; level > MPIWC_SIMD_SCALAR; level--)
-        if (mpiwc_simd_supported((enum mpiwc_simd)level))
+        if (mpiwc_boundary_simd_supported((enum mpiwc_simd)level))
             return (enum mpiwc_simd)level;
     return MPIWC_SIMD_SCALAR;
 }
 
-mpiwc_classify_fn mpiwc_classifier(enum mpiwc_simd level, enum mpiwc_split split)
+mpiwc_classify_fn mpiwc_boundary_classifier(enum mpiwc_simd level, enum mpiwc_split split)
 {
-    bool space = split == MPIWC_SPLIT_SPACE;
+    if (split == MPIWC_SPLIT_HADOOP) /* \v is a word byte: only the table-driven one knows */
+        return classify_scalar;
+    bool space = split == MPIWC_SPLIT_SPACE || split == MPIWC_SPLIT_UAX29;
     switch (level) {
     case MPIWC_SIMD_AVX512:
         return space ? classify_space_avx512 : classify_alnum_avx512;

@@ -1,0 +1,121 @@
+/*
+ * Unit tests for boundary.h: the split rules' byte predicate for every byte
+ * value and rule, the white space sets, and every classifier the CPU offers
+ * against the predicate (run once per MPIWC_SIMD level).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "mpiwc/boundary.h"
+#include "src/boundary_internal.h"
+
+static const enum mpiwc_split splits[] = {MPIWC_SPLIT_ALNUM, MPIWC_SPLIT_SPACE, MPIWC_SPLIT_UNICODE,
+                                          MPIWC_SPLIT_UAX29, MPIWC_SPLIT_HADOOP};
+#define NSPLITS (sizeof splits / sizeof splits[0])
+
+/* ---- the rules, written out independently of the implementation ---- */
+
+static bool spec_white(unsigned b)
+{
+    return b == ' ' || b == '\t' || b == '\n' || b == '\v' || b == '\f' || b == '\r';
+}
+
+static bool spec_is_word(enum mpiwc_split split, unsigned b)
+{
+    switch (split) {
+    case MPIWC_SPLIT_ALNUM:
+    case MPIWC_SPLIT_UNICODE:
+        return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') ||
+               b >= 0x80;
+    case MPIWC_SPLIT_SPACE:
+    case MPIWC_SPLIT_UAX29:
+        return !spec_white(b);
+    case MPIWC_SPLIT_HADOOP: /* java.util.StringTokenizer: " \t\n\r\f" */
+    default:
+        return !(b == ' ' || b == '\t' || b == '\n' || b == '\r' || b == '\f');
+    }
+}
+
+static void test_is_word_every_byte_every_rule(void **state)
+{
+    (void)state;
+    for (size_t k = 0; k < NSPLITS; k++)
+        for (unsigned b = 0; b < 256; b++)
+            assert_int_equal(mpiwc_boundary_is_word(splits[k], (uint8_t)b),
+                             spec_is_word(splits[k], b));
+    assert_true(mpiwc_boundary_is_word(MPIWC_SPLIT_HADOOP, '\v'));
+    assert_false(mpiwc_boundary_is_word(MPIWC_SPLIT_UAX29, '\v'));
+    assert_true(mpiwc_boundary_is_word(MPIWC_SPLIT_SPACE, 0));
+    assert_false(mpiwc_boundary_is_word(MPIWC_SPLIT_ALNUM, '_'));
+}
+
+static void test_is_space_every_byte(void **state)
+{
+    (void)state;
+    for (unsigned b = 0; b < 256; b++)
+        assert_int_equal(mpiwc_boundary_is_space((uint8_t)b), spec_white(b));
+    assert_false(mpiwc_boundary_is_space(0x85)); /* NEL and NBSP bytes are not ASCII */
+    assert_false(mpiwc_boundary_is_space(0xa0));
+    assert_false(mpiwc_boundary_is_space(0x1c));
+}
+
+/* The stream cutter's cut points: exactly the bytes no rule keeps in a word. */
+static void test_breaks_always_is_no_rules_word_byte(void **state)
+{
+    (void)state;
+    for (unsigned b = 0; b < 256; b++) {
+        bool none = true;
+        for (size_t k = 0; k < NSPLITS; k++)
+            none = none && !mpiwc_boundary_is_word(splits[k], (uint8_t)b);
+        assert_int_equal(mpiwc_boundary_breaks_always((uint8_t)b), none);
+    }
+    assert_false(mpiwc_boundary_breaks_always('\v'));
+    assert_true(mpiwc_boundary_breaks_always('\f'));
+}
+
+/* Each classifier of this CPU (capped by MPIWC_SIMD) against the predicate, every byte in every
+ * lane. */
+static void test_classifiers_agree_with_is_word(void **state)
+{
+    (void)state;
+    static const enum mpiwc_simd levels[] = {MPIWC_SIMD_SCALAR, MPIWC_SIMD_AVX2, MPIWC_SIMD_AVX512};
+    enum mpiwc_simd top = mpiwc_boundary_simd_level();
+    for (size_t l = 0; l < 3 && levels[l] <= top; l++) {
+        assert_true(mpiwc_boundary_simd_supported(levels[l]));
+        for (size_t k = 0; k < NSPLITS; k++) {
+            uint8_t is_word[256];
+            for (unsigned b = 0; b < 256; b++)
+                is_word[b] = mpiwc_boundary_is_word(splits[k], (uint8_t)b);
+            mpiwc_classify_fn classify = mpiwc_boundary_classifier(levels[l], splits[k]);
+            uint8_t block[64];
+            for (unsigned b = 0; b < 256; b++)
+                for (int lane = 0; lane < 64; lane++) {
+                    memset(block, 'x', sizeof block);
+                    block[(lane + 17) % 64] = ' ';
+                    block[lane] = (uint8_t)b;
+                    uint64_t want = 0;
+                    for (int i = 0; i < 64; i++)
+                        want |= (uint64_t)is_word[block[i]] << i;
+                    assert_true(classify(block, is_word) == want);
+                }
+        }
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_is_word_every_byte_every_rule),
+        cmocka_unit_test(test_is_space_every_byte),
+        cmocka_unit_test(test_breaks_always_is_no_rules_word_byte),
+        cmocka_unit_test(test_classifiers_agree_with_is_word),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
