@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "boundary_internal.h"
+#include "mpiwc/util.h"
 
 bool mpiwc_boundary_is_word(enum mpiwc_split split, uint8_t b)
 {
@@ -20,6 +21,42 @@ bool mpiwc_boundary_is_word(enum mpiwc_split split, uint8_t b)
         return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') ||
                b >= 0x80;
     }
+}
+
+/* ---- the pending word ---- */
+
+void mpiwc_boundary_pending_append(struct mpiwc_boundary_pending *pw, const uint8_t *p, size_t n)
+{
+    if (pw->cap - pw->len < n) {
+        size_t c = pw->cap ? pw->cap : 64;
+        while (c - pw->len < n)
+            c = mpiwc_mul_size(c, 2);
+        pw->p = mpiwc_xrealloc(pw->p, c);
+        pw->cap = c;
+    }
+    memcpy(pw->p + pw->len, p, n);
+    pw->len += n;
+}
+
+size_t mpiwc_boundary_pending_extend(struct mpiwc_boundary_pending *pw, const uint8_t *is_word,
+                                     const uint8_t *buf, size_t len)
+{
+    size_t i = mpiwc_boundary_word_prefix(is_word, buf, len);
+    mpiwc_boundary_pending_append(pw, buf, i);
+    return i;
+}
+
+const uint8_t *mpiwc_boundary_pending_take(struct mpiwc_boundary_pending *pw, size_t *len)
+{
+    *len = pw->len;
+    pw->len = 0;
+    return pw->p;
+}
+
+void mpiwc_boundary_pending_free(struct mpiwc_boundary_pending *pw)
+{
+    free(pw->p);
+    memset(pw, 0, sizeof *pw);
 }
 
 /* ---- word-byte masks for 64 bytes at a time: scalar, AVX2 and AVX-512BW versions ---- */

@@ -190,8 +190,7 @@ static int read_range(struct mpiwc_reader *r, int fd, const struct mpiwc_plan_fi
         pos += n;
         r->bytes_read += n;
         if (skipping) {
-            while (i < n && tok->is_word[r->buf[i]])
-                i++;
+            i = mpiwc_boundary_word_prefix(tok->is_word, r->buf, n);
             skipping = i == n;
         }
         if (i < n)
@@ -206,9 +205,7 @@ static int read_range(struct mpiwc_reader *r, int fd, const struct mpiwc_plan_fi
             return mpiwc_fail(err, errlen, "%s: %s", path, strerror(errno));
         if (k == 0)
             break;
-        size_t n = (size_t)k, j = 0;
-        while (j < n && tok->is_word[r->buf[j]])
-            j++;
+        size_t n = (size_t)k, j = mpiwc_boundary_word_prefix(tok->is_word, r->buf, n);
         mpiwc_tokenizer_feed(tok, r->buf, j);
         if (j < n)
             break;

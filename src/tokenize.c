@@ -65,13 +65,6 @@ static uint8_t *reserve(uint8_t *p, size_t *cap, size_t need)
     return mpiwc_xrealloc(p, c);
 }
 
-static void pending_append(struct mpiwc_tokenizer *tok, const uint8_t *p, size_t n)
-{
-    tok->pending = reserve(tok->pending, &tok->pending_cap, tok->pending_len + n);
-    memcpy(tok->pending + tok->pending_len, p, n);
-    tok->pending_len += n;
-}
-
 static void count_long(struct mpiwc_tokenizer *tok, const uint8_t *p, size_t n, bool fold)
 {
     if (fold) {
@@ -141,14 +134,13 @@ static void feed(struct mpiwc_tokenizer *tok, const uint8_t *buf, size_t len)
         return;
     }
     size_t i = 0;
-    if (tok->pending_len) {
-        while (i < len && tok->is_word[buf[i]])
-            i++;
-        pending_append(tok, buf, i);
+    if (tok->pending.len) {
+        i = mpiwc_boundary_pending_extend(&tok->pending, tok->is_word, buf, len);
         if (i == len)
             return;
-        count_word(tok, tok->pending, tok->pending_len, tok->pending_len, tok->folds);
-        tok->pending_len = 0;
+        size_t n;
+        const uint8_t *word = mpiwc_boundary_pending_take(&tok->pending, &n);
+        count_word(tok, word, n, n, tok->folds);
     }
     /*
      * The words are cut from a copy, with A-Z folded when folding (one vector
@@ -172,7 +164,7 @@ static void feed(struct mpiwc_tokenizer *tok, const uint8_t *buf, size_t len)
     mpiwc_counter_flush(&sc.c);
     tok->words += sc.words;
     if (open_at < len)
-        pending_append(tok, buf + open_at, len - open_at);
+        mpiwc_boundary_pending_append(&tok->pending, buf + open_at, len - open_at);
 }
 
 void mpiwc_tokenizer_feed(struct mpiwc_tokenizer *tok, const uint8_t *buf, size_t len)
@@ -186,7 +178,7 @@ bool mpiwc_tokenizer_in_word(const struct mpiwc_tokenizer *tok)
 {
     if (tok->text)
         return mpiwc_words_in_word(tok->text);
-    return tok->pending_len > 0;
+    return tok->pending.len > 0;
 }
 
 static void end(struct mpiwc_tokenizer *tok)
@@ -196,9 +188,10 @@ static void end(struct mpiwc_tokenizer *tok)
         text_sync(tok);
         return;
     }
-    if (tok->pending_len) {
-        count_word(tok, tok->pending, tok->pending_len, tok->pending_len, tok->folds);
-        tok->pending_len = 0;
+    if (tok->pending.len) {
+        size_t n;
+        const uint8_t *word = mpiwc_boundary_pending_take(&tok->pending, &n);
+        count_word(tok, word, n, n, tok->folds);
     }
 }
 
@@ -216,9 +209,9 @@ void mpiwc_tokenizer_free(struct mpiwc_tokenizer *tok)
         free(tok->text);
         tok->text = NULL;
     }
-    free(tok->pending);
+    mpiwc_boundary_pending_free(&tok->pending);
     free(tok->scratch);
     free(tok->folded);
-    tok->pending = tok->scratch = tok->folded = NULL;
-    tok->pending_len = tok->pending_cap = tok->scratch_cap = tok->folded_cap = 0;
+    tok->scratch = tok->folded = NULL;
+    tok->scratch_cap = tok->folded_cap = 0;
 }

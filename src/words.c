@@ -224,19 +224,6 @@ static inline void run_ascii_queued(void *ctx, const uint8_t *p, size_t n)
     run_done(ctx, p, n, true, true, true);
 }
 
-static void pending_append(struct mpiwc_words *w, const uint8_t *p, size_t n)
-{
-    if (w->pending_cap - w->pending_len < n) {
-        size_t c = w->pending_cap ? w->pending_cap : 64;
-        while (c - w->pending_len < n)
-            c = mpiwc_mul_size(c, 2);
-        w->pending = mpiwc_xrealloc(w->pending, c);
-        w->pending_cap = c;
-    }
-    memcpy(w->pending + w->pending_len, p, n);
-    w->pending_len += n;
-}
-
 /*
  * A long unfinished unicode run: count its finished words, keep the rest.
  * What is kept must double before the next scan, so one word of any length
@@ -244,28 +231,28 @@ static void pending_append(struct mpiwc_words *w, const uint8_t *p, size_t n)
  */
 static void pending_flush(struct mpiwc_words *w)
 {
-    if (w->rules.split != MPIWC_SPLIT_UNICODE || w->pending_len < FLUSH_AT ||
-        w->pending_len < w->flush_at)
+    struct mpiwc_boundary_pending *pw = &w->pending;
+    if (w->rules.split != MPIWC_SPLIT_UNICODE || pw->len < FLUSH_AT || pw->len < w->flush_at)
         return;
-    size_t done = unicode_words(w, w->pending, w->pending_len, false);
-    memmove(w->pending, w->pending + done, w->pending_len - done);
-    w->pending_len -= done;
-    w->flush_at = mpiwc_mul_size(w->pending_len, 2);
+    size_t done = unicode_words(w, pw->p, pw->len, false);
+    memmove(pw->p, pw->p + done, pw->len - done);
+    pw->len -= done;
+    w->flush_at = mpiwc_mul_size(pw->len, 2);
 }
 
 void mpiwc_words_feed(struct mpiwc_words *w, const uint8_t *buf, size_t len)
 {
     size_t i = 0;
     if (w->in_run) {
-        while (i < len && w->is_word[buf[i]])
-            i++;
-        pending_append(w, buf, i);
+        i = mpiwc_boundary_pending_extend(&w->pending, w->is_word, buf, len);
         if (i == len) {
             pending_flush(w);
             return;
         }
-        mpiwc_words_run(w, w->pending, w->pending_len);
-        w->pending_len = w->flush_at = 0;
+        size_t n;
+        const uint8_t *run = mpiwc_boundary_pending_take(&w->pending, &n);
+        mpiwc_words_run(w, run, n);
+        w->flush_at = 0;
         w->in_run = false;
     }
     /*
@@ -298,7 +285,7 @@ void mpiwc_words_feed(struct mpiwc_words *w, const uint8_t *buf, size_t len)
     mpiwc_counter_flush(&sc.c);
     w->words += sc.words;
     if (open_at < len) {
-        pending_append(w, buf + open_at, len - open_at);
+        mpiwc_boundary_pending_append(&w->pending, buf + open_at, len - open_at);
         w->in_run = true;
         pending_flush(w);
     }
@@ -311,9 +298,11 @@ bool mpiwc_words_in_word(const struct mpiwc_words *w)
 
 void mpiwc_words_end(struct mpiwc_words *w)
 {
+    size_t n;
+    const uint8_t *run = mpiwc_boundary_pending_take(&w->pending, &n);
     if (w->in_run)
-        mpiwc_words_run(w, w->pending, w->pending_len);
-    w->pending_len = w->flush_at = 0;
+        mpiwc_words_run(w, run, n);
+    w->flush_at = 0;
     w->in_run = false;
 }
 
@@ -363,7 +352,7 @@ void mpiwc_words_init(struct mpiwc_words *w, const struct mpiwc_word_rules *rule
 
 void mpiwc_words_free(struct mpiwc_words *w)
 {
-    free(w->pending);
+    mpiwc_boundary_pending_free(&w->pending);
     free(w->folded);
     free(w->tmp.p);
     mpiwc_table_free(&w->stop);

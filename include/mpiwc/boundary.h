@@ -1,8 +1,9 @@
 /*
  * boundary: where words may end, one home for both tokenizers and the
  * cutters. It owns the split rules' byte predicate (which bytes are word
- * bytes under each --split), the ASCII white space set and the bytes that
- * separate words under every rule. Its private header,
+ * bytes under each --split), the ASCII white space set, the bytes that
+ * separate words under every rule, and the pending word: the unfinished
+ * word (or run) a chunk ends in, carried to the next chunk. Its private header,
  * src/boundary_internal.h, holds the SIMD classifiers and case folders and
  * the run scan both tokenizers share.
  *
@@ -10,6 +11,14 @@
  * engine (tokenize.h) and the text engine (words.h) do that, and the reader
  * (reader.h) and the standard-input cutter (stream.h) only ask it where a
  * word ends.
+ *
+ *     size_t i = mpiwc_boundary_pending_extend(&pw, is_word, buf, len);
+ *     if (i < len) {                       // the pending word ended at buf[i]
+ *         size_t n;
+ *         const uint8_t *word = mpiwc_boundary_pending_take(&pw, &n);
+ *         ... count word[0..n), then scan buf[i..len) ...
+ *     }
+ *     mpiwc_boundary_pending_free(&pw);
  *
  * Layer: local, no MPI; the bottom of the tokenizer.
  */
@@ -66,5 +75,45 @@ static inline bool mpiwc_boundary_breaks_always(uint8_t b)
  *   hadoop          every byte but ' ' \t \n \r \f (StringTokenizer's).
  */
 bool mpiwc_boundary_is_word(enum mpiwc_split split, uint8_t b);
+
+/* Local. How many of buf[0..len) are word bytes before the first non-word byte. */
+static inline size_t mpiwc_boundary_word_prefix(const uint8_t *is_word, const uint8_t *buf,
+                                                size_t len)
+{
+    size_t i = 0;
+    while (i < len && is_word[buf[i]])
+        i++;
+    return i;
+}
+
+/*
+ * The unfinished word at the end of the bytes fed so far: p[0..len), owned
+ * (free with mpiwc_boundary_pending_free). Zeroed is empty. Memory grows by
+ * doubling to the longest word kept.
+ */
+struct mpiwc_boundary_pending {
+    uint8_t *p;
+    size_t len, cap;
+};
+
+/* Local. Appends p[0..n) to the pending word. */
+void mpiwc_boundary_pending_append(struct mpiwc_boundary_pending *pw, const uint8_t *p, size_t n);
+
+/*
+ * Local. Appends the word bytes that start buf[0..len) to the pending word
+ * and returns how many there were: len when the word goes on past buf, else
+ * the index of the byte that ends it.
+ */
+size_t mpiwc_boundary_pending_extend(struct mpiwc_boundary_pending *pw, const uint8_t *is_word,
+                                     const uint8_t *buf, size_t len);
+
+/*
+ * Local. The pending word, which is then empty: *len bytes, borrowed until
+ * the next append or extend.
+ */
+const uint8_t *mpiwc_boundary_pending_take(struct mpiwc_boundary_pending *pw, size_t *len);
+
+/* Local. Frees the pending word's memory; it is empty and zeroed after. */
+void mpiwc_boundary_pending_free(struct mpiwc_boundary_pending *pw);
 
 #endif

@@ -72,9 +72,8 @@ struct mpiwc_tokenizer {
     bool folds;                 /* fold is not the identity */
     mpiwc_classify_fn classify; /* the best SIMD classifier of this CPU for the split rule */
     struct mpiwc_table *table;  /* borrowed; words are added here */
-    uint8_t *pending;           /* owned: the unfinished word at the end of the last chunk */
-    size_t pending_len, pending_cap;
-    uint8_t *scratch; /* owned: folded copy of a long word */
+    struct mpiwc_boundary_pending pending; /* owned: the unfinished word of the last chunk */
+    uint8_t *scratch;                      /* owned: folded copy of a long word */
     size_t scratch_cap;
     uint8_t *folded; /* owned: the scan copy of the fed bytes, A-Z folded when folding */
     size_t folded_cap;

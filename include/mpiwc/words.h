@@ -52,11 +52,10 @@ struct mpiwc_words {
     struct mpiwc_word_rules rules; /* the stop-word bytes not kept */
     uint8_t is_word[256];          /* the run predicate */
     mpiwc_classify_fn classify;
-    bool fast;                 /* unicode without filters: ASCII words in registers */
-    struct mpiwc_table *table; /* borrowed */
-    struct mpiwc_table stop;   /* owned: stop-word keys (count 1) */
-    uint8_t *pending;          /* owned: the unfinished run */
-    size_t pending_len, pending_cap;
+    bool fast;                             /* unicode without filters: ASCII words in registers */
+    struct mpiwc_table *table;             /* borrowed */
+    struct mpiwc_table stop;               /* owned: stop-word keys (count 1) */
+    struct mpiwc_boundary_pending pending; /* owned: the unfinished run */
     size_t flush_at;              /* scan the pending run for finished words from this length on */
     bool in_run;                  /* the last byte fed was a run byte */
     struct mpiwc_unicode_buf tmp; /* owned scratch for keys */

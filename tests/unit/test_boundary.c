@@ -1,7 +1,8 @@
 /*
  * Unit tests for boundary.h: the split rules' byte predicate for every byte
- * value and rule, the white space sets, and every classifier the CPU offers
- * against the predicate (run once per MPIWC_SIMD level).
+ * value and rule, the white space sets, every classifier the CPU offers
+ * against the predicate (run once per MPIWC_SIMD level), and the pending
+ * word carried across chunks.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -109,6 +110,73 @@ static void test_classifiers_agree_with_is_word(void **state)
     }
 }
 
+static void test_word_prefix(void **state)
+{
+    (void)state;
+    uint8_t is_word[256];
+    for (unsigned b = 0; b < 256; b++)
+        is_word[b] = mpiwc_boundary_is_word(MPIWC_SPLIT_ALNUM, (uint8_t)b);
+    const uint8_t *s = (const uint8_t *)"abc1\xc3\xa9, next";
+    assert_int_equal(mpiwc_boundary_word_prefix(is_word, s, strlen((const char *)s)), 6);
+    assert_int_equal(mpiwc_boundary_word_prefix(is_word, s, 3), 3);
+    assert_int_equal(mpiwc_boundary_word_prefix(is_word, s, 0), 0);
+    assert_int_equal(mpiwc_boundary_word_prefix(is_word, (const uint8_t *)" a", 2), 0);
+}
+
+/* A word fed in pieces of every size comes back whole; the buffer is empty after a take. */
+static void test_pending_extend_take(void **state)
+{
+    (void)state;
+    uint8_t is_word[256];
+    for (unsigned b = 0; b < 256; b++)
+        is_word[b] = mpiwc_boundary_is_word(MPIWC_SPLIT_SPACE, (uint8_t)b);
+    enum { WORD = 100000 };
+    uint8_t *text = malloc(WORD + 2);
+    assert_non_null(text);
+    for (size_t i = 0; i < WORD; i++)
+        text[i] = (uint8_t)('a' + i % 26);
+    text[WORD] = '\n';
+    text[WORD + 1] = 'z';
+    size_t pieces[] = {1, 7, 64, 4096, WORD + 2};
+    for (size_t k = 0; k < sizeof pieces / sizeof pieces[0]; k++) {
+        struct mpiwc_boundary_pending pw = {0};
+        size_t at = 0, ended = 0;
+        bool done = false;
+        while (!done && at < WORD + 2) {
+            size_t n = WORD + 2 - at < pieces[k] ? WORD + 2 - at : pieces[k];
+            size_t i = mpiwc_boundary_pending_extend(&pw, is_word, text + at, n);
+            assert_true(i <= n);
+            done = i < n;
+            ended = at + i;
+            at += n;
+        }
+        assert_true(done);
+        assert_int_equal(ended, WORD); /* the newline ends it */
+        assert_int_equal(pw.len, WORD);
+        assert_true(pw.cap >= WORD);
+        size_t len = 1;
+        const uint8_t *word = mpiwc_boundary_pending_take(&pw, &len);
+        assert_int_equal(len, WORD);
+        assert_memory_equal(word, text, WORD);
+        assert_int_equal(pw.len, 0);
+        word = mpiwc_boundary_pending_take(&pw, &len);
+        assert_int_equal(len, 0);
+        mpiwc_boundary_pending_append(&pw, (const uint8_t *)"xy", 2);
+        mpiwc_boundary_pending_append(&pw, (const uint8_t *)"z", 1);
+        word = mpiwc_boundary_pending_take(&pw, &len);
+        assert_int_equal(len, 3);
+        assert_memory_equal(word, "xyz", 3);
+        mpiwc_boundary_pending_free(&pw);
+        assert_null(pw.p);
+        assert_int_equal(pw.cap, 0);
+    }
+    struct mpiwc_boundary_pending pw = {0};
+    assert_int_equal(mpiwc_boundary_pending_extend(&pw, is_word, text, 0), 0);
+    assert_int_equal(pw.len, 0);
+    mpiwc_boundary_pending_free(&pw);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -116,6 +184,8 @@ int main(void)
         cmocka_unit_test(test_is_space_every_byte),
         cmocka_unit_test(test_breaks_always_is_no_rules_word_byte),
         cmocka_unit_test(test_classifiers_agree_with_is_word),
+        cmocka_unit_test(test_word_prefix),
+        cmocka_unit_test(test_pending_extend_take),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
