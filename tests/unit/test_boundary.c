@@ -1,8 +1,8 @@
 /*
  * Unit tests for boundary.h: the split rules' byte predicate for every byte
- * value and rule, the white space sets, every classifier the CPU offers
- * against the predicate (run once per MPIWC_SIMD level), and the pending
- * word carried across chunks.
+ * value and rule, the white space sets, every classifier and case folder
+ * the CPU offers against the rules (run once per MPIWC_SIMD level), the
+ * MPIWC_SIMD cap, and the pending word carried across chunks.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -44,6 +44,11 @@ static bool spec_is_word(enum mpiwc_split split, unsigned b)
     }
 }
 
+static uint8_t spec_fold(unsigned b)
+{
+    return (uint8_t)(b >= 'A' && b <= 'Z' ? b - 'A' + 'a' : b);
+}
+
 static void test_is_word_every_byte_every_rule(void **state)
 {
     (void)state;
@@ -51,10 +56,30 @@ static void test_is_word_every_byte_every_rule(void **state)
         for (unsigned b = 0; b < 256; b++)
             assert_int_equal(mpiwc_boundary_is_word(splits[k], (uint8_t)b),
                              spec_is_word(splits[k], b));
-    assert_true(mpiwc_boundary_is_word(MPIWC_SPLIT_HADOOP, '\v'));
-    assert_false(mpiwc_boundary_is_word(MPIWC_SPLIT_UAX29, '\v'));
+}
+
+static void test_is_word_spelled_out(void **state)
+{
+    (void)state;
+    /* A few spelled out, in case the rules above were wrong too. */
+    assert_false(mpiwc_boundary_is_word(MPIWC_SPLIT_ALNUM, 0));
     assert_true(mpiwc_boundary_is_word(MPIWC_SPLIT_SPACE, 0));
     assert_false(mpiwc_boundary_is_word(MPIWC_SPLIT_ALNUM, '_'));
+    assert_true(mpiwc_boundary_is_word(MPIWC_SPLIT_SPACE, '_'));
+    assert_true(mpiwc_boundary_is_word(MPIWC_SPLIT_ALNUM, 0x80));
+    assert_true(mpiwc_boundary_is_word(MPIWC_SPLIT_ALNUM, 0xff));
+    assert_false(mpiwc_boundary_is_word(MPIWC_SPLIT_SPACE, '\v'));
+    assert_false(mpiwc_boundary_is_word(MPIWC_SPLIT_SPACE, '\r'));
+    assert_true(mpiwc_boundary_is_word(MPIWC_SPLIT_SPACE, 0xa0)); /* NBSP byte is not space */
+    assert_true(mpiwc_boundary_is_word(MPIWC_SPLIT_SPACE, 0x85));
+    assert_true(mpiwc_boundary_is_word(MPIWC_SPLIT_SPACE, 0x1c));
+    /* The text rules' run predicate (the reader's). */
+    assert_true(mpiwc_boundary_is_word(MPIWC_SPLIT_HADOOP, '\v'));
+    assert_false(mpiwc_boundary_is_word(MPIWC_SPLIT_HADOOP, '\f'));
+    assert_false(mpiwc_boundary_is_word(MPIWC_SPLIT_UAX29, '\v'));
+    assert_true(mpiwc_boundary_is_word(MPIWC_SPLIT_UAX29, ','));
+    assert_false(mpiwc_boundary_is_word(MPIWC_SPLIT_UNICODE, ','));
+    assert_true(mpiwc_boundary_is_word(MPIWC_SPLIT_UNICODE, 0xe4));
 }
 
 static void test_is_space_every_byte(void **state)
@@ -106,6 +131,87 @@ static void test_classifiers_agree_with_is_word(void **state)
                         want |= (uint64_t)is_word[block[i]] << i;
                     assert_true(classify(block, is_word) == want);
                 }
+        }
+    }
+}
+
+/* MPIWC_SIMD: the three names cap the level; anything else is reported and caps nothing. */
+static void test_simd_env(void **state)
+{
+    (void)state;
+    /* meson runs this file again with MPIWC_SIMD set: put it back for the later tests. */
+    const char *given = getenv("MPIWC_SIMD");
+    char *saved = given ? strdup(given) : NULL;
+    unsetenv("MPIWC_SIMD");
+    assert_null(mpiwc_boundary_bad_simd());
+    enum mpiwc_simd best = mpiwc_boundary_simd_level();
+    setenv("MPIWC_SIMD", "scalar", 1);
+    assert_null(mpiwc_boundary_bad_simd());
+    assert_int_equal(mpiwc_boundary_simd_level(), MPIWC_SIMD_SCALAR);
+    setenv("MPIWC_SIMD", "avx512", 1);
+    assert_null(mpiwc_boundary_bad_simd());
+    assert_int_equal(mpiwc_boundary_simd_level(), best);
+    setenv("MPIWC_SIMD", "AVX2", 1); /* names are lower case */
+    assert_string_equal(mpiwc_boundary_bad_simd(), "AVX2");
+    assert_int_equal(mpiwc_boundary_simd_level(), best);
+    setenv("MPIWC_SIMD", "", 1);
+    assert_string_equal(mpiwc_boundary_bad_simd(), "");
+    if (saved)
+        setenv("MPIWC_SIMD", saved, 1);
+    else
+        unsetenv("MPIWC_SIMD");
+    free(saved);
+}
+
+/*
+ * Every SIMD level this CPU offers against the rules written out above:
+ * the folder's bytes and its all-ASCII answer (one high byte at any lane or
+ * in the scalar tail makes it false), and the classifiers' masks.
+ */
+static void test_simd_levels_agree(void **state)
+{
+    (void)state;
+    enum { N = 1024 };
+    uint8_t src[N + 64], dst[N + 64], want[N];
+    uint32_t x = 12345;
+    for (size_t i = 0; i < N; i++) {
+        x = x * 1103515245u + 12345u;
+        src[i] = (uint8_t)(i < 256 ? i : (x >> 16) % 0x80); /* every byte, then ASCII */
+    }
+    static const enum mpiwc_simd levels[] = {MPIWC_SIMD_SCALAR, MPIWC_SIMD_AVX2, MPIWC_SIMD_AVX512};
+    for (size_t l = 0; l < 3; l++) {
+        if (!mpiwc_boundary_simd_supported(levels[l]))
+            continue;
+        mpiwc_fold_fn fold = mpiwc_boundary_folder(levels[l]);
+        for (size_t n = 0; n <= 200; n++) {
+            /* src[256..256+n) is ASCII; put one high byte at each place in turn. */
+            uint8_t *p = src + 256;
+            for (size_t i = 0; i < n; i++)
+                want[i] = spec_fold(p[i]);
+            assert_true(fold(dst, p, n));
+            assert_memory_equal(dst, want, n);
+            for (size_t at = 0; at < n; at++) {
+                uint8_t keep = p[at];
+                p[at] = (uint8_t)(0x80 | keep);
+                assert_false(fold(dst, p, n));
+                p[at] = keep;
+            }
+        }
+        for (size_t i = 0; i < N; i++)
+            want[i] = spec_fold(src[i]);
+        assert_false(fold(dst, src, N));
+        assert_memory_equal(dst, want, N);
+        for (size_t k = 0; k < NSPLITS; k++) {
+            uint8_t is_word[256];
+            for (unsigned b = 0; b < 256; b++)
+                is_word[b] = spec_is_word(splits[k], b);
+            mpiwc_classify_fn classify = mpiwc_boundary_classifier(levels[l], splits[k]);
+            for (size_t off = 0; off + 64 <= N; off += 16) {
+                uint64_t m = 0;
+                for (size_t i = 0; i < 64; i++)
+                    m |= (uint64_t)is_word[src[off + i]] << i;
+                assert_int_equal(classify(src + off, is_word), m);
+            }
         }
     }
 }
@@ -181,9 +287,12 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_is_word_every_byte_every_rule),
+        cmocka_unit_test(test_is_word_spelled_out),
         cmocka_unit_test(test_is_space_every_byte),
         cmocka_unit_test(test_breaks_always_is_no_rules_word_byte),
         cmocka_unit_test(test_classifiers_agree_with_is_word),
+        cmocka_unit_test(test_simd_levels_agree),
+        cmocka_unit_test(test_simd_env),
         cmocka_unit_test(test_word_prefix),
         cmocka_unit_test(test_pending_extend_take),
     };

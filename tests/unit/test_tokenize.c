@@ -1,5 +1,5 @@
 /*
- * Unit tests for tokenize.h: the word rules for every byte value, case
+ * Unit tests for tokenize.h: the word rules for every byte value in context, case
  * folding, and the streaming tokenizer against a naive reference counter
  * written here from the spec.
  */
@@ -14,7 +14,6 @@
 #include <cmocka.h>
 
 #include "mpiwc/table.h"
-#include "src/boundary_internal.h"
 #include "mpiwc/tokenize.h"
 
 /* ---- the rules, written out independently of the implementation ---- */
@@ -161,27 +160,6 @@ static const uint8_t edge_text[] = "Hello, World!\r\nfoo\0bar  \xc3\xa9t\xc3\xa9
 #define EDGE_LEN (sizeof edge_text - 1)
 
 /* ---- tests ---- */
-
-static void test_is_word_every_byte(void **state)
-{
-    (void)state;
-    for (unsigned b = 0; b < 256; b++) {
-        assert_int_equal(mpiwc_boundary_is_word(MPIWC_SPLIT_ALNUM, (uint8_t)b), rule_alnum(b));
-        assert_int_equal(mpiwc_boundary_is_word(MPIWC_SPLIT_SPACE, (uint8_t)b), rule_space(b));
-    }
-    /* A few spelled out, in case the rules above were wrong too. */
-    assert_false(mpiwc_boundary_is_word(MPIWC_SPLIT_ALNUM, 0));
-    assert_true(mpiwc_boundary_is_word(MPIWC_SPLIT_SPACE, 0));
-    assert_false(mpiwc_boundary_is_word(MPIWC_SPLIT_ALNUM, '_'));
-    assert_true(mpiwc_boundary_is_word(MPIWC_SPLIT_SPACE, '_'));
-    assert_true(mpiwc_boundary_is_word(MPIWC_SPLIT_ALNUM, 0x80));
-    assert_true(mpiwc_boundary_is_word(MPIWC_SPLIT_ALNUM, 0xff));
-    assert_false(mpiwc_boundary_is_word(MPIWC_SPLIT_SPACE, '\v'));
-    assert_false(mpiwc_boundary_is_word(MPIWC_SPLIT_SPACE, '\r'));
-    assert_true(mpiwc_boundary_is_word(MPIWC_SPLIT_SPACE, 0xa0)); /* NBSP byte is not space */
-    assert_true(mpiwc_boundary_is_word(MPIWC_SPLIT_SPACE, 0x85));
-    assert_true(mpiwc_boundary_is_word(MPIWC_SPLIT_SPACE, 0x1c));
-}
 
 /* Feeding "a" b "a" gives one word "a b a" or two words "a", per the rule. */
 static void test_every_byte_in_context(void **state)
@@ -777,85 +755,21 @@ static void test_nul_padded_words_apart(void **state)
     ref_free(&r);
 }
 
-/*
- * Every SIMD level this CPU offers against the rules written out above:
- * the folder's bytes and its all-ASCII answer (one high byte at any lane or
- * in the scalar tail makes it false), and the classifiers' masks.
- */
-/* MPIWC_SIMD: the three names cap the level; anything else is reported and caps nothing. */
-static void test_simd_env(void **state)
+/* The tokenizer's name for boundary.h's MPIWC_SIMD check (test_boundary.c tests the levels). */
+static void test_bad_simd(void **state)
 {
     (void)state;
-    /* meson runs this file again with MPIWC_SIMD set: put it back for the later tests. */
     const char *given = getenv("MPIWC_SIMD");
     char *saved = given ? strdup(given) : NULL;
-    unsetenv("MPIWC_SIMD");
-    assert_null(mpiwc_tokenize_bad_simd());
-    enum mpiwc_simd best = mpiwc_boundary_simd_level();
-    setenv("MPIWC_SIMD", "scalar", 1);
-    assert_null(mpiwc_tokenize_bad_simd());
-    assert_int_equal(mpiwc_boundary_simd_level(), MPIWC_SIMD_SCALAR);
-    setenv("MPIWC_SIMD", "avx512", 1);
-    assert_null(mpiwc_tokenize_bad_simd());
-    assert_int_equal(mpiwc_boundary_simd_level(), best);
     setenv("MPIWC_SIMD", "AVX2", 1); /* names are lower case */
     assert_string_equal(mpiwc_tokenize_bad_simd(), "AVX2");
-    assert_int_equal(mpiwc_boundary_simd_level(), best);
-    setenv("MPIWC_SIMD", "", 1);
-    assert_string_equal(mpiwc_tokenize_bad_simd(), "");
+    setenv("MPIWC_SIMD", "scalar", 1);
+    assert_null(mpiwc_tokenize_bad_simd());
     if (saved)
         setenv("MPIWC_SIMD", saved, 1);
     else
         unsetenv("MPIWC_SIMD");
     free(saved);
-}
-
-static void test_simd_levels_agree(void **state)
-{
-    (void)state;
-    enum { N = 1024 };
-    uint8_t src[N + 64], dst[N + 64], want[N];
-    uint32_t x = 12345;
-    for (size_t i = 0; i < N; i++) {
-        x = x * 1103515245u + 12345u;
-        src[i] = (uint8_t)(i < 256 ? i : (x >> 16) % 0x80); /* every byte, then ASCII */
-    }
-    static const enum mpiwc_simd levels[] = {MPIWC_SIMD_SCALAR, MPIWC_SIMD_AVX2, MPIWC_SIMD_AVX512};
-    for (size_t l = 0; l < 3; l++) {
-        if (!mpiwc_boundary_simd_supported(levels[l]))
-            continue;
-        mpiwc_fold_fn fold = mpiwc_boundary_folder(levels[l]);
-        for (size_t n = 0; n <= 200; n++) {
-            /* src[256..256+n) is ASCII; put one high byte at each place in turn. */
-            uint8_t *p = src + 256;
-            for (size_t i = 0; i < n; i++)
-                want[i] = rule_fold(MPIWC_CASE_FOLD, p[i]);
-            assert_true(fold(dst, p, n));
-            assert_memory_equal(dst, want, n);
-            for (size_t at = 0; at < n; at++) {
-                uint8_t keep = p[at];
-                p[at] = (uint8_t)(0x80 | keep);
-                assert_false(fold(dst, p, n));
-                p[at] = keep;
-            }
-        }
-        for (size_t i = 0; i < N; i++)
-            want[i] = rule_fold(MPIWC_CASE_FOLD, src[i]);
-        assert_false(fold(dst, src, N));
-        assert_memory_equal(dst, want, N);
-        for (size_t k = 0; k < 2; k++) {
-            uint8_t is_word[256];
-            for (unsigned b = 0; b < 256; b++)
-                is_word[b] = rule_is_word(splits[k], b);
-            mpiwc_classify_fn classify = mpiwc_boundary_classifier(levels[l], splits[k]);
-            for (size_t off = 0; off + 64 <= N; off += 16) {
-                uint64_t m = 0;
-                for (size_t i = 0; i < 64; i++)
-                    m |= (uint64_t)is_word[src[off + i]] << i;
-                assert_int_equal(classify(src + off, is_word), m);
-            }
-        }
-    }
 }
 
 /* Words of every length 1..200 at every alignment within a block. */
@@ -901,7 +815,6 @@ static void test_word_lengths_and_alignments(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_is_word_every_byte),
         cmocka_unit_test(test_every_byte_in_context),
         cmocka_unit_test(test_fold_every_byte),
         cmocka_unit_test(test_nul_crlf_high_bytes),
@@ -919,8 +832,7 @@ int main(void)
         cmocka_unit_test(test_long_text_chunks),
         cmocka_unit_test(test_word_lengths_and_alignments),
         cmocka_unit_test(test_nul_padded_words_apart),
-        cmocka_unit_test(test_simd_levels_agree),
-        cmocka_unit_test(test_simd_env),
+        cmocka_unit_test(test_bad_simd),
         cmocka_unit_test(test_many_words_one_feed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -486,13 +486,6 @@ static void test_hadoop(void **state)
     assert_string_equal(got, "x\xef\xbf\xbd 1\ny\xef\xbf\xbdz 1\n");
     assert_int_equal(bad, 3);
     free(got);
-    /* The reader's predicate. */
-    assert_true(mpiwc_boundary_is_word(MPIWC_SPLIT_HADOOP, '\v'));
-    assert_false(mpiwc_boundary_is_word(MPIWC_SPLIT_HADOOP, '\f'));
-    assert_false(mpiwc_boundary_is_word(MPIWC_SPLIT_UAX29, '\v'));
-    assert_true(mpiwc_boundary_is_word(MPIWC_SPLIT_UAX29, ','));
-    assert_false(mpiwc_boundary_is_word(MPIWC_SPLIT_UNICODE, ','));
-    assert_true(mpiwc_boundary_is_word(MPIWC_SPLIT_UNICODE, 0xe4));
 }
 
 /* The tokenizer forwards in_word to the engine: the reader's read-on relies on it. */
