@@ -27,13 +27,7 @@ bool mpiwc_boundary_is_word(enum mpiwc_split split, uint8_t b)
 
 void mpiwc_boundary_pending_append(struct mpiwc_boundary_pending *pw, const uint8_t *p, size_t n)
 {
-    if (pw->cap - pw->len < n) {
-        size_t c = pw->cap ? pw->cap : 64;
-        while (c - pw->len < n)
-            c = mpiwc_mul_size(c, 2);
-        pw->p = mpiwc_xrealloc(pw->p, c);
-        pw->cap = c;
-    }
+    pw->p = mpiwc_grow(pw->p, &pw->cap, mpiwc_add_size(pw->len, n), 1);
     memcpy(pw->p + pw->len, p, n);
     pw->len += n;
 }

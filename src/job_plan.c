@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "job_internal.h"
+#include "mpiwc/boundary.h"
 #include "mpiwc/output.h"
 #include "mpiwc/tokenize.h"
 #include "mpiwc/util.h"
@@ -263,7 +264,7 @@ int mpiwc_job_make_plan(const struct mpiwc_options *opts, MPI_Comm comm, struct 
                  plan->duplicates == 1 ? "es" : "", plan->first_duplicate);
         mpiwc_say(err, "warning: ", msg);
     }
-    const char *simd = mpiwc_tokenize_bad_simd();
+    const char *simd = mpiwc_boundary_bad_simd();
     if (opts->verbosity >= 0 && simd) {
         snprintf(msg, sizeof msg,
                  "MPIWC_SIMD=%s is not one of scalar, avx2, avx512: ignored, using the best "

@@ -53,16 +53,14 @@ static int source_read(struct source *s, uint8_t *buf, size_t cap, size_t *got, 
         char why[256];
         k = mpiwc_decoder_read(&s->d, buf, cap, why, sizeof why);
         if (k < 0) {
-            snprintf(err, errlen, "standard input: %s", why);
-            return -1;
+            return mpiwc_fail(err, errlen, "standard input: %s", why);
         }
     } else {
         do
             k = read(s->fd, buf, cap);
         while (k < 0 && errno == EINTR);
         if (k < 0) {
-            snprintf(err, errlen, "standard input: %s", strerror(errno));
-            return -1;
+            return mpiwc_fail(err, errlen, "standard input: %s", strerror(errno));
         }
     }
     s->read_s += mpiwc_seconds() - t0;

@@ -9,11 +9,6 @@
 #include "table_internal.h"
 #include "boundary_internal.h"
 
-const char *mpiwc_tokenize_bad_simd(void)
-{
-    return mpiwc_boundary_bad_simd();
-}
-
 void mpiwc_tokenizer_init(struct mpiwc_tokenizer *tok, enum mpiwc_split split,
                           enum mpiwc_case casing, struct mpiwc_table *table)
 {
@@ -54,21 +49,10 @@ static void text_sync(struct mpiwc_tokenizer *tok)
     tok->invalid_utf8 = tok->text->invalid;
 }
 
-static uint8_t *reserve(uint8_t *p, size_t *cap, size_t need)
-{
-    if (*cap >= need)
-        return p;
-    size_t c = *cap ? *cap : 64;
-    while (c < need)
-        c = mpiwc_mul_size(c, 2);
-    *cap = c;
-    return mpiwc_xrealloc(p, c);
-}
-
 static void count_long(struct mpiwc_tokenizer *tok, const uint8_t *p, size_t n, bool fold)
 {
     if (fold) {
-        tok->scratch = reserve(tok->scratch, &tok->scratch_cap, n);
+        tok->scratch = mpiwc_grow(tok->scratch, &tok->scratch_cap, n, 1);
         for (size_t i = 0; i < n; i++)
             tok->scratch[i] = tok->fold[p[i]];
         p = tok->scratch;

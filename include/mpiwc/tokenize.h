@@ -85,9 +85,6 @@ struct mpiwc_tokenizer {
     double seconds;           /* spent in mpiwc_tokenizer_feed() and _end() */
 };
 
-/* Local. mpiwc_boundary_bad_simd(), named for the tokenizer's callers. */
-const char *mpiwc_tokenize_bad_simd(void);
-
 /* Local. The table is borrowed and must outlive the tokenizer. */
 void mpiwc_tokenizer_init(struct mpiwc_tokenizer *tok, enum mpiwc_split split,
                           enum mpiwc_case casing, struct mpiwc_table *table);

@@ -755,23 +755,6 @@ static void test_nul_padded_words_apart(void **state)
     ref_free(&r);
 }
 
-/* The tokenizer's name for boundary.h's MPIWC_SIMD check (test_boundary.c tests the levels). */
-static void test_bad_simd(void **state)
-{
-    (void)state;
-    const char *given = getenv("MPIWC_SIMD");
-    char *saved = given ? strdup(given) : NULL;
-    setenv("MPIWC_SIMD", "AVX2", 1); /* names are lower case */
-    assert_string_equal(mpiwc_tokenize_bad_simd(), "AVX2");
-    setenv("MPIWC_SIMD", "scalar", 1);
-    assert_null(mpiwc_tokenize_bad_simd());
-    if (saved)
-        setenv("MPIWC_SIMD", saved, 1);
-    else
-        unsetenv("MPIWC_SIMD");
-    free(saved);
-}
-
 /* Words of every length 1..200 at every alignment within a block. */
 static void test_word_lengths_and_alignments(void **state)
 {
@@ -832,7 +815,6 @@ int main(void)
         cmocka_unit_test(test_long_text_chunks),
         cmocka_unit_test(test_word_lengths_and_alignments),
         cmocka_unit_test(test_nul_padded_words_apart),
-        cmocka_unit_test(test_bad_simd),
         cmocka_unit_test(test_many_words_one_feed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
