@@ -27,6 +27,8 @@ bool mpiwc_boundary_is_word(enum mpiwc_split split, uint8_t b)
 
 void mpiwc_boundary_pending_append(struct mpiwc_boundary_pending *pw, const uint8_t *p, size_t n)
 {
+    if (n == 0)
+        return; /* an empty pending word may have no buffer yet: memcpy takes no NULL */
     pw->p = mpiwc_grow(pw->p, &pw->cap, mpiwc_add_size(pw->len, n), 1);
     memcpy(pw->p + pw->len, p, n);
     pw->len += n;
