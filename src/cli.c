@@ -82,10 +82,14 @@ void mpiwc_cli_usage(FILE *out)
           "      --shuffle-buffer=BYTES  bytes a rank sends per shuffle or gather round\n"
           "                            (default 64M); BYTES take K, M or G (powers of\n"
           "                            1024), at least 64, at most 1G\n"
-          "      --memory-limit=BYTES  when a rank's local table reaches BYTES, all ranks\n"
-          "                            run an early shuffle round, so memory is bounded\n"
-          "                            by the owned vocabulary, not the input's (default\n"
-          "                            256M; 0: no limit)\n"
+          "      --memory-limit=BYTES|auto  each rank's budget for its word tables: a\n"
+          "                            local table sends its words to their owners early\n"
+          "                            (at 256M or a quarter of BYTES), and owned words past\n"
+          "                            the rest spill to --spill-dir as sorted runs, merged\n"
+          "                            at the end (default auto: half the host's memory or\n"
+          "                            cgroup limit, shared by its ranks; 0: no limit)\n"
+          "      --spill-dir=DIR       where each rank makes its private spill directory\n"
+          "                            (default $TMPDIR, else /tmp)\n"
           "      --checkpoint-dir=DIR  every --checkpoint-interval, and on SIGUSR1 or SIGTERM,\n"
           "                            save the progress and counts to DIR (seen by all\n"
           "                            ranks); the same command resumes from the newest\n"
@@ -261,6 +265,9 @@ enum { OPT_FILES_FROM = 512, OPT_INCLUDE, OPT_EXCLUDE };
 /* Checkpoint options. */
 enum { OPT_CHECKPOINT_DIR = 768, OPT_CHECKPOINT_INTERVAL, OPT_KEEP_CHECKPOINTS };
 
+/* Memory options. */
+enum { OPT_SPILL_DIR = 1024 };
+
 enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_options *opts, FILE *out,
                                       FILE *err)
 {
@@ -289,6 +296,7 @@ enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_option
         {"include", required_argument, NULL, OPT_INCLUDE},
         {"exclude", required_argument, NULL, OPT_EXCLUDE},
         {"checkpoint-dir", required_argument, NULL, OPT_CHECKPOINT_DIR},
+        {"spill-dir", required_argument, NULL, OPT_SPILL_DIR},
         {"checkpoint-interval", required_argument, NULL, OPT_CHECKPOINT_INTERVAL},
         {"keep-checkpoints", no_argument, NULL, OPT_KEEP_CHECKPOINTS},
         {"verbose", no_argument, NULL, 'v'},
@@ -304,7 +312,7 @@ enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_option
         .format = MPIWC_FORMAT_TSV,
         .buffer_size = MPIWC_DEFAULT_BUFFER_SIZE,
         .shuffle_buffer = MPIWC_DEFAULT_SHUFFLE_BUFFER,
-        .memory_limit = MPIWC_DEFAULT_MEMORY_LIMIT,
+        .memory_limit = MPIWC_MEMORY_AUTO,
         .checkpoint_interval = MPIWC_DEFAULT_CHECKPOINT_INTERVAL,
         .argc = argc,
         .argv = argv,
@@ -385,10 +393,19 @@ enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_option
                 opts->shuffle_buffer = (size_t)v;
             break;
         case OPT_MEMORY:
-            if (mpiwc_cli_parse_size(optarg, &v) != 0 || v > SIZE_MAX)
-                return usage_error(err, "invalid value '%s' for '--%s': expected bytes", optarg,
-                                   name);
+            if (strcmp(optarg, "auto") == 0) {
+                opts->memory_limit = MPIWC_MEMORY_AUTO;
+                break;
+            }
+            if (mpiwc_cli_parse_size(optarg, &v) != 0 || v >= SIZE_MAX)
+                return usage_error(err, "invalid value '%s' for '--%s': expected bytes or auto",
+                                   optarg, name);
             opts->memory_limit = (size_t)v;
+            break;
+        case OPT_SPILL_DIR:
+            if (!*optarg)
+                return usage_error(err, "option '--spill-dir' needs a directory name");
+            opts->spill_dir = optarg;
             break;
         case OPT_DRY_RUN:
             opts->dry_run = true;

@@ -19,6 +19,50 @@ static void say_phase(const struct mpiwc_options *opts, int rank, const struct m
                 rep->stop[phase] - rep->start[phase]);
 }
 
+/*
+ * Collective. Rank 0's view of every rank's budget and spill directory, for
+ * --dry-run (mem and its strings in one allocation: free(*mem)).
+ */
+static void gather_memory(const struct mpiwc_options *opts, MPI_Comm comm,
+                          struct mpiwc_plan_memory **mem)
+{
+    int rank, nranks;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &nranks);
+    uint64_t limit = mpiwc_job_budget(opts, comm);
+    const char *dir = mpiwc_job_spill_dir(opts);
+    int len = (int)strnlen(dir, 4095) + 1;
+    uint64_t *limits = NULL;
+    int *lens = NULL, *displs = NULL, total = 0;
+    char *dirs = NULL;
+    if (rank == 0) {
+        limits = mpiwc_xmalloc(mpiwc_mul_size((size_t)nranks, sizeof *limits));
+        lens = mpiwc_xmalloc(mpiwc_mul_size((size_t)nranks, sizeof *lens));
+        displs = mpiwc_xmalloc(mpiwc_mul_size((size_t)nranks, sizeof *displs));
+    }
+    MPI_Gather(&limit, 1, MPI_UINT64_T, limits, 1, MPI_UINT64_T, 0, comm);
+    MPI_Gather(&len, 1, MPI_INT, lens, 1, MPI_INT, 0, comm);
+    if (rank == 0) {
+        for (int r = 0; r < nranks; r++) {
+            displs[r] = total;
+            total += lens[r];
+        }
+        size_t head = mpiwc_mul_size((size_t)nranks, sizeof **mem);
+        *mem = mpiwc_xmalloc(mpiwc_add_size(head, (size_t)total));
+        dirs = (char *)*mem + head;
+    }
+    char *mine = mpiwc_xstrdup(dir);
+    mine[len - 1] = '\0';
+    MPI_Gatherv(mine, len, MPI_CHAR, dirs, lens, displs, MPI_CHAR, 0, comm);
+    free(mine);
+    if (rank == 0)
+        for (int r = 0; r < nranks; r++)
+            (*mem)[r] = (struct mpiwc_plan_memory){limits[r], dirs + displs[r]};
+    free(limits);
+    free(lens);
+    free(displs);
+}
+
 /* Collective. --dry-run: rank 0 plans and prints; nothing is read. */
 static int dry_run(const struct mpiwc_options *opts, MPI_Comm comm, FILE *out, FILE *err)
 {
@@ -29,14 +73,17 @@ static int dry_run(const struct mpiwc_options *opts, MPI_Comm comm, FILE *out, F
     struct shared_files sf = {0};
     failed = mpiwc_job_make_plan(opts, comm, &plan, &sf, err) != 0;
     mpiwc_job_free_shared(&sf);
+    struct mpiwc_plan_memory *mem = NULL;
+    gather_memory(opts, comm, &mem);
     if (rank == 0) {
         errno = 0; /* the failing write's errno, or none: EIO */
-        if (!failed && mpiwc_plan_print(&plan, out, opts->format == MPIWC_FORMAT_JSON) != 0) {
+        if (!failed && mpiwc_plan_print(&plan, mem, out, opts->format == MPIWC_FORMAT_JSON) != 0) {
             fprintf(err, "mpiwc: standard output: %s\n", strerror(errno ? errno : EIO));
             failed = 1;
         }
         mpiwc_plan_free(&plan);
     }
+    free(mem);
     MPI_Bcast(&failed, 1, MPI_INT, 0, comm);
     return failed ? MPIWC_EXIT_FAILURE : MPIWC_EXIT_OK;
 }
@@ -54,6 +101,8 @@ struct job {
     bool progress_on; /* rank 0 shows the progress line; every rank takes part in its rounds */
     struct mpiwc_progress progress;
     struct mpiwc_table local, owned;
+    size_t budget;            /* this rank's bytes for its tables; 0: no limit */
+    struct mpiwc_spill spill; /* the owned words (one rank: the local ones) past the budget */
     struct mpiwc_shuffle_stats sh;
     struct rounds rounds;
     uint64_t all_bytes; /* every rank's input bytes, summed by the map's last round */
@@ -88,6 +137,33 @@ static void job_free(struct job *j)
     mpiwc_ckpt_done_free(&j->ck.done);
     mpiwc_table_free(&j->local);
     mpiwc_table_free(&j->owned);
+    mpiwc_spill_close(&j->spill);
+}
+
+/*
+ * Collective. The budget and the spill: a --spill-dir that some rank cannot
+ * write into fails the job at once (the default, $TMPDIR or /tmp, only when
+ * a rank spills). With --checkpoint-dir nothing spills: a checkpoint holds
+ * the tables, not the runs, so a rank whose words outgrow the budget ends
+ * the job instead, and the last checkpoint resumes with a larger limit.
+ */
+static int memory_setup(struct job *j)
+{
+    j->budget = mpiwc_job_budget(j->opts, j->comm);
+    size_t local = mpiwc_job_local_limit(j->budget);
+    const char *dir = mpiwc_job_spill_dir(j->opts);
+    mpiwc_spill_init(&j->spill, dir, j->nranks == 1 ? j->budget : j->budget - local);
+    j->rep.counter[MPIWC_COUNT_MEMORY_LIMIT] = j->budget;
+    if (j->ck.dir)
+        j->spill.refuse = "--memory-limit: the owned words need more memory than the limit, and "
+                          "--checkpoint-dir cannot keep words spilled to disk: resume with a "
+                          "larger --memory-limit";
+    char why[MPIWC_ERRLEN - MPI_MAX_PROCESSOR_NAME - 64], msg[MPIWC_ERRLEN];
+    bool failed = j->budget && j->opts->spill_dir && !j->ck.dir &&
+                  mpiwc_spill_check_dir(dir, why, sizeof why) != 0;
+    if (failed)
+        snprintf(msg, sizeof msg, "%s (--spill-dir)", why);
+    return mpiwc_job_agree_why(failed ? msg : NULL, j->comm, j->err);
 }
 
 /* Collective. Plan and hand the plan out; set up the progress line. */
@@ -95,7 +171,8 @@ static int plan_phase(struct job *j)
 {
     mpiwc_report_start(&j->rep, MPIWC_PHASE_PLAN);
     if (mpiwc_job_distribute_plan(j->opts, j->comm, &j->plan, &j->sf, &j->progress_on, &j->ck,
-                                  j->err) != 0)
+                                  j->err) != 0 ||
+        memory_setup(j) != 0)
         return MPIWC_EXIT_FAILURE;
     mpiwc_report_stop(&j->rep, MPIWC_PHASE_PLAN);
     if (j->opts->verbosity > 0 && j->rank == 0)
@@ -119,8 +196,10 @@ static int map_phase(struct job *j)
         .nranks = j->nranks,
         .local = &j->local,
         .owned = &j->owned,
-        .limit = opts->memory_limit,
+        .limit = mpiwc_job_local_limit(j->budget),
         .cap = opts->shuffle_buffer,
+        .spill = &j->spill,
+        .more = opts->buffer_size / 2 + 1,
         .sh = &j->sh,
         .err = j->err,
         .progress = j->rank == 0 && j->progress_on ? &j->progress : NULL,
@@ -130,7 +209,7 @@ static int map_phase(struct job *j)
     int stopped = 0;
     if (!failed) {
         int m = mpiwc_job_map(opts, &j->plan, &j->sf, j->rank, &j->rounds,
-                              opts->memory_limit || j->progress_on, &j->ck, &j->rep, j->err);
+                              j->budget || j->progress_on, &j->ck, &j->rep, j->err);
         failed = m < 0;
         stopped = m > 0;
     }
@@ -162,8 +241,9 @@ static int shuffle_phase(struct job *j)
     mpiwc_progress_update(&j->progress, "shuffle", j->all_bytes, MPI_Wtime(), true);
     mpiwc_report_start(&j->rep, MPIWC_PHASE_SHUFFLE);
     double merged_before = j->sh.reduce_s;
-    int failed =
-        mpiwc_shuffle(&j->local, &j->owned, j->opts->shuffle_buffer, j->comm, &j->sh, j->err);
+    int failed = mpiwc_shuffle(&j->local, &j->owned, j->opts->shuffle_buffer, j->comm, &j->spill,
+                               &j->sh, j->err);
+    failed = failed || mpiwc_job_agree_why(j->spill.failed ? j->spill.msg : NULL, j->comm, j->err);
     mpiwc_table_free(&j->local);
     double now = MPI_Wtime();
     struct mpiwc_report *rep = &j->rep;
@@ -184,7 +264,10 @@ static int shuffle_phase(struct job *j)
     return MPIWC_EXIT_OK;
 }
 
-/* Collective. Gather and write the table, or each rank its part file. */
+/*
+ * Collective. Gather and write the table, or each rank its part file: each
+ * rank's words in order, from its table or merged from what it spilled.
+ */
 static int output_phase(struct job *j)
 {
     const struct mpiwc_options *opts = j->opts;
@@ -195,26 +278,42 @@ static int output_phase(struct job *j)
         .stream = j->out,
         .sort = opts->sort,
         .format = opts->format,
-        .top = opts->top,
+        .top = opts->output_dir ? 0 : opts->top,
         .cap = opts->shuffle_buffer,
     };
     struct mpiwc_output_stats os = {0};
-    int failed;
-    if (opts->output_dir) {
-        failed = mpiwc_output_parts(&j->owned, opts->output_dir, &req, j->comm, &os, j->err) != 0;
+    double t0 = MPI_Wtime();
+    struct mpiwc_spill_result res;
+    int opened = mpiwc_spill_result_open(&j->spill, &j->owned, req.sort, req.top, &res);
+    os.sort_s = MPI_Wtime() - t0;
+    int failed = mpiwc_job_agree_why(opened != 0 ? j->spill.msg : NULL, j->comm, j->err) != 0;
+    if (failed) {
+        /* nothing written */
+    } else if (opts->output_dir) {
+        failed = mpiwc_output_parts(res.rows, opts->output_dir, &req, j->comm, &os, j->err) != 0;
+        os.mine = os.rows;
     } else {
         char msg[MPIWC_ERRLEN];
-        failed = mpiwc_output_write(&j->owned, &req, j->comm, &os, msg, sizeof msg) != 0;
+        failed =
+            mpiwc_output_write(res.rows, res.distinct, &req, j->comm, &os, msg, sizeof msg) != 0;
         if (failed && j->rank == 0) {
             mpiwc_progress_end(&j->progress);
             mpiwc_say(j->err, "", msg);
         }
     }
+    mpiwc_spill_result_close(&res);
     mpiwc_table_free(&j->owned);
     mpiwc_report_stop(&j->rep, MPIWC_PHASE_OUTPUT);
     j->rep.step[MPIWC_STEP_GATHER] = os.gather_s;
     j->rep.step[MPIWC_STEP_SORT] = os.sort_s;
     j->rep.step[MPIWC_STEP_WRITE] = os.write_s;
+    if (!failed && j->spill.st.runs > 0)
+        j->rep.counter[MPIWC_COUNT_OWNED_DISTINCT] = os.mine;
+    j->rep.counter[MPIWC_COUNT_SPILL_RUNS] = j->spill.st.runs;
+    j->rep.counter[MPIWC_COUNT_SPILL_WRITTEN] = j->spill.st.bytes_written;
+    j->rep.counter[MPIWC_COUNT_SPILL_READ] = j->spill.st.bytes_read;
+    j->rep.counter[MPIWC_COUNT_SPILL_MERGE_US] = (uint64_t)(j->spill.st.merge_s * 1e6);
+    mpiwc_spill_close(&j->spill); /* every run and the directory: before the report */
     mpiwc_progress_end(&j->progress);
     if (failed)
         return MPIWC_EXIT_FAILURE;

@@ -1,6 +1,7 @@
 /* job_agree.c: what every phase of the job uses to stay in step (see job_internal.h). */
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "job_internal.h"
 #include "mpiwc/util.h"
@@ -21,4 +22,28 @@ void mpiwc_job_bcast_bytes(uint8_t *buf, uint64_t len, MPI_Comm comm)
         uint64_t n = len - off < piece ? len - off : piece;
         MPI_Bcast(buf + off, (int)n, MPI_BYTE, 0, comm);
     }
+}
+
+/* Collective. As mpiwc_job_agree(); rank 0 prints the first failing rank's reason. */
+int mpiwc_job_agree_why(const char *why, MPI_Comm comm, FILE *err)
+{
+    int rank, nranks, first, any;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &nranks);
+    char msg[MPIWC_ERRLEN] = "";
+    first = why ? rank : nranks;
+    if (why) {
+        char host[MPI_MAX_PROCESSOR_NAME] = "?";
+        int hostlen;
+        MPI_Get_processor_name(host, &hostlen);
+        /* In the form of a rank's own error (mpiwc_say_rank). */
+        snprintf(msg, sizeof msg, "[rank %d on %s] %s", rank, host, why);
+    }
+    MPI_Allreduce(&first, &any, 1, MPI_INT, MPI_MIN, comm);
+    if (any == nranks)
+        return 0;
+    MPI_Bcast(msg, sizeof msg, MPI_CHAR, any, comm);
+    if (rank == 0)
+        mpiwc_say(err, "", msg);
+    return -1;
 }

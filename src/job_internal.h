@@ -9,7 +9,9 @@
  *               inputs, every rank probes a share, the plan goes to every rank;
  *   job_map.c   the map phase: each rank reads and counts its ranges, with
  *               agreement rounds for early shuffles, progress and checkpoints;
- *   job_ckpt.c  checkpoints: choosing one to resume, loading, writing, removing.
+ *   job_ckpt.c  checkpoints: choosing one to resume, loading, writing, removing;
+ *   job_memory.c each rank's memory budget (--memory-limit, auto worked out)
+ *               and spill directory.
  * Nothing here is for other modules; mpiwc/job.h is the job's interface.
  *
  * Layer: collective over the job's communicator (each function says which
@@ -29,9 +31,9 @@
 #include "mpiwc/progress.h"
 #include "mpiwc/report.h"
 #include "mpiwc/shuffle.h"
+#include "mpiwc/spill.h"
 #include "mpiwc/table.h"
 #include "mpiwc/util.h"
-
 
 /*
  * The files of options that rank 0 reads once for every rank, so that a path
@@ -66,8 +68,9 @@ struct ckpt {
  * non-blocking allreduce (sum) of {local table at the limit, still reading,
  * bytes read}. A rank starts a round after a read buffer, tests it after the
  * next ones, and acts on its result once complete: if any table is at the
- * limit, all ranks run an early shuffle round; rank 0 updates the progress
- * line. Every rank sees the same result for the same round, so the
+ * limit, all ranks run an early shuffle round (a single rank, whose local
+ * table holds only its own words, spills it instead); rank 0 updates the
+ * progress line. Every rank sees the same result for the same round, so the
  * collectives stay in one order on every rank; a rank done reading keeps
  * taking part until a round says that no rank reads.
  */
@@ -75,7 +78,9 @@ struct rounds {
     MPI_Comm comm;
     int nranks;
     struct mpiwc_table *local, *owned;
-    size_t limit, cap; /* limit 0: no early rounds */
+    size_t limit, cap;         /* limit 0: no early rounds */
+    struct mpiwc_spill *spill; /* where owned words (one rank: local ones) go past the budget */
+    size_t more;               /* words one read buffer may add to the local table */
     struct mpiwc_shuffle_stats *sh;
     FILE *err; /* where a rank reports its shuffle error */
     const uint64_t *bytes_read;
@@ -91,6 +96,14 @@ struct rounds {
 
 /* Collective. Every rank learns whether any rank failed. */
 int mpiwc_job_agree(int failed, MPI_Comm comm);
+
+/*
+ * Collective. Every rank learns whether any rank failed (why: its reason,
+ * NULL: it did not), and rank 0 prints the first failing rank's reason as
+ * "[rank R on HOST] why": one line for the job, however many ranks failed.
+ * Returns 0, or -1 on every rank.
+ */
+int mpiwc_job_agree_why(const char *why, MPI_Comm comm, FILE *err);
 
 /* Collective. Broadcast a byte buffer of any length from rank 0, in pieces below INT_MAX. */
 void mpiwc_job_bcast_bytes(uint8_t *buf, uint64_t len, MPI_Comm comm);
@@ -140,6 +153,23 @@ int mpiwc_job_ckpt_write(struct ckpt *ck, const struct mpiwc_plan *plan, const s
 
 /* Local. Remove dir's generations older than below (UINT64_MAX: every one). */
 void mpiwc_job_ckpt_remove_older(const char *dir, uint64_t below);
+
+/* job_memory.c */
+
+/*
+ * Collective. This rank's budget for its tables: --memory-limit, or for auto
+ * half the memory of its host (the smaller of the physical memory and the
+ * cgroup's limit) shared by the job's ranks on that host, and at most half
+ * of its own ulimit -v or -d. 0: no limit.
+ */
+size_t mpiwc_job_budget(const struct mpiwc_options *opts, MPI_Comm comm);
+
+/* Local. The bytes at which the local table goes to the owners early: 256 MiB, or a
+ * quarter of a smaller budget; 0 with no budget. The owned words get the rest. */
+size_t mpiwc_job_local_limit(size_t budget);
+
+/* Local. Where this rank spills: --spill-dir, else $TMPDIR, else /tmp. */
+const char *mpiwc_job_spill_dir(const struct mpiwc_options *opts);
 
 /* job_map.c */
 

@@ -13,20 +13,38 @@
 #include "mpiwc/tokenize.h"
 #include "mpiwc/util.h"
 
-/* Does this rank's local table ask for an early round? With one rank every
- * word is owned here: an early round would only move it. */
+/*
+ * Does this rank's local table ask for an early round? At the local limit;
+ * a single rank's, whose words are all its own, when it would pass the
+ * spill's budget with another read buffer's words.
+ */
 static bool at_limit(const struct rounds *r)
 {
-    return r->limit && r->nranks > 1 && mpiwc_table_memory_used(r->local) >= r->limit;
+    if (r->nranks == 1)
+        return r->spill && mpiwc_spill_due(r->spill, r->local, r->more);
+    return r->limit && mpiwc_table_memory_used(r->local) >= r->limit;
 }
 
-/* Collective over r->comm. An early shuffle round: the local table goes to the owners and
- * is left empty, its arrays kept for the next words. */
+/*
+ * Collective over r->comm. An early round: the local table goes to the owners
+ * (or, on a single rank, to a spill run) and is left empty, its arrays kept
+ * for the next words. A spill that failed on any rank fails the job here,
+ * in one line from rank 0; from then on the words read are dropped.
+ */
 static void early_round(struct rounds *r)
 {
-    if (mpiwc_shuffle(r->local, r->owned, r->cap, r->comm, r->sh, r->err) != 0)
+    if (r->failed) {
+        mpiwc_table_clear(r->local);
+        return;
+    }
+    if (r->nranks == 1)
+        (void)mpiwc_spill_table(r->spill, r->local);
+    else if (mpiwc_shuffle(r->local, r->owned, r->cap, r->comm, r->spill, r->sh, r->err) != 0)
         r->failed = 1;
     r->early++;
+    if (!r->failed &&
+        mpiwc_job_agree_why(r->spill && r->spill->failed ? r->spill->msg : NULL, r->comm, r->err))
+        r->failed = 1;
 }
 
 /*

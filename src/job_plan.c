@@ -309,30 +309,15 @@ static bool show_progress(const struct mpiwc_options *opts, FILE *err)
  */
 static int every_rank_writes(const char *dir, const char *option, MPI_Comm comm, FILE *err)
 {
-    int rank, nranks;
-    MPI_Comm_rank(comm, &rank);
-    MPI_Comm_size(comm, &nranks);
-    char msg[MPIWC_ERRLEN] = "", why[MPIWC_ERRLEN - MPI_MAX_PROCESSOR_NAME - 64];
+    char why[MPIWC_ERRLEN - MPI_MAX_PROCESSOR_NAME - 64], msg[MPIWC_ERRLEN];
     size_t n = strlen(dir) + sizeof "/.mpiwc-probe";
     char *probe = mpiwc_xmalloc(n);
     snprintf(probe, n, "%s/.mpiwc-probe", dir);
-    int first = nranks, any;
-    if (mpiwc_output_probe(probe, why, sizeof why) != 0) {
-        char host[MPI_MAX_PROCESSOR_NAME] = "?";
-        int hostlen;
-        MPI_Get_processor_name(host, &hostlen);
-        /* Printed by rank 0, in the form of a rank's own error (mpiwc_say_rank). */
-        snprintf(msg, sizeof msg, "[rank %d on %s] %s (%s)", rank, host, why, option);
-        first = rank;
-    }
+    bool failed = mpiwc_output_probe(probe, why, sizeof why) != 0;
     free(probe);
-    MPI_Allreduce(&first, &any, 1, MPI_INT, MPI_MIN, comm);
-    if (any == nranks)
-        return 0;
-    MPI_Bcast(msg, sizeof msg, MPI_CHAR, any, comm);
-    if (rank == 0)
-        mpiwc_say(err, "", msg);
-    return -1;
+    if (failed)
+        snprintf(msg, sizeof msg, "%s (%s)", why, option);
+    return mpiwc_job_agree_why(failed ? msg : NULL, comm, err);
 }
 
 /*

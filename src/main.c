@@ -9,6 +9,7 @@
 #include "mpiwc/job.h"
 #include "mpiwc/launch.h"
 #include "mpiwc/output.h"
+#include "mpiwc/spill.h"
 #include "mpiwc/util.h"
 
 /* SIGTERM (Slurm's time limit, mpirun passing on ^C), SIGINT, SIGHUP: leave no
@@ -16,6 +17,7 @@
 static void on_signal(int sig)
 {
     mpiwc_output_on_signal();
+    mpiwc_spill_on_signal();
     signal(sig, SIG_DFL);
     raise(sig);
 }
@@ -29,8 +31,11 @@ static void on_stop_signal(int sig)
         on_signal(sig);
 }
 
+/* A fatal error (out of memory) aborts every rank: this one first removes its files. */
 static void abort_job(void)
 {
+    mpiwc_output_on_signal();
+    mpiwc_spill_on_signal();
     MPI_Abort(MPI_COMM_WORLD, MPIWC_EXIT_FAILURE);
 }
 

@@ -318,84 +318,22 @@ int mpiwc_output_clash(const char *output, const char *output_dir, const char *r
 }
 
 /*
- * Sorted runs of rows merged into one order: rank 0 merges the runs each rank
- * sorted (O(rows log ranks), no second sort); a part file is one run.
+ * Write at most limit rows (0: all) of in to out; *rows counts them. -1 when
+ * the stream failed (its message in why), else what the stream's error state
+ * says.
  */
-struct run {
-    struct mpiwc_word *w; /* borrowed or owned by the caller */
-    size_t n, next;
-};
-
-struct merge {
-    struct run *runs;
-    size_t *heap; /* indices of runs with rows left, a min-heap by their next row */
-    size_t nheap;
-    enum mpiwc_sort order;
-};
-
-static bool run_before(const struct merge *m, size_t a, size_t b)
+static int write_rows(FILE *out, struct mpiwc_rows *in, uint64_t limit, enum mpiwc_format format,
+                      uint64_t *rows, char *why, size_t whylen)
 {
-    const struct run *ra = &m->runs[a], *rb = &m->runs[b];
-    int c = mpiwc_format_compare(&ra->w[ra->next], &rb->w[rb->next], m->order);
-    return c < 0 || (c == 0 && a < b);
-}
-
-static void sift_down(struct merge *m, size_t i)
-{
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, min = i;
-        if (l < m->nheap && run_before(m, m->heap[l], m->heap[min]))
-            min = l;
-        if (r < m->nheap && run_before(m, m->heap[r], m->heap[min]))
-            min = r;
-        if (min == i)
-            return;
-        size_t t = m->heap[i];
-        m->heap[i] = m->heap[min];
-        m->heap[min] = t;
-        i = min;
-    }
-}
-
-static void merge_init(struct merge *m, struct run *runs, size_t nruns, enum mpiwc_sort order)
-{
-    m->runs = runs;
-    m->order = order;
-    m->heap = mpiwc_xmalloc(mpiwc_mul_size(nruns ? nruns : 1, sizeof *m->heap));
-    m->nheap = 0;
-    for (size_t i = 0; i < nruns; i++)
-        if (runs[i].next < runs[i].n)
-            m->heap[m->nheap++] = i;
-    for (size_t i = m->nheap / 2; i-- > 0;)
-        sift_down(m, i);
-}
-
-/* The next row in order, or NULL when every run is done. */
-static const struct mpiwc_word *merge_next(struct merge *m)
-{
-    if (m->nheap == 0)
-        return NULL;
-    struct run *r = &m->runs[m->heap[0]];
-    /* Rows are in order but their keys sit at random places in the table. */
-    if (r->next + 16 < r->n)
-        __builtin_prefetch(r->w[r->next + 16].key);
-    const struct mpiwc_word *w = &r->w[r->next++];
-    if (r->next == r->n)
-        m->heap[0] = m->heap[--m->nheap];
-    sift_down(m, 0);
-    return w;
-}
-
-/* Write at most limit rows (0: all) of m to out; the stream's error state tells. */
-static int write_rows(FILE *out, struct merge *m, uint64_t limit, enum mpiwc_format format,
-                      uint64_t *rows)
-{
-    const struct mpiwc_word *w;
+    struct mpiwc_word w;
     size_t i = 0;
+    int got = 1;
     mpiwc_format_begin(out, format);
-    while ((!limit || i < limit) && (w = merge_next(m)) != NULL)
-        mpiwc_format_row(out, w, i++, format);
+    while ((!limit || i < limit) && (got = mpiwc_rows_next(in, &w, why, whylen)) > 0)
+        mpiwc_format_row(out, &w, i++, format);
     *rows = i;
+    if (got < 0)
+        return -1;
     return mpiwc_format_end(out, format);
 }
 
@@ -437,24 +375,31 @@ int mpiwc_output_file(const char *path, int (*fill)(FILE *f, void *arg), void *a
 }
 
 struct rows_fill {
-    struct merge *m;
+    struct mpiwc_rows *in;
     uint64_t limit;
     enum mpiwc_format format;
     uint64_t *rows;
+    char why[MPIWC_ERRLEN]; /* set when the stream failed */
 };
 
 static int fill_rows(FILE *f, void *arg)
 {
     struct rows_fill *r = arg;
-    return write_rows(f, r->m, r->limit, r->format, r->rows);
+    return write_rows(f, r->in, r->limit, r->format, r->rows, r->why, sizeof r->why);
 }
 
-/* Write the rows of m to path through a temporary file and rename (the writer's rank). */
-static int write_file(const char *path, struct merge *m, uint64_t limit, enum mpiwc_format format,
-                      uint64_t *rows, char *err, size_t errlen)
+/*
+ * Write the rows of in to path through a temporary file and rename (the
+ * writer's rank). A stream that fails leaves no file and its own message.
+ */
+static int write_file(const char *path, struct mpiwc_rows *in, uint64_t limit,
+                      enum mpiwc_format format, uint64_t *rows, char *err, size_t errlen)
 {
-    struct rows_fill r = {m, limit, format, rows};
-    return mpiwc_output_file(path, fill_rows, &r, err, errlen);
+    struct rows_fill r = {in, limit, format, rows, ""};
+    int rc = mpiwc_output_file(path, fill_rows, &r, err, errlen);
+    if (rc != 0 && r.why[0])
+        snprintf(err, errlen, "%s", r.why);
+    return rc;
 }
 
 int mpiwc_output_dir_probe(const char *dir, bool create, char *err, size_t errlen)
@@ -495,44 +440,25 @@ int mpiwc_output_dir_probe(const char *dir, bool create, char *err, size_t errle
     return 0;
 }
 
-/* This rank's owned words as rows in order (borrowed keys; caller frees the array). */
-static struct mpiwc_word *owned_rows(const struct mpiwc_table *owned, enum mpiwc_sort sort,
-                                     size_t *n)
+/* A stream with no rows (the _SUCCESS marker's). */
+static int no_rows(struct mpiwc_rows *r, struct mpiwc_word *w, char *err, size_t errlen)
 {
-    struct mpiwc_word *rows =
-        mpiwc_xmalloc(mpiwc_mul_size(owned->size ? owned->size : 1, sizeof *rows));
-    size_t k = 0;
-    struct mpiwc_table_word w;
-    for (size_t i = 0; i < mpiwc_table_slots(owned); i++)
-        if (mpiwc_table_word(owned, i, &w))
-            rows[k++] = (struct mpiwc_word){w.key, w.len, w.count};
-    mpiwc_format_sort(rows, k, sort);
-    *n = k;
-    return rows;
+    (void)r, (void)w, (void)err, (void)errlen;
+    return 0;
 }
 
-int mpiwc_output_parts(const struct mpiwc_table *owned, const char *dir,
+int mpiwc_output_parts(struct mpiwc_rows *mine, const char *dir,
                        const struct mpiwc_output_request *req, MPI_Comm comm,
                        struct mpiwc_output_stats *stats, FILE *err)
 {
     int rank;
     MPI_Comm_rank(comm, &rank);
     double t0 = MPI_Wtime();
-    size_t n;
-    struct mpiwc_word *rows = owned_rows(owned, req->sort, &n);
-    stats->sort_s += MPI_Wtime() - t0;
-
-    t0 = MPI_Wtime();
     size_t len = strlen(dir) + 32;
     char *part = mpiwc_xmalloc(len), msg[MPIWC_ERRLEN];
     snprintf(part, len, "%s/part-%05d", dir, rank);
-    struct run run = {rows, n, 0};
-    struct merge m;
-    merge_init(&m, &run, 1, req->sort);
-    uint64_t written;
-    int failed = write_file(part, &m, 0, req->format, &written, msg, sizeof msg) != 0, any;
-    free(m.heap);
-    free(rows);
+    uint64_t written = 0;
+    int failed = write_file(part, mine, 0, req->format, &written, msg, sizeof msg) != 0, any;
     if (failed)
         mpiwc_say_rank(err, msg);
     MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, comm);
@@ -543,152 +469,291 @@ int mpiwc_output_parts(const struct mpiwc_table *owned, const char *dir,
     if (rank == 0 && rc == 0) {
         char *marker = mpiwc_xmalloc(strlen(dir) + sizeof "/_SUCCESS");
         sprintf(marker, "%s/_SUCCESS", dir);
-        struct merge none;
-        merge_init(&none, NULL, 0, req->sort);
+        struct mpiwc_rows none = {no_rows};
         rc = write_file(marker, &none, 0, MPIWC_FORMAT_TSV, &written, msg, sizeof msg);
-        free(none.heap);
         if (rc != 0)
             mpiwc_say(err, "", msg);
         free(marker);
     }
     MPI_Bcast(&rc, 1, MPI_INT, 0, comm);
-    stats->rows = n;
+    stats->rows = written;
     stats->write_s += MPI_Wtime() - t0;
     return rc;
 }
 
-/* Rank 0's runs: its own rows, then what each other rank sent, in arrival order. */
-struct runs {
-    struct run *run; /* nranks; run[0] borrows rank 0's rows */
-    size_t *cap;
-    uint8_t **bufs; /* round buffers the rows' keys point into */
-    size_t nbufs, bufs_cap;
+/*
+ * The gather: each other rank sends its rows to rank 0 in chunks of records
+ * (record.h), tag DATA, two in flight (MPI_Issend: a chunk leaves only when
+ * rank 0 asks for it, so rank 0 holds one chunk per rank whatever the
+ * table), then one END message: an int status and, when it failed, its
+ * message. Rank 0 reads a rank's next chunk when the merge has used up the
+ * last one.
+ */
+enum { TAG_DATA = 4101, TAG_END = 4102 };
+
+struct remote {
+    struct mpiwc_rows rows;
+    MPI_Comm comm;
+    int source;
+    uint8_t *buf;
+    size_t cap;
+    const uint8_t *pos, *end;
+    bool done;
+    uint64_t *gathered;
 };
 
-static void run_add(struct runs *rs, int s, const uint8_t *key, uint32_t len, uint64_t count)
+/* Receive source's next message into r->buf: its tag and length. */
+static int remote_recv(struct remote *r, int *count)
 {
-    struct run *r = &rs->run[s];
-    r->w = mpiwc_grow(r->w, &rs->cap[s], r->n + 1, sizeof *r->w);
-    r->w[r->n++] = (struct mpiwc_word){key, len, count};
+    MPI_Status st;
+    MPI_Probe(r->source, MPI_ANY_TAG, r->comm, &st);
+    MPI_Get_count(&st, MPI_BYTE, count);
+    r->buf = mpiwc_grow(r->buf, &r->cap, (size_t)*count + 1, 1);
+    MPI_Recv(r->buf, *count, MPI_BYTE, r->source, st.MPI_TAG, r->comm, MPI_STATUS_IGNORE);
+    return st.MPI_TAG;
 }
 
-int mpiwc_output_write(const struct mpiwc_table *owned, const struct mpiwc_output_request *req,
-                       MPI_Comm comm, struct mpiwc_output_stats *stats, char *err, size_t errlen)
+static int remote_next(struct mpiwc_rows *rows, struct mpiwc_word *w, char *err, size_t errlen)
+{
+    struct remote *r = (struct remote *)rows;
+    while (r->pos == r->end) {
+        if (r->done)
+            return 0;
+        int count, tag = remote_recv(r, &count);
+        if (tag == TAG_END) {
+            r->done = true;
+            int status = 1;
+            if ((size_t)count >= sizeof status)
+                memcpy(&status, r->buf, sizeof status);
+            if (status == 0)
+                return 0;
+            r->buf[count] = '\0';
+            return mpiwc_fail(err, errlen, "%s",
+                              (size_t)count > sizeof status ? (char *)r->buf + sizeof status
+                                                            : "a rank failed to send its words");
+        }
+        *r->gathered += (uint64_t)count;
+        r->pos = r->buf;
+        r->end = r->buf + count;
+    }
+    const uint8_t *key;
+    uint32_t len;
+    uint64_t count;
+    if (mpiwc_record_next(&r->pos, r->end, &key, &len, &count) != MPIWC_RECORD_OK)
+        mpiwc_fatal("gathered records are malformed");
+    *w = (struct mpiwc_word){key, len, count};
+    return 1;
+}
+
+/*
+ * A rank's rows as counted: rows handed out, and the rest read (when distinct
+ * was unknown and the output stopped early, --top) for the distinct count.
+ */
+struct counted {
+    struct mpiwc_rows rows;
+    struct mpiwc_rows *in;
+    uint64_t n;
+};
+
+static int counted_next(struct mpiwc_rows *rows, struct mpiwc_word *w, char *err, size_t errlen)
+{
+    struct counted *c = (struct counted *)rows;
+    int rc = mpiwc_rows_next(c->in, w, err, errlen);
+    c->n += rc > 0;
+    return rc;
+}
+
+/* The rank's distinct words: known, or counted to the end of its stream. 0 or -1. */
+static int count_rest(struct counted *c, uint64_t *distinct, char *why, size_t whylen)
+{
+    if (*distinct != UINT64_MAX)
+        return 0;
+    struct mpiwc_word w;
+    int rc;
+    while ((rc = counted_next(&c->rows, &w, why, whylen)) > 0)
+        ;
+    *distinct = c->n;
+    return rc;
+}
+
+/* A rank other than 0: send the first limit rows (0: all) of in, then END. */
+static void send_rows(struct counted *in, uint64_t limit, size_t chunk, uint64_t *distinct,
+                      MPI_Comm comm)
+{
+    uint8_t *buf[2] = {NULL, NULL};
+    size_t cap[2] = {0, 0};
+    MPI_Request req[2] = {MPI_REQUEST_NULL, MPI_REQUEST_NULL};
+    char why[MPIWC_ERRLEN] = "";
+    struct mpiwc_word w;
+    bool pending = false; /* w is a row not yet packed */
+    int got = 1, status = 0;
+    uint64_t sent = 0;
+    for (int i = 0;; i ^= 1) {
+        MPI_Wait(&req[i], MPI_STATUS_IGNORE);
+        size_t b = 0;
+        for (;;) {
+            if (!pending) {
+                if (limit && sent == limit)
+                    break;
+                if ((got = counted_next(&in->rows, &w, why, sizeof why)) <= 0)
+                    break;
+                pending = true;
+            }
+            size_t rec = mpiwc_record_size(w.len);
+            if (b > 0 && b + rec > chunk)
+                break;
+            if (b + rec > INT_MAX)
+                mpiwc_fatal("a word of %u bytes exceeds the MPI count limit", w.len);
+            buf[i] = mpiwc_grow(buf[i], &cap[i], b + rec, 1);
+            mpiwc_record_put(buf[i] + b, w.key, w.len, w.count);
+            b += rec;
+            pending = false;
+            sent++;
+        }
+        if (b == 0)
+            break;
+        MPI_Issend(buf[i], (int)b, MPI_BYTE, 0, TAG_DATA, comm, &req[i]);
+    }
+    MPI_Waitall(2, req, MPI_STATUSES_IGNORE);
+    if (got < 0 || count_rest(in, distinct, why, sizeof why) != 0)
+        status = 1;
+    /* END: the status, then the message a failure printed by rank 0 carries. */
+    char end[sizeof status + MPIWC_ERRLEN + MPI_MAX_PROCESSOR_NAME + 32];
+    int n = (int)sizeof status;
+    memcpy(end, &status, sizeof status);
+    if (status) {
+        int rank;
+        char host[MPI_MAX_PROCESSOR_NAME] = "?";
+        int hostlen;
+        MPI_Comm_rank(comm, &rank);
+        MPI_Get_processor_name(host, &hostlen);
+        n += snprintf(end + n, sizeof end - (size_t)n, "[rank %d on %s] %s", rank, host, why) + 1;
+        if (n > (int)sizeof end)
+            n = (int)sizeof end;
+    }
+    MPI_Send(end, n, MPI_BYTE, 0, TAG_END, comm);
+    free(buf[0]);
+    free(buf[1]);
+}
+
+/* Rank 0's side of the gather: its own rows and every other rank's, merged as they arrive. */
+struct gather {
+    struct counted own;
+    uint64_t *distinct; /* rank 0's */
+    struct remote *rem; /* [1 .. nranks) */
+    int nranks;
+    struct mpiwc_rows_merge m;
+    struct mpiwc_rows **in;
+};
+
+/*
+ * Once the rows are written (or the write failed): take what every rank
+ * still sends, up to its END, and count rank 0's remaining rows. Returns -1
+ * when a rank's stream failed, with its message in why unless why already
+ * holds one.
+ */
+static int gather_finish(struct gather *g, char *why, size_t whylen)
+{
+    int rc = 0;
+    struct mpiwc_word w;
+    char msg[MPIWC_ERRLEN];
+    for (int s = 1; s < g->nranks; s++) {
+        struct remote *r = &g->rem[s];
+        int got;
+        for (r->pos = r->end; (got = remote_next(&r->rows, &w, msg, sizeof msg)) != 0;
+             r->pos = r->end) /* what is left of a chunk is not wanted */
+            if (got < 0 && rc++ == 0 && !why[0])
+                snprintf(why, whylen, "%s", msg);
+    }
+    if (count_rest(&g->own, g->distinct, msg, sizeof msg) != 0 && rc++ == 0 && !why[0])
+        snprintf(why, whylen, "%s", msg);
+    return rc ? -1 : 0;
+}
+
+struct gather_fill {
+    struct gather *g;
+    const struct mpiwc_output_request *req;
+    uint64_t *rows;
+    bool finished;
+    char why[MPIWC_ERRLEN]; /* a rank's stream failed */
+};
+
+/* Write the rows, then finish the gather: before -o's file is renamed into place. */
+static int fill_gathered(FILE *f, void *arg)
+{
+    struct gather_fill *gf = arg;
+    int rc = write_rows(f, &gf->g->m.rows, gf->req->top, gf->req->format, gf->rows, gf->why,
+                        sizeof gf->why);
+    int e = errno;
+    gf->finished = true;
+    if (gather_finish(gf->g, gf->why, sizeof gf->why) != 0)
+        rc = -1;
+    errno = e;
+    return rc;
+}
+
+/* Rank 0: write the merged rows to req's target. 0, or -1 with the message in err. */
+static int write_gathered(struct gather *g, const struct mpiwc_output_request *req, uint64_t *rows,
+                          char *err, size_t errlen)
+{
+    struct gather_fill gf = {g, req, rows, false, ""};
+    int rc;
+    if (req->path) {
+        rc = mpiwc_output_file(req->path, fill_gathered, &gf, err, errlen);
+    } else {
+        /* errno as the failing write left it; none (a stream with no file): EIO. */
+        errno = 0;
+        rc = fill_gathered(req->stream, &gf);
+        if (rc != 0)
+            mpiwc_fail(err, errlen, "%s: %s", "standard output", strerror(errno ? errno : EIO));
+    }
+    if (!gf.finished) /* the file could not be made: the ranks still send */
+        (void)gather_finish(g, gf.why, sizeof gf.why);
+    if (rc != 0 && gf.why[0])
+        snprintf(err, errlen, "%s", gf.why);
+    return rc;
+}
+
+int mpiwc_output_write(struct mpiwc_rows *mine, uint64_t distinct,
+                       const struct mpiwc_output_request *req, MPI_Comm comm,
+                       struct mpiwc_output_stats *stats, char *err, size_t errlen)
 {
     int nranks, rank;
     MPI_Comm_size(comm, &nranks);
     MPI_Comm_rank(comm, &rank);
-
-    /* Local: this rank's rows in order, cut to --top. */
+    size_t chunk = req->cap / (size_t)nranks ? req->cap / (size_t)nranks : 1;
     double t0 = MPI_Wtime();
-    size_t mine;
-    struct mpiwc_word *rows = owned_rows(owned, req->sort, &mine);
-    if (req->top && mine > req->top)
-        mine = (size_t)req->top;
-    uint64_t distinct = owned->size, all_distinct = 0;
-    MPI_Reduce(&distinct, &all_distinct, 1, MPI_UINT64_T, MPI_SUM, 0, comm);
-    stats->sort_s += MPI_Wtime() - t0;
-
-    /* Gather the other ranks' rows in rounds of about cap bytes in all; a bigger
-     * record goes alone. Rank 0's own rows stay where they are. */
-    t0 = MPI_Wtime();
-    size_t per_rank = req->cap / (size_t)nranks ? req->cap / (size_t)nranks : 1;
-    struct runs rs = {0};
-    int *counts = NULL, *displs = NULL;
-    if (rank == 0) {
-        rs.run = mpiwc_xcalloc((size_t)nranks, sizeof *rs.run);
-        rs.cap = mpiwc_xcalloc((size_t)nranks, sizeof *rs.cap);
-        rs.run[0] = (struct run){rows, mine, 0};
-        counts = mpiwc_xmalloc(mpiwc_mul_size((size_t)nranks, sizeof(int)));
-        displs = mpiwc_xmalloc(mpiwc_mul_size((size_t)nranks, sizeof(int)));
-    }
-    uint8_t *sbuf = NULL;
-    size_t scap = 0, next = rank == 0 ? mine : 0;
-    bool bad = false;
-    while (nranks > 1) {
-        size_t b = 0, k = next;
-        while (k < mine) {
-            size_t rec = mpiwc_record_size(rows[k].len);
-            if (b > 0 && b + rec > per_rank)
-                break;
-            b += rec;
-            k++;
-        }
-        if (b > INT_MAX)
-            mpiwc_fatal("a word of %u bytes exceeds the MPI count limit", rows[next].len);
-        if (b > scap) {
-            scap = b;
-            sbuf = mpiwc_xrealloc(sbuf, scap);
-        }
-        uint8_t *p = sbuf;
-        for (; next < k; next++)
-            p = mpiwc_record_put(p, rows[next].key, rows[next].len, rows[next].count);
-        int count = (int)b;
-        MPI_Gather(&count, 1, MPI_INT, counts, 1, MPI_INT, 0, comm);
-        uint8_t *rbuf = NULL;
-        size_t total = 0;
-        if (rank == 0) {
-            for (int s = 0; s < nranks; s++) {
-                if (total + (size_t)counts[s] > INT_MAX)
-                    mpiwc_fatal("gather round exceeds the MPI count limit");
-                displs[s] = (int)total;
-                total += (size_t)counts[s];
-            }
-            rbuf = mpiwc_xmalloc(total);
-        }
-        MPI_Gatherv(sbuf, count, MPI_BYTE, rbuf, counts, displs, MPI_BYTE, 0, comm);
-        if (rank == 0) {
-            stats->bytes_gathered += total;
-            rs.bufs = mpiwc_grow(rs.bufs, &rs.bufs_cap, rs.nbufs + 1, sizeof *rs.bufs);
-            rs.bufs[rs.nbufs++] = rbuf;
-            for (int s = 1; s < nranks; s++) {
-                const uint8_t *pos = rbuf + displs[s], *end = pos + counts[s], *key;
-                uint32_t len;
-                uint64_t c;
-                enum mpiwc_record_status st;
-                while ((st = mpiwc_record_next(&pos, end, &key, &len, &c)) == MPIWC_RECORD_OK)
-                    run_add(&rs, s, key, len, c);
-                bad = bad || st == MPIWC_RECORD_BAD;
-            }
-        }
-        int more = next < mine, any;
-        MPI_Allreduce(&more, &any, 1, MPI_INT, MPI_MAX, comm);
-        if (!any)
-            break;
-    }
-    free(sbuf);
-    stats->gather_s += MPI_Wtime() - t0;
-
     int rc = 0;
-    if (rank == 0) {
-        if (bad)
-            mpiwc_fatal("gathered records are malformed");
-        t0 = MPI_Wtime();
-        struct merge m;
-        merge_init(&m, rs.run, (size_t)nranks, req->sort);
-        stats->distinct = all_distinct;
-        if (req->path) {
-            rc = write_file(req->path, &m, req->top, req->format, &stats->rows, err, errlen);
-        } else {
-            /* errno as the failing write left it; none (a stream with no file): EIO. */
-            errno = 0;
-            if (write_rows(req->stream, &m, req->top, req->format, &stats->rows) != 0)
-                rc = mpiwc_fail(err, errlen, "%s: %s", "standard output",
-                                strerror(errno ? errno : EIO));
+    if (rank != 0) {
+        struct counted own = {{counted_next}, mine, 0};
+        send_rows(&own, req->top, chunk, &distinct, comm);
+        stats->gather_s += MPI_Wtime() - t0;
+    } else {
+        struct gather g = {
+            .own = {{counted_next}, mine, 0}, .distinct = &distinct, .nranks = nranks};
+        g.rem = mpiwc_xcalloc((size_t)nranks, sizeof *g.rem);
+        g.in = mpiwc_xmalloc(mpiwc_mul_size((size_t)nranks, sizeof *g.in));
+        g.in[0] = &g.own.rows;
+        for (int s = 1; s < nranks; s++) {
+            g.rem[s] = (struct remote){.rows = {remote_next},
+                                       .comm = comm,
+                                       .source = s,
+                                       .gathered = &stats->bytes_gathered};
+            g.in[s] = &g.rem[s].rows;
         }
-        stats->write_s += MPI_Wtime() - t0;
-        free(m.heap);
+        mpiwc_rows_merge_init(&g.m, g.in, (size_t)nranks, req->sort, false);
+        rc = write_gathered(&g, req, &stats->rows, err, errlen);
+        mpiwc_rows_merge_free(&g.m);
         for (int s = 1; s < nranks; s++)
-            free(rs.run[s].w);
-        free(rs.run);
-        free(rs.cap);
-        for (size_t i = 0; i < rs.nbufs; i++)
-            free(rs.bufs[i]);
-        free(rs.bufs);
+            free(g.rem[s].buf);
+        free(g.rem);
+        free(g.in);
+        stats->write_s += MPI_Wtime() - t0;
     }
-    free(rows);
-    free(counts);
-    free(displs);
+    uint64_t all_distinct = 0;
+    stats->mine = distinct;
+    MPI_Reduce(&distinct, &all_distinct, 1, MPI_UINT64_T, MPI_SUM, 0, comm);
+    stats->distinct = all_distinct;
     MPI_Bcast(&rc, 1, MPI_INT, 0, comm);
     return rc;
 }

@@ -792,7 +792,8 @@ static double imbalance(const struct mpiwc_plan *plan)
     return mean > 0 ? (double)max / mean : 1.0;
 }
 
-int mpiwc_plan_print(const struct mpiwc_plan *plan, FILE *out, bool json)
+int mpiwc_plan_print(const struct mpiwc_plan *plan, const struct mpiwc_plan_memory *mem, FILE *out,
+                     bool json)
 {
     size_t stdin_files = 0;
     for (size_t i = 0; i < plan->nfiles; i++)
@@ -804,8 +805,14 @@ int mpiwc_plan_print(const struct mpiwc_plan *plan, FILE *out, bool json)
                 plan->nranks, plan->nfiles - stdin_files, plan->total_bytes,
                 stdin_files ? "true" : "false", imbalance(plan));
         for (int r = 0; r < plan->nranks; r++) {
-            fprintf(out, "%s\n  {\"rank\": %d, \"bytes\": %" PRIu64 ", \"ranges\": [", r ? "," : "",
-                    r, mpiwc_plan_rank_bytes(plan, r));
+            fprintf(out, "%s\n  {\"rank\": %d, \"bytes\": %" PRIu64, r ? "," : "", r,
+                    mpiwc_plan_rank_bytes(plan, r));
+            if (mem) {
+                fprintf(out, ", \"memory_limit\": %" PRIu64 ", \"spill_dir\": ", mem[r].limit);
+                mpiwc_format_json_string(out, (const uint8_t *)mem[r].spill_dir,
+                                         strlen(mem[r].spill_dir));
+            }
+            fputs(", \"ranges\": [", out);
             for (size_t i = plan->rank_first[r]; i < plan->rank_first[r + 1]; i++) {
                 const struct mpiwc_plan_range *g = &plan->ranges[i];
                 const char *path = plan->files[g->file].path;
@@ -832,8 +839,17 @@ int mpiwc_plan_print(const struct mpiwc_plan *plan, FILE *out, bool json)
     } else {
         for (int r = 0; r < plan->nranks; r++) {
             size_t n = plan->rank_first[r + 1] - plan->rank_first[r];
-            fprintf(out, "rank %d: %" PRIu64 " bytes in %zu range%s\n", r,
+            fprintf(out, "rank %d: %" PRIu64 " bytes in %zu range%s", r,
                     mpiwc_plan_rank_bytes(plan, r), n, n == 1 ? "" : "s");
+            if (mem && mem[r].limit) {
+                char *dir = mpiwc_escape(mem[r].spill_dir);
+                fprintf(out, "; memory limit %" PRIu64 " bytes, spills under %s", mem[r].limit,
+                        dir);
+                free(dir);
+            } else if (mem) {
+                fputs("; no memory limit", out);
+            }
+            fputc('\n', out);
             for (size_t i = plan->rank_first[r]; i < plan->rank_first[r + 1]; i++) {
                 const struct mpiwc_plan_range *g = &plan->ranges[i];
                 /* One line per range, whatever bytes the path holds. */

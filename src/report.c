@@ -15,10 +15,11 @@ static const char *const step_names[MPIWC_STEPS] = {
     "read", "tokenize", "pack", "exchange", "merge", "gather", "sort", "write",
 };
 static const char *const counter_names[MPIWC_COUNTERS] = {
-    "bytes",        "words",          "local_distinct",   "owned_distinct", "shuffle_sent",
-    "shuffle_recv", "shuffle_rounds", "ranges",           "early_rounds",   "files",
-    "invalid_utf8", "checkpoints",    "checkpoint_bytes", "checkpoint_us",  "restart_skipped",
-    "map_wait_us",
+    "bytes",          "words",          "local_distinct",   "owned_distinct", "shuffle_sent",
+    "shuffle_recv",   "shuffle_rounds", "ranges",           "early_rounds",   "files",
+    "invalid_utf8",   "checkpoints",    "checkpoint_bytes", "checkpoint_us",  "restart_skipped",
+    "map_wait_us",    "memory_limit",   "spill_runs",       "spill_written",  "spill_read",
+    "spill_merge_us",
 };
 
 const char *mpiwc_report_phase_name(enum mpiwc_phase phase)

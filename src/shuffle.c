@@ -44,6 +44,7 @@ static void group_by_owner(const struct mpiwc_table *t, int nranks, struct by_ow
 
 struct merge {
     struct mpiwc_table *owned;
+    struct mpiwc_spill *spill; /* NULL: the owned table grows as it must */
     size_t n;
     struct {
         const uint8_t *key;
@@ -54,6 +55,12 @@ struct merge {
 
 static void merge_flush(struct merge *m)
 {
+    if (m->spill && mpiwc_spill_due(m->spill, m->owned, m->n))
+        (void)mpiwc_spill_table(m->spill, m->owned); /* a failure is the caller's to agree on */
+    if (m->spill && m->spill->failed) {
+        m->n = 0; /* the job is failing: memory stays bounded */
+        return;
+    }
     for (size_t k = 0; k < m->n; k++)
         mpiwc_table_prefetch(m->owned, m->word[k].hash, m->word[k].len);
     for (size_t k = 0; k < m->n; k++)
@@ -73,13 +80,14 @@ static void merge_word(struct merge *m, uint64_t hash, const uint8_t *key, uint3
         merge_flush(m);
 }
 
-static int merge_records(struct mpiwc_table *owned, const uint8_t *buf, size_t len)
+static int merge_records(struct mpiwc_table *owned, struct mpiwc_spill *spill, const uint8_t *buf,
+                         size_t len)
 {
     const uint8_t *pos = buf, *end = buf + len, *key;
     uint32_t klen;
     uint64_t count;
     enum mpiwc_record_status st;
-    struct merge m = {.owned = owned};
+    struct merge m = {.owned = owned, .spill = spill};
     while ((st = mpiwc_record_next(&pos, end, &key, &klen, &count)) == MPIWC_RECORD_OK)
         merge_word(&m, mpiwc_hash(key, klen), key, klen, count);
     merge_flush(&m);
@@ -87,7 +95,7 @@ static int merge_records(struct mpiwc_table *owned, const uint8_t *buf, size_t l
 }
 
 int mpiwc_shuffle(struct mpiwc_table *local, struct mpiwc_table *owned, size_t cap, MPI_Comm comm,
-                  struct mpiwc_shuffle_stats *stats, FILE *err)
+                  struct mpiwc_spill *spill, struct mpiwc_shuffle_stats *stats, FILE *err)
 {
     int nranks, rank;
     MPI_Comm_size(comm, &nranks);
@@ -113,7 +121,7 @@ int mpiwc_shuffle(struct mpiwc_table *local, struct mpiwc_table *owned, size_t c
     /* The words this rank owns need no trip through MPI: merge them, hash and all. */
     t0 = MPI_Wtime();
     size_t me = (size_t)rank;
-    struct merge m = {.owned = owned};
+    struct merge m = {.owned = owned, .spill = spill};
     struct mpiwc_table_word w = {0};
     for (size_t k = g.first[me]; k < g.first[me + 1]; k++) {
         (void)mpiwc_table_word(local, g.slot[k], &w);
@@ -201,7 +209,7 @@ int mpiwc_shuffle(struct mpiwc_table *local, struct mpiwc_table *owned, size_t c
         stats->bytes_received += rtotal;
 
         t0 = MPI_Wtime();
-        if (merge_records(owned, rbuf, rtotal) != 0)
+        if (merge_records(owned, spill, rbuf, rtotal) != 0)
             bad = true;
         stats->reduce_s += MPI_Wtime() - t0;
         if (!all[0])

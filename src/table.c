@@ -279,3 +279,19 @@ size_t mpiwc_table_memory_used(const struct mpiwc_table *t)
     return mpiwc_mul_size(slots_for(t->small_size), sizeof *t->small) +
            mpiwc_mul_size(slots_for(t->big_size), sizeof *t->slots) + arena;
 }
+
+size_t mpiwc_table_memory_peak(const struct mpiwc_table *t, size_t more)
+{
+    size_t small = mpiwc_mul_size(t->small_mask + 1, sizeof *t->small);
+    size_t big = mpiwc_mul_size(t->mask + 1, sizeof *t->slots);
+    size_t now = small + big + t->arena_cap, grow = 0;
+    /* Growing doubles an array beside the old one, and realloc may move the arena;
+     * more words of unknown length: each may take a long key's 64 bytes or so. */
+    if (t->small_size + more > t->small_grow_at)
+        grow += mpiwc_mul_size(small, 2);
+    if (t->big_size + more > t->grow_at)
+        grow += mpiwc_mul_size(big, 2);
+    if (t->arena_cap - t->arena_len < mpiwc_mul_size(more, 64))
+        grow += mpiwc_mul_size(t->arena_cap, 2);
+    return mpiwc_add_size(now, grow);
+}

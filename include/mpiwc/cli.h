@@ -20,7 +20,10 @@
  * 11: 4M 0.65-0.68 s (earlier runs), 256K 0.68, 128K 0.59, 64K 0.60. */
 #define MPIWC_DEFAULT_BUFFER_SIZE (128u << 10)
 #define MPIWC_DEFAULT_SHUFFLE_BUFFER (64u << 20)
-#define MPIWC_DEFAULT_MEMORY_LIMIT ((size_t)256 << 20)
+/* --memory-limit=auto: a share of the host's memory, worked out by each rank (job.h). */
+#define MPIWC_MEMORY_AUTO SIZE_MAX
+/* A local table goes to the owners early at this size, or a quarter of the limit. */
+#define MPIWC_LOCAL_TABLE_LIMIT ((size_t)256 << 20)
 #define MPIWC_MIN_BUFFER 64u
 #define MPIWC_MAX_BUFFER (1u << 30)
 #define MPIWC_MAX_GLOBS 32                    /* --include and --exclude patterns, each */
@@ -48,8 +51,9 @@ struct mpiwc_options {
     const char *report;                /* NULL: none */
     size_t buffer_size;
     size_t shuffle_buffer;
-    size_t memory_limit; /* local table bytes that trigger an early shuffle round; 0: none */
-    char *const *paths;  /* borrowed from argv */
+    size_t memory_limit;   /* a rank's bytes for its tables; 0: none; MPIWC_MEMORY_AUTO */
+    const char *spill_dir; /* NULL: $TMPDIR, else /tmp (each rank's own) */
+    char *const *paths;    /* borrowed from argv */
     size_t npaths;
     const char *files_from; /* --files-from: more paths, one per line; "-": standard input */
     bool files_from_nul;    /* -0: that list is NUL-separated */

@@ -2,12 +2,16 @@
  * output: brings the owned words of every rank to rank 0, in order, and
  * writes the table.
  *
- * Each rank sorts its owned words; with --top N it keeps only its first N,
- * which is enough because every word has exactly one owner. Rank 0 gathers
- * the records with MPI_Gatherv in rounds of at most cap bytes in all, sorts
- * the union and writes it. A file target is written under a temporary name
- * in the same directory, flushed, synced and renamed into place, so a failed
- * run leaves no half file and an existing file untouched.
+ * Each rank gives its owned words as a stream in the output's order (rows.h:
+ * its sorted table, or the merge of what it spilled, spill.h); with --top N
+ * it sends only its first N, which is enough because every word has exactly
+ * one owner. Rank 0 merges its own stream with every other rank's as they
+ * arrive, in chunks of about cap / nranks bytes that a rank sends only when
+ * rank 0 has used up its previous one, and writes the rows as they come: no
+ * rank holds the table, rank 0 holds one chunk per rank. A file target is
+ * written under a temporary name in the same directory, flushed, synced and
+ * renamed into place, so a failed run leaves no half file and an existing
+ * file untouched.
  *
  * Layer: collective over comm (sorting and formatting are format.h's, local).
  */
@@ -21,7 +25,7 @@
 #include <stdio.h>
 
 #include "mpiwc/format.h"
-#include "mpiwc/table.h"
+#include "mpiwc/rows.h"
 
 struct mpiwc_output_request {
     const char *path; /* NULL: write to stream */
@@ -35,6 +39,7 @@ struct mpiwc_output_request {
 struct mpiwc_output_stats {
     uint64_t distinct;       /* rows in the full table (before --top), valid on rank 0 */
     uint64_t rows;           /* rows written, valid on rank 0 */
+    uint64_t mine;           /* this rank's distinct words */
     uint64_t bytes_gathered; /* record bytes rank 0 received */
     double gather_s, sort_s, write_s;
 };
@@ -82,22 +87,27 @@ int mpiwc_output_file(const char *path, int (*fill)(FILE *f, void *arg), void *a
                       size_t errlen);
 
 /*
- * Collective over comm. Each rank writes its owned words, in req->sort order
- * and req->format, to DIR/part-NNNNN (N = rank, temporary name and rename);
+ * Collective over comm. Each rank writes the rows of mine (its owned words in
+ * req->sort order) in req->format to DIR/part-NNNNN (N = rank, temporary
+ * name and rename);
  * when every rank succeeded rank 0 writes the empty marker DIR/_SUCCESS last,
  * as Hadoop does. On failure the part files are removed and no marker is
  * written. req->path, req->stream and req->top are ignored. Returns 0, or -1
  * on every rank (the failing rank prints its line on err).
  */
-int mpiwc_output_parts(const struct mpiwc_table *owned, const char *dir,
+int mpiwc_output_parts(struct mpiwc_rows *mine, const char *dir,
                        const struct mpiwc_output_request *req, MPI_Comm comm,
                        struct mpiwc_output_stats *stats, FILE *err);
 
 /*
- * Collective over comm. Gather owned words to rank 0 and write them. Returns 0,
- * or -1 on every rank when rank 0 failed to write (message in err on rank 0).
+ * Collective over comm. Gather every rank's rows of mine (its owned words in
+ * req->sort order, distinct of them; UINT64_MAX: count them) to rank 0 and
+ * write them. Returns 0, or -1 on every rank when rank 0 failed to write or
+ * a rank's stream failed (the message in err on rank 0; a rank's own carries
+ * its "[rank R on HOST]").
  */
-int mpiwc_output_write(const struct mpiwc_table *owned, const struct mpiwc_output_request *req,
-                       MPI_Comm comm, struct mpiwc_output_stats *stats, char *err, size_t errlen);
+int mpiwc_output_write(struct mpiwc_rows *mine, uint64_t distinct,
+                       const struct mpiwc_output_request *req, MPI_Comm comm,
+                       struct mpiwc_output_stats *stats, char *err, size_t errlen);
 
 #endif

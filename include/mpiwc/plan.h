@@ -193,12 +193,20 @@ int mpiwc_plan_unpack(struct mpiwc_plan *plan, const uint8_t *buf, size_t len);
 /* Local. Planned bytes of rank r, compressed files at their estimate (stdin counts 0). */
 uint64_t mpiwc_plan_rank_bytes(const struct mpiwc_plan *plan, int r);
 
+/* What --dry-run shows of a rank's memory: its --memory-limit and where it would spill. */
+struct mpiwc_plan_memory {
+    uint64_t limit; /* bytes; 0: none */
+    const char *spill_dir;
+};
+
 /*
- * Local. Write the plan for --dry-run: per rank its ranges and bytes, then
- * the total and the imbalance (max / mean bytes per rank). As text, or as one
- * JSON object when json is true. Returns 0, or -1 when the stream failed.
+ * Local. Write the plan for --dry-run: per rank its ranges and bytes (and,
+ * with mem, mem[rank]'s limit and spill directory), then the total and the
+ * imbalance (max / mean bytes per rank). As text, or as one JSON object when
+ * json is true. Returns 0, or -1 when the stream failed.
  */
-int mpiwc_plan_print(const struct mpiwc_plan *plan, FILE *out, bool json);
+int mpiwc_plan_print(const struct mpiwc_plan *plan, const struct mpiwc_plan_memory *mem, FILE *out,
+                     bool json);
 
 /* Local. Frees everything the plan owns and zeroes it. */
 void mpiwc_plan_free(struct mpiwc_plan *plan);

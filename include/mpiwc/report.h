@@ -59,6 +59,11 @@ enum mpiwc_counter {
                                      compressed file at its estimated text bytes) */
     MPIWC_COUNT_MAP_WAIT_US,      /* microseconds of the map spent waiting for other ranks:
                                      after the last range, or in checkpoint steps' agreements */
+    MPIWC_COUNT_MEMORY_LIMIT,     /* the rank's --memory-limit in bytes (auto worked out) */
+    MPIWC_COUNT_SPILL_RUNS,       /* runs the rank wrote to its spill directory */
+    MPIWC_COUNT_SPILL_WRITTEN,    /* bytes of runs written */
+    MPIWC_COUNT_SPILL_READ,       /* bytes of runs read back */
+    MPIWC_COUNT_SPILL_MERGE_US,   /* microseconds merging runs and sorting them by count */
     MPIWC_COUNTERS
 };
 

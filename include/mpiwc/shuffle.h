@@ -3,7 +3,7 @@
  * it there (the reduce).
  *
  *     struct mpiwc_shuffle_stats st = {0};
- *     if (mpiwc_shuffle(&local, &owned, 64u << 20, comm, &st, err) != 0) ...;
+ *     if (mpiwc_shuffle(&local, &owned, 64u << 20, comm, NULL, &st, err) != 0) ...;
  *     // local is now empty; owned holds this rank's words with global counts
  *     // st.rounds, st.bytes_sent, st.bytes_received, st.exchange_s, st.reduce_s
  *
@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "mpiwc/spill.h"
 #include "mpiwc/table.h"
 
 struct mpiwc_shuffle_stats {
@@ -37,11 +38,15 @@ struct mpiwc_shuffle_stats {
 
 /*
  * Collective over comm. Send local's words to their owners and add what this
- * rank receives into owned; local is cleared. cap: bytes, >= 64. Returns 0, or
- * -1 on every rank if a rank received a malformed buffer or a round would not
- * fit an int count (mpiwc_say_rank() on err, by the rank that saw it).
+ * rank receives into owned; local is cleared. cap: bytes, >= 64. With spill,
+ * owned is written to a run and emptied whenever the next words would take
+ * it past spill's limit (spill.h); a spill that fails sets spill->failed,
+ * and the words that arrive after it are dropped: the caller agrees on it
+ * (the shuffle itself returns 0). Returns 0, or -1 on every rank if a rank
+ * received a malformed buffer or a round would not fit an int count
+ * (mpiwc_say_rank() on err, by the rank that saw it).
  */
 int mpiwc_shuffle(struct mpiwc_table *local, struct mpiwc_table *owned, size_t cap, MPI_Comm comm,
-                  struct mpiwc_shuffle_stats *stats, FILE *err);
+                  struct mpiwc_spill *spill, struct mpiwc_shuffle_stats *stats, FILE *err);
 
 #endif

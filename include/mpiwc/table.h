@@ -208,4 +208,11 @@ static inline bool mpiwc_table_word(const struct mpiwc_table *t, size_t i,
  */
 size_t mpiwc_table_memory_used(const struct mpiwc_table *t);
 
+/*
+ * Local. Bytes t holds as allocated (both slot arrays and the arena's
+ * capacity), at the peak of adding up to more words: an array that grows is
+ * held twice over while its words move to the new one.
+ */
+size_t mpiwc_table_memory_peak(const struct mpiwc_table *t, size_t more);
+
 #endif

@@ -67,12 +67,13 @@ static bool same_opts(const struct mpiwc_options *a, const struct mpiwc_options 
         a->split != b->split || a->casing != b->casing || a->format != b->format ||
         a->stats != b->stats || a->buffer_size != b->buffer_size ||
         a->shuffle_buffer != b->shuffle_buffer || a->memory_limit != b->memory_limit ||
-        a->npaths != b->npaths || !STREQ(a->files_from, b->files_from) ||
-        a->files_from_nul != b->files_from_nul || !STREQ(a->stopwords, b->stopwords) ||
-        a->normalize != b->normalize || a->min_length != b->min_length ||
-        a->ignore_numbers != b->ignore_numbers || a->compat_hadoop != b->compat_hadoop ||
-        a->dry_run != b->dry_run || a->progress != b->progress || a->verbosity != b->verbosity ||
-        a->ninclude != b->ninclude || a->nexclude != b->nexclude)
+        !STREQ(a->spill_dir, b->spill_dir) || a->npaths != b->npaths ||
+        !STREQ(a->files_from, b->files_from) || a->files_from_nul != b->files_from_nul ||
+        !STREQ(a->stopwords, b->stopwords) || a->normalize != b->normalize ||
+        a->min_length != b->min_length || a->ignore_numbers != b->ignore_numbers ||
+        a->compat_hadoop != b->compat_hadoop || a->dry_run != b->dry_run ||
+        a->progress != b->progress || a->verbosity != b->verbosity || a->ninclude != b->ninclude ||
+        a->nexclude != b->nexclude)
         return false;
     for (size_t i = 0; i < a->ninclude; i++)
         if (strcmp(a->include[i], b->include[i]) != 0)

@@ -46,7 +46,7 @@ static void run_shuffle(size_t cap, uint64_t *rounds_out)
             mpiwc_table_add(&local, buf, (size_t)n, 1);
     }
     struct mpiwc_shuffle_stats st = {0};
-    assert_int_equal(mpiwc_shuffle(&local, &owned, cap, MPI_COMM_WORLD, &st, stderr), 0);
+    assert_int_equal(mpiwc_shuffle(&local, &owned, cap, MPI_COMM_WORLD, NULL, &st, stderr), 0);
     assert_int_equal(local.size, 0);
 
     uint64_t expect = (uint64_t)nranks * (uint64_t)(nranks + 1) / 2 + 1;
@@ -107,7 +107,7 @@ static void test_empty_tables(void **state)
     mpiwc_table_init(&local, 0);
     mpiwc_table_init(&owned, 0);
     struct mpiwc_shuffle_stats st = {0};
-    assert_int_equal(mpiwc_shuffle(&local, &owned, 64, MPI_COMM_WORLD, &st, stderr), 0);
+    assert_int_equal(mpiwc_shuffle(&local, &owned, 64, MPI_COMM_WORLD, NULL, &st, stderr), 0);
     assert_int_equal(owned.size, 0);
     int nranks;
     MPI_Comm_size(MPI_COMM_WORLD, &nranks);

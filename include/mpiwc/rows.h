@@ -1,0 +1,91 @@
+/*
+ * rows: streams of result rows in one order, and the k-way merge of them.
+ *
+ *     size_t n;
+ *     struct mpiwc_word *w = mpiwc_rows_of_table(&owned, MPIWC_SORT_WORD, &n);
+ *     struct mpiwc_rows_array a;
+ *     mpiwc_rows_array_init(&a, w, n);           // a stream over the sorted rows
+ *     struct mpiwc_rows *in[2] = {&a.rows, &run_reader.rows};
+ *     struct mpiwc_rows_merge m;
+ *     mpiwc_rows_merge_init(&m, in, 2, MPIWC_SORT_WORD, true);
+ *     struct mpiwc_word row;
+ *     char why[MPIWC_ERRLEN];
+ *     while ((rc = mpiwc_rows_next(&m.rows, &row, why, sizeof why)) > 0) { ... }
+ *     mpiwc_rows_merge_free(&m);
+ *
+ * A stream gives its rows one at a time, each borrowed until the stream's
+ * next call. The output reads every table through one: a rank's sorted owned
+ * words, the runs it spilled to disk (spill.h), what another rank sends (the
+ * output's gather). The merge takes streams sorted in one order (format.h)
+ * and gives their union in that order; with combine, rows of one word from
+ * several streams become one row with the sum of their counts (the runs a
+ * rank spilled hold the same words more than once; word order only), else
+ * equal rows keep their streams' order. A stream fails with a message (a spill file that
+ * reads back short or corrupt), and the merge passes the failure on.
+ *
+ * What it does not do: MPI, files, or copying keys.
+ *
+ * Layer: local, no MPI.
+ */
+#ifndef MPIWC_ROWS_H
+#define MPIWC_ROWS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mpiwc/format.h"
+#include "mpiwc/table.h"
+
+/*
+ * A stream. next() returns 1 and fills *w (borrowed until its next call), 0
+ * at the end (and from then on), or -1 with "reason" in err.
+ */
+struct mpiwc_rows {
+    int (*next)(struct mpiwc_rows *r, struct mpiwc_word *w, char *err, size_t errlen);
+};
+
+/* Local. The next row of r: 1, 0 at the end, -1 on failure (message in err). */
+static inline int mpiwc_rows_next(struct mpiwc_rows *r, struct mpiwc_word *w, char *err,
+                                  size_t errlen)
+{
+    return r->next(r, w, err, errlen);
+}
+
+/*
+ * Local. The words of t as rows sorted in order (keys borrowed from t until
+ * it changes; caller frees the array); *n is t->size. Besides the array the
+ * sort needs 8 bytes a word: MPIWC_ROWS_SORT_BYTES a word in all.
+ */
+struct mpiwc_word *mpiwc_rows_of_table(const struct mpiwc_table *t, enum mpiwc_sort order,
+                                       size_t *n);
+#define MPIWC_ROWS_SORT_BYTES (sizeof(struct mpiwc_word) + sizeof(uint64_t))
+
+/* A stream over an array of rows, in the array's order (borrowed). */
+struct mpiwc_rows_array {
+    struct mpiwc_rows rows;
+    const struct mpiwc_word *w;
+    size_t n, next;
+};
+
+/* Local. */
+void mpiwc_rows_array_init(struct mpiwc_rows_array *a, const struct mpiwc_word *w, size_t n);
+
+/* The merge of several streams sorted in one order; itself a stream. */
+struct mpiwc_rows_merge {
+    struct mpiwc_rows rows;
+    struct mpiwc_rows **in; /* borrowed */
+    struct mpiwc_word *cur; /* each stream's current row */
+    size_t *heap;           /* streams with a current row, a min-heap by it */
+    size_t nheap, nin;
+    size_t advance; /* the stream whose row was handed out last, to advance first; nin: none */
+    enum mpiwc_sort order;
+    bool combine, started;
+};
+
+/* Local. Merge the n streams in (sorted in order; borrowed until free). */
+void mpiwc_rows_merge_init(struct mpiwc_rows_merge *m, struct mpiwc_rows **in, size_t n,
+                           enum mpiwc_sort order, bool combine);
+void mpiwc_rows_merge_free(struct mpiwc_rows_merge *m);
+
+#endif
