@@ -6,18 +6,17 @@
 
 #include "mpiwc/util.h"
 
-struct mpiwc_word *mpiwc_rows_of_table(const struct mpiwc_table *t, enum mpiwc_sort order,
-                                       size_t *n)
+size_t mpiwc_rows_of_table(const struct mpiwc_table *t, enum mpiwc_sort order,
+                           struct mpiwc_word **rows, size_t *cap)
 {
-    struct mpiwc_word *rows = mpiwc_xmalloc(mpiwc_mul_size(t->size ? t->size : 1, sizeof *rows));
+    *rows = mpiwc_grow(*rows, cap, t->size ? t->size : 1, sizeof **rows);
     size_t k = 0;
     struct mpiwc_table_word w;
     for (size_t i = 0; i < mpiwc_table_slots(t); i++)
         if (mpiwc_table_word(t, i, &w))
-            rows[k++] = (struct mpiwc_word){w.key, (uint32_t)w.len, w.count};
-    mpiwc_format_sort(rows, k, order);
-    *n = k;
-    return rows;
+            (*rows)[k++] = (struct mpiwc_word){w.key, (uint32_t)w.len, w.count};
+    mpiwc_format_sort(*rows, k, order);
+    return k;
 }
 
 static int array_next(struct mpiwc_rows *r, struct mpiwc_word *w, char *err, size_t errlen)
@@ -39,11 +38,38 @@ void mpiwc_rows_array_init(struct mpiwc_rows_array *a, const struct mpiwc_word *
     *a = (struct mpiwc_rows_array){{array_next}, w, n, 0};
 }
 
-/* Does stream a's current row come first? Equal rows: the lower stream first. */
+/* The first 8 bytes of a key as a big-endian number (zero padded): ordered as memcmp. */
+static uint64_t prefix_of(const struct mpiwc_word *w)
+{
+    uint64_t v = 0;
+    memcpy(&v, w->key, w->len < 8 ? w->len : 8);
+    return __builtin_bswap64(v);
+}
+
+/*
+ * Does stream a's current row come first? Equal rows: the lower stream
+ * first. The count, then the prefixes, decide nearly every comparison
+ * without a call to memcmp: merging 15 runs of 9.4M distinct words spent
+ * 10% of its time there.
+ */
 static bool before(const struct mpiwc_rows_merge *m, size_t a, size_t b)
 {
-    int c = mpiwc_format_compare(&m->cur[a], &m->cur[b], m->order);
+    const struct mpiwc_word *x = &m->cur[a], *y = &m->cur[b];
+    if (m->order == MPIWC_SORT_COUNT && x->count != y->count)
+        return x->count > y->count;
+    if (m->prefix[a] != m->prefix[b])
+        return m->prefix[a] < m->prefix[b];
+    int c = mpiwc_format_compare(x, y, MPIWC_SORT_WORD);
     return c < 0 || (c == 0 && a < b);
+}
+
+/* The next row of stream s into cur[s]: 1, 0 at its end, -1. */
+static int pull(struct mpiwc_rows_merge *m, size_t s, char *err, size_t errlen)
+{
+    int rc = mpiwc_rows_next(m->in[s], &m->cur[s], err, errlen);
+    if (rc > 0)
+        m->prefix[s] = prefix_of(&m->cur[s]);
+    return rc;
 }
 
 static void sift_down(struct mpiwc_rows_merge *m, size_t i)
@@ -66,8 +92,7 @@ static void sift_down(struct mpiwc_rows_merge *m, size_t i)
 /* Move stream s to its next row: back into the heap at the top, or out of it. */
 static int advance_top(struct mpiwc_rows_merge *m, char *err, size_t errlen)
 {
-    size_t s = m->heap[0];
-    int rc = mpiwc_rows_next(m->in[s], &m->cur[s], err, errlen);
+    int rc = pull(m, m->heap[0], err, errlen);
     if (rc < 0)
         return -1;
     if (rc == 0)
@@ -82,7 +107,7 @@ static int merge_next(struct mpiwc_rows *r, struct mpiwc_word *w, char *err, siz
     if (!m->started) { /* every stream's first row, then the heap */
         m->started = true;
         for (size_t s = 0; s < m->nin; s++) {
-            int rc = mpiwc_rows_next(m->in[s], &m->cur[s], err, errlen);
+            int rc = pull(m, s, err, errlen);
             if (rc < 0)
                 return -1;
             if (rc > 0)
@@ -106,7 +131,8 @@ static int merge_next(struct mpiwc_rows *r, struct mpiwc_word *w, char *err, siz
          * smaller than every other stream's). */
         m->heap[0] = m->heap[--m->nheap];
         sift_down(m, 0);
-        while (m->nheap > 0 && mpiwc_format_compare(&m->cur[m->heap[0]], w, MPIWC_SORT_WORD) == 0) {
+        while (m->nheap > 0 && m->prefix[m->heap[0]] == m->prefix[s] &&
+               mpiwc_format_compare(&m->cur[m->heap[0]], w, MPIWC_SORT_WORD) == 0) {
             uint64_t add = m->cur[m->heap[0]].count;
             if (add > MPIWC_COUNT_MAX - w->count)
                 mpiwc_fatal("a word's count passes the supported %" PRIu64, MPIWC_COUNT_MAX);
@@ -131,6 +157,7 @@ void mpiwc_rows_merge_init(struct mpiwc_rows_merge *m, struct mpiwc_rows **in, s
         .rows = {merge_next},
         .in = in,
         .cur = mpiwc_xcalloc(k, sizeof *m->cur),
+        .prefix = mpiwc_xcalloc(k, sizeof *m->prefix),
         .heap = mpiwc_xmalloc(mpiwc_mul_size(k, sizeof *m->heap)),
         .nin = n,
         .advance = n,
@@ -142,6 +169,7 @@ void mpiwc_rows_merge_init(struct mpiwc_rows_merge *m, struct mpiwc_rows **in, s
 void mpiwc_rows_merge_free(struct mpiwc_rows_merge *m)
 {
     free(m->cur);
+    free(m->prefix);
     free(m->heap);
     memset(m, 0, sizeof *m);
 }

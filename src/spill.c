@@ -155,6 +155,7 @@ void mpiwc_spill_close(struct mpiwc_spill *s)
     free(s->dir);
     free(s->parent);
     free(s->runs);
+    free(s->scratch);
     memset(s, 0, sizeof *s);
 }
 
@@ -505,13 +506,11 @@ int mpiwc_spill_table(struct mpiwc_spill *s, struct mpiwc_table *t)
 {
     int rc = -1;
     if (!s->failed && t->size > 0) {
-        size_t n;
-        struct mpiwc_word *rows = mpiwc_rows_of_table(t, MPIWC_SORT_WORD, &n);
+        size_t n = mpiwc_rows_of_table(t, MPIWC_SORT_WORD, &s->scratch, &s->scratch_cap);
         struct mpiwc_rows_array a;
-        mpiwc_rows_array_init(&a, rows, n);
+        mpiwc_rows_array_init(&a, s->scratch, n);
         uint32_t id;
         rc = write_stream(s, &a.rows, MPIWC_SORT_WORD, &id);
-        free(rows);
         if (rc == 0) {
             s->runs = mpiwc_grow(s->runs, &s->runs_cap, s->nruns + 1, sizeof *s->runs);
             s->runs[s->nruns++] = id;
@@ -713,16 +712,21 @@ int mpiwc_spill_result_open(struct mpiwc_spill *s, struct mpiwc_table *t, enum m
     memset(res, 0, sizeof *res);
     res->s = s;
     if (!mpiwc_spill_spilled(s)) {
-        size_t n;
-        res->array = mpiwc_rows_of_table(t, order, &n);
+        size_t cap = 0, n = mpiwc_rows_of_table(t, order, &res->array, &cap);
         mpiwc_rows_array_init(&res->arr, res->array, n);
         res->rows = &res->arr.rows;
         res->distinct = n;
         return 0;
     }
     double t0 = mpiwc_seconds();
-    /* The table's words become one more run: the whole budget is the merge's. */
-    if (mpiwc_spill_table(s, t) != 0 || reduce_runs(s, s->runs, &s->nruns, MPIWC_SORT_WORD, true))
+    /* The table's words become one more run, and its memory the merge's. */
+    int spilled = mpiwc_spill_table(s, t);
+    mpiwc_table_free(t);
+    mpiwc_table_init(t, 0);
+    free(s->scratch);
+    s->scratch = NULL;
+    s->scratch_cap = 0;
+    if (spilled != 0 || reduce_runs(s, s->runs, &s->nruns, MPIWC_SORT_WORD, true))
         return -1;
     struct spill_merged *m = open_runs(s, s->runs, s->nruns, MPIWC_SORT_WORD, true);
     if (!m)

@@ -75,6 +75,8 @@ struct mpiwc_spill {
     uint32_t next;      /* runs named so far */
     uint32_t *runs;     /* the word-order runs of spilled tables, not yet merged */
     size_t nruns, runs_cap;
+    struct mpiwc_word *scratch; /* the rows of the table being spilled, kept for the next */
+    size_t scratch_cap;
     bool failed;            /* a spill failed: msg says why; later spills are not tried */
     char msg[MPIWC_ERRLEN]; /* "DIR: reason" */
     struct mpiwc_spill_stats st;
@@ -136,7 +138,8 @@ struct mpiwc_spill_result {
 /*
  * Local. Open t's and s's words as one stream in order (top: the stream may
  * stop after that many rows; 0: all). t must not change until the result is
- * closed. Returns 0, or -1 with s->msg set (a spill file failed).
+ * closed; when s spilled, t's words are spilled too and t is left empty, at
+ * its smallest. Returns 0, or -1 with s->msg set (a spill file failed).
  */
 int mpiwc_spill_result_open(struct mpiwc_spill *s, struct mpiwc_table *t, enum mpiwc_sort order,
                             uint64_t top, struct mpiwc_spill_result *res);

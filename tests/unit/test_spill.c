@@ -183,7 +183,9 @@ static void test_merge_combine(void **state)
             mpiwc_table_add(&t[k], all[total].key, all[total].len, 1);
             total++;
         }
-        rows[k] = mpiwc_rows_of_table(&t[k], MPIWC_SORT_WORD, &nrows[k]);
+        size_t cap = 0;
+        rows[k] = NULL;
+        nrows[k] = mpiwc_rows_of_table(&t[k], MPIWC_SORT_WORD, &rows[k], &cap);
     }
     struct ref r;
     ref_of(all, total, &r);
