@@ -7,6 +7,7 @@ Deterministic; rerun after changing an input layout (see each fuzz_NAME.c).
 """
 import os
 import struct
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -54,6 +55,39 @@ def record_seeds():
         record(b'', 5),                     # key_len 0
         record(b'a', 0),                    # count 0
         struct.pack('<IQ', 0xffffffff, 1) + b'abc',  # key_len past the end
+    ]
+
+
+def run_file(rows, order=1, block=64):
+    """A spill run (spill.h): header, blocks of records with their CRC-32, the end."""
+    out = b'MPIWCRUN' + struct.pack('=II', 1, order)
+    blocks, cur = [], b''
+    for word, count in rows:
+        rec = record(word, count)
+        if cur and len(cur) + len(rec) > block:
+            blocks.append(cur)
+            cur = b''
+        cur += rec
+    if cur:
+        blocks.append(cur)
+    for b in blocks:
+        out += struct.pack('=II', len(b), zlib.crc32(b)) + b
+    n = struct.pack('=Q', len(rows))
+    return out + struct.pack('=II', 0, zlib.crc32(n)) + n
+
+
+def spill_seeds():
+    words = sorted({b'a', b'ab', b'abc', b'b', b'the', b'x' * 20, b'\x00nul', b'caf\xc3\xa9',
+                    b'z' * 300})
+    by_word = [(w, i + 1) for i, w in enumerate(words)]
+    by_count = sorted(by_word, key=lambda r: (-r[1], r[0]))
+    return [
+        b'\x00' + run_file(by_word),
+        b'\x00' + run_file(by_count, order=0),
+        b'\x00' + run_file([]),
+        b'\x00' + run_file(by_word, block=1 << 20)[:-3],  # cut
+        b'\x01\x03' + b'\n'.join(w for w, _ in by_word * 3),
+        b'\x01\x00the\nthe\na\n\nb\nthe\n' + b'long' * 40,
     ]
 
 
@@ -119,3 +153,4 @@ write('tokenize', tokenize_seeds())
 write('record', record_seeds())
 write('cli', cli_seeds())
 write('plan', plan_seeds())
+write('spill', spill_seeds())
