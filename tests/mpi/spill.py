@@ -14,6 +14,9 @@ words or so, and the ranks merge their runs at the end. Each case checks:
     root) and a corrupt run (MPIWC_TEST_SPILL_CORRUPT) end the job: exit 1,
     one line on stderr naming the directory or run file, no output file, no
     spill files left;
+  - --checkpoint-dir does not spill: a job that would ends in one line,
+    exit 1, and its last checkpoint resumes with a larger limit to the
+    reference table;
   - SIGTERM while the runs are merged (the output phase, as --progress
     announces it) leaves the previous -o file as it was and no directory;
     SIGKILL leaves one, named mpiwc-spill-USER-HOST-PID-*, for the man
@@ -161,6 +164,27 @@ def check_errors(tap, mpiwc, tmp, paths):
                not os.path.exists(out) and leftovers(spill) == [],
                'np=%d a corrupt run: one line naming it, exit 1, no output, nothing left' % np,
                r.stderr.decode(errors='replace') + str(os.listdir(spill)))
+
+    # --checkpoint-dir: no spill; the job stops in one line and resumes with more memory.
+    ck = os.path.join(tmp, 'ck')
+    env = dict(os.environ, MPIWC_CHECKPOINT_STEP='16K')
+    want = reference([], paths)
+    for np in (2, 3):
+        shutil.rmtree(ck, ignore_errors=True)
+        base = ['-x', 'MPIWC_CHECKPOINT_STEP', mpiwc, '--checkpoint-dir=' + ck,
+                '--checkpoint-interval=0', '-o', out]
+        # 512K: the owned words outgrow it after a few checkpoints.
+        r = run(mpirun(np) + base + ['--memory-limit=512K'] + paths, env=env)
+        tap.ok(one_error_line(r, '--checkpoint-dir') and not os.path.exists(out),
+               'np=%d --checkpoint-dir with a limit it outgrows: one line, exit 1, no output'
+               % np, r.stderr.decode(errors='replace'))
+        r = run(mpirun(np) + base + ['--memory-limit=64M'] + paths, env=env)
+        got = open(out, 'rb').read() if os.path.exists(out) else b''
+        tap.ok(r.returncode == 0 and b'resum' in r.stderr and got == want,
+               'np=%d ... resumed from its checkpoint with a larger limit: the reference table'
+               % np, r.stderr.decode(errors='replace'))
+        if os.path.exists(out):
+            os.remove(out)
 
     # Read-only and full file systems: small tmpfs mounts, as root.
     ro, full = os.path.join(tmp, 'ro'), os.path.join(tmp, 'full')
