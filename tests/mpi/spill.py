@@ -10,6 +10,8 @@ words or so, and the ranks merge their runs at the end. Each case checks:
     format, --top, --output-dir (the parts' union is the table), Unicode
     options, a gzip-compressed input, standard input at np 3;
   - the private spill directories are gone afterwards;
+  - --dry-run and --report show each rank's limit and spill directory: the
+    given ones, or auto's share of the host's memory, $TMPDIR or /tmp;
   - a missing or unwritable --spill-dir, a full disk (a small tmpfs, as
     root) and a corrupt run (MPIWC_TEST_SPILL_CORRUPT) end the job: exit 1,
     one line on stderr naming the directory or run file, no output file, no
@@ -136,6 +138,36 @@ def check_tables(tap, mpiwc, tmp, paths):
     tap.ok(r.returncode == 0 and r.stdout == want, 'np=3 standard input: the reference table',
            r.stderr.decode(errors='replace'))
     tap.ok(leftovers(spill) == [], 'no spill directory left after all the runs')
+
+
+def check_dry_run(tap, mpiwc, tmp, paths):
+    phys = os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE')
+    for np in (1, 3):
+        r = run(mpirun(np) + [mpiwc, '--dry-run', '--format=json', '--memory-limit=3M',
+                              '--spill-dir=' + tmp] + paths)
+        plans = json.loads(r.stdout)['rank_plans'] if r.returncode == 0 else []
+        tap.ok(len(plans) == np and all(p['memory_limit'] == 3 << 20 and p['spill_dir'] == tmp
+                                        for p in plans),
+               'np=%d --dry-run: every rank limited to 3M, spilling under --spill-dir' % np,
+               r.stdout.decode(errors='replace')[:400] + r.stderr.decode(errors='replace'))
+        env = dict(os.environ, TMPDIR=tmp)
+        r = run(mpirun(np) + ['-x', 'TMPDIR', mpiwc, '--dry-run', '--format=json'] + paths, env=env)
+        plans = json.loads(r.stdout)['rank_plans'] if r.returncode == 0 else []
+        # auto: half the host's memory over its ranks, or less (a cgroup, ulimit -v).
+        tap.ok(len(plans) == np and all(0 < p['memory_limit'] <= phys // 2 // np and
+                                        p['spill_dir'] == tmp for p in plans),
+               'np=%d --dry-run: auto is at most half the memory over %d ranks; $TMPDIR' % (np, np),
+               r.stdout.decode(errors='replace')[:400])
+        text = run(mpirun(np) + [mpiwc, '--dry-run', '--memory-limit=0'] + paths)
+        tap.ok(text.stdout.decode().count('no memory limit') == np,
+               'np=%d --dry-run text: --memory-limit=0 is no limit on each rank' % np,
+               text.stdout.decode(errors='replace'))
+    report = os.path.join(tmp, 'limit.json')
+    r = run(mpirun(2) + [mpiwc, '--memory-limit=5M', '--report=' + report, '-o', os.devnull] +
+            paths)
+    ranks = json.load(open(report))['counters']['memory_limit']['ranks'] if r.returncode == 0 \
+        else []
+    tap.ok(ranks == [5 << 20, 5 << 20], 'np=2 --report: memory_limit of each rank', ranks)
 
 
 def one_error_line(r, what):
@@ -271,6 +303,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix='mpiwc-spill-test-')
     try:
         paths = corpus(tmp)
+        check_dry_run(tap, mpiwc, tmp, paths)
         check_tables(tap, mpiwc, tmp, paths)
         check_errors(tap, mpiwc, tmp, paths)
         check_signals(tap, mpiwc, tmp, paths)
