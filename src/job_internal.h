@@ -160,7 +160,8 @@ void mpiwc_job_ckpt_remove_older(const char *dir, uint64_t below);
  * Collective. This rank's budget for its tables: --memory-limit, or for auto
  * half the memory of its host (the smaller of the physical memory and the
  * cgroup's limit) shared by the job's ranks on that host, and at most half
- * of its own ulimit -v or -d. 0: no limit.
+ * of what its own ulimit -v or -d leaves beside what it maps already (MPI's
+ * libraries and shared memory). 0: no limit.
  */
 size_t mpiwc_job_budget(const struct mpiwc_options *opts, MPI_Comm comm);
 

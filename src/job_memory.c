@@ -59,6 +59,35 @@ static uint64_t cgroup_limit(void)
     return v;
 }
 
+/* A /proc/self/status field in bytes ("VmSize:" and the like), or 0. */
+static uint64_t status_bytes(const char *field)
+{
+    FILE *f = fopen("/proc/self/status", "re");
+    if (!f)
+        return 0;
+    char line[256];
+    uint64_t v = 0;
+    size_t n = strlen(field);
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, field, n) == 0) {
+            v = strtoull(line + n, NULL, 10) * 1024; /* "  123456 kB" */
+            break;
+        }
+    fclose(f);
+    return v;
+}
+
+/* Half of what a resource limit leaves beside what the process already maps (MPI's
+ * libraries and shared memory, most of it); UINT64_MAX: no limit. */
+static uint64_t rlimit_share(int resource, const char *field)
+{
+    struct rlimit rl;
+    if (getrlimit(resource, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return UINT64_MAX;
+    uint64_t used = status_bytes(field);
+    return used < (uint64_t)rl.rlim_cur ? ((uint64_t)rl.rlim_cur - used) / 2 : 1;
+}
+
 size_t mpiwc_job_budget(const struct mpiwc_options *opts, MPI_Comm comm)
 {
     MPI_Comm host;
@@ -72,12 +101,9 @@ size_t mpiwc_job_budget(const struct mpiwc_options *opts, MPI_Comm comm)
     uint64_t host_bytes = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : UINT64_MAX;
     host_bytes = min64(host_bytes, cgroup_limit());
     uint64_t mine = host_bytes == UINT64_MAX ? UINT64_MAX : host_bytes / 2 / (uint64_t)on_host;
-    /* ulimit -v and -d bound this process alone; half of it leaves room for MPI's own mappings. */
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-        mine = min64(mine, (uint64_t)rl.rlim_cur / 2);
-    if (getrlimit(RLIMIT_DATA, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-        mine = min64(mine, (uint64_t)rl.rlim_cur / 2);
+    /* ulimit -v and -d bound this process alone. */
+    mine = min64(mine, rlimit_share(RLIMIT_AS, "VmSize:"));
+    mine = min64(mine, rlimit_share(RLIMIT_DATA, "VmData:"));
     if (mine == UINT64_MAX || mine == 0) /* nothing known: the local table's limit alone */
         mine = MPIWC_LOCAL_TABLE_LIMIT;
     return mine > SIZE_MAX - 1 ? SIZE_MAX - 1 : (size_t)mine;

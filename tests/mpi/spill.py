@@ -19,6 +19,9 @@ words or so, and the ranks merge their runs at the end. Each case checks:
   - --checkpoint-dir does not spill: a job that would ends in one line,
     exit 1, and its last checkpoint resumes with a larger limit to the
     reference table;
+  - under `ulimit -v`, where --memory-limit=0 runs out of memory on 1.4M
+    distinct words, the default (auto) completes with the reference table:
+    it leaves room for what MPI maps already, and spills;
   - SIGTERM while the runs are merged (the output phase, as --progress
     announces it) leaves the previous -o file as it was and no directory;
     SIGKILL leaves one, named mpiwc-spill-USER-HOST-PID-*, for the man
@@ -250,6 +253,50 @@ def check_errors(tap, mpiwc, tmp, paths):
             subprocess.run(['umount', d])
 
 
+def asan_build(mpiwc):
+    with open(mpiwc, 'rb') as f:
+        data = f.read()
+    return b'__asan_init' in data or b'libasan' in data
+
+
+def check_ulimit(tap, mpiwc, tmp):
+    """The case that failed before spilling: a singleton under ulimit -v 300000."""
+    name = 'ulimit -v 300000: auto spills and completes where --memory-limit=0 runs out'
+    if asan_build(mpiwc):
+        tap.skip(name, 'AddressSanitizer reserves terabytes of address space: no ulimit -v')
+        return
+    rng = random.Random(5)
+    path = os.path.join(tmp, 'highcard.txt')
+    letters = 'abcdefghijklmnopqrstuvwxyz'
+    with open(path, 'w') as f:
+        for _ in range(130000):
+            f.write(' '.join(''.join(rng.choices(letters, k=rng.randint(5, 10)))
+                             for _ in range(12)) + '\n')
+    out = os.path.join(tmp, 'ulimit.tsv')
+    spill = os.path.join(tmp, 'ulimit-spill')
+    os.mkdir(spill)
+
+    def under_ulimit(limit):
+        return run(['bash', '-c', 'ulimit -v 300000; exec "$@"', 'bash', mpiwc, limit,
+                    '--report=' + out + '.json', '-o', out, path], env=dict(os.environ,
+                                                                           TMPDIR=spill))
+    r0 = under_ulimit('--memory-limit=0')
+    r = under_ulimit('--memory-limit=auto')
+    got = open(out, 'rb').read() if r.returncode == 0 else b''
+    ok = tap.ok(r.returncode == 0 and got == reference([], [path]) and leftovers(spill) == [],
+                name.replace('where', 'with the reference table; where'),
+                r.stderr.decode(errors='replace'))
+    if ok:
+        tap.ok(spill_runs(out + '.json') > 0, 'ulimit -v 300000: it spilled')
+    if r0.returncode == 0:
+        tap.skip('ulimit -v 300000: --memory-limit=0 runs out of memory',
+                 'the limit leaves room for the whole table on this machine')
+    else:
+        tap.ok(r0.returncode == 1 and b'out of memory' in r0.stderr,
+               'ulimit -v 300000: --memory-limit=0 runs out of memory, in one line',
+               r0.stderr.decode(errors='replace'))
+
+
 def check_signals(tap, mpiwc, tmp, paths):
     """Without mpirun, so that the signal reaches the process itself."""
     spill = os.path.join(tmp, 'signals')
@@ -306,6 +353,7 @@ def main():
         check_dry_run(tap, mpiwc, tmp, paths)
         check_tables(tap, mpiwc, tmp, paths)
         check_errors(tap, mpiwc, tmp, paths)
+        check_ulimit(tap, mpiwc, tmp)
         check_signals(tap, mpiwc, tmp, paths)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
