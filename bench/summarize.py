@@ -26,6 +26,25 @@ row per (corpus, bytes, program, ranks, options) with
                       load imbalance, or a slow core
   words, distinct     from the --report counters (sum over ranks)
 
+and, appended after them (older results.csv files stop at distinct):
+
+  words_s       words / median_s
+  rss_per_distinct    peak RSS bytes per distinct word a rank holds:
+                      rss_kib * 1024 / (distinct / ranks), i.e. at np 1 peak
+                      RSS bytes / distinct words, at np N the largest rank's
+                      peak RSS bytes / (distinct / N), its even share
+  spill_runs, spill_written, spill_read   --report's counters summed over
+                      ranks (runs written; bytes written to and read back from
+                      --spill-dir), median over runs; 0 where nothing spilled
+  spill_merge_s       median over runs of the longest merge of spilled runs
+                      of a rank (--report's spill_merge_us max, in seconds)
+  memory_limit        median over runs of each rank's budget in bytes
+                      (--report's memory_limit max; what --memory-limit=auto
+                      came to; 0: no limit)
+
+A counter missing from the --report files (an older mpiwc) leaves its field
+empty.
+
 The second form reads results.csv and writes OUT_DIR/plots.gp, a gnuplot script
 with the data inline that draws throughput.png, speedup.png and phases.png
 (the map's bar split into read, tokenize and the rest: early rounds, waiting).
@@ -43,7 +62,11 @@ STEPS = ["read", "tokenize", "pack", "exchange", "merge", "gather", "sort", "wri
 FIELDS = (["corpus", "bytes", "files", "program", "ranks", "options", "runs", "median_s",
            "min_s", "max_s", "mb_s", "vs_wc", "speedup", "efficiency", "rss_kib"]
           + [p + "_s" for p in PHASES] + [s + "_s" for s in STEPS]
-          + ["map_wait_max_s", "words", "distinct"])
+          + ["map_wait_max_s", "words", "distinct"]
+          + ["words_s", "rss_per_distinct", "spill_runs", "spill_written", "spill_read",
+             "spill_merge_s", "memory_limit"])
+# --report counters summed over ranks, then the median over runs
+SPILL_SUMS = ["spill_runs", "spill_written", "spill_read"]
 PROGRAM_ORDER = {"wc -w": 0, "mpiwc": 1, "sort|uniq -c": 2}
 
 
@@ -75,6 +98,7 @@ def summarize(raw_path, out_dir, weak, meta):
                "rss_kib": max(rss) if rss else None}
         phases = {p: [] for p in PHASES + STEPS}
         waits = []
+        spill = {k: [] for k in SPILL_SUMS + ["spill_merge_s", "memory_limit"]}
         words = distinct = None
         for r in g["runs"]:
             if not r["report"] or not os.path.exists(r["report"]):
@@ -90,12 +114,24 @@ def summarize(raw_path, out_dir, weak, meta):
             c = rep.get("counters", {})
             if "map_wait_us" in c:
                 waits.append(c["map_wait_us"]["max"] / 1e6)
+            for k in SPILL_SUMS:
+                if k in c:
+                    spill[k].append(c[k]["sum"])
+            if "spill_merge_us" in c:
+                spill["spill_merge_s"].append(c["spill_merge_us"]["max"] / 1e6)
+            if "memory_limit" in c:
+                spill["memory_limit"].append(c["memory_limit"]["max"])
             words = c.get("words", {}).get("sum", words)
             distinct = c.get("owned_distinct", {}).get("sum", distinct)
         for p in PHASES + STEPS:
             row[p + "_s"] = statistics.median(phases[p]) if phases[p] else None
         row["map_wait_max_s"] = statistics.median(waits) if waits else None
         row["words"], row["distinct"] = words, distinct
+        row["words_s"] = words / med if words is not None and med > 0 else None
+        row["rss_per_distinct"] = row["rss_kib"] * 1024 / (distinct / ranks) \
+            if row["rss_kib"] and distinct else None
+        for k, v in spill.items():
+            row[k] = statistics.median(v) if v else None
         rows.append(row)
 
     by_key = {(r["corpus"], r["bytes"], r["program"], r["ranks"], r["options"]): r for r in rows}

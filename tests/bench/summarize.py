@@ -4,6 +4,10 @@ wc -w from the same corpus, strong and weak speedup and efficiency, peak RSS,
 phase and step medians and map_wait_max_s from the --report files, a table.md
 whose rows all have nine cells (a `|` in a program name escaped), and the
 phase bars of plots.gp, whose map is split into read, tokenize and the rest.
+The fields appended for spilling (issue 20): words/s, peak RSS bytes per
+distinct word a rank holds, the spill counters summed over ranks, the longest
+merge of a rank, the memory limit; empty where a report lacks them; the old
+columns keep their order.
 
 usage: summarize.py SUMMARIZE_PY
 
@@ -40,19 +44,27 @@ def close(a, b):
     return a is not None and abs(float(a) - b) <= 1e-3 * max(1.0, abs(b))
 
 
-def report(path, map_s, wait_us, words):
+WORDS, DISTINCT = 6000000, 2500000
+
+
+def report(path, map_s, wait_us, spill):
+    """spill: {counter: [value per rank]} for the spill counters, or None: a
+    report without them (an mpiwc from before issue 20)."""
+    counters = {'words': {'sum': WORDS}, 'owned_distinct': {'sum': DISTINCT},
+                'map_wait_us': {'sum': wait_us, 'min': 0, 'max': wait_us}}
+    for k, ranks in (spill or {}).items():
+        counters[k] = {'sum': sum(ranks), 'min': min(ranks), 'max': max(ranks), 'ranks': ranks}
     with open(path, 'w') as f:
         json.dump({'phases': {'plan': {'wall_s': 0.001}, 'map': {'wall_s': map_s},
                               'shuffle': {'wall_s': 0.002}, 'reduce': {'wall_s': 0.003},
                               'output': {'wall_s': 0.004}},
                    'steps': {'read': {'avg_s': map_s / 5}, 'tokenize': {'avg_s': map_s * 0.7},
                              'sort': {'avg_s': 0.001}},
-                   'counters': {'words': {'sum': words}, 'owned_distinct': {'sum': 77},
-                                'map_wait_us': {'sum': wait_us, 'min': 0, 'max': wait_us}}}, f)
+                   'counters': counters}, f)
 
 
 def run(summarize, tmp, weak, runs):
-    """runs: (corpus, bytes, program, ranks, options, [(wall, rss, map_s, wait_us)])"""
+    """runs: (corpus, bytes, program, ranks, options, [(wall, rss, map_s, wait_us[, spill])])"""
     raw = os.path.join(tmp, 'raw-%d.csv' % weak)
     out = os.path.join(tmp, 'out-%d' % weak)
     os.makedirs(out)
@@ -61,39 +73,72 @@ def run(summarize, tmp, weak, runs):
         w.writerow(['corpus', 'bytes', 'files', 'program', 'ranks', 'options', 'rep', 'wall_s',
                     'rss_kib', 'report'])
         for corpus, nbytes, program, ranks, options, reps in runs:
-            for k, (wall, rss, map_s, wait_us) in enumerate(reps, 1):
+            for k, (wall, rss, map_s, wait_us, *spill) in enumerate(reps, 1):
                 rep = ''
                 if program == 'mpiwc':
                     rep = os.path.join(tmp, '%s-%d-%d-%s-%d-%d.json' % (
                         corpus, nbytes, ranks, options.strip('-'), k, weak))
-                    report(rep, map_s, wait_us, 1000)
+                    report(rep, map_s, wait_us, spill[0] if spill else None)
                 w.writerow([corpus, nbytes, 1, program, ranks, options, k, wall, rss, rep])
     p = subprocess.run([sys.executable, summarize, '--weak=%d' % weak, '--', raw, out],
                        capture_output=True, text=True)
     ok(p.returncode == 0, 'summarize.py --weak=%d exits 0' % weak, p.stderr)
     with open(os.path.join(out, 'results.csv'), newline='') as f:
+        header = next(csv.reader(f))
+        f.seek(0)
         rows = {(r['corpus'], int(r['bytes']), r['program'], int(r['ranks']), r['options']): r
                 for r in csv.DictReader(f)}
     with open(os.path.join(out, 'table.md')) as f:
         table = f.read().splitlines()
-    return rows, table
+    return rows, table, header
+
+
+# results.csv's columns before issue 20, in their order
+OLD_HEADER = ['corpus', 'bytes', 'files', 'program', 'ranks', 'options', 'runs', 'median_s',
+              'min_s', 'max_s', 'mb_s', 'vs_wc', 'speedup', 'efficiency', 'rss_kib', 'plan_s',
+              'map_s', 'shuffle_s', 'reduce_s', 'output_s', 'read_s', 'tokenize_s', 'pack_s',
+              'exchange_s', 'merge_s', 'gather_s', 'sort_s', 'write_s', 'map_wait_max_s', 'words',
+              'distinct']
+NEW_FIELDS = ['words_s', 'rss_per_distinct', 'spill_runs', 'spill_written', 'spill_read',
+              'spill_merge_s', 'memory_limit']
 
 
 def main():
     summarize = sys.argv[1]
     B = 10**9
     wc = [(2.0, 1500, 0, 0), (2.4, 1600, 0, 0), (1.8, 1400, 0, 0)]
-    np1 = [(0.5, 17000, 0.40, 1000), (0.7, 17500, 0.60, 3000), (0.4, 16000, 0.30, 2000)]
-    np2 = [(0.3, 9000, 0.25, 50000), (0.26, 9100, 0.20, 70000), (0.34, 8800, 0.30, 60000)]
+    # np 1 and 2 in memory: the spill counters reported, all 0; limit 4 GiB per rank
+    nospill1 = {'spill_runs': [0], 'spill_written': [0], 'spill_read': [0],
+                'spill_merge_us': [0], 'memory_limit': [4 << 30]}
+    nospill2 = {k: v * 2 for k, v in nospill1.items()}
+    np1 = [(0.5, 17000, 0.40, 1000, nospill1), (0.7, 17500, 0.60, 3000, nospill1),
+           (0.4, 16000, 0.30, 2000, nospill1)]
+    np2 = [(0.3, 9000, 0.25, 50000, nospill2), (0.26, 9100, 0.20, 70000, nospill2),
+           (0.34, 8800, 0.30, 60000, nospill2)]
+    # np 2 spilling under --memory-limit=256M, per rank
+    M256 = 256 << 20
+    spill2 = [(0.9, 5000, 0.6, 1000, {'spill_runs': [3, 4], 'spill_written': [300000000, 410000000],
+                                     'spill_read': [300000000, 400000000],
+                                     'spill_merge_us': [1500000, 2500000],
+                                     'memory_limit': [M256, M256]}),
+              (1.1, 4800, 0.7, 1000, {'spill_runs': [5, 5], 'spill_written': [500000000, 520000000],
+                                     'spill_read': [500000000, 500000000],
+                                     'spill_merge_us': [3000000, 1000000],
+                                     'memory_limit': [M256, M256]}),
+              (0.8, 4900, 0.5, 1000, {'spill_runs': [2, 3], 'spill_written': [200000000, 290000000],
+                                     'spill_read': [200000000, 300000000],
+                                     'spill_merge_us': [500000, 700000],
+                                     'memory_limit': [M256, M256]})]
     space1 = [(0.8, 30000, 0.7, 0), (0.9, 31000, 0.8, 0), (0.85, 30500, 0.75, 0)]
     sort = [(9.0, 8000, 0, 0)]
     runs = [('text', B, 'wc -w', 1, 'default', wc),
             ('text', B, 'mpiwc', 1, 'default', np1),
             ('text', B, 'mpiwc', 2, 'default', np2),
             ('text', B, 'mpiwc', 1, '--split=space', space1),
+            ('text', B, 'mpiwc', 2, '--memory-limit=256M', spill2),
             ('text', B, 'sort|uniq -c', 1, '--split=space --case=keep', sort)]
     with tempfile.TemporaryDirectory() as tmp:
-        rows, table = run(summarize, tmp, 0, runs)
+        rows, table, header = run(summarize, tmp, 0, runs)
         walls = lambda reps: [r[0] for r in reps]
         t_wc, t1, t2 = median(walls(wc)), median(walls(np1)), median(walls(np2))
         r1 = rows.get(('text', B, 'mpiwc', 1, 'default'), {})
@@ -134,6 +179,36 @@ def main():
         s = rows.get(('text', B, 'sort|uniq -c', 1, '--split=space --case=keep'), {})
         ok(close(s.get('vs_wc'), t_wc / 9.0) and s.get('speedup') == '',
            'sort|uniq -c: a ratio to wc -w, no speedup', s)
+        # Issue 20's fields, worked out by hand from the made-up runs above.
+        ok(header[:31] == OLD_HEADER and header[31:] == NEW_FIELDS,
+           'results.csv: the old columns in their order, the new ones appended', header)
+        # words / median: 6e6 / 0.5 at np 1, 6e6 / 0.3 at np 2
+        ok(close(r1.get('words_s'), 12e6) and close(r2.get('words_s'), 20e6),
+           'words/s = words / median wall', (r1.get('words_s'), r2.get('words_s')))
+        # 17500 KiB * 1024 / 2.5e6 distinct; at np 2 9100 KiB * 1024 / (2.5e6 / 2)
+        ok(close(r1.get('rss_per_distinct'), 7.168) and close(r2.get('rss_per_distinct'), 7.45472),
+           'bytes of peak RSS per distinct word: np 1 RSS / distinct, np 2 max rank / (distinct / 2)',
+           (r1.get('rss_per_distinct'), r2.get('rss_per_distinct')))
+        sp = rows.get(('text', B, 'mpiwc', 2, '--memory-limit=256M'), {})
+        # per run, summed over ranks: runs 7, 10, 5; written 710, 1020, 490 MB; read 700,
+        # 1000, 500 MB; longest merge of a rank 2.5, 3.0, 0.7 s: the medians
+        ok(sp.get('spill_runs') == '7' and sp.get('spill_written') == '710000000'
+           and sp.get('spill_read') == '700000000' and close(sp.get('spill_merge_s'), 2.5)
+           and sp.get('memory_limit') == str(256 << 20),
+           'spill runs, bytes written and read summed over ranks, longest merge, the limit: '
+           'medians over runs', sp)
+        # 5000 KiB * 1024 / (2.5e6 / 2)
+        ok(close(sp.get('rss_per_distinct'), 4.096) and close(sp.get('words_s'), 6e6 / 0.9),
+           'the spilling row: bytes per distinct word and words/s', sp)
+        ok(r1.get('spill_runs') == '0' and r2.get('spill_written') == '0'
+           and close(r2.get('spill_merge_s'), 0.0) and r2.get('memory_limit') == str(4 << 30),
+           'in memory: spill counters 0, the limit reported', r2)
+        w = rows.get(('text', B, 'wc -w', 1, 'default'), {})
+        ok(rs.get('spill_runs') == '' and rs.get('spill_merge_s') == ''
+           and rs.get('memory_limit') == '' and rs.get('words_s') != ''
+           and w.get('words_s') == '' and w.get('rss_per_distinct') == ''
+           and w.get('spill_runs') == '',
+           'a report without spill counters, and wc -w (no report), leave them empty', (rs, w))
         cells = [len(line.replace('\\|', '').split('|')[1:-1]) for line in table]
         ok(len(table) == 2 + len(runs) and all(n == 9 for n in cells),
            'table.md: a header, a rule and one row of nine cells per configuration', table)
@@ -142,7 +217,7 @@ def main():
         weak_runs = [('text', B, 'wc -w', 1, 'default', wc),
                      ('text', B, 'mpiwc', 1, 'default', np1),
                      ('text', 2 * B, 'mpiwc', 2, 'default', np2)]
-        rows, _ = run(summarize, tmp, 1, weak_runs)
+        rows, _, _ = run(summarize, tmp, 1, weak_runs)
         w2 = rows.get(('text', 2 * B, 'mpiwc', 2, 'default'), {})
         ok(close(w2.get('speedup'), 2 * t1 / t2) and close(w2.get('efficiency'), t1 / t2),
            'weak speedup np 2 = 2 * median np 1 / median np 2', w2)
