@@ -10,12 +10,27 @@
 #      bible     the King James Bible (package bible-kjv) repeated to SIZE bytes
 #      many      natural text of SIZE bytes in FILES files (a directory)
 #      highcard  HIGHCARD_SIZE bytes of uniform draws over HIGHCARD_VOCAB words
-#                (1G over 40M words: about 37M distinct)
+#                (1G over 40M words: about 37.5M distinct)
+#      huge      with HUGE=1: HUGE_SIZE bytes of uniform draws over HUGE_VOCAB
+#                words (4G over 150M words: about 140M distinct), made only
+#                where CACHE_DIR's disk has 3x its size free (the corpus, then
+#                spill files and sort's temporary files; see below)
 # 3. For each corpus: `LC_ALL=C wc -w` (the baseline) and `mpirun -np N mpiwc`
 #    for N in RANKS and each option set in VARIANTS run in rounds, each round
 #    every one of them once, wc -w first: WARMUP untimed rounds (page cache,
-#    first-touch), then REPEAT timed ones. On highcard, `tr -s ' ' '\n' |
-#    LC_ALL=C sort | uniq -c` follows where it fits. mpiwc writes its table
+#    first-touch), then REPEAT timed ones. The baseline is `LC_ALL=C wc -w`,
+#    the C locale named on purpose: wc counts bytes between ASCII whitespace
+#    without decoding UTF-8, its fastest mode. On highcard and huge,
+#    `tr -s ' ' '\n' | LC_ALL=C sort | uniq -c` follows where it fits.
+#    highcard runs each option set of HIGHCARD_VARIANTS (by default in memory
+#    and spilling under --memory-limit=256M); after its timed rounds each of
+#    them runs once more at the smallest np with -o to a file, whose SHA-256
+#    must be the first option set's: the verdict (byte-identical or not, with
+#    the spill runs of each) goes to the log and to results.json's meta
+#    (highcard_identical). huge runs np in HUGE_RANKS once each with default
+#    options (the default --memory-limit=auto: half the host's memory shared
+#    by its ranks), no warm-up. Spill files go to mpiwc's default --spill-dir
+#    (TMPDIR, else /tmp), logged with its free space. mpiwc writes its table
 #    with -o /dev/null: through mpirun, standard output is forwarded by Open
 #    MPI at a few MB/s (the highcard table, 431 MB, took 120 s that way
 #    against 11 s written by mpiwc itself). Wall time: date +%s.%N around the whole command
@@ -51,11 +66,17 @@
 #   FILES=64             files in the "many" corpus
 #   HIGHCARD=1           0 skips the high-cardinality corpus
 #   HIGHCARD_SIZE=1G  HIGHCARD_VOCAB=40000000
-#   HIGHCARD_REPEAT=1  HIGHCARD_WARMUP=0  HIGHCARD_VARIANTS=default
+#   HIGHCARD_REPEAT=1  HIGHCARD_WARMUP=0
 #                        (its runs take minutes each; the file is read once into
 #                        the page cache instead of a warm-up run)
-#   SORT_BASELINE=auto   sort|uniq -c on highcard: auto = if TMPDIR has 3x the
-#                        corpus free and memory holds it; 1 always; 0 never
+#   HIGHCARD_VARIANTS="default --memory-limit=256M"   its option sets: in
+#                        memory and spilling (the first is the reference of the
+#                        byte-identity check)
+#   HUGE=0               1: also the huge corpus (skipped, with a line in the
+#                        log, where the disk lacks 3x HUGE_SIZE)
+#   HUGE_SIZE=4G  HUGE_VOCAB=150000000  HUGE_RANKS="1 2"
+#   SORT_BASELINE=auto   sort|uniq -c on highcard and huge: auto = if TMPDIR has
+#                        3x the corpus free and memory holds it; 1 always; 0 never
 #   WEAK=0               1: weak scaling, np=N reads a corpus of N * SIZE
 #   SEED=1  BUILD_DIR=build-bench  CACHE_DIR=bench/cache  RESULTS_DIR=bench/results
 #   DOCS_DIR=docs/bench  (empty: do not copy the plots and results, and write
@@ -81,7 +102,11 @@ HIGHCARD_SIZE=${HIGHCARD_SIZE:-1G}
 HIGHCARD_VOCAB=${HIGHCARD_VOCAB:-40000000}
 HIGHCARD_REPEAT=${HIGHCARD_REPEAT:-1}
 HIGHCARD_WARMUP=${HIGHCARD_WARMUP:-0}
-HIGHCARD_VARIANTS=${HIGHCARD_VARIANTS:-default}
+HIGHCARD_VARIANTS=${HIGHCARD_VARIANTS:-default --memory-limit=256M}
+HUGE=${HUGE:-0}
+HUGE_SIZE=${HUGE_SIZE:-4G}
+HUGE_VOCAB=${HUGE_VOCAB:-150000000}
+HUGE_RANKS=${HUGE_RANKS:-1 2}
 SORT_BASELINE=${SORT_BASELINE:-auto}
 WEAK=${WEAK:-0}
 SEED=${SEED:-1}
@@ -131,6 +156,10 @@ bytes_of() {
 now() {
     date +%s.%N
 }
+# free_bytes DIR: bytes free for an unprivileged user on DIR's file system.
+free_bytes() {
+    df -Pk "$1" | awk 'NR == 2 {printf "%.0f", $4 * 1024}'
+}
 
 # ---- 0. set-up ----------------------------------------------------------
 
@@ -143,7 +172,10 @@ log "mpiwc benchmark $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(hostname), $(nproc) cor
 log "knobs: SIZE=$SIZE RANKS='$RANKS' REPEAT=$REPEAT WARMUP=$WARMUP VARIANTS='$VARIANTS'" \
     "MPIWC_ARGS='$MPIWC_ARGS' MPIRUN_ARGS='$MPIRUN_ARGS' CORPORA='$CORPORA' FILES=$FILES" \
     "HIGHCARD=$HIGHCARD HIGHCARD_SIZE=$HIGHCARD_SIZE HIGHCARD_VOCAB=$HIGHCARD_VOCAB" \
-    "HIGHCARD_REPEAT=$HIGHCARD_REPEAT SORT_BASELINE=$SORT_BASELINE WEAK=$WEAK SEED=$SEED"
+    "HIGHCARD_REPEAT=$HIGHCARD_REPEAT HIGHCARD_VARIANTS='$HIGHCARD_VARIANTS' HUGE=$HUGE" \
+    "HUGE_SIZE=$HUGE_SIZE HUGE_VOCAB=$HUGE_VOCAB HUGE_RANKS='$HUGE_RANKS'" \
+    "SORT_BASELINE=$SORT_BASELINE WEAK=$WEAK SEED=$SEED"
+log "baseline: LC_ALL=C wc -w (the C locale: bytes between ASCII whitespace, no UTF-8 decoding)"
 
 need_pkg time || die "GNU time (package time) is needed for peak RSS"
 
@@ -165,6 +197,11 @@ mpirun_flags+=($MPIRUN_ARGS)
 
 gen_hash=$(sha1sum tools/gen/mpiwc-gen.c | cut -c1-8)
 
+# uniform_path KIND BYTES VOCAB: where the uniform (Zipf 0) corpus lies.
+uniform_path() {
+    printf '%s\n' "$CACHE_DIR/$1-$2-v$3-s$SEED-$gen_hash.txt"
+}
+
 # corpus_path KIND BYTES: generate the corpus unless cached; prints its path.
 corpus_path() {
     local kind=$1 bytes=$2 path
@@ -183,10 +220,12 @@ corpus_path() {
                 mv "$path.tmp" "$path"
         } >&2
         ;;
-    highcard)
-        path=$CACHE_DIR/highcard-$bytes-v$HIGHCARD_VOCAB-s$SEED-$gen_hash.txt
+    highcard | huge)
+        local vocab=$HIGHCARD_VOCAB
+        [ "$kind" = highcard ] || vocab=$HUGE_VOCAB
+        path=$(uniform_path "$kind" "$bytes" "$vocab")
         [ -s "$path" ] || {
-            run "$GEN" --size="$bytes" --vocab="$HIGHCARD_VOCAB" --zipf=0 --seed="$SEED" \
+            run "$GEN" --size="$bytes" --vocab="$vocab" --zipf=0 --seed="$SEED" \
                 -o "$path.tmp" && mv "$path.tmp" "$path"
         } >&2
         ;;
@@ -284,6 +323,10 @@ bench_corpus() {
     done
 
     if [ "$kind" = highcard ]; then
+        check_identical "$path" "${ranklist%% *}" "$variants"
+    fi
+
+    if [ "$kind" = highcard ] || [ "$kind" = huge ]; then
         local do_sort=$SORT_BASELINE
         if [ "$do_sort" = auto ]; then
             local tmp_free mem_avail
@@ -305,6 +348,61 @@ bench_corpus() {
         fi
     fi
 }
+
+# check_identical PATH NP VARIANTS: run every option set once more at np NP
+# with -o to a file, hash the table and drop it; the first option set is the
+# reference. Sets HIGHCARD_IDENTICAL, the verdict for results.json's meta
+# (with WEAK=1, one verdict per corpus size, joined by "; ").
+HIGHCARD_IDENTICAL="not checked (HIGHCARD=0)"
+identical_checks=0
+check_identical() {
+    local path=$1 n=$2 variants=$3 variant ref="" refname="" differ="" parts="" verdict
+    local out=$RESULTS_DIR/identical.tmp report=$RESULTS_DIR/identical.json
+    local flags=("${mpirun_flags[@]}")
+    [ "$n" -le "$(nproc)" ] || flags+=(--oversubscribe)
+    # shellcheck disable=SC2086  # a word list on purpose
+    set -- $variants
+    if [ $# -lt 2 ]; then
+        HIGHCARD_IDENTICAL="not checked (one option set)"
+        log "byte-identity of the tables: $HIGHCARD_IDENTICAL"
+        return 0
+    fi
+    [ "$identical_checks" -gt 0 ] || HIGHCARD_IDENTICAL=""
+    identical_checks=$((identical_checks + 1))
+    log "byte-identity of the tables: each option set once more at np=$n, -o to a file"
+    for variant in $variants; do
+        local vopts=() sum size spills
+        [ "$variant" = default ] || vopts=("$variant")
+        # shellcheck disable=SC2086  # MPIWC_ARGS is a word list on purpose
+        run mpirun "${flags[@]}" -np "$n" "$MPIWC" -o "$out" --report="$report" $MPIWC_ARGS \
+            "${vopts[@]}" "$path" >/dev/null 2>>"$RESULTS_DIR/stderr.txt" ||
+            die "failed (exit $?): mpiwc $variant -o $out (stderr in $RESULTS_DIR/stderr.txt)"
+        sum=$(sha256sum <"$out" | cut -d ' ' -f 1)
+        size=$(stat -c %s "$out")
+        spills=$(python3 -c 'import json, sys
+print(json.load(open(sys.argv[1]))["counters"].get("spill_runs", {}).get("sum", "unknown"))' \
+            "$report")
+        rm -f "$out" "$report"
+        log "  np=$n $variant: table of $size bytes, sha256 $sum, $spills spill runs"
+        parts+="${parts:+, }$variant ($spills spill runs)"
+        if [ -z "$ref" ]; then
+            ref=$sum refname=$variant
+        elif [ "$sum" != "$ref" ]; then
+            differ+=" $variant"
+        fi
+    done
+    if [ -z "$differ" ]; then
+        verdict="byte-identical at np=$n: $parts; sha256 $ref"
+    else
+        verdict="DIFFERENT at np=$n:$differ against $refname; $parts"
+    fi
+    [ "$WEAK" != 1 ] || verdict="$(stat -c %s "$path") bytes: $verdict"
+    HIGHCARD_IDENTICAL+="${HIGHCARD_IDENTICAL:+; }$verdict"
+    log "byte-identity of the tables: $verdict"
+}
+
+spill_dir=${TMPDIR:-/tmp}
+log "spill files: mpiwc's default --spill-dir, $spill_dir ($(free_bytes "$spill_dir") bytes free)"
 
 size_bytes=$(bytes_of "$SIZE")
 for kind in $CORPORA; do
@@ -328,13 +426,40 @@ if [ "$HIGHCARD" = 1 ]; then
             "$HIGHCARD_VARIANTS"
     fi
 fi
+HUGE_STATUS="not run (HUGE=0)"
+if [ "$HUGE" = 1 ]; then
+    # The corpus, unless cached, on CACHE_DIR; spill files and sort's
+    # temporary files, up to twice its size, on TMPDIR: 3x on one disk.
+    huge_bytes=$(bytes_of "$HUGE_SIZE")
+    huge_path=$(uniform_path huge "$huge_bytes" "$HUGE_VOCAB")
+    need_cache=$huge_bytes
+    [ ! -s "$huge_path" ] || need_cache=0
+    need_tmp=$((2 * huge_bytes))
+    cache_free=$(free_bytes "$CACHE_DIR")
+    tmp_free=$(free_bytes "$spill_dir")
+    if [ "$(stat -c %d "$CACHE_DIR")" = "$(stat -c %d "$spill_dir")" ]; then
+        need_cache=$((need_cache + need_tmp)) need_tmp=0
+    fi
+    if [ "$cache_free" -ge "$need_cache" ] && [ "$tmp_free" -ge "$need_tmp" ]; then
+        HUGE_STATUS=run
+        bench_corpus huge "$huge_bytes" "$HUGE_RANKS" 1 0 default
+    else
+        HUGE_STATUS="skipped: $CACHE_DIR has $cache_free bytes free, $need_cache needed;"
+        HUGE_STATUS+=" $spill_dir has $tmp_free, $need_tmp needed (3x HUGE_SIZE in all)"
+        log "huge corpus $HUGE_STATUS"
+    fi
+fi
 
 # ---- 4. summary ---------------------------------------------------------
 
 run python3 bench/summarize.py --weak="$WEAK" --meta "size=$SIZE" "ranks=$RANKS" \
     "repeat=$REPEAT" "warmup=$WARMUP" "variants=$VARIANTS" "mpiwc_args=$MPIWC_ARGS" \
     "mpirun_args=$MPIRUN_ARGS" "highcard_size=$HIGHCARD_SIZE" "highcard_vocab=$HIGHCARD_VOCAB" \
-    "highcard_repeat=$HIGHCARD_REPEAT" "seed=$SEED" "weak=$WEAK" \
+    "highcard_repeat=$HIGHCARD_REPEAT" "highcard_warmup=$HIGHCARD_WARMUP" \
+    "highcard_variants=$HIGHCARD_VARIANTS" "highcard_identical=$HIGHCARD_IDENTICAL" \
+    "huge=$HUGE" "huge_size=$HUGE_SIZE" "huge_vocab=$HUGE_VOCAB" "huge_ranks=$HUGE_RANKS" \
+    "huge_status=$HUGE_STATUS" "sort_baseline=$SORT_BASELINE" \
+    "spill_dir=$spill_dir" "seed=$SEED" "weak=$WEAK" \
     "commit=$(git describe --always --dirty 2>/dev/null || echo unknown)" \
     "host=$(hostname)" "nproc=$(nproc)" "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
     "corpora=$CORPORA" "files=$FILES" "highcard=$HIGHCARD" \
