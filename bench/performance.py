@@ -11,6 +11,15 @@ docs/bench/), fills the template bench/PERFORMANCE.md.in and writes OUT.md:
                     and option set with runs, median s, min-max s, MB/s, the
                     ratio to LC_ALL=C wc -w, speedup, efficiency and peak RSS
                     per rank in MiB, as summarize.py computed them
+  ${bigvocab}       the highcard and huge rows again (mpiwc in memory and
+                    spilling, LC_ALL=C wc -w, sort|uniq -c): MB/s, words/s, the
+                    ratio to wc -w, peak RSS per rank, bytes of peak RSS per
+                    distinct word, spill runs, MB spilled and read back; then
+                    each spilling option set's throughput and RSS against the
+                    same np in memory, the byte-identity verdict of the run
+                    and whether the huge corpus ran. Columns that RESULTS.csv
+                    lacks (a run from before issue 20) are left out and named
+                    as not measured in this run
   ${plots}          the PNGs that lie next to RESULTS.csv, linked relative to
                     OUT.md's folder
   ${configuration}  date, commit, host, CPU, memory, nproc, versions and the
@@ -37,7 +46,12 @@ KNOBS = [("size", "SIZE"), ("corpora", "CORPORA"), ("files", "FILES"), ("ranks",
          ("repeat", "REPEAT"), ("warmup", "WARMUP"), ("variants", "VARIANTS"),
          ("mpiwc_args", "MPIWC_ARGS"), ("mpirun_args", "MPIRUN_ARGS"), ("highcard", "HIGHCARD"),
          ("highcard_size", "HIGHCARD_SIZE"), ("highcard_vocab", "HIGHCARD_VOCAB"),
-         ("highcard_repeat", "HIGHCARD_REPEAT"), ("weak", "WEAK"), ("seed", "SEED")]
+         ("highcard_repeat", "HIGHCARD_REPEAT"), ("highcard_variants", "HIGHCARD_VARIANTS"),
+         ("huge", "HUGE"), ("huge_size", "HUGE_SIZE"), ("huge_vocab", "HUGE_VOCAB"),
+         ("huge_ranks", "HUGE_RANKS"), ("sort_baseline", "SORT_BASELINE"), ("weak", "WEAK"),
+         ("seed", "SEED")]
+BIG_CORPORA = ["highcard", "huge"]
+NOT_MEASURED = "not measured in this run"
 
 
 def size_text(nbytes):
@@ -79,6 +93,92 @@ def tables(rows):
     return "\n".join(out)
 
 
+def binary_size(nbytes):
+    """Bytes as MiB or GiB (powers of 1024), the way --memory-limit reads them."""
+    nbytes = float(nbytes)
+    return f"{nbytes / 2**30:.1f} GiB" if nbytes >= 2**30 else f"{nbytes / 2**20:.0f} MiB"
+
+
+def big_options(r):
+    """mpiwc's options, with the per-rank budget its report gave where the
+    options do not state one."""
+    opts = cell(r["options"])
+    limit = r.get("memory_limit", "")
+    if limit in ("", None) or "--memory-limit" in r["options"]:
+        return opts
+    limit = "no limit" if float(limit) == 0 else f"limit {binary_size(limit)}/rank"
+    return f"{opts} ({limit})"
+
+
+def bigvocab(rows, meta):
+    """Markdown: the highcard and huge rows, one table, then the run's facts."""
+    big = [r for r in rows if r["corpus"] in BIG_CORPORA]
+    huge_status = meta.get("huge_status", "")
+    if not any(r["corpus"] == "huge" for r in big):
+        huge_line = "The huge corpus (`HUGE=1`): " + (
+            huge_status if huge_status and huge_status != "run" else NOT_MEASURED) + "."
+    else:
+        huge_line = ""
+    if not big:
+        return "Highcard and huge corpora: " + NOT_MEASURED + ".\n\n" + huge_line
+    have = set(rows[0].keys())
+    # (header, the columns it needs, how a row shows it)
+    spilled = lambda r: "" if r["spill_written"] in ("", None) else \
+        f"{float(r['spill_written']) / 1e6:.0f} / {float(r['spill_read'] or 0) / 1e6:.0f}"
+    columns = [
+        ("program", [], lambda r: cell("`LC_ALL=C wc -w`" if r["program"] == "wc -w" else
+                                       "mpiwc" if r["program"] == "mpiwc" else
+                                       f"`{r['program']}`")),
+        ("np", [], lambda r: r["ranks"] if r["program"] == "mpiwc" else ""),
+        ("options", [], lambda r: big_options(r) if r["program"] == "mpiwc" else ""),
+        ("MB/s", [], lambda r: num(r["mb_s"], 0)),
+        ("M words/s", ["words_s"], lambda r: num(r["words_s"] and float(r["words_s"]) / 1e6, 2)),
+        ("× wc -w", [], lambda r: num(r["vs_wc"], 2)),
+        ("peak RSS/rank MiB", [], lambda r: num(r["rss_kib"] and float(r["rss_kib"]) / 1024, 0)),
+        ("bytes per distinct word", ["rss_per_distinct"], lambda r: num(r["rss_per_distinct"], 0)),
+        ("spill runs", ["spill_runs"], lambda r: num(r["spill_runs"], 0)),
+        ("spilled MB written / read", ["spill_written", "spill_read"], spilled)]
+    missing = [h for h, need, _ in columns if not set(need) <= have]
+    columns = [c for c in columns if set(c[1]) <= have]
+    groups = {}
+    for r in big:
+        groups.setdefault((r["corpus"], int(r["bytes"])), []).append(r)
+    out = ["| corpus | " + " | ".join(h for h, _, _ in columns) + " |",
+           "|---|" + "|".join("---" if h in ("program", "options") else "---:"
+                              for h, _, _ in columns) + "|"]
+    for (corpus, nbytes), group in groups.items():
+        distinct = next((r["distinct"] for r in group if r["program"] == "mpiwc"
+                         and r["distinct"] not in ("", None)), "")
+        name = f"{corpus} {size_text(nbytes)}" + \
+            (f", {float(distinct) / 1e6:.1f}M distinct" if distinct else "")
+        for r in group:
+            out.append(f"| {name} | " + " | ".join(show(r) for _, _, show in columns) + " |")
+    if missing:
+        out += ["", "Not measured in this run (its results.csv predates these columns): "
+                + ", ".join(missing) + "."]
+    facts = []
+    by_key = {(r["corpus"], r["bytes"], r["program"], r["ranks"], r["options"]): r for r in big}
+    for r in big:
+        if r["program"] != "mpiwc" or r["options"] == "default":
+            continue
+        base = by_key.get((r["corpus"], r["bytes"], "mpiwc", r["ranks"], "default"))
+        if not base or not r["mb_s"] or not base["mb_s"]:
+            continue
+        ratio = float(r["mb_s"]) / float(base["mb_s"])
+        rss = ""
+        if r["rss_kib"] and base["rss_kib"]:
+            rss = (f"; peak RSS/rank {float(r['rss_kib']) / 1024:.0f} MiB against "
+                   f"{float(base['rss_kib']) / 1024:.0f} MiB")
+        facts.append(f"- {r['corpus']} {size_text(int(r['bytes']))}, np {r['ranks']}: "
+                     f"`{r['options']}` at {ratio:.2f} × the throughput in memory{rss}.")
+    identical = meta.get("highcard_identical", "")
+    facts.append("- Tables of the highcard option sets compared: "
+                 + (identical if identical else NOT_MEASURED) + ".")
+    if huge_line:
+        facts.append("- " + huge_line)
+    return "\n".join(out + [""] + facts)
+
+
 def plots(results_dir, out_dir):
     out = []
     for name, caption in PLOTS:
@@ -97,6 +197,8 @@ def configuration(meta):
            f"memory {get('mem_gib')} GiB",
            f"- baseline: `LC_ALL=C wc -w` ({get('wc')}); {get('mpirun')}",
            "- knobs: " + ", ".join(f"`{name}={meta[k]}`" for k, name in KNOBS if k in meta)]
+    if meta.get("spill_dir"):
+        out.append(f"- spill files (mpiwc's default `--spill-dir`): `{meta['spill_dir']}`")
     if meta.get("note"):
         out.append(f"- note: {meta['note']}")
     return "\n".join(out)
@@ -112,6 +214,7 @@ def render(results_csv, results_json, out_path, template=TEMPLATE):
     out_dir = os.path.dirname(os.path.abspath(out_path))
     return text.substitute(
         tables=tables(rows),
+        bigvocab=bigvocab(rows, meta),
         plots=plots(os.path.dirname(os.path.abspath(results_csv)), out_dir),
         configuration=configuration(meta),
         commands=meta.get("commands", "").strip() or "(not recorded)",
