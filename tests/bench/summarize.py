@@ -187,7 +187,8 @@ def main():
            'words/s = words / median wall', (r1.get('words_s'), r2.get('words_s')))
         # 17500 KiB * 1024 / 2.5e6 distinct; at np 2 9100 KiB * 1024 / (2.5e6 / 2)
         ok(close(r1.get('rss_per_distinct'), 7.168) and close(r2.get('rss_per_distinct'), 7.45472),
-           'bytes of peak RSS per distinct word: np 1 RSS / distinct, np 2 max rank / (distinct / 2)',
+           'bytes of peak RSS per distinct word: np 1 RSS / distinct, '
+           'np 2 max rank / (distinct / 2)',
            (r1.get('rss_per_distinct'), r2.get('rss_per_distinct')))
         sp = rows.get(('text', B, 'mpiwc', 2, '--memory-limit=256M'), {})
         # per run, summed over ranks: runs 7, 10, 5; written 710, 1020, 490 MB; read 700,
