@@ -437,15 +437,20 @@ if [ "$HUGE" = 1 ]; then
     need_tmp=$((2 * huge_bytes))
     cache_free=$(free_bytes "$CACHE_DIR")
     tmp_free=$(free_bytes "$spill_dir")
+    room="$CACHE_DIR has $cache_free bytes free, $need_cache needed; $spill_dir has"
+    room+=" $tmp_free, $need_tmp needed"
     if [ "$(stat -c %d "$CACHE_DIR")" = "$(stat -c %d "$spill_dir")" ]; then
         need_cache=$((need_cache + need_tmp)) need_tmp=0
+        room="$CACHE_DIR and $spill_dir, one file system, have $cache_free bytes free,"
+        room+=" $need_cache needed"
     fi
     if [ "$cache_free" -ge "$need_cache" ] && [ "$tmp_free" -ge "$need_tmp" ]; then
         HUGE_STATUS=run
+        log "huge corpus: room enough ($room)"
         bench_corpus huge "$huge_bytes" "$HUGE_RANKS" 1 0 default
     else
-        HUGE_STATUS="skipped: $CACHE_DIR has $cache_free bytes free, $need_cache needed;"
-        HUGE_STATUS+=" $spill_dir has $tmp_free, $need_tmp needed (3x HUGE_SIZE in all)"
+        HUGE_STATUS="skipped, not 3x HUGE_SIZE free for the corpus, spill files and sort's"
+        HUGE_STATUS+=" temporary files: $room"
         log "huge corpus $HUGE_STATUS"
     fi
 fi
