@@ -41,7 +41,9 @@
 #    table.md: one row per (corpus, bytes, program, ranks, options) with
 #    median/min/max wall, MB/s (10^6 bytes/s, from the median), vs_wc (wc -w's
 #    median wall / this median: how many times faster than wc -w measured in the
-#    same run), speedup vs np=1 and efficiency, peak RSS, phase and step medians.
+#    same run), speedup vs np=1 and efficiency, peak RSS, phase and step medians,
+#    words/s, peak RSS bytes per distinct word, the spill counters and the
+#    per-rank memory limit (see the docstring of bench/summarize.py).
 # 5. Plots (gnuplot, package gnuplot-nox) from results.csv into RESULTS_DIR
 #    (throughput.png, speedup.png, phases.png), copied to docs/bench/.
 # 6. results.csv and results.json (whose "meta" holds this run's
