@@ -13,11 +13,10 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "mpiwc/record.h"
 #include "mpiwc/util.h"
 
 #define RUN_MAGIC "MPIWCRUN"
-#define RUN_VERSION 1u
+#define RUN_VERSION 2u
 #define RUN_HEADER 16u  /* magic, version, order */
 #define BLOCK_HEADER 8u /* n, crc */
 
@@ -166,10 +165,40 @@ struct writer {
     uint32_t id;
     char *path;
     int fd;
-    uint8_t *buf; /* BLOCK_HEADER, then the block's records */
+    uint8_t *buf; /* BLOCK_HEADER, then the block's rows */
     size_t len, cap;
     uint64_t rows;
+    uint8_t *prev; /* the word of the block's last row (0 bytes at a block's start) */
+    size_t prev_len, prev_cap;
 };
+
+/* A row's most bytes besides its word's own: three varints. */
+#define ROW_EXTRA (5 + 5 + 10)
+
+static uint8_t *put_varint(uint8_t *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    return p;
+}
+
+/* The varint at *p (before end) into *v; NULL when it runs past end or past 64 bits. */
+static const uint8_t *get_varint(const uint8_t *p, const uint8_t *end, uint64_t *v)
+{
+    uint64_t x = 0;
+    for (unsigned shift = 0; p < end && shift < 64; shift += 7) {
+        uint8_t b = *p++;
+        x |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *v = x;
+            return p;
+        }
+    }
+    return NULL;
+}
 
 static int write_all(struct writer *w, const uint8_t *p, size_t n)
 {
@@ -211,6 +240,7 @@ static int flush_block(struct writer *w)
     put32(w->buf, (uint32_t)n);
     put32(w->buf + 4, crc_of(w->buf + BLOCK_HEADER, n));
     w->len = BLOCK_HEADER;
+    w->prev_len = 0; /* a block decodes on its own */
     return write_all(w, w->buf, BLOCK_HEADER + n);
 }
 
@@ -244,22 +274,37 @@ static int writer_open(struct mpiwc_spill *s, struct writer *w, enum mpiwc_sort 
     return write_all(w, head, sizeof head);
 }
 
+/*
+ * A row: varint shared (bytes its word shares with the block's previous
+ * row's), varint rest, varint count, then the rest of the word. Sorted runs
+ * share long prefixes: 256 MiB of high-cardinality text spilled 940 MB as
+ * record.h records (12 bytes of header a row), 3.5 times its input.
+ */
 static int writer_put(struct writer *w, const struct mpiwc_word *row)
 {
-    size_t rec = mpiwc_record_size(row->len);
-    if (w->len + rec > w->cap) {
+    size_t most = ROW_EXTRA + row->len;
+    if (w->len + most > w->cap) {
         if (flush_block(w) != 0)
             return -1;
-        if (BLOCK_HEADER + rec > w->cap) { /* a word longer than a block: a block of its own */
-            if (rec > UINT32_MAX)
+        if (BLOCK_HEADER + most > w->cap) { /* a word longer than a block: a block of its own */
+            if (most > UINT32_MAX)
                 return spill_fail(w->s, "%s: a word of %u bytes is too long to spill", w->s->dir,
                                   row->len);
-            w->cap = BLOCK_HEADER + rec;
+            w->cap = BLOCK_HEADER + most;
             w->buf = mpiwc_xrealloc(w->buf, w->cap);
         }
     }
-    mpiwc_record_put(w->buf + w->len, row->key, row->len, row->count);
-    w->len += rec;
+    size_t shared = 0, most_shared = w->prev_len < row->len ? w->prev_len : row->len;
+    while (shared < most_shared && w->prev[shared] == row->key[shared])
+        shared++;
+    uint8_t *p = put_varint(w->buf + w->len, shared);
+    p = put_varint(p, row->len - shared);
+    p = put_varint(p, row->count);
+    memcpy(p, row->key + shared, row->len - shared);
+    w->len = (size_t)(p - w->buf) + (row->len - shared);
+    w->prev = mpiwc_grow(w->prev, &w->prev_cap, row->len, 1);
+    memcpy(w->prev + shared, row->key + shared, row->len - shared);
+    w->prev_len = row->len;
     w->rows++;
     return 0;
 }
@@ -302,8 +347,10 @@ static int writer_close(struct writer *w, bool ok)
         unlink(w->path);
     free(w->path);
     free(w->buf);
+    free(w->prev);
     w->path = NULL;
     w->buf = NULL;
+    w->prev = NULL;
     return rc;
 }
 
@@ -338,11 +385,12 @@ struct mpiwc_spill_reader {
     size_t cap;
     const uint8_t *pos, *end;
     uint64_t rows_read;
-    uint64_t offset; /* of the next block in the file */
-    bool done, have_prev;
-    struct mpiwc_word prev; /* the last row handed out, its key in prev_key */
-    uint8_t *prev_key;
-    size_t prev_cap;
+    uint64_t offset, size;       /* of the next block in the file; the file's */
+    bool done, have_prev, fresh; /* fresh: no row read from this block yet */
+    struct mpiwc_word prev;      /* the last row handed out: its word is key[cur] */
+    uint8_t *key[2];             /* the words of the last row and the one being read */
+    size_t key_cap[2];
+    int cur;
 };
 
 static int read_full(struct mpiwc_spill_reader *r, uint8_t *p, size_t n, size_t *got)
@@ -381,9 +429,9 @@ static int next_block(struct mpiwc_spill_reader *r, char *err, size_t errlen)
     memcpy(&n, head, 4);
     memcpy(&crc, head + 4, 4);
     size_t need = n ? n : 8;
+    if (need > r->size - r->offset - BLOCK_HEADER) /* before a corrupt length is allocated */
+        return bad(r, err, errlen, "ends early");
     if (need > r->cap) {
-        if (need > MPIWC_SPILL_BLOCK && need > mpiwc_record_size(UINT32_MAX - 0u))
-            return bad(r, err, errlen, "has a block too large");
         r->cap = need;
         r->buf = mpiwc_xrealloc(r->buf, r->cap);
     }
@@ -406,6 +454,7 @@ static int next_block(struct mpiwc_spill_reader *r, char *err, size_t errlen)
     }
     r->pos = r->buf;
     r->end = r->buf + n;
+    r->fresh = true;
     return 1;
 }
 
@@ -414,12 +463,6 @@ static int reader_next(struct mpiwc_rows *rows, struct mpiwc_word *w, char *err,
     struct mpiwc_spill_reader *r = (struct mpiwc_spill_reader *)rows;
     if (r->done)
         return 0;
-    /* The row handed out last is about to be overwritten: keep its key to compare. */
-    if (r->have_prev && r->pos == r->end) {
-        r->prev_key = mpiwc_grow(r->prev_key, &r->prev_cap, r->prev.len, 1);
-        memcpy(r->prev_key, r->prev.key, r->prev.len);
-        r->prev.key = r->prev_key;
-    }
     while (r->pos == r->end) {
         int rc = next_block(r, err, errlen);
         if (rc <= 0) {
@@ -427,16 +470,27 @@ static int reader_next(struct mpiwc_rows *rows, struct mpiwc_word *w, char *err,
             return rc;
         }
     }
-    const uint8_t *key;
-    uint32_t len;
-    uint64_t count;
-    if (mpiwc_record_next(&r->pos, r->end, &key, &len, &count) != MPIWC_RECORD_OK)
-        return bad(r, err, errlen, "is corrupt (record)");
-    *w = (struct mpiwc_word){key, len, count};
+    uint64_t shared, rest, count;
+    const uint8_t *p = get_varint(r->pos, r->end, &shared);
+    p = p ? get_varint(p, r->end, &rest) : NULL;
+    p = p ? get_varint(p, r->end, &count) : NULL;
+    if (!p || (r->fresh ? shared != 0 : shared > r->prev.len) || rest > (uint64_t)(r->end - p) ||
+        shared + rest == 0 || shared + rest > UINT32_MAX || count == 0 || count > MPIWC_COUNT_MAX)
+        return bad(r, err, errlen, "is corrupt (row)");
+    /* The word: the previous row's first shared bytes, then rest. */
+    int n = r->cur ^ 1;
+    size_t len = (size_t)(shared + rest);
+    r->key[n] = mpiwc_grow(r->key[n], &r->key_cap[n], len, 1);
+    memcpy(r->key[n], r->key[r->cur], (size_t)shared);
+    memcpy(r->key[n] + shared, p, (size_t)rest);
+    r->pos = p + rest;
+    *w = (struct mpiwc_word){r->key[n], (uint32_t)len, count};
     if (r->have_prev && mpiwc_format_compare(&r->prev, w, r->order) >= 0)
         return bad(r, err, errlen, "is corrupt (rows out of order)");
+    r->cur = n;
     r->prev = *w;
     r->have_prev = true;
+    r->fresh = false;
     r->rows_read++;
     return 1;
 }
@@ -453,6 +507,10 @@ int mpiwc_spill_reader_open(struct mpiwc_spill_reader **out, const char *path,
     if (r->fd < 0)
         return mpiwc_fail(err, errlen, "%s: %s", path, strerror(errno));
     (void)posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    struct stat st_;
+    if (fstat(r->fd, &st_) != 0)
+        return mpiwc_fail(err, errlen, "%s: %s", path, strerror(errno));
+    r->size = (uint64_t)st_.st_size;
     uint8_t head[RUN_HEADER];
     size_t got;
     if (read_full(r, head, sizeof head, &got) != 0)
@@ -483,7 +541,8 @@ void mpiwc_spill_reader_close(struct mpiwc_spill_reader *r)
         close(r->fd);
     free(r->path);
     free(r->buf);
-    free(r->prev_key);
+    free(r->key[0]);
+    free(r->key[1]);
     free(r);
 }
 

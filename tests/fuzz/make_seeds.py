@@ -58,16 +58,27 @@ def record_seeds():
     ]
 
 
+def varint(v):
+    out = b''
+    while v >= 0x80:
+        out += bytes([v & 0x7f | 0x80])
+        v >>= 7
+    return out + bytes([v])
+
+
 def run_file(rows, order=1, block=64):
-    """A spill run (spill.h): header, blocks of records with their CRC-32, the end."""
-    out = b'MPIWCRUN' + struct.pack('=II', 1, order)
-    blocks, cur = [], b''
+    """A spill run (spill.h): header, blocks of front-coded rows with their CRC-32, the end."""
+    out = b'MPIWCRUN' + struct.pack('=II', 2, order)
+    blocks, cur, prev = [], b'', b''
     for word, count in rows:
-        rec = record(word, count)
-        if cur and len(cur) + len(rec) > block:
+        if cur and len(cur) + 20 + len(word) > block:
             blocks.append(cur)
-            cur = b''
-        cur += rec
+            cur, prev = b'', b''
+        shared = 0
+        while shared < min(len(prev), len(word)) and prev[shared] == word[shared]:
+            shared += 1
+        cur += varint(shared) + varint(len(word) - shared) + varint(count) + word[shared:]
+        prev = word
     if cur:
         blocks.append(cur)
     for b in blocks:
