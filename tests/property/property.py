@@ -24,8 +24,10 @@ sizes), or runs of delimiters; then the bytes on both sides of every rank
 boundary of the plan, and of some read-buffer boundaries after them, are set
 to word/word, word/delimiter, delimiter/word or delimiter/delimiter.
 Options: np 1-7, --buffer-size 64.. (or the default), --shuffle-buffer 64..,
---memory-limit 0, tiny or default, --sort, --top, --split, --case, --format,
-sometimes -o, --output-dir or --stats, and MPIWC_SIMD scalar, avx2 or unset.
+--memory-limit 0, tiny (the owned words spill to disk every few words) or
+default, --sort, --top, --split, --case, --format, sometimes -o, --output-dir
+or --stats, and MPIWC_SIMD scalar, avx2 or unset. Spills go to a TMPDIR of
+the iteration's own, which must be empty afterwards.
 
 Knobs (the command line wins): PROPERTY_ITERATIONS (default 30),
 PROPERTY_SEED (default 1), PROPERTY_ONLY (run one iteration: reproduce a
@@ -271,7 +273,11 @@ def iteration(mpiwc, seed, i, n, keep):
         elif target == 'dir':
             args += ['--output-dir', os.path.join(outdir, 'parts')]
         cmd = mpirun(np) + [mpiwc] + args + paths
-        env = dict(os.environ)
+        # Spills (tiny --memory-limit) go under the iteration's own TMPDIR, checked empty after.
+        spill = os.path.join(root, 'tmp')
+        os.makedirs(spill)
+        env = dict(os.environ, TMPDIR=spill)
+        cmd[cmd.index(mpiwc):cmd.index(mpiwc)] = ['-x', 'TMPDIR']
         env.pop('MPIWC_SIMD', None)
         if simd:
             env['MPIWC_SIMD'] = simd
@@ -287,6 +293,8 @@ def iteration(mpiwc, seed, i, n, keep):
         problems = []
         if r.returncode != 0:
             problems.append(f'exit status {r.returncode}')
+        if os.listdir(spill):
+            problems.append(f'left in TMPDIR: {sorted(os.listdir(spill))}')
         if r.stderr and not stats:
             problems.append('stderr: ' + r.stderr.decode('utf-8', 'replace')[:2000])
         if stats and re.search(rb'^mpiwc: (?!\d+ ranks? on )', r.stderr, re.M):
