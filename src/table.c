@@ -69,6 +69,7 @@ static size_t slots_for(size_t hint)
  * of text with 37M distinct words at np 1: see the commit that added this).
  */
 _Static_assert(sizeof(struct mpiwc_entry) == 32, "two slots to a cache line");
+_Static_assert(sizeof(struct mpiwc_short_entry) == 24, "the key's two words and the count");
 _Static_assert(sizeof(struct mpiwc_small_entry) == 16, "four small slots to a cache line");
 
 static void *slots_alloc(size_t n, size_t size)
@@ -95,6 +96,10 @@ void mpiwc_table_init(struct mpiwc_table *t, size_t capacity_hint)
     t->small_mask = n - 1;
     t->small_grow_at = n / 4 * 3;
     t->small_size = 0;
+    t->shorts = slots_alloc(n, sizeof *t->shorts);
+    t->short_mask = n - 1;
+    t->short_grow_at = n / 4 * 3;
+    t->short_size = 0;
     t->slots = slots_alloc(n, sizeof *t->slots);
     t->mask = n - 1;
     t->grow_at = n / 4 * 3;
@@ -107,6 +112,7 @@ void mpiwc_table_init(struct mpiwc_table *t, size_t capacity_hint)
 void mpiwc_table_free(struct mpiwc_table *t)
 {
     free(t->small);
+    free(t->shorts);
     free(t->slots);
     free(t->arena);
     memset(t, 0, sizeof *t);
@@ -115,8 +121,9 @@ void mpiwc_table_free(struct mpiwc_table *t)
 void mpiwc_table_clear(struct mpiwc_table *t)
 {
     memset(t->small, 0, mpiwc_mul_size(t->small_mask + 1, sizeof *t->small));
+    memset(t->shorts, 0, mpiwc_mul_size(t->short_mask + 1, sizeof *t->shorts));
     memset(t->slots, 0, mpiwc_mul_size(t->mask + 1, sizeof *t->slots));
-    t->size = t->small_size = t->big_size = 0;
+    t->size = t->small_size = t->short_size = t->big_size = 0;
     t->arena_len = 0;
 }
 
@@ -136,10 +143,10 @@ void mpiwc_table_grow(struct mpiwc_table *t)
         /* A big table misses the caches on every move: start a later one's load. */
         if (i + 16 < old_n)
             __builtin_prefetch(&slots[old[i + 16].hash & mask], 1);
-        if (old[i].tagged == 0)
+        if (old[i].len == 0)
             continue;
         size_t j = old[i].hash & mask;
-        while (slots[j].tagged != 0)
+        while (slots[j].len != 0)
             j = (j + 1) & mask;
         slots[j] = old[i];
     }
@@ -147,6 +154,28 @@ void mpiwc_table_grow(struct mpiwc_table *t)
     t->slots = slots;
     t->mask = mask;
     t->grow_at = n / 4 * 3;
+}
+
+/* The short slots keep no hash: one multiply a key finds its new place. */
+void mpiwc_table_grow_short(struct mpiwc_table *t)
+{
+    size_t old_n = t->short_mask + 1;
+    size_t n = mpiwc_mul_size(old_n, 2);
+    struct mpiwc_short_entry *old = t->shorts;
+    struct mpiwc_short_entry *slots = slots_alloc(n, sizeof *slots);
+    size_t mask = n - 1;
+    for (size_t i = 0; i < old_n; i++) {
+        if (old[i].hi == 0)
+            continue;
+        size_t j = mpiwc_hash_short(old[i].lo, old[i].hi) & mask;
+        while (slots[j].hi != 0)
+            j = (j + 1) & mask;
+        slots[j] = old[i];
+    }
+    free(old);
+    t->shorts = slots;
+    t->short_mask = mask;
+    t->short_grow_at = n / 4 * 3;
 }
 
 /* The small slots keep no hash: one multiply a key finds its new place. */
@@ -183,13 +212,13 @@ static uint64_t arena_append(struct mpiwc_table *t, const void *key, size_t len)
 
 void mpiwc_table_insert_short(struct mpiwc_table *t, uint64_t h, uint64_t lo, uint64_t hi)
 {
-    if (mpiwc_table_full(t))
-        mpiwc_table_grow(t);
-    size_t i = h & t->mask;
-    while (t->slots[i].tagged != 0)
-        i = (i + 1) & t->mask;
-    mpiwc_entry_set_short(&t->slots[i], h, lo, hi, 1);
-    t->big_size++;
+    if (t->short_size >= t->short_grow_at)
+        mpiwc_table_grow_short(t);
+    size_t i = h & t->short_mask;
+    while (t->shorts[i].hi != 0)
+        i = (i + 1) & t->short_mask;
+    t->shorts[i] = (struct mpiwc_short_entry){lo, hi, 1};
+    t->short_size++;
     t->size++;
 }
 
@@ -222,20 +251,16 @@ void mpiwc_table_add_hashed(struct mpiwc_table *t, uint64_t hash, const void *ke
     size_t i = hash & t->mask;
     for (;;) {
         struct mpiwc_entry *e = &t->slots[i];
-        if (e->tagged == 0) {
+        if (e->len == 0) {
             mpiwc_table_check_sum(0, count);
-            e->hash = hash;
-            e->tagged = count | (uint64_t)MPIWC_TAG_LONG << 56;
-            e->key.arena.off = arena_append(t, key, len);
-            e->key.arena.len = len;
+            *e = (struct mpiwc_entry){hash, count, arena_append(t, key, len), len};
             t->big_size++;
             t->size++;
             return;
         }
-        if (e->hash == hash && mpiwc_entry_len(e) == len &&
-            memcmp(t->arena + e->key.arena.off, key, len) == 0) {
-            mpiwc_table_check_sum(mpiwc_entry_count(e), count);
-            e->tagged += count;
+        if (e->hash == hash && e->len == len && memcmp(t->arena + e->off, key, len) == 0) {
+            mpiwc_table_check_sum(e->count, count);
+            e->count += count;
             return;
         }
         i = (i + 1) & t->mask;
@@ -260,15 +285,23 @@ uint64_t mpiwc_table_get(const struct mpiwc_table *t, const void *key, size_t le
                 return 0;
         }
     }
+    if (len <= MPIWC_INLINE_KEY) {
+        uint64_t lo, hi;
+        mpiwc_short_key(key, len, &lo, &hi);
+        for (size_t i = hash & t->short_mask;; i = (i + 1) & t->short_mask) {
+            if (mpiwc_entry_is(&t->shorts[i], lo, hi))
+                return t->shorts[i].count;
+            if (t->shorts[i].hi == 0)
+                return 0;
+        }
+    }
     size_t i = hash & t->mask;
     for (;;) {
         const struct mpiwc_entry *e = &t->slots[i];
-        if (e->tagged == 0)
+        if (e->len == 0)
             return 0;
-        const uint8_t *bytes =
-            (e->tagged >> 56) == MPIWC_TAG_LONG ? t->arena + e->key.arena.off : e->key.bytes;
-        if (e->hash == hash && mpiwc_entry_len(e) == len && memcmp(bytes, key, len) == 0)
-            return mpiwc_entry_count(e);
+        if (e->hash == hash && e->len == len && memcmp(t->arena + e->off, key, len) == 0)
+            return e->count;
         i = (i + 1) & t->mask;
     }
 }
@@ -277,5 +310,6 @@ size_t mpiwc_table_memory_used(const struct mpiwc_table *t)
 {
     size_t arena = mpiwc_grow_cap(MIN_ARENA, t->arena_len); /* as arena_append grows it */
     return mpiwc_mul_size(slots_for(t->small_size), sizeof *t->small) +
+           mpiwc_mul_size(slots_for(t->short_size), sizeof *t->shorts) +
            mpiwc_mul_size(slots_for(t->big_size), sizeof *t->slots) + arena;
 }

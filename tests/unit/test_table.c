@@ -15,10 +15,11 @@
 #include "mpiwc/table.h"
 #include "mpiwc/util.h"
 
-/* Bytes of memory the table holds now: both slot arrays and the arena's capacity. */
+/* Bytes of memory the table holds now: its slot arrays and the arena's capacity. */
 static size_t table_held(const struct mpiwc_table *t)
 {
-    return (t->small_mask + 1) * sizeof *t->small + (t->mask + 1) * sizeof *t->slots + t->arena_cap;
+    return (t->small_mask + 1) * sizeof *t->small + (t->short_mask + 1) * sizeof *t->shorts +
+           (t->mask + 1) * sizeof *t->slots + t->arena_cap;
 }
 
 static size_t count_occupied(const struct mpiwc_table *t, uint64_t *sum)
@@ -177,13 +178,17 @@ static void test_growth_200k(void **state)
             mpiwc_table_add(&t, key, (size_t)len, 1);
     }
     assert_int_equal(t.size, n);
-    size_t slots = mpiwc_table_slots(&t), big = t.mask + 1, small = t.small_mask + 1;
-    assert_int_equal(slots, small + big);
+    size_t slots = mpiwc_table_slots(&t), big = t.mask + 1, small = t.small_mask + 1,
+           shorts = t.short_mask + 1;
+    assert_int_equal(slots, small + shorts + big);
     assert_int_equal(big & (big - 1), 0); /* powers of two */
     assert_int_equal(small & (small - 1), 0);
-    assert_int_equal(t.small_size + t.big_size, n);
-    assert_int_equal(t.small_size, 1);      /* "key-0-0"; every other key is longer */
+    assert_int_equal(shorts & (shorts - 1), 0);
+    assert_int_equal(t.small_size + t.short_size + t.big_size, n);
+    assert_int_equal(t.small_size, 1); /* "key-0-0"; every other key is longer */
+    assert_true(t.short_size > 0 && t.big_size > 0);
     assert_true(t.big_size <= big / 4 * 3); /* each array doubles at 3/4 load */
+    assert_true(t.short_size <= shorts / 4 * 3);
 
     for (uint32_t i = 0; i < n; i++) {
         int len = make_key(key, i);
@@ -214,7 +219,9 @@ static void test_growth_200k(void **state)
         assert_memory_equal(k, key, (size_t)len);
         assert_int_equal(e.count, (uint64_t)id + 1 + (id % 2 == 0));
     }
-    assert_true(table_held(&t) >= slots * sizeof(struct mpiwc_entry) + t.arena_len);
+    assert_true(table_held(&t) >= small * sizeof(struct mpiwc_small_entry) +
+                                      shorts * sizeof(struct mpiwc_short_entry) +
+                                      big * sizeof(struct mpiwc_entry) + t.arena_len);
     mpiwc_table_free(&t);
 }
 
@@ -541,6 +548,7 @@ static void test_small_keys_growth(void **state)
     }
     assert_int_equal(t.size, n);
     assert_int_equal(t.small_size, n);
+    assert_int_equal(t.short_size, 0);
     assert_int_equal(t.big_size, 0);
     assert_true(t.small_size <= (t.small_mask + 1) / 4 * 3);
     for (uint32_t i = 0; i < n; i++)
