@@ -67,15 +67,22 @@ static size_t slots_for(size_t hint)
  * millions of words every probe lands on a different 4 KiB page, and the TLB
  * misses cost as much as the cache misses (high-cardinality map phase, 1 GiB
  * of text with 37M distinct words at np 1: see the commit that added this).
+ *
+ * Arrays of BIG_SLOTS bytes or more are mapped directly, so that doubling
+ * one in place (GROW_IN_PLACE) is an mremap: the kernel moves the pages and
+ * zero-fills the new ones as they are touched, with no copy and no memset.
+ * Through realloc, glibc copied some arrays and the memset of the new half
+ * touched every page a second time: the map phase of the high-cardinality
+ * corpus took twice as long.
  */
 _Static_assert(sizeof(struct mpiwc_entry) == 32, "two slots to a cache line");
 _Static_assert(sizeof(struct mpiwc_short_entry) == 24, "the key's two words and the count");
 _Static_assert(sizeof(struct mpiwc_small_entry) == 16, "four small slots to a cache line");
 
-static void *slots_alloc(size_t n, size_t size)
+#define BIG_SLOTS ((size_t)2 << 20)
+
+static void advise_huge(void *slots, size_t bytes)
 {
-    size_t bytes = mpiwc_mul_size(n, size);
-    void *slots = mpiwc_xcalloc(n, size);
 #ifdef MADV_HUGEPAGE
     const uintptr_t huge = (uintptr_t)2 << 20;
     if (bytes >= 2 * huge) {
@@ -84,8 +91,59 @@ static void *slots_alloc(size_t n, size_t size)
         if (to > from)
             (void)madvise((void *)from, to - from, MADV_HUGEPAGE); /* a hint: failure is harmless */
     }
+#else
+    (void)slots;
+    (void)bytes;
 #endif
-    return slots;
+}
+
+static void *slots_map(size_t bytes)
+{
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        mpiwc_fatal("out of memory (%zu bytes of table slots)", bytes);
+    advise_huge(p, bytes);
+    return p;
+}
+
+static void *slots_alloc(size_t n, size_t size)
+{
+    size_t bytes = mpiwc_mul_size(n, size);
+    return bytes >= BIG_SLOTS ? slots_map(bytes) : mpiwc_xcalloc(n, size);
+}
+
+static void slots_free(void *slots, size_t n, size_t size)
+{
+    if (n * size >= BIG_SLOTS)
+        munmap(slots, n * size);
+    else
+        free(slots);
+}
+
+/* slots, an array of old_n, made an array of n > old_n slots, the new ones zeroed. */
+static void *slots_realloc(void *slots, size_t old_n, size_t n, size_t size)
+{
+    size_t bytes = mpiwc_mul_size(n, size), old_bytes = old_n * size;
+    if (bytes < BIG_SLOTS) {
+        slots = mpiwc_xrealloc(slots, bytes);
+        memset((uint8_t *)slots + old_bytes, 0, bytes - old_bytes);
+        return slots;
+    }
+    if (old_bytes < BIG_SLOTS) {
+        void *p = slots_map(bytes);
+        memcpy(p, slots, old_bytes);
+        free(slots);
+        return p;
+    }
+    void *p = mremap(slots, old_bytes, bytes, MREMAP_MAYMOVE);
+    if (p == MAP_FAILED) { /* valgrind refuses to move a mapping: a copy, as realloc would */
+        p = slots_map(bytes);
+        memcpy(p, slots, old_bytes);
+        munmap(slots, old_bytes);
+        return p;
+    }
+    advise_huge(p, bytes);
+    return p;
 }
 
 void mpiwc_table_init(struct mpiwc_table *t, size_t capacity_hint)
@@ -111,9 +169,11 @@ void mpiwc_table_init(struct mpiwc_table *t, size_t capacity_hint)
 
 void mpiwc_table_free(struct mpiwc_table *t)
 {
-    free(t->small);
-    free(t->shorts);
-    free(t->slots);
+    if (t->slots) {
+        slots_free(t->small, t->small_mask + 1, sizeof *t->small);
+        slots_free(t->shorts, t->short_mask + 1, sizeof *t->shorts);
+        slots_free(t->slots, t->mask + 1, sizeof *t->slots);
+    }
     free(t->arena);
     memset(t, 0, sizeof *t);
 }
@@ -150,54 +210,94 @@ void mpiwc_table_grow(struct mpiwc_table *t)
             j = (j + 1) & mask;
         slots[j] = old[i];
     }
-    free(old);
+    slots_free(old, old_n, sizeof *old);
     t->slots = slots;
     t->mask = mask;
     t->grow_at = n / 4 * 3;
 }
 
+/*
+ * Double a slot array in place: the array is reallocated to twice its size
+ * (a big one is moved by the kernel, page by page, not copied) and its words
+ * are moved within it. A fresh array beside the old one would hold both
+ * during the move: with the high-cardinality corpus that was the peak of
+ * the run once the output sorts inside the table (256 MiB of uniform draws,
+ * np 1: 192 MiB of old short slots beside the new 384 MiB).
+ *
+ * Linear probing allows it. Let s be the first empty slot: the words before
+ * it may have wrapped around from the end, so they wait in a side list. Each
+ * word after s, in order, leaves its slot and goes to the first empty slot
+ * from its new home, which is either its old home (its old cluster, all
+ * moved already from there to its old slot, so it lands at or before that
+ * slot) or that plus the old size (the new upper half, which holds only
+ * moved words). A word that would wrap past the end of the new array joins
+ * the side list, which is added last, when no slot will be emptied again.
+ * No slot that a moved word's probe passed over is emptied later, so every
+ * word stays reachable from its home.
+ *
+ * GROW_IN_PLACE(NAME, TYPE, EMPTY, HASH) defines grow_NAME(slots, &mask):
+ * EMPTY(e) tells an empty slot, HASH(e) a word's hash.
+ */
+#define GROW_IN_PLACE(NAME, TYPE, EMPTY, HASH)                                                     \
+    static TYPE *grow_##NAME(TYPE *slots, size_t *maskp)                                           \
+    {                                                                                              \
+        size_t old_n = *maskp + 1, n = mpiwc_mul_size(old_n, 2), mask = n - 1;                     \
+        slots = slots_realloc(slots, old_n, n, sizeof *slots);                                     \
+        TYPE *side = NULL;                                                                         \
+        size_t nside = 0, side_cap = 0, s = 0;                                                     \
+        while (!EMPTY(&slots[s]))                                                                  \
+            s++;                                                                                   \
+        for (size_t i = 0; i < s; i++) {                                                           \
+            side = mpiwc_grow(side, &side_cap, nside + 1, sizeof *side);                           \
+            side[nside++] = slots[i];                                                              \
+            memset(&slots[i], 0, sizeof slots[i]);                                                 \
+        }                                                                                          \
+        for (size_t i = s + 1; i < old_n; i++) {                                                   \
+            if (i + 16 < old_n && !EMPTY(&slots[i + 16]))                                          \
+                __builtin_prefetch(&slots[HASH(&slots[i + 16]) & mask], 1);                        \
+            if (EMPTY(&slots[i]))                                                                  \
+                continue;                                                                          \
+            TYPE x = slots[i];                                                                     \
+            memset(&slots[i], 0, sizeof slots[i]);                                                 \
+            size_t j = HASH(&x) & mask;                                                            \
+            while (j < n && !EMPTY(&slots[j]))                                                     \
+                j++;                                                                               \
+            if (j < n) {                                                                           \
+                slots[j] = x;                                                                      \
+            } else {                                                                               \
+                side = mpiwc_grow(side, &side_cap, nside + 1, sizeof *side);                       \
+                side[nside++] = x;                                                                 \
+            }                                                                                      \
+        }                                                                                          \
+        for (size_t k = 0; k < nside; k++) {                                                       \
+            size_t j = HASH(&side[k]) & mask;                                                      \
+            while (!EMPTY(&slots[j]))                                                              \
+                j = (j + 1) & mask;                                                                \
+            slots[j] = side[k];                                                                    \
+        }                                                                                          \
+        free(side);                                                                                \
+        *maskp = mask;                                                                             \
+        return slots;                                                                              \
+    }
+
+#define SHORT_EMPTY(e) ((e)->hi == 0)
+#define SHORT_HASH(e) mpiwc_hash_short((e)->lo, (e)->hi)
+#define SMALL_EMPTY(e) ((e)->key == 0)
+#define SMALL_HASH(e) mpiwc_hash_small((e)->key)
+GROW_IN_PLACE(short, struct mpiwc_short_entry, SHORT_EMPTY, SHORT_HASH)
+GROW_IN_PLACE(small, struct mpiwc_small_entry, SMALL_EMPTY, SMALL_HASH)
+
 /* The short slots keep no hash: one multiply a key finds its new place. */
 void mpiwc_table_grow_short(struct mpiwc_table *t)
 {
-    size_t old_n = t->short_mask + 1;
-    size_t n = mpiwc_mul_size(old_n, 2);
-    struct mpiwc_short_entry *old = t->shorts;
-    struct mpiwc_short_entry *slots = slots_alloc(n, sizeof *slots);
-    size_t mask = n - 1;
-    for (size_t i = 0; i < old_n; i++) {
-        if (old[i].hi == 0)
-            continue;
-        size_t j = mpiwc_hash_short(old[i].lo, old[i].hi) & mask;
-        while (slots[j].hi != 0)
-            j = (j + 1) & mask;
-        slots[j] = old[i];
-    }
-    free(old);
-    t->shorts = slots;
-    t->short_mask = mask;
-    t->short_grow_at = n / 4 * 3;
+    t->shorts = grow_short(t->shorts, &t->short_mask);
+    t->short_grow_at = (t->short_mask + 1) / 4 * 3;
 }
 
-/* The small slots keep no hash: one multiply a key finds its new place. */
 void mpiwc_table_grow_small(struct mpiwc_table *t)
 {
-    size_t old_n = t->small_mask + 1;
-    size_t n = mpiwc_mul_size(old_n, 2);
-    struct mpiwc_small_entry *old = t->small;
-    struct mpiwc_small_entry *slots = slots_alloc(n, sizeof *slots);
-    size_t mask = n - 1;
-    for (size_t i = 0; i < old_n; i++) {
-        if (old[i].key == 0)
-            continue;
-        size_t j = mpiwc_hash_small(old[i].key) & mask;
-        while (slots[j].key != 0)
-            j = (j + 1) & mask;
-        slots[j] = old[i];
-    }
-    free(old);
-    t->small = slots;
-    t->small_mask = mask;
-    t->small_grow_at = n / 4 * 3;
+    t->small = grow_small(t->small, &t->small_mask);
+    t->small_grow_at = (t->small_mask + 1) / 4 * 3;
 }
 
 static uint64_t arena_append(struct mpiwc_table *t, const void *key, size_t len)

@@ -23,8 +23,8 @@
  * place of their bytes in one arena owned by the table, addressed by
  * offset, so growth of the arena does not invalidate entries; their probes
  * compare hashes before bytes. Counts are checked to stay below 2^56 (far
- * beyond what a rank can read). Each array doubles at 3/4 load; an empty
- * slot is all zero.
+ * beyond what a rank can read). Each array doubles at 3/4 load, the small
+ * and short ones in place (table.c tells how); an empty slot is all zero.
  *
  * The 24-byte slots came from the high-cardinality benchmark, where 94% of
  * the distinct words have 8 to 15 bytes: with the hash kept, 32 bytes a slot

@@ -647,6 +647,59 @@ static void test_key_lengths_inline_boundary(void **state)
     mpiwc_table_free(&t);
 }
 
+/* Slots of the small (0) or short (1) array holding a word that wrapped around the end. */
+static size_t wrapped_words(const struct mpiwc_table *t, int array)
+{
+    size_t n = 0, first = array ? t->small_mask + 1 : 0;
+    size_t slots = array ? t->short_mask + 1 : t->small_mask + 1;
+    size_t mask = array ? t->short_mask : t->small_mask;
+    struct mpiwc_table_word w;
+    for (size_t i = 0; i < slots; i++)
+        if (mpiwc_table_word(t, first + i, &w) && i < (w.hash & mask))
+            n++;
+    return n;
+}
+
+/*
+ * The small and short arrays double in place: every word must stay
+ * reachable, those whose probe wrapped around the end of the old array
+ * included. Each doubling is checked right after it, and the test makes
+ * sure that some array did hold wrapped words just before one.
+ */
+static void test_growth_in_place(void **state)
+{
+    (void)state;
+    for (int array = 0; array < 2; array++) {
+        struct mpiwc_table t;
+        mpiwc_table_init(&t, 0);
+        char key[32];
+        size_t wrapped = 0, doublings = 0;
+        const uint32_t n = 100000;
+        for (uint32_t i = 0; i < n; i++) {
+            size_t mask = array ? t.short_mask : t.small_mask;
+            size_t size = array ? t.short_size : t.small_size;
+            bool grows = size + 1 > (mask + 1) / 4 * 3;
+            if (grows)
+                wrapped += wrapped_words(&t, array);
+            int len = array ? snprintf(key, sizeof key, "w%07u", i) : small_key(key, i);
+            mpiwc_table_add(&t, key, (size_t)len, i + 1);
+            if (grows) {
+                doublings++;
+                assert_int_equal(array ? t.short_mask : t.small_mask, 2 * mask + 1);
+                for (uint32_t j = 0; j <= i; j++) {
+                    len = array ? snprintf(key, sizeof key, "w%07u", j) : small_key(key, j);
+                    assert_int_equal(mpiwc_table_get(&t, key, (size_t)len), j + 1);
+                }
+            }
+        }
+        assert_true(doublings >= 7);
+        assert_true(wrapped > 0);
+        assert_int_equal(t.size, n);
+        assert_int_equal(count_occupied(&t, NULL), n);
+        mpiwc_table_free(&t);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -665,6 +718,7 @@ int main(void)
         cmocka_unit_test(test_small_keys_growth),
         cmocka_unit_test(test_capacity_hint),
         cmocka_unit_test(test_key_lengths_inline_boundary),
+        cmocka_unit_test(test_growth_in_place),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
