@@ -165,6 +165,7 @@ void mpiwc_table_init(struct mpiwc_table *t, size_t capacity_hint)
     t->arena_cap = MIN_ARENA;
     t->arena = mpiwc_xmalloc(t->arena_cap);
     t->arena_len = 0;
+    t->sorted = t->sorted_by_count = false;
 }
 
 void mpiwc_table_free(struct mpiwc_table *t)
@@ -185,6 +186,7 @@ void mpiwc_table_clear(struct mpiwc_table *t)
     memset(t->slots, 0, mpiwc_mul_size(t->mask + 1, sizeof *t->slots));
     t->size = t->small_size = t->short_size = t->big_size = 0;
     t->arena_len = 0;
+    t->sorted = false;
 }
 
 void mpiwc_table_overflow(void)
@@ -412,4 +414,239 @@ size_t mpiwc_table_memory_used(const struct mpiwc_table *t)
     return mpiwc_mul_size(slots_for(t->small_size), sizeof *t->small) +
            mpiwc_mul_size(slots_for(t->short_size), sizeof *t->shorts) +
            mpiwc_mul_size(slots_for(t->big_size), sizeof *t->slots) + arena;
+}
+
+/*
+ * Sorting in place. Each array's words are moved to its front and sorted
+ * there, by a key of up to three 64-bit words compared in order: the count
+ * reversed (count order only), then the key's bytes as big-endian numbers
+ * with the length in the last byte, which orders like memcmp with a proper
+ * prefix first (the bytes past the length are zero). The sort is a
+ * most-significant-byte radix sort that moves the slots themselves, cycle by
+ * cycle (American flag sort), skipping the key bytes that no two words of
+ * the array differ in; small buckets finish by insertion. No second array:
+ * the memory is the table's, and the words come out one after another in
+ * memory, not scattered over the table as pointers to slots would be.
+ */
+struct sort_key {
+    uint64_t k[3];
+};
+
+static inline struct sort_key small_sort_key(const struct mpiwc_small_entry *e, bool by_count)
+{
+    return (struct sort_key){{by_count ? UINT64_MAX - e->count : 0,
+                              __builtin_bswap64(e->key & ~(UINT64_C(0xff) << 56)) | (e->key >> 56),
+                              0}};
+}
+
+static inline struct sort_key short_sort_key(const struct mpiwc_short_entry *e, bool by_count)
+{
+    return (struct sort_key){{by_count ? UINT64_MAX - e->count : 0, __builtin_bswap64(e->lo),
+                              __builtin_bswap64(e->hi & ~(UINT64_C(0xff) << 56)) | (e->hi >> 56)}};
+}
+
+static inline bool key_before(const struct sort_key *a, const struct sort_key *b)
+{
+    if (a->k[0] != b->k[0])
+        return a->k[0] < b->k[0];
+    if (a->k[1] != b->k[1])
+        return a->k[1] < b->k[1];
+    return a->k[2] < b->k[2];
+}
+
+static inline unsigned key_digit(const struct sort_key *k, unsigned d)
+{
+    return (unsigned)(k->k[d / 8] >> (56 - 8 * (d % 8))) & 0xff;
+}
+
+/* The digit of key k at byte d, with byte d2 after it when d2 < 24 (a 16-bit digit). */
+static inline unsigned key_digits(const struct sort_key *k, unsigned d, unsigned d2)
+{
+    unsigned v = key_digit(k, d);
+    return d2 < 24 ? v << 8 | key_digit(k, d2) : v;
+}
+
+/* Below this many words a bucket is sorted by insertion. */
+#define SORT_INSERTION 24
+/*
+ * From this many words on, a pass sorts by two key bytes at once: each pass
+ * moves every word to a place far from where it was (a cache miss each), and
+ * with 65536 buckets a level of the recursion does the work of two.
+ */
+#define SORT_WIDE (UINT32_C(1) << 18)
+
+/* The first byte from d on that varies, or 24. */
+static unsigned next_varying(uint32_t varies, unsigned d)
+{
+    while (d < 24 && !(varies >> d & 1))
+        d++;
+    return d;
+}
+
+/* radix_NAME(e, n, d, varies, by_count): sort e[0..n) from key byte d on. */
+#define DEFINE_RADIX(NAME, TYPE, KEY)                                                              \
+    static void radix_##NAME(TYPE *e, size_t n, unsigned d, uint32_t varies, bool by_count)        \
+    {                                                                                              \
+        d = next_varying(varies, d);                                                               \
+        if (n <= SORT_INSERTION || d == 24) {                                                      \
+            for (size_t i = 1; i < n; i++) {                                                       \
+                TYPE x = e[i];                                                                     \
+                struct sort_key kx = KEY(&x, by_count), kj;                                        \
+                size_t j = i;                                                                      \
+                for (; j > 0 && (kj = KEY(&e[j - 1], by_count), key_before(&kx, &kj)); j--)        \
+                    e[j] = e[j - 1];                                                               \
+                e[j] = x;                                                                          \
+            }                                                                                      \
+            return;                                                                                \
+        }                                                                                          \
+        unsigned d2 = n >= SORT_WIDE ? next_varying(varies, d + 1) : 24;                           \
+        size_t nb = d2 < 24 ? 65536 : 256;                                                         \
+        size_t narrow[3 * 256] = {0};                                                              \
+        size_t *count = nb == 256 ? narrow : mpiwc_xcalloc(3 * nb, sizeof *count);                 \
+        size_t *at = count + nb, *end = at + nb;                                                   \
+        for (size_t i = 0; i < n; i++) {                                                           \
+            struct sort_key k = KEY(&e[i], by_count);                                              \
+            count[key_digits(&k, d, d2)]++;                                                        \
+        }                                                                                          \
+        size_t sum = 0;                                                                            \
+        for (size_t b = 0; b < nb; b++) {                                                          \
+            at[b] = sum;                                                                           \
+            sum += count[b];                                                                       \
+            end[b] = sum;                                                                          \
+        }                                                                                          \
+        for (size_t b = 0; b < nb; b++) {                                                          \
+            while (at[b] < end[b]) {                                                               \
+                TYPE x = e[at[b]];                                                                 \
+                struct sort_key k = KEY(&x, by_count);                                             \
+                unsigned c = key_digits(&k, d, d2);                                                \
+                while (c != b) { /* put x in its bucket, take up what was there */                 \
+                    TYPE y = e[at[c]];                                                             \
+                    e[at[c]++] = x;                                                                \
+                    x = y;                                                                         \
+                    k = KEY(&x, by_count);                                                         \
+                    c = key_digits(&k, d, d2);                                                     \
+                }                                                                                  \
+                e[at[b]++] = x;                                                                    \
+            }                                                                                      \
+        }                                                                                          \
+        unsigned next = (d2 < 24 ? d2 : d) + 1;                                                    \
+        size_t first = 0;                                                                          \
+        for (size_t b = 0; b < nb; first += count[b++])                                            \
+            if (count[b] > 1)                                                                      \
+                radix_##NAME(e + first, count[b], next, varies, by_count);                         \
+        if (count != narrow)                                                                       \
+            free(count);                                                                           \
+    }                                                                                              \
+                                                                                                   \
+    /* The key bytes that differ between some words of e[0..n). */                                 \
+    static uint32_t varies_##NAME(const TYPE *e, size_t n, bool by_count)                          \
+    {                                                                                              \
+        uint64_t or_[3] = {0, 0, 0}, and_[3] = {UINT64_MAX, UINT64_MAX, UINT64_MAX};               \
+        for (size_t i = 0; i < n; i++) {                                                           \
+            struct sort_key k = KEY(&e[i], by_count);                                              \
+            for (int w = 0; w < 3; w++) {                                                          \
+                or_[w] |= k.k[w];                                                                  \
+                and_[w] &= k.k[w];                                                                 \
+            }                                                                                      \
+        }                                                                                          \
+        uint32_t varies = 0;                                                                       \
+        for (unsigned d = 0; d < 24; d++) {                                                        \
+            struct sort_key o = {{or_[0], or_[1], or_[2]}}, a = {{and_[0], and_[1], and_[2]}};     \
+            if (key_digit(&o, d) != key_digit(&a, d))                                              \
+                varies |= UINT32_C(1) << d;                                                        \
+        }                                                                                          \
+        return varies;                                                                             \
+    }
+
+DEFINE_RADIX(small, struct mpiwc_small_entry, small_sort_key)
+DEFINE_RADIX(short, struct mpiwc_short_entry, short_sort_key)
+
+/* Long keys are few (0.002% of the high-cardinality corpus' words): qsort. */
+static int compare_long(const void *pa, const void *pb, void *arg)
+{
+    const struct mpiwc_entry *a = pa, *b = pb;
+    const struct mpiwc_table *t = arg;
+    if (t->sorted_by_count && a->count != b->count)
+        return a->count > b->count ? -1 : 1;
+    size_t n = a->len < b->len ? a->len : b->len;
+    int c = memcmp(t->arena + a->off, t->arena + b->off, n);
+    if (c != 0)
+        return c;
+    return (a->len > b->len) - (a->len < b->len);
+}
+
+void mpiwc_table_sort(struct mpiwc_table *t, enum mpiwc_sort order)
+{
+    bool by_count = order == MPIWC_SORT_COUNT;
+    size_t k = 0;
+    for (size_t i = 0; i <= t->small_mask; i++)
+        if (t->small[i].key != 0) {
+            struct mpiwc_small_entry e = t->small[i];
+            t->small[i] = (struct mpiwc_small_entry){0, 0};
+            t->small[k++] = e;
+        }
+    radix_small(t->small, k, 0, varies_small(t->small, k, by_count), by_count);
+    k = 0;
+    for (size_t i = 0; i <= t->short_mask; i++)
+        if (t->shorts[i].hi != 0) {
+            struct mpiwc_short_entry e = t->shorts[i];
+            t->shorts[i] = (struct mpiwc_short_entry){0, 0, 0};
+            t->shorts[k++] = e;
+        }
+    radix_short(t->shorts, k, 0, varies_short(t->shorts, k, by_count), by_count);
+    k = 0;
+    for (size_t i = 0; i <= t->mask; i++)
+        if (t->slots[i].len != 0) {
+            struct mpiwc_entry e = t->slots[i];
+            t->slots[i] = (struct mpiwc_entry){0, 0, 0, 0};
+            t->slots[k++] = e;
+        }
+    t->sorted_by_count = by_count;
+    qsort_r(t->slots, k, sizeof *t->slots, compare_long, t);
+    t->sorted = true;
+}
+
+void mpiwc_table_cursor_init(struct mpiwc_table_cursor *c, const struct mpiwc_table *t,
+                             enum mpiwc_sort order)
+{
+    *c = (struct mpiwc_table_cursor){t, order, {0, 0, 0}};
+}
+
+/* The next word of array a (0 small, 1 short, 2 long), if any. */
+static bool cursor_head(const struct mpiwc_table_cursor *c, int a, struct mpiwc_word *w)
+{
+    const struct mpiwc_table *t = c->t;
+    size_t i = c->next[a];
+    if (a == 0) {
+        if (i > t->small_mask || t->small[i].key == 0)
+            return false;
+        *w = (struct mpiwc_word){(const uint8_t *)&t->small[i].key,
+                                 (uint32_t)(t->small[i].key >> 56), t->small[i].count};
+    } else if (a == 1) {
+        if (i > t->short_mask || t->shorts[i].hi == 0)
+            return false;
+        *w = (struct mpiwc_word){(const uint8_t *)&t->shorts[i].lo,
+                                 (uint32_t)(t->shorts[i].hi >> 56), t->shorts[i].count};
+    } else {
+        if (i > t->mask || t->slots[i].len == 0)
+            return false;
+        *w = (struct mpiwc_word){t->arena + t->slots[i].off, (uint32_t)t->slots[i].len,
+                                 t->slots[i].count};
+    }
+    return true;
+}
+
+bool mpiwc_table_cursor_next(struct mpiwc_table_cursor *c, struct mpiwc_word *w)
+{
+    struct mpiwc_word head[3];
+    int best = -1;
+    for (int a = 0; a < 3; a++)
+        if (cursor_head(c, a, &head[a]) &&
+            (best < 0 || mpiwc_format_compare(&head[a], &head[best], c->order) < 0))
+            best = a;
+    if (best < 0)
+        return false;
+    *w = head[best];
+    c->next[best]++;
+    return true;
 }

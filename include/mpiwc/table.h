@@ -48,6 +48,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mpiwc/format.h"
+
 /* Keys up to this many bytes are stored inside the slot, zero padded, with
  * the length in the slot's last key byte. */
 #define MPIWC_INLINE_KEY 15
@@ -91,6 +93,8 @@ struct mpiwc_table {
     size_t grow_at;  /* big_size at which one more word grows slots[] (3/4 load) */
     uint8_t *arena;  /* owned key bytes */
     size_t arena_len, arena_cap;
+    bool sorted;          /* by mpiwc_table_sort(): no more adds or lookups until a clear */
+    bool sorted_by_count; /* and in count order */
 };
 
 /* Local. The fixed 64-bit hash of a word's bytes (after case folding). */
@@ -226,6 +230,33 @@ static inline bool mpiwc_table_word(const struct mpiwc_table *t, size_t i,
     *w = (struct mpiwc_table_word){t->arena + e->off, (size_t)e->len, e->count, e->hash};
     return true;
 }
+
+/*
+ * Local. Sort the words in the table's own memory, in order: each slot array
+ * ends with its words at its front, in that order, so that a cursor reads
+ * them in order with no array of rows beside the table, one slot after
+ * another. Afterwards the table holds the same words (mpiwc_table_word()
+ * still iterates them) but is no hash table: no add or get until
+ * mpiwc_table_clear() or mpiwc_table_free().
+ *
+ *     mpiwc_table_sort(&t, MPIWC_SORT_COUNT);
+ *     struct mpiwc_table_cursor c;
+ *     mpiwc_table_cursor_init(&c, &t, MPIWC_SORT_COUNT);
+ *     struct mpiwc_word w;
+ *     while (mpiwc_table_cursor_next(&c, &w)) { ... w.key, w.len, w.count ... }
+ */
+void mpiwc_table_sort(struct mpiwc_table *t, enum mpiwc_sort order);
+
+/* Local. The words of a sorted table, in the order it was sorted in (a merge of its arrays). */
+struct mpiwc_table_cursor {
+    const struct mpiwc_table *t;
+    enum mpiwc_sort order;
+    size_t next[3]; /* per array: small, short, long */
+};
+void mpiwc_table_cursor_init(struct mpiwc_table_cursor *c, const struct mpiwc_table *t,
+                             enum mpiwc_sort order);
+/* Local. The next word (key borrowed from the table), or false after the last. */
+bool mpiwc_table_cursor_next(struct mpiwc_table_cursor *c, struct mpiwc_word *w);
 
 /*
  * Local. Bytes a table started empty would hold for the words this one has

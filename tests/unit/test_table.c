@@ -700,6 +700,120 @@ static void test_growth_in_place(void **state)
     }
 }
 
+/* Word i of a set that mixes small, short and long keys, zero and high bytes, and
+ * words that are prefixes of others; count(i) repeats, so ties are common. */
+static size_t sort_word(uint8_t *buf, uint32_t i)
+{
+    size_t len = 1 + (i * 7) % 23;
+    for (size_t k = 0; k < len; k++)
+        buf[k] = (uint8_t) "ab\0z\xff\x80"[(i >> (2 * (k % 8))) % 6];
+    buf[0] = (uint8_t)('a' + i % 3);
+    buf[len - 1] = (uint8_t)(i % 5 == 0 ? 0 : buf[len - 1]);
+    return len;
+}
+
+static uint64_t sort_count(uint32_t i)
+{
+    return i % 7 == 0 ? (UINT64_C(1) << 40) + i % 3 : 1 + i % 4;
+}
+
+/* Sort t in place by by and check the cursor against mpiwc_format_sort() of
+ * the words mpiwc_table_word() iterates. */
+static void sort_and_check(struct mpiwc_table *t, enum mpiwc_sort by)
+{
+    /* The reference: the words as iteration gives them, sorted by format. */
+    size_t n = t->size;
+    struct mpiwc_word *want = calloc(n + 1, sizeof *want);
+    uint8_t *copy = calloc(n + 1, 32);
+    assert_non_null(want);
+    assert_non_null(copy);
+    size_t k = 0;
+    struct mpiwc_table_word w;
+    for (size_t i = 0; i < mpiwc_table_slots(t); i++)
+        if (mpiwc_table_word(t, i, &w)) {
+            memcpy(copy + 32 * k, w.key, w.len);
+            want[k] = (struct mpiwc_word){copy + 32 * k, (uint32_t)w.len, w.count};
+            k++;
+        }
+    assert_int_equal(k, n);
+    mpiwc_format_sort(want, n, by);
+
+    mpiwc_table_sort(t, by);
+    assert_int_equal(t->size, n);
+    assert_int_equal(count_occupied(t, NULL), n);
+    struct mpiwc_table_cursor c;
+    mpiwc_table_cursor_init(&c, t, by);
+    struct mpiwc_word got;
+    for (k = 0; k < n; k++) {
+        assert_true(mpiwc_table_cursor_next(&c, &got));
+        assert_int_equal(got.len, want[k].len);
+        assert_memory_equal(got.key, want[k].key, got.len);
+        assert_int_equal(got.count, want[k].count);
+    }
+    assert_false(mpiwc_table_cursor_next(&c, &got));
+    assert_false(mpiwc_table_cursor_next(&c, &got));
+    free(want);
+    free(copy);
+}
+
+/*
+ * mpiwc_table_sort() and the cursor give exactly mpiwc_format_sort()'s
+ * order of the words mpiwc_table_word() iterates, in both orders and for
+ * tables of every mix of arrays; iteration still sees every word afterwards,
+ * and a clear makes a hash table again.
+ */
+static void test_sort_in_place(void **state)
+{
+    (void)state;
+    static const uint32_t sizes[] = {0, 1, 2, 30, 1000, 40000};
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        for (int order = 0; order < 2; order++) {
+            enum mpiwc_sort by = order ? MPIWC_SORT_WORD : MPIWC_SORT_COUNT;
+            struct mpiwc_table t;
+            mpiwc_table_init(&t, 0);
+            uint8_t key[32];
+            for (uint32_t i = 0; i < sizes[s]; i++) {
+                size_t len = sort_word(key, i);
+                mpiwc_table_add(&t, key, len, sort_count(i));
+            }
+            size_t n = t.size;
+            sort_and_check(&t, by);
+            mpiwc_table_clear(&t);
+            assert_false(t.sorted);
+            for (uint32_t i = 0; i < sizes[s]; i++) {
+                size_t len = sort_word(key, i);
+                mpiwc_table_add(&t, key, len, 1);
+            }
+            assert_int_equal(t.size, n);
+            for (uint32_t i = 0; i < sizes[s]; i++) {
+                size_t len = sort_word(key, i);
+                assert_true(mpiwc_table_get(&t, key, len) >= 1);
+            }
+            mpiwc_table_free(&t);
+        }
+    }
+}
+
+/* Arrays of over 2^18 words, whose first radix passes take two key bytes at once. */
+static void test_sort_in_place_big(void **state)
+{
+    (void)state;
+    for (int order = 0; order < 2; order++) {
+        struct mpiwc_table t;
+        mpiwc_table_init(&t, 0);
+        char key[32];
+        for (uint32_t i = 0; i < 600000; i++) {
+            int len = snprintf(key, sizeof key, "%x-%u", i * 2654435761u, i % 13);
+            mpiwc_table_add(&t, key, (size_t)len, 1 + i % 5);
+            if (i < 300000)
+                mpiwc_table_add(&t, key, (size_t)small_key(key, i), 1 + i % 3);
+        }
+        assert_true(t.short_size > (1u << 18) && t.small_size > (1u << 18));
+        sort_and_check(&t, order ? MPIWC_SORT_WORD : MPIWC_SORT_COUNT);
+        mpiwc_table_free(&t);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -719,6 +833,8 @@ int main(void)
         cmocka_unit_test(test_capacity_hint),
         cmocka_unit_test(test_key_lengths_inline_boundary),
         cmocka_unit_test(test_growth_in_place),
+        cmocka_unit_test(test_sort_in_place),
+        cmocka_unit_test(test_sort_in_place_big),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
