@@ -794,7 +794,7 @@ static void test_sort_in_place(void **state)
     }
 }
 
-/* Arrays of over 2^18 words, whose first radix passes take two key bytes at once. */
+/* Arrays of over 2^18 words: buckets too big for insertion down to the last key bytes. */
 static void test_sort_in_place_big(void **state)
 {
     (void)state;
