@@ -416,6 +416,20 @@ size_t mpiwc_table_memory_used(const struct mpiwc_table *t)
            mpiwc_mul_size(slots_for(t->big_size), sizeof *t->slots) + arena;
 }
 
+/* The bytes an array of this many words and slots of size adds when it doubles soon, else 0. */
+static size_t growth_soon(size_t words, size_t size)
+{
+    size_t n = slots_for(words);
+    return words >= n / 4 * 3 / 8 * 7 ? mpiwc_mul_size(n, size) : 0;
+}
+
+size_t mpiwc_table_memory_soon(const struct mpiwc_table *t)
+{
+    return mpiwc_table_memory_used(t) + growth_soon(t->small_size, sizeof *t->small) +
+           growth_soon(t->short_size, sizeof *t->shorts) +
+           growth_soon(t->big_size, sizeof *t->slots);
+}
+
 /*
  * Sorting in place. Each array's words are moved to its front and sorted
  * there, by a key of up to three 64-bit words compared in order: the count

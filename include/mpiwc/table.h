@@ -265,4 +265,14 @@ bool mpiwc_table_cursor_next(struct mpiwc_table_cursor *c, struct mpiwc_word *w)
  */
 size_t mpiwc_table_memory_used(const struct mpiwc_table *t);
 
+/*
+ * Local. mpiwc_table_memory_used() plus what each slot array past 7/8 of the
+ * words that make it double would add when it does: the memory the table is
+ * about to hold. A limit checked against it is met before an array doubles
+ * past it, not after: with 24-byte slots the short array steps from 192 to
+ * 384 MiB, across the default 256 MiB --memory-limit (hc256 at np 2: 778
+ * MiB a rank at peak, the local table's 400 MiB beside the owned one).
+ */
+size_t mpiwc_table_memory_soon(const struct mpiwc_table *t);
+
 #endif

@@ -316,6 +316,35 @@ static void test_memory_used(void **state)
     mpiwc_table_free(&fresh);
 }
 
+/* mpiwc_table_memory_soon() adds an array's doubling from 7/8 of the way to it, until it happens.
+ */
+static void test_memory_soon(void **state)
+{
+    (void)state;
+    struct mpiwc_table t;
+    mpiwc_table_init(&t, 0);
+    char key[32];
+    size_t ahead = 0, growths = 0;
+    for (uint32_t i = 0; i < 20000; i++) {
+        size_t slots = t.short_mask + 1, used = mpiwc_table_memory_used(&t);
+        size_t soon = mpiwc_table_memory_soon(&t);
+        if (t.short_size >= slots / 4 * 3 / 8 * 7) {
+            assert_int_equal(soon, used + slots * sizeof(struct mpiwc_short_entry));
+            ahead++;
+        } else {
+            assert_int_equal(soon, used);
+        }
+        mpiwc_table_add(&t, key, (size_t)snprintf(key, sizeof key, "w%07u", i), 1);
+        if (t.short_mask + 1 > slots) {
+            growths++;
+            /* What was announced is what the table now holds. */
+            assert_int_equal(mpiwc_table_memory_used(&t), soon);
+        }
+    }
+    assert_true(growths >= 4 && ahead > 0);
+    mpiwc_table_free(&t);
+}
+
 static void test_binary_keys(void **state)
 {
     (void)state;
@@ -823,6 +852,7 @@ int main(void)
         cmocka_unit_test(test_growth_200k),
         cmocka_unit_test(test_clear_then_reuse),
         cmocka_unit_test(test_memory_used),
+        cmocka_unit_test(test_memory_soon),
         cmocka_unit_test(test_binary_keys),
         cmocka_unit_test(test_add_hashed_same_as_add),
         cmocka_unit_test(test_long_keys),
