@@ -22,7 +22,7 @@ static bool at_limit(const struct rounds *r)
 {
     if (r->nranks == 1)
         return r->spill && mpiwc_spill_due(r->spill, r->local, r->more);
-    return r->limit && mpiwc_table_memory_used(r->local) >= r->limit;
+    return r->limit && mpiwc_table_memory_soon(r->local) >= r->limit;
 }
 
 /*

@@ -6,17 +6,18 @@
 
 #include "mpiwc/util.h"
 
-size_t mpiwc_rows_of_table(const struct mpiwc_table *t, enum mpiwc_sort order,
-                           struct mpiwc_word **rows, size_t *cap)
+static int table_next(struct mpiwc_rows *r, struct mpiwc_word *w, char *err, size_t errlen)
 {
-    *rows = mpiwc_grow(*rows, cap, t->size ? t->size : 1, sizeof **rows);
-    size_t k = 0;
-    struct mpiwc_table_word w;
-    for (size_t i = 0; i < mpiwc_table_slots(t); i++)
-        if (mpiwc_table_word(t, i, &w))
-            (*rows)[k++] = (struct mpiwc_word){w.key, (uint32_t)w.len, w.count};
-    mpiwc_format_sort(*rows, k, order);
-    return k;
+    (void)err;
+    (void)errlen;
+    return mpiwc_table_cursor_next(&((struct mpiwc_rows_table *)r)->c, w) ? 1 : 0;
+}
+
+void mpiwc_rows_table_init(struct mpiwc_rows_table *r, struct mpiwc_table *t, enum mpiwc_sort order)
+{
+    mpiwc_table_sort(t, order);
+    r->rows.next = table_next;
+    mpiwc_table_cursor_init(&r->c, t, order);
 }
 
 static int array_next(struct mpiwc_rows *r, struct mpiwc_word *w, char *err, size_t errlen)

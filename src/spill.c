@@ -154,7 +154,6 @@ void mpiwc_spill_close(struct mpiwc_spill *s)
     free(s->dir);
     free(s->parent);
     free(s->runs);
-    free(s->scratch);
     memset(s, 0, sizeof *s);
 }
 
@@ -557,17 +556,15 @@ bool mpiwc_spill_due(const struct mpiwc_spill *s, const struct mpiwc_table *t, s
     size_t now = mpiwc_table_memory_peak(t, 0), peak = mpiwc_table_memory_peak(t, more);
     if (peak == now)
         return false;
-    size_t words = mpiwc_add_size(t->size, more);
-    return mpiwc_add_size(peak, mpiwc_mul_size(words, MPIWC_ROWS_SORT_BYTES)) > s->limit;
+    return peak > s->limit; /* the sort needs nothing more: it is done in the table */
 }
 
 int mpiwc_spill_table(struct mpiwc_spill *s, struct mpiwc_table *t)
 {
     int rc = -1;
     if (!s->failed && t->size > 0) {
-        size_t n = mpiwc_rows_of_table(t, MPIWC_SORT_WORD, &s->scratch, &s->scratch_cap);
-        struct mpiwc_rows_array a;
-        mpiwc_rows_array_init(&a, s->scratch, n);
+        struct mpiwc_rows_table a;
+        mpiwc_rows_table_init(&a, t, MPIWC_SORT_WORD);
         uint32_t id;
         rc = write_stream(s, &a.rows, MPIWC_SORT_WORD, &id);
         if (rc == 0) {
@@ -771,10 +768,9 @@ int mpiwc_spill_result_open(struct mpiwc_spill *s, struct mpiwc_table *t, enum m
     memset(res, 0, sizeof *res);
     res->s = s;
     if (!mpiwc_spill_spilled(s)) {
-        size_t cap = 0, n = mpiwc_rows_of_table(t, order, &res->array, &cap);
-        mpiwc_rows_array_init(&res->arr, res->array, n);
-        res->rows = &res->arr.rows;
-        res->distinct = n;
+        mpiwc_rows_table_init(&res->table, t, order);
+        res->rows = &res->table.rows;
+        res->distinct = t->size;
         return 0;
     }
     double t0 = mpiwc_seconds();
@@ -782,9 +778,6 @@ int mpiwc_spill_result_open(struct mpiwc_spill *s, struct mpiwc_table *t, enum m
     int spilled = mpiwc_spill_table(s, t);
     mpiwc_table_free(t);
     mpiwc_table_init(t, 0);
-    free(s->scratch);
-    s->scratch = NULL;
-    s->scratch_cap = 0;
     if (spilled != 0 || reduce_runs(s, s->runs, &s->nruns, MPIWC_SORT_WORD, true))
         return -1;
     struct spill_merged *m = open_runs(s, s->runs, s->nruns, MPIWC_SORT_WORD, true);

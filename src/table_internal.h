@@ -22,22 +22,8 @@
 #error "mpiwc packs short keys as little-endian words"
 #endif
 
-/*
- * One multiply, then the well-mixed high half folded onto the low bits that
- * index the table; mpiwc_table_owner() takes the high 32 bits. A second
- * multiply (mpiwc_mum of this with a constant) cost a dependent multiply per
- * word for no fewer probes: in a linear-probing simulation at 0.39 to 0.72
- * load, over the Bible's words, dates, padded numbers and short letter runs,
- * both gave the same mean probe count within 2%, and without the fold the
- * padded numbers took 24% more.
- */
-static inline uint64_t mpiwc_hash_short(uint64_t lo, uint64_t hi)
-{
-    uint64_t h = mpiwc_mum(lo ^ MPIWC_K1, hi ^ MPIWC_K2);
-    return h ^ (h >> 32);
-}
-
 void mpiwc_table_grow(struct mpiwc_table *t);
+void mpiwc_table_grow_short(struct mpiwc_table *t);
 void mpiwc_table_grow_small(struct mpiwc_table *t);
 
 /* Does not return: a count would pass MPIWC_COUNT_MAX (fatal). */
@@ -66,51 +52,37 @@ static inline uint32_t mpiwc_short_len(uint64_t hi)
     return (uint32_t)(hi >> 56);
 }
 
-/* Does slot e hold the short key (lo, hi)? Never true of an empty slot (hi
- * is 0 there) or of a long key's (its length, in hi's place, is < 2^56). */
-static inline bool mpiwc_entry_is(const struct mpiwc_entry *e, uint64_t lo, uint64_t hi)
+/* Does slot e hold the short key (lo, hi)? Never true of an empty slot (hi is 0 there). */
+static inline bool mpiwc_entry_is(const struct mpiwc_short_entry *e, uint64_t lo, uint64_t hi)
 {
-    uint64_t elo, ehi;
-    memcpy(&elo, e->key.bytes, 8);
-    memcpy(&ehi, e->key.bytes + 8, 8);
-    return ((elo ^ lo) | (ehi ^ hi)) == 0;
-}
-
-/* Fill the empty slot e with the short key (lo, hi), hash h and count. */
-static inline void mpiwc_entry_set_short(struct mpiwc_entry *e, uint64_t h, uint64_t lo,
-                                         uint64_t hi, uint64_t count)
-{
-    e->hash = h;
-    e->tagged = count | (uint64_t)mpiwc_short_len(hi) << 56;
-    memcpy(e->key.bytes, &lo, 8);
-    memcpy(e->key.bytes + 8, &hi, 8);
+    return ((e->lo ^ lo) | (e->hi ^ hi)) == 0;
 }
 
 /* Add count to the short key (lo, hi) whose hash is h. */
 static inline void mpiwc_table_add_short(struct mpiwc_table *t, uint64_t h, uint64_t lo,
                                          uint64_t hi, uint64_t count)
 {
-    if (mpiwc_table_full(t))
-        mpiwc_table_grow(t);
-    size_t i = h & t->mask;
+    if (t->short_size >= t->short_grow_at)
+        mpiwc_table_grow_short(t);
+    size_t i = h & t->short_mask;
     for (;;) {
-        struct mpiwc_entry *e = &t->slots[i];
+        struct mpiwc_short_entry *e = &t->shorts[i];
         if (mpiwc_entry_is(e, lo, hi)) {
             /* One at a time, 2^56 words take a rank years: only merged counts are checked. */
             if (count > 1)
-                mpiwc_table_check_sum(mpiwc_entry_count(e), count);
-            e->tagged += count;
+                mpiwc_table_check_sum(e->count, count);
+            e->count += count;
             return;
         }
-        if (e->tagged == 0) {
+        if (e->hi == 0) {
             if (count > 1) /* a merged count; a constant 1 on the tokenizers' path */
                 mpiwc_table_check_sum(0, count);
-            mpiwc_entry_set_short(e, h, lo, hi, count);
-            t->big_size++;
+            *e = (struct mpiwc_short_entry){lo, hi, count};
+            t->short_size++;
             t->size++;
             return;
         }
-        i = (i + 1) & t->mask;
+        i = (i + 1) & t->short_mask;
     }
 }
 
@@ -152,7 +124,7 @@ void mpiwc_table_insert_small(struct mpiwc_table *t, uint64_t h, uint64_t k);
 #define MPIWC_TABLE_QUEUE 64
 static inline bool mpiwc_table_queues(const struct mpiwc_table *t)
 {
-    return t->mask >= (1u << 16) || t->small_mask >= (1u << 17);
+    return t->short_mask >= (1u << 16) || t->small_mask >= (1u << 17);
 }
 
 /*
@@ -172,9 +144,10 @@ static inline bool mpiwc_table_queues(const struct mpiwc_table *t)
  */
 struct mpiwc_counter {
     struct mpiwc_table *t;
-    uint8_t *slots, *small;
-    size_t mask;       /* in bytes: (t->mask + 1) slots of 32 bytes, less one slot */
-    size_t small_mask; /* the same for the small slots, of 16 bytes */
+    struct mpiwc_short_entry *shorts;
+    uint8_t *small;
+    size_t mask;       /* t->short_mask */
+    size_t small_mask; /* in bytes: (t->small_mask + 1) slots of 16 bytes, less one slot */
     size_t queued;
     struct {
         uint64_t lo, hi, hash; /* hi == 0: lo is a small key */
@@ -184,8 +157,8 @@ struct mpiwc_counter {
 static inline void mpiwc_counter_load(struct mpiwc_counter *c, struct mpiwc_table *t)
 {
     c->t = t;
-    c->slots = (uint8_t *)t->slots;
-    c->mask = t->mask * sizeof(struct mpiwc_entry);
+    c->shorts = t->shorts;
+    c->mask = t->short_mask;
     c->small = (uint8_t *)t->small;
     c->small_mask = t->small_mask * sizeof(struct mpiwc_small_entry);
 }
@@ -203,19 +176,19 @@ static inline void mpiwc_counter_init(struct mpiwc_counter *c, struct mpiwc_tabl
  */
 static inline void mpiwc_counter_add1(struct mpiwc_counter *c, uint64_t h, uint64_t lo, uint64_t hi)
 {
-    size_t at = (h * sizeof(struct mpiwc_entry)) & c->mask; /* a byte offset: no shift per probe */
+    size_t i = h & c->mask; /* 24-byte slots: an index, scaled by one lea */
     for (;;) {
-        struct mpiwc_entry *e = (struct mpiwc_entry *)(c->slots + at);
+        struct mpiwc_short_entry *e = &c->shorts[i];
         if (__builtin_expect(mpiwc_entry_is(e, lo, hi), 1)) {
-            e->tagged++; /* one at a time, 2^56 words take a rank years */
+            e->count++; /* one at a time, 2^56 words take a rank years */
             return;
         }
-        if (e->tagged == 0) {
+        if (e->hi == 0) {
             mpiwc_table_insert_short(c->t, h, lo, hi);
             mpiwc_counter_load(c, c->t);
             return;
         }
-        at = (at + sizeof(struct mpiwc_entry)) & c->mask;
+        i = (i + 1) & c->mask;
     }
 }
 
@@ -278,8 +251,7 @@ mpiwc_counter_count(struct mpiwc_counter *c, uint64_t h, uint64_t lo, uint64_t h
     if (!queue)
         mpiwc_counter_add1(c, h, lo, hi);
     else
-        mpiwc_counter_enqueue(c, c->slots + ((h * sizeof(struct mpiwc_entry)) & c->mask), h, lo,
-                              hi);
+        mpiwc_counter_enqueue(c, (const uint8_t *)&c->shorts[h & c->mask], h, lo, hi);
 }
 
 /* The same for the small key k. */

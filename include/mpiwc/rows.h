@@ -1,11 +1,9 @@
 /*
  * rows: streams of result rows in one order, and the k-way merge of them.
  *
- *     struct mpiwc_word *w = NULL;
- *     size_t cap = 0, n = mpiwc_rows_of_table(&owned, MPIWC_SORT_WORD, &w, &cap);
- *     struct mpiwc_rows_array a;
- *     mpiwc_rows_array_init(&a, w, n);           // a stream over the sorted rows
- *     struct mpiwc_rows *in[2] = {&a.rows, &run_reader.rows};
+ *     struct mpiwc_rows_table a;
+ *     mpiwc_rows_table_init(&a, &owned, MPIWC_SORT_WORD);  // sorts the table in place
+ *     struct mpiwc_rows *in[2] = {&a.rows, mpiwc_spill_reader_rows(reader)};
  *     struct mpiwc_rows_merge m;
  *     mpiwc_rows_merge_init(&m, in, 2, MPIWC_SORT_WORD, true);
  *     struct mpiwc_word row;
@@ -53,16 +51,18 @@ static inline int mpiwc_rows_next(struct mpiwc_rows *r, struct mpiwc_word *w, ch
 }
 
 /*
- * Local. The words of t as rows sorted in order, into *rows (grown as
- * needed, *cap rows; caller frees), keys borrowed from t until it changes;
- * returns their number, t->size. Reusing the array spares a large table's
- * spills a fresh allocation each (its page faults were 6% of a spilling
- * run). Besides the array the sort needs 8 bytes a word:
- * MPIWC_ROWS_SORT_BYTES a word in all.
+ * A stream over a table's words, sorted in the table's own memory
+ * (mpiwc_table_sort: no array of rows beside it); keys borrowed from the
+ * table, which is no hash table afterwards until it is cleared.
  */
-size_t mpiwc_rows_of_table(const struct mpiwc_table *t, enum mpiwc_sort order,
-                           struct mpiwc_word **rows, size_t *cap);
-#define MPIWC_ROWS_SORT_BYTES (sizeof(struct mpiwc_word) + sizeof(uint64_t))
+struct mpiwc_rows_table {
+    struct mpiwc_rows rows;
+    struct mpiwc_table_cursor c;
+};
+
+/* Local. Sort t in order and read it from its first word. */
+void mpiwc_rows_table_init(struct mpiwc_rows_table *r, struct mpiwc_table *t,
+                           enum mpiwc_sort order);
 
 /* A stream over an array of rows, in the array's order (borrowed). */
 struct mpiwc_rows_array {

@@ -80,8 +80,6 @@ struct mpiwc_spill {
     uint32_t next;      /* runs named so far */
     uint32_t *runs;     /* the word-order runs of spilled tables, not yet merged */
     size_t nruns, runs_cap;
-    struct mpiwc_word *scratch; /* the rows of the table being spilled, kept for the next */
-    size_t scratch_cap;
     bool failed;            /* a spill failed: msg says why; later spills are not tried */
     char msg[MPIWC_ERRLEN]; /* "DIR: reason" */
     struct mpiwc_spill_stats st;
@@ -106,15 +104,16 @@ int mpiwc_spill_check_dir(const char *parent, char *err, size_t errlen);
 
 /*
  * Local. Should t spill before up to more words more are added: would they
- * make it grow (table.h's mpiwc_table_memory_peak) past s's limit, its sort
- * included? A table that would not grow never needs to, even when its
- * smallest arrays are past a tiny limit.
+ * make it grow (table.h's mpiwc_table_memory_peak) past s's limit? (The
+ * spill sorts the table in its own memory: nothing more.) A table that
+ * would not grow never needs to, even when its smallest arrays are past a
+ * tiny limit.
  */
 bool mpiwc_spill_due(const struct mpiwc_spill *s, const struct mpiwc_table *t, size_t more);
 
 /*
- * Local. Write t's words as a run, sorted by their bytes, and empty t (its
- * arrays kept). Returns 0, or -1 with s->failed and s->msg set (t emptied
+ * Local. Write t's words as a run, sorted by their bytes in t's own memory,
+ * and empty t (its arrays kept). Returns 0, or -1 with s->failed and s->msg set (t emptied
  * all the same: the job is failing, and memory must stay bounded).
  */
 int mpiwc_spill_table(struct mpiwc_spill *s, struct mpiwc_table *t);
@@ -136,6 +135,7 @@ struct mpiwc_spill_result {
     struct mpiwc_word *array;
     uint8_t *keys; /* the keys of array, when they are not the table's */
     struct mpiwc_rows_array arr;
+    struct mpiwc_rows_table table;
     struct spill_merged *merged;
     struct mpiwc_spill *s;
 };

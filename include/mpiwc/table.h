@@ -11,18 +11,26 @@
  *         if (mpiwc_table_word(&t, i, &w)) { ... w.key, w.len, w.count ... }
  *     mpiwc_table_free(&t);
  *
- * Open addressing with linear probing over two power-of-two slot arrays.
- * Keys of up to 7 bytes (most words of natural text: 92% of the Bible's)
- * live in 16-byte slots, four to a cache line: the key's bytes and its
- * length in one 64-bit word, then the count, so a probe is one comparison.
- * Longer keys live in 32-byte slots that keep the word's 64-bit hash, so
- * growth never rehashes their bytes: keys of 8 to 15 bytes sit inside the
- * slot with their length (a probe compares two words), longer ones in one
- * arena owned by the table, addressed by offset, so growth of the arena does
- * not invalidate entries, and their probes compare hashes before bytes. The
- * count shares its 64 bits with the key's length there (counts up to 2^56 -
- * 1, far beyond what a rank can read). Each array doubles at 3/4 load; an
- * empty slot is all zero.
+ * Open addressing with linear probing over three power-of-two slot arrays,
+ * by key length, none of which keeps what it can recompute. Keys of up to 7
+ * bytes (most words of natural text: 92% of the Bible's) live in 16-byte
+ * slots, four to a cache line: the key's bytes and its length in one 64-bit
+ * word, then the count, so a probe is one comparison. Keys of 8 to 15 bytes
+ * live in 24-byte slots: the key in two words, its length in the last byte
+ * of the second, then the count (a probe compares two words); their hash is
+ * one multiply, recomputed when the array grows, so the slot does not keep
+ * it. Longer keys live in 32-byte slots with their hash, count and the
+ * place of their bytes in one arena owned by the table, addressed by
+ * offset, so growth of the arena does not invalidate entries; their probes
+ * compare hashes before bytes. Counts are checked to stay below 2^56 (far
+ * beyond what a rank can read). Each array doubles at 3/4 load, the small
+ * and short ones in place (table.c tells how); an empty slot is all zero.
+ *
+ * The 24-byte slots came from the high-cardinality benchmark, where 94% of
+ * the distinct words have 8 to 15 bytes: with the hash kept, 32 bytes a slot
+ * at 3/8 to 3/4 load made 43 to 85 bytes of table a distinct word (256 MiB of
+ * uniform draws over 10M words, 8.4M distinct of 8-15 bytes: 512 MiB of
+ * slots, now 384).
  *
  * The hash is fixed and unseeded, identical on every rank: the same hash
  * picks the bucket (low bits) and, through mpiwc_table_owner(), the owner
@@ -40,6 +48,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mpiwc/format.h"
+
 /* Keys up to this many bytes are stored inside the slot, zero padded, with
  * the length in the slot's last key byte. */
 #define MPIWC_INLINE_KEY 15
@@ -48,19 +58,6 @@
 
 /* The largest count a slot holds. */
 #define MPIWC_COUNT_MAX ((UINT64_C(1) << 56) - 1)
-/* The length tag of a key in the arena. */
-#define MPIWC_TAG_LONG 0xffu
-
-struct mpiwc_entry {
-    uint64_t hash;
-    uint64_t tagged; /* count | tag << 56: tag = key length if inline, else MPIWC_TAG_LONG */
-    union {
-        uint8_t bytes[16]; /* tag <= MPIWC_INLINE_KEY: the key, zero padded; [15] = tag */
-        struct {
-            uint64_t off, len; /* tag MPIWC_TAG_LONG: the key's bytes in the arena */
-        } arena;
-    } key;
-};
 
 /* A slot for a key of 1 to 7 bytes: its bytes, zero padded, with the length in
  * the top byte (0: an empty slot); then the count. */
@@ -69,16 +66,35 @@ struct mpiwc_small_entry {
     uint64_t count;
 };
 
+/* A slot for a key of 8 to 15 bytes: bytes 0-7 in lo, bytes 8-14 in hi, zero
+ * padded, with the length in hi's top byte (hi 0: an empty slot); then the
+ * count. lo and hi are the key's bytes in order. */
+struct mpiwc_short_entry {
+    uint64_t lo, hi;
+    uint64_t count;
+};
+
+/* A slot for a key of 16 bytes or more, whose bytes are in the arena (len 0: an empty slot). */
+struct mpiwc_entry {
+    uint64_t hash;
+    uint64_t count;
+    uint64_t off, len;
+};
+
 struct mpiwc_table {
-    size_t size;                     /* distinct words, in both arrays */
+    size_t size;                     /* distinct words, in all arrays */
     struct mpiwc_small_entry *small; /* owned; small_mask + 1 of them */
     size_t small_mask, small_size, small_grow_at;
-    struct mpiwc_entry *slots; /* owned; mask + 1 of them: keys of 8 bytes or more */
+    struct mpiwc_short_entry *shorts; /* owned; short_mask + 1 of them: keys of 8 to 15 bytes */
+    size_t short_mask, short_size, short_grow_at;
+    struct mpiwc_entry *slots; /* owned; mask + 1 of them: keys of 16 bytes or more */
     size_t mask;
     size_t big_size; /* occupied slots of slots[] */
     size_t grow_at;  /* big_size at which one more word grows slots[] (3/4 load) */
     uint8_t *arena;  /* owned key bytes */
     size_t arena_len, arena_cap;
+    bool sorted;          /* by mpiwc_table_sort(): no more adds or lookups until a clear */
+    bool sorted_by_count; /* and in count order */
 };
 
 /* Local. The fixed 64-bit hash of a word's bytes (after case folding). */
@@ -89,6 +105,8 @@ static inline void mpiwc_table_prefetch(const struct mpiwc_table *t, uint64_t ha
 {
     if (len <= MPIWC_SMALL_KEY)
         __builtin_prefetch(&t->small[hash & t->small_mask]);
+    else if (len <= MPIWC_INLINE_KEY)
+        __builtin_prefetch(&t->shorts[hash & t->short_mask]);
     else
         __builtin_prefetch(&t->slots[hash & t->mask]);
 }
@@ -113,17 +131,6 @@ void mpiwc_table_add_hashed(struct mpiwc_table *t, uint64_t hash, const void *ke
 
 /* Local. The count of key, 0 when absent. */
 uint64_t mpiwc_table_get(const struct mpiwc_table *t, const void *key, size_t len);
-
-/* Local. An entry's count (0: an empty slot) and key length. */
-static inline uint64_t mpiwc_entry_count(const struct mpiwc_entry *e)
-{
-    return e->tagged & MPIWC_COUNT_MAX;
-}
-static inline size_t mpiwc_entry_len(const struct mpiwc_entry *e)
-{
-    unsigned tag = (unsigned)(e->tagged >> 56);
-    return tag == MPIWC_TAG_LONG ? (size_t)e->key.arena.len : tag;
-}
 
 #define MPIWC_K0 0xa0761d6478bd642full
 #define MPIWC_K1 0xe7037ed1a0b428dbull
@@ -166,6 +173,22 @@ static inline uint64_t mpiwc_hash_small(uint64_t key)
     return mpiwc_mum(key, MPIWC_K2);
 }
 
+/*
+ * Local. mpiwc_hash() of a key of 8 to 15 bytes in its slot form (struct
+ * mpiwc_short_entry): one multiply, then the well-mixed high half folded onto
+ * the low bits that index the table; mpiwc_table_owner() takes the high 32
+ * bits. A second multiply (mpiwc_mum of this with a constant) cost a
+ * dependent multiply per word for no fewer probes: in a linear-probing
+ * simulation at 0.39 to 0.72 load, over the Bible's words, dates, padded
+ * numbers and short letter runs, both gave the same mean probe count within
+ * 2%, and without the fold the padded numbers took 24% more.
+ */
+static inline uint64_t mpiwc_hash_short(uint64_t lo, uint64_t hi)
+{
+    uint64_t h = mpiwc_mum(lo ^ MPIWC_K1, hi ^ MPIWC_K2);
+    return h ^ (h >> 32);
+}
+
 /* Local. A word of the table; key borrowed until the next add, clear or free. */
 struct mpiwc_table_word {
     const uint8_t *key;
@@ -178,12 +201,12 @@ struct mpiwc_table_word {
  * mpiwc_table_word(t, i, &w) fills w and is true for an occupied one. */
 static inline size_t mpiwc_table_slots(const struct mpiwc_table *t)
 {
-    return t->slots ? t->small_mask + 1 + t->mask + 1 : 0;
+    return t->slots ? t->small_mask + 1 + t->short_mask + 1 + t->mask + 1 : 0;
 }
 static inline bool mpiwc_table_word(const struct mpiwc_table *t, size_t i,
                                     struct mpiwc_table_word *w)
 {
-    size_t nsmall = t->small_mask + 1;
+    size_t nsmall = t->small_mask + 1, nshort = t->short_mask + 1;
     if (i < nsmall) {
         const struct mpiwc_small_entry *e = &t->small[i];
         if (e->key == 0)
@@ -192,27 +215,71 @@ static inline bool mpiwc_table_word(const struct mpiwc_table *t, size_t i,
                                        mpiwc_hash_small(e->key)};
         return true;
     }
-    const struct mpiwc_entry *e = &t->slots[i - nsmall];
-    if (e->tagged == 0)
+    i -= nsmall;
+    if (i < nshort) {
+        const struct mpiwc_short_entry *e = &t->shorts[i];
+        if (e->hi == 0)
+            return false;
+        *w = (struct mpiwc_table_word){(const uint8_t *)&e->lo, (size_t)(e->hi >> 56), e->count,
+                                       mpiwc_hash_short(e->lo, e->hi)};
+        return true;
+    }
+    const struct mpiwc_entry *e = &t->slots[i - nshort];
+    if (e->len == 0)
         return false;
-    *w = (struct mpiwc_table_word){(e->tagged >> 56) == MPIWC_TAG_LONG ? t->arena + e->key.arena.off
-                                                                       : e->key.bytes,
-                                   mpiwc_entry_len(e), mpiwc_entry_count(e), e->hash};
+    *w = (struct mpiwc_table_word){t->arena + e->off, (size_t)e->len, e->count, e->hash};
     return true;
 }
 
 /*
+ * Local. Sort the words in the table's own memory, in order: each slot array
+ * ends with its words at its front, in that order, so that a cursor reads
+ * them in order with no array of rows beside the table, one slot after
+ * another. Afterwards the table holds the same words (mpiwc_table_word()
+ * still iterates them) but is no hash table: no add or get until
+ * mpiwc_table_clear() or mpiwc_table_free().
+ *
+ *     mpiwc_table_sort(&t, MPIWC_SORT_COUNT);
+ *     struct mpiwc_table_cursor c;
+ *     mpiwc_table_cursor_init(&c, &t, MPIWC_SORT_COUNT);
+ *     struct mpiwc_word w;
+ *     while (mpiwc_table_cursor_next(&c, &w)) { ... w.key, w.len, w.count ... }
+ */
+void mpiwc_table_sort(struct mpiwc_table *t, enum mpiwc_sort order);
+
+/* Local. The words of a sorted table, in the order it was sorted in (a merge of its arrays). */
+struct mpiwc_table_cursor {
+    const struct mpiwc_table *t;
+    enum mpiwc_sort order;
+    size_t next[3]; /* per array: small, short, long */
+};
+void mpiwc_table_cursor_init(struct mpiwc_table_cursor *c, const struct mpiwc_table *t,
+                             enum mpiwc_sort order);
+/* Local. The next word (key borrowed from the table), or false after the last. */
+bool mpiwc_table_cursor_next(struct mpiwc_table_cursor *c, struct mpiwc_word *w);
+
+/*
  * Local. Bytes a table started empty would hold for the words this one has
- * (both slot arrays and the arena's capacity): what a fresh table holds, and
+ * (its slot arrays and the arena's capacity): what a fresh table holds, and
  * a cleared one that kept its larger arrays once it has as many words again.
  */
 size_t mpiwc_table_memory_used(const struct mpiwc_table *t);
 
 /*
- * Local. Bytes t holds as allocated (both slot arrays and the arena's
- * capacity), at the peak of adding up to more words: an array that grows is
- * held twice over while its words move to the new one.
+ * Local. Bytes t holds as allocated (its slot arrays and the arena's
+ * capacity), at the peak of adding up to more words: the small and short
+ * arrays double in place, the long one beside its old self.
  */
 size_t mpiwc_table_memory_peak(const struct mpiwc_table *t, size_t more);
+
+/*
+ * Local. mpiwc_table_memory_used() plus what each slot array past 7/8 of the
+ * words that make it double would add when it does: the memory the table is
+ * about to hold. A limit checked against it is met before an array doubles
+ * past it, not after: with 24-byte slots the short array steps from 192 to
+ * 384 MiB, across the default 256 MiB --memory-limit (hc256 at np 2: 778
+ * MiB a rank at peak, the local table's 400 MiB beside the owned one).
+ */
+size_t mpiwc_table_memory_soon(const struct mpiwc_table *t);
 
 #endif

@@ -169,7 +169,6 @@ static void test_merge_combine(void **state)
     rng_state = 11;
     enum { K = 7, N = 3000 };
     struct occ *all = malloc(K * N * sizeof *all);
-    struct mpiwc_word *rows[K];
     size_t nrows[K];
     struct mpiwc_table t[K];
     size_t total = 0;
@@ -183,16 +182,14 @@ static void test_merge_combine(void **state)
             mpiwc_table_add(&t[k], all[total].key, all[total].len, 1);
             total++;
         }
-        size_t cap = 0;
-        rows[k] = NULL;
-        nrows[k] = mpiwc_rows_of_table(&t[k], MPIWC_SORT_WORD, &rows[k], &cap);
+        nrows[k] = t[k].size;
     }
     struct ref r;
     ref_of(all, total, &r);
-    struct mpiwc_rows_array a[K];
+    struct mpiwc_rows_table a[K]; /* each table sorted in its own memory */
     struct mpiwc_rows *in[K];
     for (int k = 0; k < K; k++) {
-        mpiwc_rows_array_init(&a[k], rows[k], nrows[k]);
+        mpiwc_rows_table_init(&a[k], &t[k], MPIWC_SORT_WORD);
         in[k] = &a[k].rows;
     }
     struct mpiwc_rows_merge m;
@@ -203,7 +200,7 @@ static void test_merge_combine(void **state)
     /* Without combining: as many rows as the streams hold, never out of order. */
     size_t want = 0;
     for (int k = 0; k < K; k++) {
-        mpiwc_rows_array_init(&a[k], rows[k], nrows[k]);
+        mpiwc_table_cursor_init(&a[k].c, &t[k], MPIWC_SORT_WORD); /* from the start again */
         want += nrows[k];
     }
     mpiwc_rows_merge_init(&m, in, K, MPIWC_SORT_WORD, false);
@@ -218,10 +215,8 @@ static void test_merge_combine(void **state)
     }
     assert_int_equal(got, want);
     mpiwc_rows_merge_free(&m);
-    for (int k = 0; k < K; k++) {
-        free(rows[k]);
+    for (int k = 0; k < K; k++)
         mpiwc_table_free(&t[k]);
-    }
     free(r.words);
     free(r.counts);
     free(all);

@@ -15,10 +15,11 @@
 #include "mpiwc/table.h"
 #include "mpiwc/util.h"
 
-/* Bytes of memory the table holds now: both slot arrays and the arena's capacity. */
+/* Bytes of memory the table holds now: its slot arrays and the arena's capacity. */
 static size_t table_held(const struct mpiwc_table *t)
 {
-    return (t->small_mask + 1) * sizeof *t->small + (t->mask + 1) * sizeof *t->slots + t->arena_cap;
+    return (t->small_mask + 1) * sizeof *t->small + (t->short_mask + 1) * sizeof *t->shorts +
+           (t->mask + 1) * sizeof *t->slots + t->arena_cap;
 }
 
 static size_t count_occupied(const struct mpiwc_table *t, uint64_t *sum)
@@ -177,13 +178,17 @@ static void test_growth_200k(void **state)
             mpiwc_table_add(&t, key, (size_t)len, 1);
     }
     assert_int_equal(t.size, n);
-    size_t slots = mpiwc_table_slots(&t), big = t.mask + 1, small = t.small_mask + 1;
-    assert_int_equal(slots, small + big);
+    size_t slots = mpiwc_table_slots(&t), big = t.mask + 1, small = t.small_mask + 1,
+           shorts = t.short_mask + 1;
+    assert_int_equal(slots, small + shorts + big);
     assert_int_equal(big & (big - 1), 0); /* powers of two */
     assert_int_equal(small & (small - 1), 0);
-    assert_int_equal(t.small_size + t.big_size, n);
-    assert_int_equal(t.small_size, 1);      /* "key-0-0"; every other key is longer */
+    assert_int_equal(shorts & (shorts - 1), 0);
+    assert_int_equal(t.small_size + t.short_size + t.big_size, n);
+    assert_int_equal(t.small_size, 1); /* "key-0-0"; every other key is longer */
+    assert_true(t.short_size > 0 && t.big_size > 0);
     assert_true(t.big_size <= big / 4 * 3); /* each array doubles at 3/4 load */
+    assert_true(t.short_size <= shorts / 4 * 3);
 
     for (uint32_t i = 0; i < n; i++) {
         int len = make_key(key, i);
@@ -214,7 +219,9 @@ static void test_growth_200k(void **state)
         assert_memory_equal(k, key, (size_t)len);
         assert_int_equal(e.count, (uint64_t)id + 1 + (id % 2 == 0));
     }
-    assert_true(table_held(&t) >= slots * sizeof(struct mpiwc_entry) + t.arena_len);
+    assert_true(table_held(&t) >= small * sizeof(struct mpiwc_small_entry) +
+                                      shorts * sizeof(struct mpiwc_short_entry) +
+                                      big * sizeof(struct mpiwc_entry) + t.arena_len);
     mpiwc_table_free(&t);
 }
 
@@ -307,6 +314,35 @@ static void test_memory_used(void **state)
     assert_int_equal(mpiwc_table_memory_used(&t), mem);
     mpiwc_table_free(&t);
     mpiwc_table_free(&fresh);
+}
+
+/* mpiwc_table_memory_soon() adds an array's doubling from 7/8 of the way to it, until it happens.
+ */
+static void test_memory_soon(void **state)
+{
+    (void)state;
+    struct mpiwc_table t;
+    mpiwc_table_init(&t, 0);
+    char key[32];
+    size_t ahead = 0, growths = 0;
+    for (uint32_t i = 0; i < 20000; i++) {
+        size_t slots = t.short_mask + 1, used = mpiwc_table_memory_used(&t);
+        size_t soon = mpiwc_table_memory_soon(&t);
+        if (t.short_size >= slots / 4 * 3 / 8 * 7) {
+            assert_int_equal(soon, used + slots * sizeof(struct mpiwc_short_entry));
+            ahead++;
+        } else {
+            assert_int_equal(soon, used);
+        }
+        mpiwc_table_add(&t, key, (size_t)snprintf(key, sizeof key, "w%07u", i), 1);
+        if (t.short_mask + 1 > slots) {
+            growths++;
+            /* What was announced is what the table now holds. */
+            assert_int_equal(mpiwc_table_memory_used(&t), soon);
+        }
+    }
+    assert_true(growths >= 4 && ahead > 0);
+    mpiwc_table_free(&t);
 }
 
 static void test_binary_keys(void **state)
@@ -541,6 +577,7 @@ static void test_small_keys_growth(void **state)
     }
     assert_int_equal(t.size, n);
     assert_int_equal(t.small_size, n);
+    assert_int_equal(t.short_size, 0);
     assert_int_equal(t.big_size, 0);
     assert_true(t.small_size <= (t.small_mask + 1) / 4 * 3);
     for (uint32_t i = 0; i < n; i++)
@@ -639,6 +676,173 @@ static void test_key_lengths_inline_boundary(void **state)
     mpiwc_table_free(&t);
 }
 
+/* Slots of the small (0) or short (1) array holding a word that wrapped around the end. */
+static size_t wrapped_words(const struct mpiwc_table *t, int array)
+{
+    size_t n = 0, first = array ? t->small_mask + 1 : 0;
+    size_t slots = array ? t->short_mask + 1 : t->small_mask + 1;
+    size_t mask = array ? t->short_mask : t->small_mask;
+    struct mpiwc_table_word w;
+    for (size_t i = 0; i < slots; i++)
+        if (mpiwc_table_word(t, first + i, &w) && i < (w.hash & mask))
+            n++;
+    return n;
+}
+
+/*
+ * The small and short arrays double in place: every word must stay
+ * reachable, those whose probe wrapped around the end of the old array
+ * included. Each doubling is checked right after it, and the test makes
+ * sure that some array did hold wrapped words just before one.
+ */
+static void test_growth_in_place(void **state)
+{
+    (void)state;
+    for (int array = 0; array < 2; array++) {
+        struct mpiwc_table t;
+        mpiwc_table_init(&t, 0);
+        char key[32];
+        size_t wrapped = 0, doublings = 0;
+        const uint32_t n = 100000;
+        for (uint32_t i = 0; i < n; i++) {
+            size_t mask = array ? t.short_mask : t.small_mask;
+            size_t size = array ? t.short_size : t.small_size;
+            bool grows = size + 1 > (mask + 1) / 4 * 3;
+            if (grows)
+                wrapped += wrapped_words(&t, array);
+            int len = array ? snprintf(key, sizeof key, "w%07u", i) : small_key(key, i);
+            mpiwc_table_add(&t, key, (size_t)len, i + 1);
+            if (grows) {
+                doublings++;
+                assert_int_equal(array ? t.short_mask : t.small_mask, 2 * mask + 1);
+                for (uint32_t j = 0; j <= i; j++) {
+                    len = array ? snprintf(key, sizeof key, "w%07u", j) : small_key(key, j);
+                    assert_int_equal(mpiwc_table_get(&t, key, (size_t)len), j + 1);
+                }
+            }
+        }
+        assert_true(doublings >= 7);
+        assert_true(wrapped > 0);
+        assert_int_equal(t.size, n);
+        assert_int_equal(count_occupied(&t, NULL), n);
+        mpiwc_table_free(&t);
+    }
+}
+
+/* Word i of a set that mixes small, short and long keys, zero and high bytes, and
+ * words that are prefixes of others; count(i) repeats, so ties are common. */
+static size_t sort_word(uint8_t *buf, uint32_t i)
+{
+    size_t len = 1 + (i * 7) % 23;
+    for (size_t k = 0; k < len; k++)
+        buf[k] = (uint8_t) "ab\0z\xff\x80"[(i >> (2 * (k % 8))) % 6];
+    buf[0] = (uint8_t)('a' + i % 3);
+    buf[len - 1] = (uint8_t)(i % 5 == 0 ? 0 : buf[len - 1]);
+    return len;
+}
+
+static uint64_t sort_count(uint32_t i)
+{
+    return i % 7 == 0 ? (UINT64_C(1) << 40) + i % 3 : 1 + i % 4;
+}
+
+/* Sort t in place by by and check the cursor against mpiwc_format_sort() of
+ * the words mpiwc_table_word() iterates. */
+static void sort_and_check(struct mpiwc_table *t, enum mpiwc_sort by)
+{
+    /* The reference: the words as iteration gives them, sorted by format. */
+    size_t n = t->size;
+    struct mpiwc_word *want = calloc(n + 1, sizeof *want);
+    uint8_t *copy = calloc(n + 1, 32);
+    assert_non_null(want);
+    assert_non_null(copy);
+    size_t k = 0;
+    struct mpiwc_table_word w;
+    for (size_t i = 0; i < mpiwc_table_slots(t); i++)
+        if (mpiwc_table_word(t, i, &w)) {
+            memcpy(copy + 32 * k, w.key, w.len);
+            want[k] = (struct mpiwc_word){copy + 32 * k, (uint32_t)w.len, w.count};
+            k++;
+        }
+    assert_int_equal(k, n);
+    mpiwc_format_sort(want, n, by);
+
+    mpiwc_table_sort(t, by);
+    assert_int_equal(t->size, n);
+    assert_int_equal(count_occupied(t, NULL), n);
+    struct mpiwc_table_cursor c;
+    mpiwc_table_cursor_init(&c, t, by);
+    struct mpiwc_word got;
+    for (k = 0; k < n; k++) {
+        assert_true(mpiwc_table_cursor_next(&c, &got));
+        assert_int_equal(got.len, want[k].len);
+        assert_memory_equal(got.key, want[k].key, got.len);
+        assert_int_equal(got.count, want[k].count);
+    }
+    assert_false(mpiwc_table_cursor_next(&c, &got));
+    assert_false(mpiwc_table_cursor_next(&c, &got));
+    free(want);
+    free(copy);
+}
+
+/*
+ * mpiwc_table_sort() and the cursor give exactly mpiwc_format_sort()'s
+ * order of the words mpiwc_table_word() iterates, in both orders and for
+ * tables of every mix of arrays; iteration still sees every word afterwards,
+ * and a clear makes a hash table again.
+ */
+static void test_sort_in_place(void **state)
+{
+    (void)state;
+    static const uint32_t sizes[] = {0, 1, 2, 30, 1000, 40000};
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        for (int order = 0; order < 2; order++) {
+            enum mpiwc_sort by = order ? MPIWC_SORT_WORD : MPIWC_SORT_COUNT;
+            struct mpiwc_table t;
+            mpiwc_table_init(&t, 0);
+            uint8_t key[32];
+            for (uint32_t i = 0; i < sizes[s]; i++) {
+                size_t len = sort_word(key, i);
+                mpiwc_table_add(&t, key, len, sort_count(i));
+            }
+            size_t n = t.size;
+            sort_and_check(&t, by);
+            mpiwc_table_clear(&t);
+            assert_false(t.sorted);
+            for (uint32_t i = 0; i < sizes[s]; i++) {
+                size_t len = sort_word(key, i);
+                mpiwc_table_add(&t, key, len, 1);
+            }
+            assert_int_equal(t.size, n);
+            for (uint32_t i = 0; i < sizes[s]; i++) {
+                size_t len = sort_word(key, i);
+                assert_true(mpiwc_table_get(&t, key, len) >= 1);
+            }
+            mpiwc_table_free(&t);
+        }
+    }
+}
+
+/* Arrays of over 2^18 words: buckets too big for insertion down to the last key bytes. */
+static void test_sort_in_place_big(void **state)
+{
+    (void)state;
+    for (int order = 0; order < 2; order++) {
+        struct mpiwc_table t;
+        mpiwc_table_init(&t, 0);
+        char key[32];
+        for (uint32_t i = 0; i < 600000; i++) {
+            int len = snprintf(key, sizeof key, "%x-%u", i * 2654435761u, i % 13);
+            mpiwc_table_add(&t, key, (size_t)len, 1 + i % 5);
+            if (i < 300000)
+                mpiwc_table_add(&t, key, (size_t)small_key(key, i), 1 + i % 3);
+        }
+        assert_true(t.short_size > (1u << 18) && t.small_size > (1u << 18));
+        sort_and_check(&t, order ? MPIWC_SORT_WORD : MPIWC_SORT_COUNT);
+        mpiwc_table_free(&t);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -648,6 +852,7 @@ int main(void)
         cmocka_unit_test(test_growth_200k),
         cmocka_unit_test(test_clear_then_reuse),
         cmocka_unit_test(test_memory_used),
+        cmocka_unit_test(test_memory_soon),
         cmocka_unit_test(test_binary_keys),
         cmocka_unit_test(test_add_hashed_same_as_add),
         cmocka_unit_test(test_long_keys),
@@ -657,6 +862,9 @@ int main(void)
         cmocka_unit_test(test_small_keys_growth),
         cmocka_unit_test(test_capacity_hint),
         cmocka_unit_test(test_key_lengths_inline_boundary),
+        cmocka_unit_test(test_growth_in_place),
+        cmocka_unit_test(test_sort_in_place),
+        cmocka_unit_test(test_sort_in_place_big),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
