@@ -225,6 +225,12 @@ def wchan(pid):
         return ''
 
 
+# Where a process that opens a FIFO no one reads sleeps: fifo_open, or the
+# function it calls to wait (newer kernels show wait_for_partner, and never
+# fifo_open: matching only 'fifo' waited out the whole TIMEOUT there).
+FIFO_WAIT = ('fifo', 'wait_for_partner')
+
+
 def sigterm_after_the_map(tap, mpiwc, tmp):
     """SIGTERM while rank 0 waits to open -o FIFO (the output phase): the
     stop flag of --checkpoint-dir is only read while mapping, so the signal
@@ -238,7 +244,8 @@ def sigterm_after_the_map(tap, mpiwc, tmp):
                          stderr=subprocess.PIPE, start_new_session=True)
     problems = []
     deadline = time.monotonic() + TIMEOUT
-    while 'fifo' not in wchan(p.pid) and p.poll() is None and time.monotonic() < deadline:
+    while not any(w in wchan(p.pid) for w in FIFO_WAIT) and p.poll() is None \
+            and time.monotonic() < deadline:
         time.sleep(0.05)
     if p.poll() is not None:
         problems.append('exited (%d) before opening the FIFO: %r' % (p.returncode,
