@@ -83,9 +83,10 @@ def make_tree(root):
         d = os.path.join(root, 'sub%d' % (i % 3))
         os.makedirs(d, exist_ok=True)
         p = os.path.join(d, 'f%02d.txt' % i)
-        words = []
-        while sum(len(w) + 1 for w in words) < size:
+        words, length = [], 0  # length: sum(len(w) + 1 for w in words)
+        while length < size:
             words.append(rng.choice(['alpha', 'Beta', 'gamma', 'x', 'delta42']))
+            length += len(words[-1]) + 1
         data = (' '.join(words) + '\n').encode()[:size]
         with open(p, 'wb') as f:
             f.write(data)
