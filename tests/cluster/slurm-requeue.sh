@@ -6,20 +6,24 @@
 #
 # Starts slurmctld and slurmd by hand as slurm-single.sh does (private
 # slurm.conf, auth/none on 127.0.0.1, ports 16847/16848; AuthInfo=
-# cred_expire=10, so that a requeued job starts again after 10 s, not 120),
-# then submits with 2 tasks and CHECKPOINT_DIR set, checkpointing after every
-# step (MPIWC_CHECKPOINT_STEP, --checkpoint-interval=0):
+# cred_expire=5, Slurm's least, so that a requeued job may start again after
+# 6 s, not 121, and sched_interval=1, so that the controller starts it then,
+# not at its next full scheduling pass, up to 60 s later), then submits with
+# 2 tasks and CHECKPOINT_DIR set, checkpointing after every step
+# (MPIWC_CHECKPOINT_STEP, --checkpoint-interval=0):
 #   1. and 2. LAUNCHER=mpirun, then srun, 16 MiB in steps of 32 KiB: once
 #      the first checkpoint exists, the batch script gets SIGUSR1 the way
 #      --signal=B:USR1@120 delivers it (scancel --batch --signal=USR1):
 #      mpiwc checkpoints and exits 3, the script requeues the job, and the
 #      job's second run resumes and completes;
 #   3. LAUNCHER=mpirun with Slurm's own signal: --time=1 --signal=B:USR1@50,
-#      so Slurm signals the script 10 to 40 s into each run (the controller
-#      checks time limits every 30 s), on copies of a 32 MiB input in steps
-#      of 4 KiB: as many copies as make about 100 s of work on this machine
-#      (timed by one run outside Slurm first), so it needs several
-#      allocations however fast the machine is.
+#      so Slurm signals the script at the first time-limit check of each run
+#      (the controller checks every 30 s, and 50 s + 30 s reach past the
+#      limit): 0 to 30 s into it. The input is copies of an 8 MiB file
+#      (each a file of its own: mpiwc counts a hard-linked file once), in
+#      steps of 4 KiB: as many copies as make about 45 s of work on this
+#      machine (timed by one run on one copy outside Slurm first), so the
+#      first signal comes before the work is done however fast the machine is.
 # Each job must end COMPLETED 0:0 with all its runs in its (appended) log:
 # "exit status 3", "requeueing", "resuming from checkpoint", "exit status 0";
 # its output identical to a plain mpirun run's, and no checkpoint left.
@@ -56,10 +60,13 @@ SlurmctldPort=$CTLD_PORT
 SlurmdPort=$SLURMD_PORT
 JobRequeue=1
 # A requeued job waits for the credential lifetime before it starts again
-# (default 120 s); starting it earlier makes Slurm fail it ("credential revoked").
-AuthInfo=cred_expire=10
+# (default 120 s, least 5); starting it earlier makes Slurm fail it
+# ("credential revoked").
+AuthInfo=cred_expire=5
 EOF
-    slurm_conf_common
+    # Once that wait is over no event wakes the scheduler: the job started at
+    # the next full scheduling pass, every sched_interval (default 60 s).
+    slurm_conf_common | sed 's/^SchedulerParameters=.*/&,sched_interval=1/'
     echo "NodeName=$NODE NodeAddr=127.0.0.1 CPUs=2 RealMemory=1000 State=UNKNOWN"
     echo "PartitionName=requeue Nodes=ALL Default=YES MaxTime=10 State=UP"
 } >"$SLURM_CONF"
@@ -73,25 +80,23 @@ wait_idle 1
 log "slurmctld pid $(cat "$WORK/run/slurmctld.pid"), slurmd pid $(cat "$WORK/run/slurmd.$NODE.pid"), node $NODE idle"
 
 # ------------------------------------------------------------------ input
-mkdir -p "$WORK/submit/in" "$WORK/submit/in2" "$WORK/out"
-# in/: 16 MiB in 2 files; in2/: 32 MiB in 4 files (in/'s files and 2 more)
+mkdir -p "$WORK/submit/in" "$WORK/out"
+# in/: 16 MiB in 2 files
 python3 - "$WORK/submit" <<'EOF'
 import random, sys
 rnd = random.Random(9)
 vocab = ['w%d' % i for i in range(20000)] + ['été', 'Straße', 'naïve']
 weights = [1.0 / (i + 1) for i in range(len(vocab))]
-for k in range(4):
+for k in range(2):
     text = ' '.join(rnd.choices(vocab, weights, k=(8 << 20) // 5))
-    for d in (['in', 'in2'] if k < 2 else ['in2']):
-        with open('%s/%s/part-%d.txt' % (sys.argv[1], d, k), 'w') as f:
-            f.write(text)
+    with open('%s/in/part-%d.txt' % (sys.argv[1], k), 'w') as f:
+        f.write(text)
 EOF
 (cd "$WORK/submit" && reference_run "$WORK/ref.tsv" in/)
-(cd "$WORK/submit" && reference_run "$WORK/ref2.tsv" in2/)
 SBATCH="$REPO/slurm/mpiwc.sbatch"
 
 # wait_pieces JOB: wait_job for a job that requeues itself (each requeue waits
-# cred_expire, 10 s here); 500 s at most. Sets JOB_STATE and JOB_EXIT.
+# cred_expire, 5 s here); 500 s at most. Sets JOB_STATE and JOB_EXIT.
 wait_pieces() {
     local line deadline=$((SECONDS + ${2:-500}))
     JOB_STATE="" JOB_EXIT=""
@@ -146,30 +151,33 @@ for launcher in mpirun srun; do
 done
 
 # ------------------------------------------------------------------ 2. Slurm's signal
-# The work must outlast the signal (10 to 40 s into a run) whatever the
-# machine's speed: time one uninterrupted checkpointing run of in2/ here, then
-# give the job as many copies of in2/ (hard links) as make about 100 s of work.
+# The work must outlast the signal (0 to 30 s into a run) whatever the
+# machine's speed: time one uninterrupted checkpointing run of in/part-0.txt
+# here, then give the job as many copies of it as make about 45 s of work.
+# Copies, not hard links: mpiwc counts a file that several paths reach once,
+# so links added no work (and a run could end before its signal).
+(cd "$WORK/submit" && reference_run "$WORK/ref0.tsv" in/part-0.txt)
 CAL=$WORK/submit/cal
 t0=$(date +%s%N)
 (cd "$WORK/submit" && run env MPIWC_CHECKPOINT_STEP=4K timeout 300 "${MPIRUN[@]:2}" -np 2 \
     --mca btl self,vader --mca oob_tcp_if_include lo "$MPIWC" --checkpoint-dir="$CAL" \
-    --checkpoint-interval=0 -o "$WORK/out/cal.tsv" in2/) || die "calibration run failed"
-cmp "$WORK/ref2.tsv" "$WORK/out/cal.tsv" || die "the calibration run's output differs"
-one_run=$(( ($(date +%s%N) - t0) / 1000000000 + 1 ))
-copies=$(( (100 + one_run - 1) / one_run ))
+    --checkpoint-interval=0 -o "$WORK/out/cal.tsv" in/part-0.txt) || die "calibration run failed"
+cmp "$WORK/ref0.tsv" "$WORK/out/cal.tsv" || die "the calibration run's output differs"
+one_ms=$(( ($(date +%s%N) - t0) / 1000000 + 1 ))
+copies=$(( (45000 + one_ms - 1) / one_ms ))
 mkdir -p "$WORK/submit/in3"
 for c in $(seq 1 "$copies"); do
-    for f in "$WORK"/submit/in2/*; do ln "$f" "$WORK/submit/in3/c$c-$(basename "$f")"; done
+    cp "$WORK/submit/in/part-0.txt" "$WORK/submit/in3/part-$c.txt"
 done
 (cd "$WORK/submit" && reference_run "$WORK/ref3.tsv" in3/)
 log "job 3: --time=1 --signal=B:USR1@50: Slurm signals the script before the limit" \
-    "($copies copies of in2/: one took $one_run s)"
+    "($copies copies of in/part-0.txt: one took $one_ms ms)"
 CK=$WORK/submit/ck3
 job=$(submit MPIWC="$MPIWC" OUTPUT="$WORK/out/r3.tsv" LAUNCHER=mpirun CHECKPOINT_DIR="$CK" \
     CHECKPOINT_INTERVAL=0 MPIWC_CHECKPOINT_STEP=4K -- \
     --ntasks=2 --time=1 --signal=B:USR1@50 --output="$WORK/out/job-%j.log" "$SBATCH" in3/)
-# Each piece: 10 to 40 s of work, a checkpoint, 10 s until the requeued job starts.
-wait_pieces "$job" $((300 + 3 * copies * one_run))
+# Each piece: up to 30 s of work, a checkpoint, 6 s until the requeued job starts.
+wait_pieces "$job" $((300 + 3 * copies * one_ms / 1000))
 check_pieces 3 "$job" "$WORK/out/job-$job.log" "$WORK/out/r3.tsv" "$CK" "$WORK/ref3.tsv"
 
 log "PASS (ran): sbatch slurm/mpiwc.sbatch with CHECKPOINT_DIR, stopped by SIGUSR1 (by hand and by --signal before the time limit), requeued, resumed; output = plain mpirun"
