@@ -101,7 +101,7 @@ static void *slots_map(size_t bytes)
 {
     void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
-        mpiwc_fatal("out of memory (%zu bytes of table slots)", bytes);
+        mpiwc_out_of_memory(1, bytes);
     advise_huge(p, bytes);
     return p;
 }

@@ -48,7 +48,7 @@ void mpiwc_fatal_at(const char *file, int line, const char *fmt, ...)
 }
 
 /* Running out of memory is not a bug: say what ran out and what the user can do. */
-static _Noreturn void out_of_memory(size_t n, size_t size)
+void mpiwc_out_of_memory(size_t n, size_t size)
 {
     char what[64];
     if (n == 1)
@@ -68,7 +68,7 @@ void *mpiwc_xmalloc_at(const char *file, int line, size_t size)
     (void)line;
     void *p = malloc(size ? size : 1);
     if (!p)
-        out_of_memory(1, size);
+        mpiwc_out_of_memory(1, size);
     return p;
 }
 
@@ -78,7 +78,7 @@ void *mpiwc_xrealloc_at(const char *file, int line, void *ptr, size_t size)
     (void)line;
     void *p = realloc(ptr, size ? size : 1);
     if (!p)
-        out_of_memory(1, size);
+        mpiwc_out_of_memory(1, size);
     return p;
 }
 
@@ -88,7 +88,7 @@ void *mpiwc_xcalloc_at(const char *file, int line, size_t n, size_t size)
     (void)line;
     void *p = calloc(n ? n : 1, size ? size : 1);
     if (!p)
-        out_of_memory(n, size);
+        mpiwc_out_of_memory(n, size);
     return p;
 }
 

@@ -55,6 +55,10 @@ _Noreturn void mpiwc_fatal_at(const char *file, int line, const char *fmt, ...)
  * ends the process through the handler, with the line above.
  */
 void *mpiwc_xmalloc_at(const char *file, int line, size_t size);
+
+/* Local. That line for n x size bytes that could not be had (mmap, mremap), then the
+ * handler: what the x*alloc functions do when they fail. */
+_Noreturn void mpiwc_out_of_memory(size_t n, size_t size);
 void *mpiwc_xrealloc_at(const char *file, int line, void *ptr, size_t size);
 void *mpiwc_xcalloc_at(const char *file, int line, size_t n, size_t size);
 char *mpiwc_xstrdup_at(const char *file, int line, const char *s);
