@@ -480,7 +480,8 @@ static int reader_next(struct mpiwc_rows *rows, struct mpiwc_word *w, char *err,
     int n = r->cur ^ 1;
     size_t len = (size_t)(shared + rest);
     r->key[n] = mpiwc_grow(r->key[n], &r->key_cap[n], len, 1);
-    memcpy(r->key[n], r->key[r->cur], (size_t)shared);
+    if (shared) /* the first row has no previous word to share: no buffer yet */
+        memcpy(r->key[n], r->key[r->cur], (size_t)shared);
     memcpy(r->key[n] + shared, p, (size_t)rest);
     r->pos = p + rest;
     *w = (struct mpiwc_word){r->key[n], (uint32_t)len, count};
