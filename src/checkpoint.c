@@ -104,6 +104,8 @@ uint64_t mpiwc_ckpt_fingerprint_options(const struct mpiwc_options *opts, const 
     h = fnv64(h, (uint64_t)opts->min_length);
     h = fnv64(h, opts->ignore_numbers);
     h = fnv64(h, opts->compat_hadoop);
+    if (opts->ngram_max > 1) /* single words keep the fingerprint they had before n-grams */
+        h = fnv64(fnv64(h, opts->ngram_min), opts->ngram_max);
     if (stopwords)
         h = fnv(fnv64(h, len), stopwords, len);
     return h;

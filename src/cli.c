@@ -49,6 +49,10 @@ void mpiwc_cli_usage(FILE *out)
           "                            mark is dropped; read once by rank 0; - : standard\n"
           "                            input)\n"
           "      --ignore-numbers      drop words made only of decimal digits\n"
+          "      --ngram=N|M:N         count sequences of N consecutive words (M:N: of\n"
+          "                            each length M to N, at most 8), joined by one\n"
+          "                            space, formed after the filters above, never across\n"
+          "                            two files (default 1: single words)\n"
           "      --compat=hadoop       Hadoop WordCount's output: split at space \\t \\n \\r \\f\n"
           "                            only, case kept, sorted by word bytes, word<TAB>count;\n"
           "                            ill-formed UTF-8 becomes U+FFFD; a byte order mark\n"
@@ -236,8 +240,30 @@ enum {
     OPT_MIN_LENGTH,
     OPT_STOPWORDS,
     OPT_IGNORE_NUMBERS,
-    OPT_COMPAT
+    OPT_COMPAT,
+    OPT_NGRAM
 };
+
+/* --ngram=N or --ngram=M:N, 1 <= M <= N <= MPIWC_NGRAM_MAX. */
+static int parse_ngram(const char *arg, unsigned *min, unsigned *max)
+{
+    unsigned v[2];
+    int n = 0;
+    const char *p = arg;
+    for (;;) {
+        if (*p < '1' || *p > '9' || (p[1] >= '0' && p[1] <= '9'))
+            return -1;
+        v[n++] = (unsigned)(*p++ - '0');
+        if (*p == '\0')
+            break;
+        if (*p != ':' || n == 2)
+            return -1;
+        p++;
+    }
+    *min = v[0];
+    *max = v[n - 1];
+    return *min <= *max && *max <= MPIWC_NGRAM_MAX ? 0 : -1;
+}
 
 /* The word options after the loop: their combinations. */
 static enum mpiwc_cli_result check_words(struct mpiwc_options *opts, unsigned given, FILE *err)
@@ -248,6 +274,9 @@ static enum mpiwc_cli_result check_words(struct mpiwc_options *opts, unsigned gi
             if (given & (1u << i))
                 return usage_error(err, "option '--%s' cannot be used with '--compat=hadoop'",
                                    fixed[i]);
+        if (opts->ngram_max > 1)
+            return usage_error(err, "option '--ngram' cannot be used with '--compat=hadoop': "
+                                    "Hadoop's WordCount counts single words");
         opts->split = MPIWC_SPLIT_HADOOP;
         opts->casing = MPIWC_CASE_KEEP;
         opts->normalize = MPIWC_NORMALIZE_NONE;
@@ -291,6 +320,7 @@ enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_option
         {"stopwords", required_argument, NULL, OPT_STOPWORDS},
         {"ignore-numbers", no_argument, NULL, OPT_IGNORE_NUMBERS},
         {"compat", required_argument, NULL, OPT_COMPAT},
+        {"ngram", required_argument, NULL, OPT_NGRAM},
         {"files-from", required_argument, NULL, OPT_FILES_FROM},
         {"null", no_argument, NULL, '0'},
         {"include", required_argument, NULL, OPT_INCLUDE},
@@ -313,6 +343,8 @@ enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_option
         .buffer_size = MPIWC_DEFAULT_BUFFER_SIZE,
         .shuffle_buffer = MPIWC_DEFAULT_SHUFFLE_BUFFER,
         .memory_limit = MPIWC_MEMORY_AUTO,
+        .ngram_min = 1,
+        .ngram_max = 1,
         .checkpoint_interval = MPIWC_DEFAULT_CHECKPOINT_INTERVAL,
         .argc = argc,
         .argv = argv,
@@ -445,6 +477,13 @@ enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_option
             if ((k = choose(optarg, "hadoop")) < 0)
                 return usage_error(err, "invalid value '%s' for '--%s' (hadoop)", optarg, name);
             opts->compat_hadoop = k == 0;
+            break;
+        case OPT_NGRAM:
+            if (parse_ngram(optarg, &opts->ngram_min, &opts->ngram_max) != 0)
+                return usage_error(err,
+                                   "invalid value '%s' for '--%s': expected N or M:N, "
+                                   "1 <= M <= N <= %d",
+                                   optarg, name, MPIWC_NGRAM_MAX);
             break;
         case OPT_FILES_FROM:
             if (!*optarg)

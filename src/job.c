@@ -77,7 +77,8 @@ static int dry_run(const struct mpiwc_options *opts, MPI_Comm comm, FILE *out, F
     gather_memory(opts, comm, &mem);
     if (rank == 0) {
         errno = 0; /* the failing write's errno, or none: EIO */
-        if (!failed && mpiwc_plan_print(&plan, mem, out, opts->format == MPIWC_FORMAT_JSON) != 0) {
+        if (!failed && mpiwc_plan_print(&plan, mem, opts->ngram_max - 1, out,
+                                        opts->format == MPIWC_FORMAT_JSON) != 0) {
             fprintf(err, "mpiwc: standard output: %s\n", strerror(errno ? errno : EIO));
             failed = 1;
         }

@@ -258,6 +258,8 @@ int mpiwc_job_map(const struct mpiwc_options *opts, const struct mpiwc_plan *pla
         .ignore_numbers = opts->ignore_numbers,
         .stopwords = (const uint8_t *)sf->stopwords,
         .stopwords_len = sf->stopwords_len,
+        .ngram_min = opts->ngram_min,
+        .ngram_max = opts->ngram_max,
     };
     int rc = 0;
     mpiwc_tokenizer_init_rules(&tok, &rules, r->local);

@@ -792,8 +792,8 @@ static double imbalance(const struct mpiwc_plan *plan)
     return mean > 0 ? (double)max / mean : 1.0;
 }
 
-int mpiwc_plan_print(const struct mpiwc_plan *plan, const struct mpiwc_plan_memory *mem, FILE *out,
-                     bool json)
+int mpiwc_plan_print(const struct mpiwc_plan *plan, const struct mpiwc_plan_memory *mem,
+                     unsigned read_ahead, FILE *out, bool json)
 {
     size_t stdin_files = 0;
     for (size_t i = 0; i < plan->nfiles; i++)
@@ -801,9 +801,10 @@ int mpiwc_plan_print(const struct mpiwc_plan *plan, const struct mpiwc_plan_memo
     if (json) {
         fprintf(out,
                 "{\"ranks\": %d, \"files\": %zu, \"total_bytes\": %" PRIu64
-                ", \"stdin\": %s, \"imbalance\": %.6f, \"rank_plans\": [",
+                ", \"stdin\": %s, \"imbalance\": %.6f, \"read_ahead_words\": %u, "
+                "\"rank_plans\": [",
                 plan->nranks, plan->nfiles - stdin_files, plan->total_bytes,
-                stdin_files ? "true" : "false", imbalance(plan));
+                stdin_files ? "true" : "false", imbalance(plan), read_ahead);
         for (int r = 0; r < plan->nranks; r++) {
             fprintf(out, "%s\n  {\"rank\": %d, \"bytes\": %" PRIu64, r ? "," : "", r,
                     mpiwc_plan_rank_bytes(plan, r));
@@ -837,6 +838,9 @@ int mpiwc_plan_print(const struct mpiwc_plan *plan, const struct mpiwc_plan_memo
         }
         fputs("\n]}\n", out);
     } else {
+        if (read_ahead)
+            fprintf(out, "n-grams: each range reads on past its end for up to %u word%s\n",
+                    read_ahead, read_ahead == 1 ? "" : "s");
         for (int r = 0; r < plan->nranks; r++) {
             size_t n = plan->rank_first[r + 1] - plan->rank_first[r];
             fprintf(out, "rank %d: %" PRIu64 " bytes in %zu range%s", r,

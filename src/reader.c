@@ -198,6 +198,7 @@ static int read_range(struct mpiwc_reader *r, int fd, const struct mpiwc_plan_fi
         chunk_done(r);
     }
     /* A range that ends inside a word reads on until the word ends. */
+    size_t rest = 0, rest_end = 0; /* r->buf[rest..rest_end): read on, past that word */
     while (read_on || mpiwc_tokenizer_in_word(tok)) {
         read_on = false;
         ssize_t k = read_at(r, fd, r->buf, r->bufsize, pos);
@@ -207,9 +208,25 @@ static int read_range(struct mpiwc_reader *r, int fd, const struct mpiwc_plan_fi
             break;
         size_t n = (size_t)k, j = mpiwc_boundary_word_prefix(tok->is_word, r->buf, n);
         mpiwc_tokenizer_feed(tok, r->buf, j);
-        if (j < n)
-            break;
         pos += n;
+        if (j < n) {
+            rest = j;
+            rest_end = n;
+            break;
+        }
+    }
+    /* N-grams: read on for the words that the range's last n-grams end with. */
+    if (mpiwc_tokenizer_read_ahead(tok)) {
+        mpiwc_tokenizer_feed(tok, r->buf + rest, rest_end - rest);
+        while (mpiwc_tokenizer_wants_more(tok)) {
+            ssize_t k = read_at(r, fd, r->buf, r->bufsize, pos);
+            if (k < 0)
+                return mpiwc_fail(err, errlen, "%s: %s", path, strerror(errno));
+            if (k == 0)
+                break;
+            pos += (size_t)k;
+            mpiwc_tokenizer_feed(tok, r->buf, (size_t)k);
+        }
     }
     mpiwc_tokenizer_end(tok);
     return 0;

@@ -164,7 +164,8 @@ static int write_json(const struct summary *s, const struct mpiwc_options *opts,
         fputs(i ? ", " : "", f);
         json_str(f, opts->argv[i]);
     }
-    fprintf(f, "],\n  \"ranks\": %d,\n  \"hosts\": [", s->nranks);
+    fprintf(f, "],\n  \"ngram\": [%u, %u],\n  \"ranks\": %d,\n  \"hosts\": [", opts->ngram_min,
+            opts->ngram_max, s->nranks);
     const char **names = mpiwc_xmalloc(mpiwc_mul_size((size_t)s->nranks, sizeof *names));
     int nhosts = distinct_hosts(s, names);
     for (int i = 0; i < nhosts; i++) {

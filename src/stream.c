@@ -96,6 +96,39 @@ static int source_start(struct source *s, int fd, uint8_t *buf, size_t *len, cha
     return 0;
 }
 
+/* N-grams across pieces: each round's edges gathered at rank 0, which stitches them. */
+struct stitching {
+    uint8_t *mine, *all; /* this rank's edges; rank 0: every rank's */
+    size_t mine_cap, all_cap;
+    int *counts, *displs; /* rank 0 */
+    uint64_t piece;       /* rank 0: pieces stitched so far */
+};
+
+/* Collective over comm. End this rank's piece; rank 0 counts the n-grams that span pieces. */
+static void stitch(struct mpiwc_tokenizer *tok, MPI_Comm comm, int rank, int n,
+                   struct stitching *st)
+{
+    size_t len = mpiwc_tokenizer_end_edges(tok, &st->mine, &st->mine_cap);
+    /* At most 2 (N - 1) keys, each from the piece's bytes (a round is below INT_MAX / 2). */
+    if (len > INT_MAX / 2 / (size_t)n)
+        mpiwc_fatal("n-gram edges of %zu bytes: too long to stitch", len);
+    int mylen = (int)len;
+    MPI_Gather(&mylen, 1, MPI_INT, st->counts, 1, MPI_INT, 0, comm);
+    size_t total = 0;
+    if (rank == 0) {
+        for (int k = 0; k < n; k++) {
+            st->displs[k] = (int)total;
+            total += (size_t)st->counts[k];
+        }
+        st->all = mpiwc_grow(st->all, &st->all_cap, total ? total : 1, 1);
+    }
+    MPI_Gatherv(st->mine, mylen, MPI_BYTE, st->all, st->counts, st->displs, MPI_BYTE, 0, comm);
+    if (rank == 0)
+        for (int k = 0; k < n; k++)
+            mpiwc_tokenizer_stitch(tok, st->all + st->displs[k], (size_t)st->counts[k],
+                                   st->piece++);
+}
+
 int mpiwc_stream_scatter(int fd, size_t piece, bool drop_bom, MPI_Comm comm,
                          struct mpiwc_tokenizer *tok, uint64_t *bytes, double *read_s,
                          void (*after)(void *ctx), void *ctx, char *err, size_t errlen)
@@ -137,6 +170,12 @@ int mpiwc_stream_scatter(int fd, size_t piece, bool drop_bom, MPI_Comm comm,
         }
     }
     int rc = 0;
+    bool ngrams = mpiwc_tokenizer_ngrams(tok);
+    struct stitching st = {0};
+    if (ngrams && rank == 0) {
+        st.counts = mpiwc_xmalloc(mpiwc_mul_size((size_t)n, sizeof *st.counts));
+        st.displs = mpiwc_xmalloc(mpiwc_mul_size((size_t)n, sizeof *st.displs));
+    }
     for (;;) {
         if (rank == 0) {
             int64_t state = failed ? FAILED : MORE;
@@ -198,7 +237,10 @@ int mpiwc_stream_scatter(int fd, size_t piece, bool drop_bom, MPI_Comm comm,
             MPI_Scatterv(NULL, NULL, NULL, MPI_BYTE, buf, (int)mylen, MPI_BYTE, 0, comm);
             mpiwc_tokenizer_feed(tok, buf, mylen);
         }
-        mpiwc_tokenizer_end(tok);
+        if (ngrams)
+            stitch(tok, comm, rank, n, &st);
+        else
+            mpiwc_tokenizer_end(tok);
         *bytes += (uint64_t)mine[0];
         if (after)
             after(ctx);
@@ -209,6 +251,10 @@ int mpiwc_stream_scatter(int fd, size_t piece, bool drop_bom, MPI_Comm comm,
         *read_s += src.read_s;
     if (rank == 0 && src.decoding)
         mpiwc_decoder_close(&src.d);
+    free(st.mine);
+    free(st.all);
+    free(st.counts);
+    free(st.displs);
     free(buf);
     free(hdr);
     free(counts);

@@ -32,7 +32,7 @@ void mpiwc_tokenizer_init_rules(struct mpiwc_tokenizer *tok, const struct mpiwc_
                                 struct mpiwc_table *table)
 {
     bool text = rules->split >= MPIWC_SPLIT_UNICODE || rules->min_length > 0 ||
-                rules->ignore_numbers || rules->stopwords;
+                rules->ignore_numbers || rules->stopwords || rules->ngram_max > 1;
     mpiwc_tokenizer_init(tok, text ? MPIWC_SPLIT_ALNUM : rules->split, rules->casing, table);
     if (!text)
         return;
@@ -184,6 +184,47 @@ void mpiwc_tokenizer_end(struct mpiwc_tokenizer *tok)
     double t0 = mpiwc_seconds();
     end(tok);
     tok->seconds += mpiwc_seconds() - t0;
+}
+
+bool mpiwc_tokenizer_read_ahead(struct mpiwc_tokenizer *tok)
+{
+    if (!tok->text)
+        return false;
+    double t0 = mpiwc_seconds();
+    bool more = mpiwc_words_read_ahead(tok->text);
+    text_sync(tok);
+    tok->seconds += mpiwc_seconds() - t0;
+    return more;
+}
+
+bool mpiwc_tokenizer_wants_more(const struct mpiwc_tokenizer *tok)
+{
+    return tok->text && mpiwc_words_wants_more(tok->text);
+}
+
+bool mpiwc_tokenizer_ngrams(const struct mpiwc_tokenizer *tok)
+{
+    return tok->text && tok->text->ngram.max > 1;
+}
+
+size_t mpiwc_tokenizer_end_edges(struct mpiwc_tokenizer *tok, uint8_t **edges, size_t *cap)
+{
+    if (!mpiwc_tokenizer_ngrams(tok)) {
+        mpiwc_tokenizer_end(tok);
+        return 0;
+    }
+    double t0 = mpiwc_seconds();
+    size_t n = mpiwc_words_end_edges(tok->text, edges, cap);
+    text_sync(tok);
+    tok->seconds += mpiwc_seconds() - t0;
+    return n;
+}
+
+void mpiwc_tokenizer_stitch(struct mpiwc_tokenizer *tok, const uint8_t *edges, size_t len,
+                            uint64_t piece)
+{
+    if (mpiwc_tokenizer_ngrams(tok))
+        mpiwc_words_stitch(tok->text, edges, len, piece);
 }
 
 void mpiwc_tokenizer_free(struct mpiwc_tokenizer *tok)

@@ -70,7 +70,66 @@ static const uint8_t *key_of(struct mpiwc_words *w, const uint8_t *p, size_t n, 
     }
 }
 
-/* Filter the key and count it. */
+/* Copy key into an n-gram window slot. */
+static void ngram_set(struct mpiwc_ngram_key *k, const uint8_t *key, size_t len, bool starts,
+                      uint64_t tag)
+{
+    k->p = mpiwc_grow(k->p, &k->cap, len, 1);
+    memcpy(k->p, key, len);
+    k->len = len;
+    k->starts = starts;
+    k->tag = tag;
+}
+
+/*
+ * The kept key key[0..len) (of piece tag) joins g's window: count into t the
+ * n-gram of each length that it ends, when that n-gram's first key is the
+ * stream's own (and, stitching, came from another piece than key).
+ */
+static void ngram_push(struct mpiwc_ngram *g, struct mpiwc_table *t, const uint8_t *key, size_t len,
+                       uint64_t tag)
+{
+    if (g->keys < g->max - 1)
+        ngram_set(&g->head[g->keys], key, len, true, tag);
+    g->keys++;
+    if (g->have == g->max) {
+        g->first = (g->first + 1) % g->max;
+        g->have--;
+    }
+    unsigned last = (g->first + g->have) % g->max;
+    ngram_set(&g->key[last], key, len, !g->ahead, tag);
+    g->have++;
+    if (g->ahead && g->wanted)
+        g->wanted--;
+    for (unsigned m = g->min; m <= g->max && m <= g->have; m++) {
+        unsigned start = (last + g->max + 1 - m) % g->max;
+        if (!g->key[start].starts || (g->spanning && g->key[start].tag == tag))
+            continue;
+        size_t n = 0;
+        for (unsigned k = 0; k < m; k++)
+            n += g->key[(start + k) % g->max].len + (k > 0);
+        g->joined = mpiwc_grow(g->joined, &g->joined_cap, n, 1);
+        uint8_t *p = g->joined;
+        for (unsigned k = 0; k < m; k++) {
+            const struct mpiwc_ngram_key *e = &g->key[(start + k) % g->max];
+            if (k > 0)
+                *p++ = ' ';
+            memcpy(p, e->p, e->len);
+            p += e->len;
+        }
+        mpiwc_table_add(t, g->joined, n, 1);
+    }
+}
+
+/* A new stream: an empty window. */
+static void ngram_reset(struct mpiwc_ngram *g)
+{
+    g->first = g->have = g->wanted = 0;
+    g->keys = 0;
+    g->ahead = false;
+}
+
+/* Filter the key and count it (with n-grams: the n-grams it ends). */
 static void count_key(struct mpiwc_words *w, const uint8_t *key, size_t len)
 {
     if (len == 0)
@@ -82,6 +141,11 @@ static void count_key(struct mpiwc_words *w, const uint8_t *key, size_t len)
         return;
     if (w->stop.size && mpiwc_table_get(&w->stop, key, len))
         return;
+    if (w->ngram.max > 1) {
+        w->words += !w->ngram.ahead;
+        ngram_push(&w->ngram, w->table, key, len, 0);
+        return;
+    }
     mpiwc_table_add(w->table, key, len, 1);
     w->words++;
 }
@@ -296,7 +360,8 @@ bool mpiwc_words_in_word(const struct mpiwc_words *w)
     return w->in_run;
 }
 
-void mpiwc_words_end(struct mpiwc_words *w)
+/* The pending run, if any, is complete: count it. */
+static void run_end(struct mpiwc_words *w)
 {
     size_t n;
     const uint8_t *run = mpiwc_boundary_pending_take(&w->pending, &n);
@@ -304,6 +369,79 @@ void mpiwc_words_end(struct mpiwc_words *w)
         mpiwc_words_run(w, run, n);
     w->flush_at = 0;
     w->in_run = false;
+}
+
+void mpiwc_words_end(struct mpiwc_words *w)
+{
+    run_end(w);
+    ngram_reset(&w->ngram);
+}
+
+/* Append a record of edges: 'k', the key's length (4 bytes) and bytes; or 'g', a gap. */
+static size_t edge_put(uint8_t **edges, size_t *cap, size_t at, const struct mpiwc_ngram_key *k)
+{
+    *edges = mpiwc_grow(*edges, cap, at + 5 + (k ? k->len : 0), 1);
+    (*edges)[at] = k ? 'k' : 'g';
+    if (!k)
+        return at + 1;
+    uint32_t len = (uint32_t)k->len;
+    memcpy(*edges + at + 1, &len, 4);
+    memcpy(*edges + at + 5, k->p, k->len);
+    return at + 5 + k->len;
+}
+
+size_t mpiwc_words_end_edges(struct mpiwc_words *w, uint8_t **edges, size_t *cap)
+{
+    struct mpiwc_ngram *g = &w->ngram;
+    run_end(w);
+    size_t at = 0, edge = g->max - 1;
+    uint64_t head = g->keys < edge ? g->keys : edge;
+    for (unsigned k = 0; k < head; k++)
+        at = edge_put(edges, cap, at, &g->head[k]);
+    /* The keys after the head, up to edge of them (a gap first if any are left out). */
+    uint64_t rest = g->keys - head;
+    if (rest > edge) {
+        at = edge_put(edges, cap, at, NULL);
+        rest = edge;
+    }
+    for (unsigned k = g->have - (unsigned)rest; k < g->have; k++)
+        at = edge_put(edges, cap, at, &g->key[(g->first + k) % g->max]);
+    ngram_reset(g);
+    return at;
+}
+
+void mpiwc_words_stitch(struct mpiwc_words *w, const uint8_t *edges, size_t len, uint64_t piece)
+{
+    for (size_t i = 0; i < len;) {
+        if (edges[i] == 'g') {
+            ngram_reset(&w->stitch);
+            i++;
+            continue;
+        }
+        uint32_t n;
+        memcpy(&n, edges + i + 1, 4);
+        ngram_push(&w->stitch, w->table, edges + i + 5, n, piece);
+        i += 5 + (size_t)n;
+    }
+}
+
+bool mpiwc_words_read_ahead(struct mpiwc_words *w)
+{
+    struct mpiwc_ngram *g = &w->ngram;
+    if (g->max <= 1)
+        return false;
+    run_end(w); /* the range's last run is its own */
+    g->ahead = true;
+    g->wanted = 0;
+    for (unsigned k = 0; k < g->have; k++)
+        if (g->key[(g->first + k) % g->max].starts)
+            g->wanted = g->max - 1;
+    return g->wanted > 0;
+}
+
+bool mpiwc_words_wants_more(const struct mpiwc_words *w)
+{
+    return w->ngram.ahead && w->ngram.wanted > 0;
 }
 
 /* The stop-word list: one word per line (LF or CRLF), keyed like the text. */
@@ -339,8 +477,13 @@ void mpiwc_words_init(struct mpiwc_words *w, const struct mpiwc_word_rules *rule
         w->is_word[b] = mpiwc_boundary_is_word(rules->split, (uint8_t)b);
     w->classify = mpiwc_boundary_classifier(mpiwc_boundary_simd_level(), rules->split);
     w->fold = mpiwc_boundary_folder(mpiwc_boundary_simd_level());
+    w->ngram.min = rules->ngram_min ? rules->ngram_min : 1;
+    w->ngram.max = rules->ngram_max > w->ngram.min ? rules->ngram_max : w->ngram.min;
+    w->stitch.min = w->ngram.min > 2 ? w->ngram.min : 2; /* one word never spans two pieces */
+    w->stitch.max = w->ngram.max;
+    w->stitch.spanning = true;
     w->fast = rules->split == MPIWC_SPLIT_UNICODE && !rules->min_length && !rules->ignore_numbers &&
-              !rules->stopwords;
+              !rules->stopwords && w->ngram.max == 1;
     w->table = table;
     mpiwc_table_init(&w->stop, 0);
     mpiwc_unicode_keyer_init(&w->keyer, rules->casing == MPIWC_CASE_FOLD, w->rules.normalize);
@@ -353,6 +496,14 @@ void mpiwc_words_init(struct mpiwc_words *w, const struct mpiwc_word_rules *rule
 void mpiwc_words_free(struct mpiwc_words *w)
 {
     mpiwc_boundary_pending_free(&w->pending);
+    for (unsigned k = 0; k < MPIWC_NGRAM_MAX; k++) {
+        free(w->ngram.key[k].p);
+        free(w->ngram.head[k].p);
+        free(w->stitch.key[k].p);
+        free(w->stitch.head[k].p);
+    }
+    free(w->ngram.joined);
+    free(w->stitch.joined);
     free(w->folded);
     free(w->tmp.p);
     mpiwc_table_free(&w->stop);

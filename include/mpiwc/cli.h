@@ -41,8 +41,9 @@ struct mpiwc_options {
     enum mpiwc_normalize normalize; /* unicode and uax29 (default nfc) */
     size_t min_length;              /* --min-length characters; 0: none */
     bool ignore_numbers;
-    const char *stopwords; /* NULL: none; read by rank 0 when the job plans */
-    bool compat_hadoop;    /* --compat=hadoop: split, case, sort and format fixed */
+    const char *stopwords;         /* NULL: none; read by rank 0 when the job plans */
+    bool compat_hadoop;            /* --compat=hadoop: split, case, sort and format fixed */
+    unsigned ngram_min, ngram_max; /* --ngram=M:N (1 <= M <= N <= MPIWC_NGRAM_MAX); 1, 1 */
     enum mpiwc_format format;
     bool stats;
     bool dry_run;                      /* print the plan and exit */

@@ -202,11 +202,12 @@ struct mpiwc_plan_memory {
 /*
  * Local. Write the plan for --dry-run: per rank its ranges and bytes (and,
  * with mem, mem[rank]'s limit and spill directory), then the total and the
- * imbalance (max / mean bytes per rank). As text, or as one JSON object when
+ * imbalance (max / mean bytes per rank); read_ahead: the words each range
+ * reads past its end for n-grams (--ngram, 0: none). As text, or as one JSON object when
  * json is true. Returns 0, or -1 when the stream failed.
  */
-int mpiwc_plan_print(const struct mpiwc_plan *plan, const struct mpiwc_plan_memory *mem, FILE *out,
-                     bool json);
+int mpiwc_plan_print(const struct mpiwc_plan *plan, const struct mpiwc_plan_memory *mem,
+                     unsigned read_ahead, FILE *out, bool json);
 
 /* Local. Frees everything the plan owns and zeroes it. */
 void mpiwc_plan_free(struct mpiwc_plan *plan);

@@ -62,7 +62,13 @@ struct mpiwc_word_rules {
     /* The stop-word list's bytes, one word per line (borrowed, for init only); NULL: none. */
     const uint8_t *stopwords;
     size_t stopwords_len;
+    /* --ngram=M:N: count the sequences of ngram_min to ngram_max kept keys (words.h); 0 or
+     * 1 to 1: single words */
+    unsigned ngram_min, ngram_max;
 };
+
+/* The longest n-gram counted (--ngram=M:N, N <= MPIWC_NGRAM_MAX). */
+#define MPIWC_NGRAM_MAX 8
 
 struct mpiwc_words;
 
@@ -108,6 +114,37 @@ bool mpiwc_tokenizer_in_word(const struct mpiwc_tokenizer *tok);
 
 /* Local. End of stream: count the pending word, if any. */
 void mpiwc_tokenizer_end(struct mpiwc_tokenizer *tok);
+
+/*
+ * Local. N-grams: the stream's own bytes are all fed (a range's end, its last
+ * word finished): what is fed from now on only completes the n-grams of the
+ * words already fed, and counts nothing else. Returns whether any n-gram
+ * waits for more words (then feed until mpiwc_tokenizer_wants_more() is
+ * false or the input ends, then mpiwc_tokenizer_end()). False for single
+ * words.
+ */
+bool mpiwc_tokenizer_read_ahead(struct mpiwc_tokenizer *tok);
+
+/* Local. After mpiwc_tokenizer_read_ahead(): does an n-gram still wait for words? */
+bool mpiwc_tokenizer_wants_more(const struct mpiwc_tokenizer *tok);
+
+/* Local. Does tok count n-grams longer than one word? */
+bool mpiwc_tokenizer_ngrams(const struct mpiwc_tokenizer *tok);
+
+/*
+ * Local. N-grams over pieces of one stream (standard input, stream.h), each
+ * piece tokenized as a stream of its own on some rank:
+ * mpiwc_tokenizer_end_edges() ends the piece like mpiwc_tokenizer_end() and
+ * writes into *edges (grown with mpiwc_grow(), *cap its capacity) what the
+ * n-grams across its edges need: its first and last N-1 kept keys (all of
+ * them when there are no more than 2(N-1)); returns the length. One
+ * tokenizer, given every piece's edges in the stream's order with
+ * mpiwc_tokenizer_stitch() (piece: a number that grows from piece to piece),
+ * counts the n-grams that span pieces, which no piece's own tokenizer counts.
+ */
+size_t mpiwc_tokenizer_end_edges(struct mpiwc_tokenizer *tok, uint8_t **edges, size_t *cap);
+void mpiwc_tokenizer_stitch(struct mpiwc_tokenizer *tok, const uint8_t *edges, size_t len,
+                            uint64_t piece);
 
 /* Local. Frees the pending buffer; the table is untouched. */
 void mpiwc_tokenizer_free(struct mpiwc_tokenizer *tok);

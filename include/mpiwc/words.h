@@ -27,7 +27,12 @@
  * drop keys shorter than min_length characters, keys made only of decimal
  * digits (Nd) and keys in the stop-word set (one per line, a UTF-8 byte
  * order mark at the start of the list dropped; stop words get the same key
- * treatment). Kept keys are added to the table.
+ * treatment). Kept keys are added to the table; with --ngram=M:N, every
+ * sequence of M to N consecutive kept keys of the stream instead, its keys
+ * joined by one space (the filters act before n-grams are formed, as
+ * scikit-learn's do). A stream's n-grams are those whose first word is its
+ * own: at a range's end the reader feeds on (read-ahead) until the last
+ * ones are complete.
  *
  * Pure-ASCII words of up to 15 bytes in unicode mode without filters take
  * the byte engine's path (fold and hash in registers): ASCII text costs
@@ -48,6 +53,34 @@
 #include "mpiwc/tokenize.h"
 #include "mpiwc/unicode.h"
 
+/* A kept key in an n-gram window (words.c). */
+struct mpiwc_ngram_key {
+    uint8_t *p; /* owned */
+    size_t len, cap;
+    bool starts;  /* counted as the stream's own: n-grams may start here */
+    uint64_t tag; /* stitching: the piece of standard input it came from */
+};
+
+/*
+ * The n-grams (--ngram=M:N) of one stream: the last N kept keys, a ring.
+ * Each new key ends one n-gram of each length M..N that the window holds,
+ * counted when its first key is the stream's own. After read-ahead starts
+ * (a range's end), new keys only end n-grams: wanted counts the keys that
+ * the stream's last n-grams still need.
+ */
+struct mpiwc_ngram {
+    unsigned min, max; /* 1 and 1: single words, no window */
+    struct mpiwc_ngram_key key[MPIWC_NGRAM_MAX];
+    unsigned first, have; /* the ring's oldest key, and its number of keys */
+    bool ahead;           /* reading ahead */
+    unsigned wanted;      /* keys the stream's last n-grams still need */
+    bool spanning;        /* stitching: count only n-grams whose first and last tags differ */
+    struct mpiwc_ngram_key head[MPIWC_NGRAM_MAX]; /* the stream's first max - 1 keys */
+    uint64_t keys;                                /* kept keys in the stream so far */
+    uint8_t *joined;                              /* owned: an n-gram's keys joined by spaces */
+    size_t joined_cap;
+};
+
 struct mpiwc_words {
     struct mpiwc_word_rules rules; /* the stop-word bytes not kept */
     uint8_t is_word[256];          /* the run predicate */
@@ -66,8 +99,10 @@ struct mpiwc_words {
     const uint8_t *scan, *fed; /* during a feed: the bytes scanned, and the bytes fed */
     struct mpiwc_unicode_keyer keyer;
     struct mpiwc_unicode_segmenter seg; /* uax29 only */
-    uint64_t words;                     /* words counted (kept by the filters) */
-    uint64_t invalid;                   /* ill-formed UTF-8 bytes seen in runs */
+    struct mpiwc_ngram ngram;
+    struct mpiwc_ngram stitch; /* standard input's pieces joined (mpiwc_words_stitch) */
+    uint64_t words;            /* the stream's own words counted (kept by the filters) */
+    uint64_t invalid;          /* ill-formed UTF-8 bytes seen in runs */
 };
 
 /* Local. The table is borrowed; the stop-word list is parsed into w->stop. */
@@ -75,10 +110,14 @@ void mpiwc_words_init(struct mpiwc_words *w, const struct mpiwc_word_rules *rule
                       struct mpiwc_table *table);
 void mpiwc_words_free(struct mpiwc_words *w);
 
-/* Local. The same contract as mpiwc_tokenizer_feed/_in_word/_end. */
+/* Local. The same contract as mpiwc_tokenizer_feed/_in_word/_end/_read_ahead/_wants_more. */
 void mpiwc_words_feed(struct mpiwc_words *w, const uint8_t *buf, size_t len);
 bool mpiwc_words_in_word(const struct mpiwc_words *w);
 void mpiwc_words_end(struct mpiwc_words *w);
+bool mpiwc_words_read_ahead(struct mpiwc_words *w);
+bool mpiwc_words_wants_more(const struct mpiwc_words *w);
+size_t mpiwc_words_end_edges(struct mpiwc_words *w, uint8_t **edges, size_t *cap);
+void mpiwc_words_stitch(struct mpiwc_words *w, const uint8_t *edges, size_t len, uint64_t piece);
 
 /*
  * Local. Apply the rule and filters to one complete run p[0..n) and count
