@@ -594,7 +594,36 @@ static void test_word_options(void **state)
     assert_int_equal(r.opts.format, MPIWC_FORMAT_TSV);
     result_free(&r);
 
+    PARSE(&r, "f");
+    assert_run(&r);
+    assert_int_equal(r.opts.ngram_min, 1);
+    assert_int_equal(r.opts.ngram_max, 1);
+    result_free(&r);
+    PARSE(&r, "--ngram=3", "f");
+    assert_run(&r);
+    assert_int_equal(r.opts.ngram_min, 3);
+    assert_int_equal(r.opts.ngram_max, 3);
+    result_free(&r);
+    PARSE(&r, "--ngram=1:8", "f");
+    assert_run(&r);
+    assert_int_equal(r.opts.ngram_min, 1);
+    assert_int_equal(r.opts.ngram_max, 8);
+    result_free(&r);
+    PARSE(&r, "--compat=hadoop", "--ngram=1", "f"); /* single words are Hadoop's */
+    assert_run(&r);
+    result_free(&r);
+
     static const char *const bad[][3] = {
+        {"--ngram=0", "f", "ngram"},
+        {"--ngram=9", "f", "ngram"},
+        {"--ngram=10", "f", "ngram"},
+        {"--ngram=3:2", "f", "ngram"},
+        {"--ngram=2:", "f", "ngram"},
+        {"--ngram=:2", "f", "ngram"},
+        {"--ngram=1:2:3", "f", "ngram"},
+        {"--ngram=x", "f", "ngram"},
+        {"--ngram=", "f", "ngram"},
+        {"--ngram=2", "--compat=hadoop", "ngram"},
         {"--normalize=nfd", "f", "normalize"},
         {"--split=alnum", "--normalize=nfc", "normalize"},
         {"--min-length=-1", "f", "min-length"},
