@@ -70,55 +70,131 @@ static const uint8_t *key_of(struct mpiwc_words *w, const uint8_t *p, size_t n, 
     }
 }
 
-/* Copy key into an n-gram window slot. */
+/* Copy key into an n-gram window slot (16 bytes at least, for mpiwc_short_key_padded()). */
 static void ngram_set(struct mpiwc_ngram_key *k, const uint8_t *key, size_t len, bool starts,
                       uint64_t tag)
 {
-    k->p = mpiwc_grow(k->p, &k->cap, len, 1);
+    if (k->cap < len || k->cap < 16)
+        k->p = mpiwc_grow(k->p, &k->cap, len < 16 ? 16 : len, 1);
     memcpy(k->p, key, len);
     k->len = len;
     k->starts = starts;
     k->tag = tag;
 }
 
+/* The ring's slots: MPIWC_NGRAM_MAX, a power of two, so that a slot is an and, not a division. */
+#define RING(i) ((i) & (MPIWC_NGRAM_MAX - 1))
+_Static_assert((MPIWC_NGRAM_MAX & (MPIWC_NGRAM_MAX - 1)) == 0, "a power of two");
+
+__extension__ typedef unsigned __int128 u128;
+
+/* The first len < 16 bytes of p (16 may be read), zero padded. */
+static inline u128 load_key(const uint8_t *p, size_t len)
+{
+    u128 v;
+    memcpy(&v, p, 16);
+    return v & ((((u128)1) << (8 * len)) - 1);
+}
+
+/* Count the short key (lo, hi) of n <= MPIWC_INLINE_KEY bytes, queued behind a prefetch. */
+static inline void ngram_count_short(struct mpiwc_counter *c, uint64_t lo, uint64_t hi, size_t n)
+{
+    uint64_t h = mpiwc_hash_key(lo, hi, n);
+    if (n <= MPIWC_SMALL_KEY)
+        mpiwc_counter_count_small(c, h, lo | hi, true);
+    else
+        mpiwc_counter_count(c, h, lo, hi, true);
+}
+
 /*
- * The kept key key[0..len) (of piece tag) joins g's window: count into t the
+ * Count the n-gram of m keys from ring slot start, n bytes joined. A short
+ * one (most of a natural text's bigrams) is made in registers and queued
+ * behind a prefetch of its slot: an n-gram table outgrows the caches long
+ * before a word table does (the Bible's bigrams fill 6 MB). A long one is
+ * joined in g->joined and added at once.
+ */
+static void ngram_count(struct mpiwc_ngram *g, struct mpiwc_counter *c, unsigned start, unsigned m,
+                        size_t n)
+{
+    if (n <= MPIWC_INLINE_KEY) {
+        u128 acc = 0;
+        unsigned shift = 0;
+        for (unsigned k = 0; k < m; k++) {
+            const struct mpiwc_ngram_key *e = &g->key[RING(start + k)];
+            if (k > 0) {
+                acc |= (u128)' ' << shift;
+                shift += 8;
+            }
+            acc |= load_key(e->p, e->len) << shift;
+            shift += 8 * (unsigned)e->len;
+        }
+        ngram_count_short(c, (uint64_t)acc, (uint64_t)(acc >> 64) | (uint64_t)n << 56, n);
+        return;
+    }
+    if (g->joined_cap < n)
+        g->joined = mpiwc_grow(g->joined, &g->joined_cap, n, 1);
+    uint8_t *p = g->joined;
+    for (unsigned k = 0; k < m; k++) {
+        const struct mpiwc_ngram_key *e = &g->key[RING(start + k)];
+        if (k > 0)
+            *p++ = ' ';
+        memcpy(p, e->p, e->len);
+        p += e->len;
+    }
+    mpiwc_table_add(c->t, g->joined, n, 1);
+    mpiwc_counter_load(c, c->t);
+}
+
+/*
+ * The kept key key[0..len) (of piece tag) joins g's window: count with c the
  * n-gram of each length that it ends, when that n-gram's first key is the
  * stream's own (and, stitching, came from another piece than key).
  */
-static void ngram_push(struct mpiwc_ngram *g, struct mpiwc_table *t, const uint8_t *key, size_t len,
-                       uint64_t tag)
+static void ngram_push(struct mpiwc_ngram *g, struct mpiwc_counter *c, const uint8_t *key,
+                       size_t len, uint64_t tag)
 {
     if (g->keys < g->max - 1)
         ngram_set(&g->head[g->keys], key, len, true, tag);
     g->keys++;
     if (g->have == g->max) {
-        g->first = (g->first + 1) % g->max;
+        g->first = RING(g->first + 1);
         g->have--;
     }
-    unsigned last = (g->first + g->have) % g->max;
+    unsigned last = RING(g->first + g->have);
     ngram_set(&g->key[last], key, len, !g->ahead, tag);
     g->have++;
     if (g->ahead && g->wanted)
         g->wanted--;
-    for (unsigned m = g->min; m <= g->max && m <= g->have; m++) {
-        unsigned start = (last + g->max + 1 - m) % g->max;
-        if (!g->key[start].starts || (g->spanning && g->key[start].tag == tag))
+    size_t n = len; /* the n-gram's bytes, joined */
+    for (unsigned m = 1; m <= g->max && m <= g->have; m++) {
+        unsigned start = RING(last + MPIWC_NGRAM_MAX + 1 - m);
+        if (m > 1)
+            n += g->key[start].len + 1;
+        if (m < g->min || !g->key[start].starts || (g->spanning && g->key[start].tag == tag))
             continue;
-        size_t n = 0;
-        for (unsigned k = 0; k < m; k++)
-            n += g->key[(start + k) % g->max].len + (k > 0);
-        g->joined = mpiwc_grow(g->joined, &g->joined_cap, n, 1);
-        uint8_t *p = g->joined;
-        for (unsigned k = 0; k < m; k++) {
-            const struct mpiwc_ngram_key *e = &g->key[(start + k) % g->max];
-            if (k > 0)
-                *p++ = ' ';
-            memcpy(p, e->p, e->len);
-            p += e->len;
-        }
-        mpiwc_table_add(t, g->joined, n, 1);
+        ngram_count(g, c, start, m, n);
     }
+}
+
+/* A public call that counts n-grams starts with this: the table may have changed since. */
+static void ngram_begin(struct mpiwc_words *w)
+{
+    if (w->count)
+        mpiwc_counter_init(w->count, w->table);
+}
+
+/* ... and ends with this: outside the calls, the table holds every n-gram counted. */
+static void ngram_done(struct mpiwc_words *w)
+{
+    if (w->count)
+        mpiwc_counter_flush(w->count);
+}
+
+/* The stream's next kept key. */
+static void ngram_key(struct mpiwc_words *w, const uint8_t *key, size_t len)
+{
+    w->words += !w->ngram.ahead;
+    ngram_push(&w->ngram, w->count, key, len, 0);
 }
 
 /* A new stream: an empty window. */
@@ -141,9 +217,8 @@ static void count_key(struct mpiwc_words *w, const uint8_t *key, size_t len)
         return;
     if (w->stop.size && mpiwc_table_get(&w->stop, key, len))
         return;
-    if (w->ngram.max > 1) {
-        w->words += !w->ngram.ahead;
-        ngram_push(&w->ngram, w->table, key, len, 0);
+    if (w->count) {
+        ngram_key(w, key, len);
         return;
     }
     mpiwc_table_add(w->table, key, len, 1);
@@ -219,7 +294,7 @@ static bool uax29_ascii(struct mpiwc_words *w, const uint8_t *p, size_t n)
     return true;
 }
 
-void mpiwc_words_run(struct mpiwc_words *w, const uint8_t *p, size_t n)
+static void words_run(struct mpiwc_words *w, const uint8_t *p, size_t n)
 {
     if (n == 0)
         return;
@@ -235,6 +310,13 @@ void mpiwc_words_run(struct mpiwc_words *w, const uint8_t *p, size_t n)
         count_word(w, p, n);
         break;
     }
+}
+
+void mpiwc_words_run(struct mpiwc_words *w, const uint8_t *p, size_t n)
+{
+    ngram_begin(w);
+    words_run(w, p, n);
+    ngram_done(w);
 }
 
 /* A feed's scan state: a local of mpiwc_words_feed, kept in registers. */
@@ -255,11 +337,18 @@ static inline __attribute__((always_inline)) void
 run_done(struct scan *s, const uint8_t *p, size_t n, bool fast, bool ascii, bool queue)
 {
     struct mpiwc_words *w = s->w;
+    if (fast && w->count) { /* n-grams: a short ASCII word's key is its scanned bytes */
+        if (n <= MPIWC_INLINE_KEY && (ascii || all_ascii(p, n)))
+            ngram_key(w, p, n);
+        else
+            words_run(w, w->fed + (p - w->scan), n);
+        return;
+    }
     if (fast && mpiwc_counter_count_padded(&s->c, p, n, !ascii, queue)) {
         s->words++;
         return;
     }
-    mpiwc_words_run(w, w->fed + (p - w->scan), n);
+    words_run(w, w->fed + (p - w->scan), n);
     mpiwc_counter_load(&s->c, w->table);
 }
 
@@ -304,7 +393,7 @@ static void pending_flush(struct mpiwc_words *w)
     w->flush_at = mpiwc_mul_size(pw->len, 2);
 }
 
-void mpiwc_words_feed(struct mpiwc_words *w, const uint8_t *buf, size_t len)
+static void feed(struct mpiwc_words *w, const uint8_t *buf, size_t len)
 {
     size_t i = 0;
     if (w->in_run) {
@@ -315,7 +404,7 @@ void mpiwc_words_feed(struct mpiwc_words *w, const uint8_t *buf, size_t len)
         }
         size_t n;
         const uint8_t *run = mpiwc_boundary_pending_take(&w->pending, &n);
-        mpiwc_words_run(w, run, n);
+        words_run(w, run, n);
         w->flush_at = 0;
         w->in_run = false;
     }
@@ -355,6 +444,13 @@ void mpiwc_words_feed(struct mpiwc_words *w, const uint8_t *buf, size_t len)
     }
 }
 
+void mpiwc_words_feed(struct mpiwc_words *w, const uint8_t *buf, size_t len)
+{
+    ngram_begin(w);
+    feed(w, buf, len);
+    ngram_done(w);
+}
+
 bool mpiwc_words_in_word(const struct mpiwc_words *w)
 {
     return w->in_run;
@@ -366,14 +462,16 @@ static void run_end(struct mpiwc_words *w)
     size_t n;
     const uint8_t *run = mpiwc_boundary_pending_take(&w->pending, &n);
     if (w->in_run)
-        mpiwc_words_run(w, run, n);
+        words_run(w, run, n);
     w->flush_at = 0;
     w->in_run = false;
 }
 
 void mpiwc_words_end(struct mpiwc_words *w)
 {
+    ngram_begin(w);
     run_end(w);
+    ngram_done(w);
     ngram_reset(&w->ngram);
 }
 
@@ -393,7 +491,9 @@ static size_t edge_put(uint8_t **edges, size_t *cap, size_t at, const struct mpi
 size_t mpiwc_words_end_edges(struct mpiwc_words *w, uint8_t **edges, size_t *cap)
 {
     struct mpiwc_ngram *g = &w->ngram;
+    ngram_begin(w);
     run_end(w);
+    ngram_done(w);
     size_t at = 0, edge = g->max - 1;
     uint64_t head = g->keys < edge ? g->keys : edge;
     for (unsigned k = 0; k < head; k++)
@@ -405,13 +505,14 @@ size_t mpiwc_words_end_edges(struct mpiwc_words *w, uint8_t **edges, size_t *cap
         rest = edge;
     }
     for (unsigned k = g->have - (unsigned)rest; k < g->have; k++)
-        at = edge_put(edges, cap, at, &g->key[(g->first + k) % g->max]);
+        at = edge_put(edges, cap, at, &g->key[RING(g->first + k)]);
     ngram_reset(g);
     return at;
 }
 
 void mpiwc_words_stitch(struct mpiwc_words *w, const uint8_t *edges, size_t len, uint64_t piece)
 {
+    ngram_begin(w);
     for (size_t i = 0; i < len;) {
         if (edges[i] == 'g') {
             ngram_reset(&w->stitch);
@@ -420,9 +521,10 @@ void mpiwc_words_stitch(struct mpiwc_words *w, const uint8_t *edges, size_t len,
         }
         uint32_t n;
         memcpy(&n, edges + i + 1, 4);
-        ngram_push(&w->stitch, w->table, edges + i + 5, n, piece);
+        ngram_push(&w->stitch, w->count, edges + i + 5, n, piece);
         i += 5 + (size_t)n;
     }
+    ngram_done(w);
 }
 
 bool mpiwc_words_read_ahead(struct mpiwc_words *w)
@@ -430,11 +532,13 @@ bool mpiwc_words_read_ahead(struct mpiwc_words *w)
     struct mpiwc_ngram *g = &w->ngram;
     if (g->max <= 1)
         return false;
+    ngram_begin(w);
     run_end(w); /* the range's last run is its own */
+    ngram_done(w);
     g->ahead = true;
     g->wanted = 0;
     for (unsigned k = 0; k < g->have; k++)
-        if (g->key[(g->first + k) % g->max].starts)
+        if (g->key[RING(g->first + k)].starts)
             g->wanted = g->max - 1;
     return g->wanted > 0;
 }
@@ -483,7 +587,11 @@ void mpiwc_words_init(struct mpiwc_words *w, const struct mpiwc_word_rules *rule
     w->stitch.max = w->ngram.max;
     w->stitch.spanning = true;
     w->fast = rules->split == MPIWC_SPLIT_UNICODE && !rules->min_length && !rules->ignore_numbers &&
-              !rules->stopwords && w->ngram.max == 1;
+              !rules->stopwords;
+    if (w->ngram.max > 1) {
+        w->count = mpiwc_xmalloc(sizeof *w->count);
+        mpiwc_counter_init(w->count, table);
+    }
     w->table = table;
     mpiwc_table_init(&w->stop, 0);
     mpiwc_unicode_keyer_init(&w->keyer, rules->casing == MPIWC_CASE_FOLD, w->rules.normalize);
@@ -504,6 +612,7 @@ void mpiwc_words_free(struct mpiwc_words *w)
     }
     free(w->ngram.joined);
     free(w->stitch.joined);
+    free(w->count);
     free(w->folded);
     free(w->tmp.p);
     mpiwc_table_free(&w->stop);

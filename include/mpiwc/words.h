@@ -81,6 +81,8 @@ struct mpiwc_ngram {
     size_t joined_cap;
 };
 
+struct mpiwc_counter;
+
 struct mpiwc_words {
     struct mpiwc_word_rules rules; /* the stop-word bytes not kept */
     uint8_t is_word[256];          /* the run predicate */
@@ -100,9 +102,10 @@ struct mpiwc_words {
     struct mpiwc_unicode_keyer keyer;
     struct mpiwc_unicode_segmenter seg; /* uax29 only */
     struct mpiwc_ngram ngram;
-    struct mpiwc_ngram stitch; /* standard input's pieces joined (mpiwc_words_stitch) */
-    uint64_t words;            /* the stream's own words counted (kept by the filters) */
-    uint64_t invalid;          /* ill-formed UTF-8 bytes seen in runs */
+    struct mpiwc_ngram stitch;   /* standard input's pieces joined (mpiwc_words_stitch) */
+    struct mpiwc_counter *count; /* owned, with n-grams: their table, queued behind prefetches */
+    uint64_t words;              /* the stream's own words counted (kept by the filters) */
+    uint64_t invalid;            /* ill-formed UTF-8 bytes seen in runs */
 };
 
 /* Local. The table is borrowed; the stop-word list is parsed into w->stop. */
