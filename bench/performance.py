@@ -44,6 +44,7 @@ PLOTS = [("throughput.png", "Throughput against MPI ranks; dashed: the LC_ALL=C 
 # (meta key, what the page calls it)
 KNOBS = [("size", "SIZE"), ("corpora", "CORPORA"), ("files", "FILES"), ("ranks", "RANKS"),
          ("repeat", "REPEAT"), ("warmup", "WARMUP"), ("variants", "VARIANTS"),
+         ("ngram_variants", "NGRAM_VARIANTS"),
          ("mpiwc_args", "MPIWC_ARGS"), ("mpirun_args", "MPIRUN_ARGS"), ("highcard", "HIGHCARD"),
          ("highcard_size", "HIGHCARD_SIZE"), ("highcard_vocab", "HIGHCARD_VOCAB"),
          ("highcard_repeat", "HIGHCARD_REPEAT"), ("highcard_variants", "HIGHCARD_VARIANTS"),

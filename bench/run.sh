@@ -65,6 +65,10 @@
 #   MPIWC_ARGS=""        extra options for every mpiwc run
 #   MPIRUN_ARGS=""       extra options for mpirun (e.g. --bind-to none)
 #   CORPORA="natural bible many"       which SIZE corpora to run
+#   NGRAM_VARIANTS="--ngram=2 --ngram=1:3"   more option sets for the bible
+#                        corpus, in the same rounds as VARIANTS, so that
+#                        n-grams compare with words measured beside them
+#                        (empty: none)
 #   FILES=64             files in the "many" corpus
 #   HIGHCARD=1           0 skips the high-cardinality corpus
 #   HIGHCARD_SIZE=1G  HIGHCARD_VOCAB=40000000
@@ -98,6 +102,7 @@ VARIANTS=${VARIANTS:-default --split=space}
 MPIWC_ARGS=${MPIWC_ARGS:-}
 MPIRUN_ARGS=${MPIRUN_ARGS:-}
 CORPORA=${CORPORA:-natural bible many}
+NGRAM_VARIANTS=${NGRAM_VARIANTS---ngram=2 --ngram=1:3}
 FILES=${FILES:-64}
 HIGHCARD=${HIGHCARD:-1}
 HIGHCARD_SIZE=${HIGHCARD_SIZE:-1G}
@@ -173,6 +178,7 @@ mkdir -p "$RESULTS_DIR/reports" "$RESULTS_DIR/rss"
 log "mpiwc benchmark $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(hostname), $(nproc) cores"
 log "knobs: SIZE=$SIZE RANKS='$RANKS' REPEAT=$REPEAT WARMUP=$WARMUP VARIANTS='$VARIANTS'" \
     "MPIWC_ARGS='$MPIWC_ARGS' MPIRUN_ARGS='$MPIRUN_ARGS' CORPORA='$CORPORA' FILES=$FILES" \
+    "NGRAM_VARIANTS='$NGRAM_VARIANTS'" \
     "HIGHCARD=$HIGHCARD HIGHCARD_SIZE=$HIGHCARD_SIZE HIGHCARD_VOCAB=$HIGHCARD_VOCAB" \
     "HIGHCARD_REPEAT=$HIGHCARD_REPEAT HIGHCARD_VARIANTS='$HIGHCARD_VARIANTS' HUGE=$HUGE" \
     "HUGE_SIZE=$HUGE_SIZE HUGE_VOCAB=$HUGE_VOCAB HUGE_RANKS='$HUGE_RANKS'" \
@@ -408,12 +414,14 @@ log "spill files: mpiwc's default --spill-dir, $spill_dir ($(free_bytes "$spill_
 
 size_bytes=$(bytes_of "$SIZE")
 for kind in $CORPORA; do
+    variants=$VARIANTS
+    [ "$kind" != bible ] || variants+=" $NGRAM_VARIANTS"
     if [ "$WEAK" = 1 ]; then
         for n in $RANKS; do
-            bench_corpus "$kind" $((n * size_bytes)) "$n" "$REPEAT" "$WARMUP" "$VARIANTS"
+            bench_corpus "$kind" $((n * size_bytes)) "$n" "$REPEAT" "$WARMUP" "$variants"
         done
     else
-        bench_corpus "$kind" "$size_bytes" "$RANKS" "$REPEAT" "$WARMUP" "$VARIANTS"
+        bench_corpus "$kind" "$size_bytes" "$RANKS" "$REPEAT" "$WARMUP" "$variants"
     fi
 done
 if [ "$HIGHCARD" = 1 ]; then
@@ -460,7 +468,8 @@ fi
 # ---- 4. summary ---------------------------------------------------------
 
 run python3 bench/summarize.py --weak="$WEAK" --meta "size=$SIZE" "ranks=$RANKS" \
-    "repeat=$REPEAT" "warmup=$WARMUP" "variants=$VARIANTS" "mpiwc_args=$MPIWC_ARGS" \
+    "repeat=$REPEAT" "warmup=$WARMUP" "variants=$VARIANTS" "ngram_variants=$NGRAM_VARIANTS" \
+    "mpiwc_args=$MPIWC_ARGS" \
     "mpirun_args=$MPIRUN_ARGS" "highcard_size=$HIGHCARD_SIZE" "highcard_vocab=$HIGHCARD_VOCAB" \
     "highcard_repeat=$HIGHCARD_REPEAT" "highcard_warmup=$HIGHCARD_WARMUP" \
     "highcard_variants=$HIGHCARD_VARIANTS" "highcard_identical=$HIGHCARD_IDENTICAL" \
