@@ -38,6 +38,18 @@ def tokenize_seeds():
             cuts = [len(t) // 3, 64]
             seeds.append(bytes([cfg | (len(cuts) << 4)]) +
                          b''.join(struct.pack('<H', c) for c in cuts) + t)
+    # n-grams (bit 7, then N - 1 | (M - 1) << 3 | read-ahead chunk << 6), with
+    # cuts inside words, between them and in runs of separators
+    texts += [
+        b'a b c d e f g h i j k l m n o p',
+        b'  the cat  sat\n\non the mat \t the cat sat  ',
+    ]
+    for i, t in enumerate(texts):
+        for k, (m, n) in enumerate(((2, 2), (1, 3), (3, 5), (8, 8))):
+            cfg = 0x80 | (i + k) % 2 | ((i + k) % 4) << 2
+            cuts = [len(t) // 4, len(t) // 2 + 1, 3 * len(t) // 4 + 2]
+            seeds.append(bytes([cfg | (len(cuts) << 4), (n - 1) | (m - 1) << 3 | k << 6]) +
+                         b''.join(struct.pack('<H', c) for c in cuts) + t)
     return seeds
 
 
