@@ -32,7 +32,8 @@ void mpiwc_tokenizer_init_rules(struct mpiwc_tokenizer *tok, const struct mpiwc_
                                 struct mpiwc_table *table)
 {
     bool text = rules->split >= MPIWC_SPLIT_UNICODE || rules->min_length > 0 ||
-                rules->ignore_numbers || rules->stopwords || rules->ngram_max > 1;
+                rules->ignore_numbers || rules->stopwords || rules->ngram_max > 1 ||
+                rules->ngram_min > 1;
     mpiwc_tokenizer_init(tok, text ? MPIWC_SPLIT_ALNUM : rules->split, rules->casing, table);
     if (!text)
         return;
