@@ -8,8 +8,8 @@ this one byte for byte.
 usage: reference.py [--split=unicode|uax29|alnum|space] [--case=fold|keep]
                     [--normalize=nfc|nfkc|none] [--min-length=N]
                     [--stopwords=FILE] [--ignore-numbers] [--compat=hadoop]
-                    [--sort=count|word] [--top=N] [--format=tsv|csv|json]
-                    PATH...
+                    [--ngram=N|M:N] [--sort=count|word] [--top=N]
+                    [--format=tsv|csv|json] PATH...
 
 PATH is a file, a directory (every regular file below it, recursively) or
 '-' for standard input. A file reached more than once (named twice, named
@@ -37,6 +37,13 @@ Filters act on the key: --min-length counts characters (an ill-formed byte
 is one), --ignore-numbers drops keys of only Nd characters, --stopwords
 drops keys equal to a line's key (a byte order mark at the start of the
 stop-word file is not part of its first line, under every rule).
+--ngram=N counts the keys that the filters keep N at a time, each run of N
+consecutive kept keys of one input joined by one space byte; --ngram=M:N
+counts every length from M to N into the same table (1 <= M <= N <= 8;
+the default, 1, is the table of single keys). Each input is its own
+sequence (every file, after decompression; standard input is one input
+however it is read), so no n-gram spans two of them. --compat=hadoop
+takes no --ngram other than 1.
 The table goes to standard output as bytes.
 """
 import argparse
@@ -242,6 +249,13 @@ def kept(key, a, stop):
     return key not in stop
 
 
+def ngrams(keys, lo, hi):
+    """Every run of lo..hi consecutive keys, joined by one space byte."""
+    for m in range(lo, hi + 1):
+        for i in range(len(keys) - m + 1):
+            yield b' '.join(keys[i:i + m])
+
+
 def count_rules(datas, a):
     stop = set()
     if a.stopwords:
@@ -255,8 +269,9 @@ def count_rules(datas, a):
                 if line:
                     stop.add(line_key(line, a))
     counts = collections.Counter()
+    lo, hi = a.ngram
     for data in datas:
-        counts.update(k for k in keys(data, a) if k and kept(k, a, stop))
+        counts.update(ngrams([k for k in keys(data, a) if k and kept(k, a, stop)], lo, hi))
     return counts
 
 
@@ -302,6 +317,21 @@ def render(rows, fmt):
     return b'[' + b','.join(b'\n' + o for o in objs) + b'\n]\n'
 
 
+NGRAM_MAX = 8
+
+
+def ngram_range(text):
+    """--ngram's value: N or M:N, decimal, 1 <= M <= N <= NGRAM_MAX; (M, N)."""
+    m = re.fullmatch(r'([0-9]+)(?::([0-9]+))?', text)
+    if not m:
+        raise argparse.ArgumentTypeError('expected N or M:N, got %r' % text)
+    lo = int(m.group(1))
+    hi = int(m.group(2)) if m.group(2) is not None else lo
+    if not 1 <= lo <= hi <= NGRAM_MAX:
+        raise argparse.ArgumentTypeError('expected 1 <= M <= N <= %d, got %r' % (NGRAM_MAX, text))
+    return lo, hi
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(allow_abbrev=False)
     p.add_argument('--split', choices=['alnum', 'space', 'unicode', 'uax29'], default='unicode')
@@ -310,6 +340,7 @@ def main(argv=None):
     p.add_argument('--stopwords')
     p.add_argument('--ignore-numbers', action='store_true')
     p.add_argument('--compat', choices=['hadoop'])
+    p.add_argument('--ngram', type=ngram_range, default=(1, 1))
     p.add_argument('--case', choices=['fold', 'keep'], default='fold')
     p.add_argument('--sort', choices=['count', 'word'], default='count')
     p.add_argument('--top', '-n', type=int, default=0)
@@ -318,10 +349,14 @@ def main(argv=None):
     a = p.parse_args(argv)
     if a.top < 0:
         p.error('--top must be >= 0')
+    if a.compat == 'hadoop' and a.ngram != (1, 1):
+        p.error('--ngram cannot be used with --compat=hadoop')
     if a.compat == 'hadoop':
         a.split, a.case, a.sort, a.format = 'hadoop', 'keep', 'word', 'tsv'
     datas = read_inputs(a.paths, sys.stdin.buffer, a.compat == 'hadoop')
-    if a.split in ('alnum', 'space') and not (a.min_length or a.stopwords or a.ignore_numbers):
+    # The fast path counts single words only; n-grams take the rules' path.
+    if a.split in ('alnum', 'space') and a.ngram == (1, 1) and \
+            not (a.min_length or a.stopwords or a.ignore_numbers):
         counts = count(datas, a.split, a.case)
     else:
         counts = count_rules(datas, a)
