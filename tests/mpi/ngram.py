@@ -28,7 +28,8 @@ cases run with SMALL, --buffer-size=64 --shuffle-buffer=64. Cases:
     a backslash in words, for the escapes);
   - --memory-limit=64K at np 1 and 3 on 1 MB of some 300,000 distinct
     n-grams: it spills, and leaves no spill directory;
-  - standard input at np 1 and 3 cut into 64-byte pieces, and a gzip'd file;
+  - standard input at np 1 and 3 cut into 64-byte pieces, and a file of two
+    gzip members (n-grams span the members);
   - --split=uax29 on Chinese text (skipped where reference.py has no PyICU);
   - checkpoints: --ngram=2 killed at np 3 (SIGKILL of a rank) and resumed at
     np 2; a checkpoint written with --ngram=2 is ignored, in one line, by a
@@ -347,9 +348,13 @@ def check_streams(tap, mpiwc, d, mixed, paths):
     data = b''.join(open(p, 'rb').read() for p in [mixed] + paths)
     compare(tap, mpiwc, 'standard input (%d bytes)' % len(data), ['--ngram=1:3', '-'], [],
             nps=(1, 3), extra=SMALL, stdin=data)
-    gz = write(os.path.join(d, 'mixed.txt.gz'), gzip.compress(open(mixed, 'rb').read(), mtime=0))
-    compare(tap, mpiwc, 'mixed.txt.gz and cuts.txt', ['--ngram=1:3'], [gz, paths[0]],
-            extra=SMALL)
+    # Two gzip members, the second starting at a space: one file, one sequence of words.
+    text = open(mixed, 'rb').read()
+    half = text.index(b' ', len(text) // 2)
+    gz = write(os.path.join(d, 'mixed.txt.gz'), gzip.compress(text[:half], mtime=0) +
+               gzip.compress(text[half:], mtime=0))
+    compare(tap, mpiwc, 'mixed.txt.gz (2 members) and cuts.txt', ['--ngram=1:3'],
+            [gz, paths[0]], extra=SMALL)
 
 
 def check_uax29(tap, mpiwc, d):
