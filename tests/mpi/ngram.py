@@ -92,7 +92,8 @@ def compare(tap, mpiwc, name, args, paths, nps=NPS, extra=(), mpi=(), env=None, 
         if r.returncode == 0 and r.stdout != want:
             detail += '\n' + first_difference(want, r.stdout)
         tap.ok(r.returncode == 0 and r.stdout == want and r.stderr == b'',
-               'np=%d %s %s: the reference table' % (np, name, shown), detail)
+               'np=%d %s %s: the reference table (%d lines)' % (np, name, shown,
+                                                               want.count(b'\n')), detail)
     return want
 
 
