@@ -520,7 +520,7 @@ static int check_generation(const char *dir, uint64_t gen, const struct mpiwc_pl
     if (m.options != options)
         return mpiwc_fail(err, errlen,
                           "written with other word options (split, case, normalize, "
-                          "min-length, stopwords, ignore-numbers or compat)");
+                          "min-length, stopwords, ignore-numbers, ngram or compat)");
     if (m.inputs != inputs)
         return mpiwc_fail(err, errlen,
                           "the inputs changed since it was written (paths, sizes or "
