@@ -180,6 +180,32 @@ def bigvocab(rows, meta):
     return "\n".join(out + [""] + facts)
 
 
+def ngrams(rows):
+    """Each n-gram option set of the bible corpus against words (default
+    options) at the same np, and its own speedup from np 1 to the largest np:
+    ratios of medians from the same rounds."""
+    mine = [r for r in rows if r["program"] == "mpiwc" and r["corpus"] == "bible"
+            and "--ngram" in r["options"]]
+    if not mine:
+        return "Not measured in this run (no `NGRAM_VARIANTS`)."
+    by_key = {(r["bytes"], r["ranks"], r["options"]): r for r in rows
+              if r["program"] == "mpiwc" and r["corpus"] == "bible"}
+    out = []
+    for r in mine:
+        base = by_key.get((r["bytes"], r["ranks"], "default"))
+        if not base or not r["mb_s"] or not base["mb_s"]:
+            continue
+        ratio = float(r["mb_s"]) / float(base["mb_s"])
+        line = (f"- bible {size_text(int(r['bytes']))}, np {r['ranks']}: `{r['options']}` at "
+                f"{float(r['mb_s']):.1f} MB/s, {ratio:.2f} × the throughput of single words")
+        one = by_key.get((r["bytes"], "1", r["options"]))
+        if r["ranks"] != "1" and one and one["median_s"] and r["median_s"]:
+            line += (f"; {float(one['median_s']) / float(r['median_s']):.2f} × its own "
+                     "np 1 speed")
+        out.append(line + ".")
+    return "\n".join(out)
+
+
 def plots(results_dir, out_dir):
     out = []
     for name, caption in PLOTS:
@@ -216,6 +242,7 @@ def render(results_csv, results_json, out_path, template=TEMPLATE):
     return text.substitute(
         tables=tables(rows),
         bigvocab=bigvocab(rows, meta),
+        ngrams=ngrams(rows),
         plots=plots(os.path.dirname(os.path.abspath(results_csv)), out_dir),
         configuration=configuration(meta),
         commands=meta.get("commands", "").strip() or "(not recorded)",
