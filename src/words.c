@@ -70,7 +70,7 @@ static const uint8_t *key_of(struct mpiwc_words *w, const uint8_t *p, size_t n, 
     }
 }
 
-/* Copy key into an n-gram window slot (16 bytes at least, for mpiwc_short_key_padded()). */
+/* Copy key into an n-gram window slot (16 bytes at least: load_key() reads 16). */
 static void ngram_set(struct mpiwc_ngram_key *k, const uint8_t *key, size_t len, bool starts,
                       uint64_t tag)
 {
