@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mpiwc/record.h"
 #include "mpiwc/util.h"
 #include "table_internal.h"
 #include "boundary_internal.h"
@@ -475,17 +476,11 @@ void mpiwc_words_end(struct mpiwc_words *w)
     ngram_reset(&w->ngram);
 }
 
-/* Append a record of edges: 'k', the key's length (4 bytes) and bytes; or 'g', a gap. */
+/* Append key k to edges as a shuffle record (record.h) of count 1. */
 static size_t edge_put(uint8_t **edges, size_t *cap, size_t at, const struct mpiwc_ngram_key *k)
 {
-    *edges = mpiwc_grow(*edges, cap, at + 5 + (k ? k->len : 0), 1);
-    (*edges)[at] = k ? 'k' : 'g';
-    if (!k)
-        return at + 1;
-    uint32_t len = (uint32_t)k->len;
-    memcpy(*edges + at + 1, &len, 4);
-    memcpy(*edges + at + 5, k->p, k->len);
-    return at + 5 + k->len;
+    *edges = mpiwc_grow(*edges, cap, at + mpiwc_record_size(k->len), 1);
+    return (size_t)(mpiwc_record_put(*edges + at, k->p, (uint32_t)k->len, 1) - *edges);
 }
 
 size_t mpiwc_words_end_edges(struct mpiwc_words *w, uint8_t **edges, size_t *cap)
@@ -498,12 +493,14 @@ size_t mpiwc_words_end_edges(struct mpiwc_words *w, uint8_t **edges, size_t *cap
     uint64_t head = g->keys < edge ? g->keys : edge;
     for (unsigned k = 0; k < head; k++)
         at = edge_put(edges, cap, at, &g->head[k]);
-    /* The keys after the head, up to edge of them (a gap first if any are left out). */
+    /*
+     * The keys after the head, up to edge of them. Where the middle is left
+     * out, no n-gram can run from a head key across it: the stitcher counts
+     * only n-grams that start in an earlier piece, and one that runs through
+     * all edge head keys into the tail is longer than N.
+     */
     uint64_t rest = g->keys - head;
-    if (rest > edge) {
-        at = edge_put(edges, cap, at, NULL);
-        rest = edge;
-    }
+    rest = rest > edge ? edge : rest;
     for (unsigned k = g->have - (unsigned)rest; k < g->have; k++)
         at = edge_put(edges, cap, at, &g->key[RING(g->first + k)]);
     ngram_reset(g);
@@ -512,18 +509,12 @@ size_t mpiwc_words_end_edges(struct mpiwc_words *w, uint8_t **edges, size_t *cap
 
 void mpiwc_words_stitch(struct mpiwc_words *w, const uint8_t *edges, size_t len, uint64_t piece)
 {
+    const uint8_t *pos = edges, *key;
+    uint32_t n;
+    uint64_t one;
     ngram_begin(w);
-    for (size_t i = 0; i < len;) {
-        if (edges[i] == 'g') {
-            ngram_reset(&w->stitch);
-            i++;
-            continue;
-        }
-        uint32_t n;
-        memcpy(&n, edges + i + 1, 4);
-        ngram_push(&w->stitch, w->count, edges + i + 5, n, piece);
-        i += 5 + (size_t)n;
-    }
+    while (mpiwc_record_next(&pos, edges + len, &key, &n, &one) == MPIWC_RECORD_OK)
+        ngram_push(&w->stitch, w->count, key, n, piece);
     ngram_done(w);
 }
 
