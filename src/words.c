@@ -512,6 +512,8 @@ void mpiwc_words_stitch(struct mpiwc_words *w, const uint8_t *edges, size_t len,
     const uint8_t *pos = edges, *key;
     uint32_t n;
     uint64_t one;
+    if (!len)
+        return; /* edges may be NULL: no piece had a key */
     ngram_begin(w);
     while (mpiwc_record_next(&pos, edges + len, &key, &n, &one) == MPIWC_RECORD_OK)
         ngram_push(&w->stitch, w->count, key, n, piece);

@@ -33,7 +33,11 @@ def replay(harness, name, corpus, regressions):
     if not files:
         print(f'fuzz-replay {name}: no inputs')
         return 0
-    r = subprocess.run([harness] + files, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    # Undefined behaviour fails the replay, whoever runs it (a sanitizer
+    # otherwise reports it and goes on).
+    env = dict(os.environ)
+    env.setdefault('UBSAN_OPTIONS', 'halt_on_error=1:abort_on_error=1:print_stacktrace=1')
+    r = subprocess.run([harness] + files, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
     out = r.stdout.decode('utf-8', 'replace')
     if r.returncode != 0:
         sys.stdout.write(out[-20000:])
