@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,13 @@ void mpiwc_cli_usage(FILE *out)
           "      --shuffle-buffer=BYTES  bytes a rank sends per shuffle or gather round\n"
           "                            (default 64M); BYTES take K, M or G (powers of\n"
           "                            1024), at least 64, at most 1G\n"
+          "      --shuffle=auto|flat|node  how words reach their owners: flat, one\n"
+          "                            exchange among all ranks; node, combined within\n"
+          "                            each host first, so a word leaves a host once a\n"
+          "                            round; auto (default): node when there are several\n"
+          "                            hosts and one has several ranks\n"
+          "      --ranks-per-host=K    treat each K consecutive ranks as one host (for\n"
+          "                            tests and models of big clusters on one machine)\n"
           "      --memory-limit=BYTES|auto  each rank's budget for its word tables: a\n"
           "                            local table sends its words to their owners early\n"
           "                            (at 256M or a quarter of BYTES), and owned words past\n"
@@ -241,7 +249,9 @@ enum {
     OPT_STOPWORDS,
     OPT_IGNORE_NUMBERS,
     OPT_COMPAT,
-    OPT_NGRAM
+    OPT_NGRAM,
+    OPT_SHUFFLE_MODE,
+    OPT_RANKS_PER_HOST
 };
 
 /* --ngram=N or --ngram=M:N, 1 <= M <= N <= MPIWC_NGRAM_MAX. */
@@ -321,6 +331,8 @@ enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_option
         {"ignore-numbers", no_argument, NULL, OPT_IGNORE_NUMBERS},
         {"compat", required_argument, NULL, OPT_COMPAT},
         {"ngram", required_argument, NULL, OPT_NGRAM},
+        {"shuffle", required_argument, NULL, OPT_SHUFFLE_MODE},
+        {"ranks-per-host", required_argument, NULL, OPT_RANKS_PER_HOST},
         {"files-from", required_argument, NULL, OPT_FILES_FROM},
         {"null", no_argument, NULL, '0'},
         {"include", required_argument, NULL, OPT_INCLUDE},
@@ -485,6 +497,23 @@ enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_option
                                    "1 <= M <= N <= %d",
                                    optarg, name, MPIWC_NGRAM_MAX);
             break;
+        case OPT_SHUFFLE_MODE:
+            if ((k = choose(optarg, "auto|flat|node")) < 0)
+                return usage_error(err, "invalid value '%s' for '--%s' (auto|flat|node)", optarg,
+                                   name);
+            opts->shuffle = (enum mpiwc_shuffle_mode)k;
+            break;
+        case OPT_RANKS_PER_HOST: {
+            char *end;
+            errno = 0;
+            unsigned long long n = strtoull(optarg, &end, 10);
+            if (*optarg < '1' || *optarg > '9' || *end || errno || n > INT_MAX)
+                return usage_error(err,
+                                   "invalid value '%s' for '--%s': expected a count of 1 or more",
+                                   optarg, name);
+            opts->ranks_per_host = (int)n;
+            break;
+        }
         case OPT_FILES_FROM:
             if (!*optarg)
                 return usage_error(err, "option '--files-from' needs a file name");

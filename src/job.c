@@ -102,8 +102,9 @@ struct job {
     bool progress_on; /* rank 0 shows the progress line; every rank takes part in its rounds */
     struct mpiwc_progress progress;
     struct mpiwc_table local, owned;
-    size_t budget;            /* this rank's bytes for its tables; 0: no limit */
-    struct mpiwc_spill spill; /* the owned words (one rank: the local ones) past the budget */
+    size_t budget;              /* this rank's bytes for its tables; 0: no limit */
+    struct mpiwc_spill spill;   /* the owned words (one rank: the local ones) past the budget */
+    struct mpiwc_topology topo; /* hosts, and the node shuffle's routes */
     struct mpiwc_shuffle_stats sh;
     struct rounds rounds;
     uint64_t all_bytes; /* every rank's input bytes, summed by the map's last round */
@@ -127,6 +128,7 @@ static void job_init(struct job *j, const struct mpiwc_options *opts, MPI_Comm c
     mpiwc_report_init(&j->rep);
     mpiwc_table_init(&j->local, 0);
     mpiwc_table_init(&j->owned, 0);
+    mpiwc_topology_init(&j->topo, comm, opts->shuffle, opts->ranks_per_host);
 }
 
 /* Frees what is left, whichever phase the run stopped after. */
@@ -139,6 +141,7 @@ static void job_free(struct job *j)
     mpiwc_table_free(&j->local);
     mpiwc_table_free(&j->owned);
     mpiwc_spill_close(&j->spill);
+    mpiwc_topology_free(&j->topo);
 }
 
 /*
@@ -194,6 +197,7 @@ static int map_phase(struct job *j)
     mpiwc_report_start(&j->rep, MPIWC_PHASE_MAP);
     j->rounds = (struct rounds){
         .comm = j->comm,
+        .topo = &j->topo,
         .nranks = j->nranks,
         .local = &j->local,
         .owned = &j->owned,
@@ -242,7 +246,7 @@ static int shuffle_phase(struct job *j)
     mpiwc_progress_update(&j->progress, "shuffle", j->all_bytes, MPI_Wtime(), true);
     mpiwc_report_start(&j->rep, MPIWC_PHASE_SHUFFLE);
     double merged_before = j->sh.reduce_s;
-    int failed = mpiwc_shuffle(&j->local, &j->owned, j->opts->shuffle_buffer, j->comm, &j->spill,
+    int failed = mpiwc_shuffle(&j->local, &j->owned, j->opts->shuffle_buffer, &j->topo, &j->spill,
                                &j->sh, j->err);
     failed = failed || mpiwc_job_agree_why(j->spill.failed ? j->spill.msg : NULL, j->comm, j->err);
     mpiwc_table_free(&j->local);
@@ -254,6 +258,12 @@ static int shuffle_phase(struct job *j)
     rep->counter[MPIWC_COUNT_SHUFFLE_SENT] = j->sh.bytes_sent;
     rep->counter[MPIWC_COUNT_SHUFFLE_RECV] = j->sh.bytes_received;
     rep->counter[MPIWC_COUNT_SHUFFLE_ROUNDS] = j->sh.rounds;
+    rep->counter[MPIWC_COUNT_INTERNODE_BYTES] = j->sh.internode_bytes;
+    rep->counter[MPIWC_COUNT_INTERNODE_MESSAGES] = j->sh.internode_messages;
+    rep->counter[MPIWC_COUNT_SHUFFLE_IN_US] = (uint64_t)(j->sh.in_s * 1e6);
+    rep->counter[MPIWC_COUNT_SHUFFLE_ACROSS_US] = (uint64_t)(j->sh.across_s * 1e6);
+    rep->counter[MPIWC_COUNT_SHUFFLE_OUT_US] = (uint64_t)(j->sh.out_s * 1e6);
+    rep->shuffle_hosts = j->topo.node ? j->topo.nhosts : 0;
     rep->step[MPIWC_STEP_PACK] = j->sh.pack_s; /* early rounds' too */
     rep->step[MPIWC_STEP_EXCHANGE] = j->sh.exchange_s;
     rep->step[MPIWC_STEP_MERGE] = j->sh.reduce_s;

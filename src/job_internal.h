@@ -76,6 +76,7 @@ struct ckpt {
  */
 struct rounds {
     MPI_Comm comm;
+    const struct mpiwc_topology *topo; /* the shuffle's, over comm */
     int nranks;
     struct mpiwc_table *local, *owned;
     size_t limit, cap;         /* limit 0: no early rounds */

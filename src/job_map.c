@@ -39,7 +39,7 @@ static void early_round(struct rounds *r)
     }
     if (r->nranks == 1)
         (void)mpiwc_spill_table(r->spill, r->local);
-    else if (mpiwc_shuffle(r->local, r->owned, r->cap, r->comm, r->spill, r->sh, r->err) != 0)
+    else if (mpiwc_shuffle(r->local, r->owned, r->cap, r->topo, r->spill, r->sh, r->err) != 0)
         r->failed = 1;
     r->early++;
     if (!r->failed &&

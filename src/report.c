@@ -15,11 +15,32 @@ static const char *const step_names[MPIWC_STEPS] = {
     "read", "tokenize", "pack", "exchange", "merge", "gather", "sort", "write",
 };
 static const char *const counter_names[MPIWC_COUNTERS] = {
-    "bytes",          "words",          "local_distinct",   "owned_distinct", "shuffle_sent",
-    "shuffle_recv",   "shuffle_rounds", "ranges",           "early_rounds",   "files",
-    "invalid_utf8",   "checkpoints",    "checkpoint_bytes", "checkpoint_us",  "restart_skipped",
-    "map_wait_us",    "memory_limit",   "spill_runs",       "spill_written",  "spill_read",
+    "bytes",
+    "words",
+    "local_distinct",
+    "owned_distinct",
+    "shuffle_sent",
+    "shuffle_recv",
+    "shuffle_rounds",
+    "ranges",
+    "early_rounds",
+    "files",
+    "invalid_utf8",
+    "checkpoints",
+    "checkpoint_bytes",
+    "checkpoint_us",
+    "restart_skipped",
+    "map_wait_us",
+    "memory_limit",
+    "spill_runs",
+    "spill_written",
+    "spill_read",
     "spill_merge_us",
+    "internode_bytes",
+    "internode_messages",
+    "shuffle_in_us",
+    "shuffle_across_us",
+    "shuffle_out_us",
 };
 
 const char *mpiwc_report_phase_name(enum mpiwc_phase phase)
@@ -50,6 +71,7 @@ struct summary {
     double min[MPIWC_PHASES], max[MPIWC_PHASES], sum[MPIWC_PHASES];
     double smin[MPIWC_STEPS], smax[MPIWC_STEPS], ssum[MPIWC_STEPS];
     uint64_t csum[MPIWC_COUNTERS], cmin[MPIWC_COUNTERS], cmax[MPIWC_COUNTERS];
+    int shuffle_hosts;  /* mpiwc_report's, the same on every rank */
     char *hosts;        /* nranks names of MPI_MAX_PROCESSOR_NAME bytes */
     uint64_t *per_rank; /* nranks rows of MPIWC_COUNTERS counters */
 };
@@ -59,6 +81,7 @@ static void reduce(const struct mpiwc_report *rep, MPI_Comm comm, struct summary
     int rank;
     MPI_Comm_size(comm, &s->nranks);
     MPI_Comm_rank(comm, &rank);
+    s->shuffle_hosts = rep->shuffle_hosts;
     double own[MPIWC_PHASES];
     for (int p = 0; p < MPIWC_PHASES; p++)
         own[p] = rep->stop[p] - rep->start[p];
@@ -164,8 +187,11 @@ static int write_json(const struct summary *s, const struct mpiwc_options *opts,
         fputs(i ? ", " : "", f);
         json_str(f, opts->argv[i]);
     }
-    fprintf(f, "],\n  \"ngram\": [%u, %u],\n  \"ranks\": %d,\n  \"hosts\": [", opts->ngram_min,
-            opts->ngram_max, s->nranks);
+    fprintf(f,
+            "],\n  \"ngram\": [%u, %u],\n  \"shuffle\": \"%s\",\n  \"shuffle_hosts\": %d,\n"
+            "  \"ranks\": %d,\n  \"hosts\": [",
+            opts->ngram_min, opts->ngram_max, s->shuffle_hosts ? "node" : "flat", s->shuffle_hosts,
+            s->nranks);
     const char **names = mpiwc_xmalloc(mpiwc_mul_size((size_t)s->nranks, sizeof *names));
     int nhosts = distinct_hosts(s, names);
     for (int i = 0; i < nhosts; i++) {

@@ -14,6 +14,7 @@
 
 #include "mpiwc/format.h"
 #include "mpiwc/tokenize.h"
+#include "mpiwc/topology.h"
 
 /* 128 KiB: the read buffer and the tokenizer's copy of it stay in a 1 MiB L2
  * cache with the table. 430 MiB of the Bible at np 1, map phase, median of
@@ -52,9 +53,11 @@ struct mpiwc_options {
     const char *report;                /* NULL: none */
     size_t buffer_size;
     size_t shuffle_buffer;
-    size_t memory_limit;   /* a rank's bytes for its tables; 0: none; MPIWC_MEMORY_AUTO */
-    const char *spill_dir; /* NULL: $TMPDIR, else /tmp (each rank's own) */
-    char *const *paths;    /* borrowed from argv */
+    enum mpiwc_shuffle_mode shuffle; /* --shuffle (topology.h); auto */
+    int ranks_per_host;              /* --ranks-per-host; 0: the real hosts */
+    size_t memory_limit;             /* a rank's bytes for its tables; 0: none; MPIWC_MEMORY_AUTO */
+    const char *spill_dir;           /* NULL: $TMPDIR, else /tmp (each rank's own) */
+    char *const *paths;              /* borrowed from argv */
     size_t npaths;
     const char *files_from; /* --files-from: more paths, one per line; "-": standard input */
     bool files_from_nul;    /* -0: that list is NUL-separated */

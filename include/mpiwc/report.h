@@ -64,6 +64,14 @@ enum mpiwc_counter {
     MPIWC_COUNT_SPILL_WRITTEN,    /* bytes of runs written */
     MPIWC_COUNT_SPILL_READ,       /* bytes of runs read back */
     MPIWC_COUNT_SPILL_MERGE_US,   /* microseconds merging runs and sorting them by count */
+    MPIWC_COUNT_INTERNODE_BYTES,  /* shuffle record bytes sent to ranks on other hosts */
+    MPIWC_COUNT_INTERNODE_MESSAGES, /* shuffle messages sent to ranks on other hosts */
+    MPIWC_COUNT_SHUFFLE_IN_US,      /* microseconds of the node shuffle's exchanges within the
+                                       host, toward the other hosts */
+    MPIWC_COUNT_SHUFFLE_ACROSS_US,  /* microseconds exchanging between hosts (flat: every
+                                       exchange) */
+    MPIWC_COUNT_SHUFFLE_OUT_US,     /* microseconds of the node shuffle's exchanges within the
+                                       host, to the owners */
     MPIWC_COUNTERS
 };
 
@@ -84,6 +92,7 @@ struct mpiwc_report {
     double stop[MPIWC_PHASES];
     double step[MPIWC_STEPS]; /* seconds this rank spent in each step */
     uint64_t counter[MPIWC_COUNTERS];
+    int shuffle_hosts; /* the hosts of the node shuffle; 0: the shuffle was flat */
 };
 
 /* Local. */

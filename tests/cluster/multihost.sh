@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# multihost.sh - mpiwc across three hosts with mpirun --hostfile.
+# multihost.sh - mpiwc across four hosts with mpirun --hostfile.
 #
 #   bash tests/cluster/multihost.sh BUILD/mpiwc      (meson: suite 'cluster')
 #
-# The hosts mpiwc-h1..mpiwc-h3 are network namespaces with their own
+# The hosts mpiwc-h1..mpiwc-h4 are network namespaces with their own
 # hostnames on a private bridge (10.78.1.0/24, bridge in namespace mpiwc-hbr,
 # no route out). mpirun runs on mpiwc-h1 with hostfiles/netns-test and starts
 # the other hosts' daemons through tests/cluster/netns-rsh instead of ssh;
 # ranks talk TCP between hosts (pml ob1, btl tcp,vader,self, restricted to the
-# bridge subnet). At np 3 and 6 (--map-by node) the output must be identical
-# to a plain single-host run, the --report must list the three host names,
-# and every host must have sent at least a fifth of what its ranks shuffled
+# bridge subnet). At np 4 (one rank a host: the shuffle is flat), np 12
+# (3 a host: node, and --shuffle=flat) and np 7 on uneven hosts (3+2+1+1:
+# node and flat) the output must be identical to a plain single-host run,
+# the --report must list the four host names and the shuffle that ran, the
+# node shuffle must send fewer bytes and messages between hosts than flat,
+# and every host must have sent at least what its ranks sent to other hosts
 # over its bridge interface. Then an input that only mpiwc-h1 sees (netns-rsh
 # hides its directory elsewhere): exit 1, and each rank that cannot read its
 # part prints its error line with its rank and host. Every mpirun is wrapped
@@ -32,7 +35,7 @@ need_netns
 begin_work
 
 NET=10.78.1
-HOSTS=(mpiwc-h1 mpiwc-h2 mpiwc-h3) # as in hostfiles/netns-test
+HOSTS=(mpiwc-h1 mpiwc-h2 mpiwc-h3 mpiwc-h4) # as in hostfiles/netns-test
 netns_up mpiwc-hbr "$NET" "${HOSTS[@]}"
 [ "$(ip netns exec mpiwc-h1 getent hosts mpiwc-h2 | awk '{print $1}')" = "$NET.2" ] ||
     die "mpiwc-h2 does not resolve on mpiwc-h1"
@@ -41,41 +44,72 @@ netns_up mpiwc-hbr "$NET" "${HOSTS[@]}"
 mkdir -p "$WORK/in"
 cp -r "$REPO/samples" "$WORK/in/samples"
 big_vocab "$WORK/in/vocab.txt"
+# the same text on every rank, so that a host's ranks share words to combine
+for _ in $(seq 400); do cat "$REPO/samples/genesis-1-3.txt"; done >"$WORK/in/genesis.txt"
 cd "$WORK" || die "cannot enter $WORK"
-reference_run "$WORK/ref.tsv" in/samples in/vocab.txt
+reference_run "$WORK/ref.tsv" in/samples in/vocab.txt in/genesis.txt
 
-for np in 3 6; do
+# uneven hosts: 3+2+1+1 ranks at np 7, filled slot by slot
+UNEVEN=$WORK/hostfile-uneven
+printf '%s slots=%s\n' mpiwc-h1 3 mpiwc-h2 2 mpiwc-h3 1 mpiwc-h4 1 >"$UNEVEN"
+
+# run_hosts NAME NP HOSTFILE MAP MODE ARGS...: one run over the hosts, its
+# output against the single-host run's, its report's hosts and shuffle, and
+# each host's bytes on its bridge interface against what its ranks sent to
+# other hosts (--report's internode_bytes)
+run_hosts() {
+    local name=$1 np=$2 hostfile=$3 map=$4 mode=$5 h
+    shift 5
     declare -A before=()
     for h in "${HOSTS[@]}"; do before[$h]=$(txbytes "$h"); done
     t=$SECONDS
     run timeout 120 ip netns exec mpiwc-h1 unshare --uts /bin/sh -c 'hostname mpiwc-h1; exec "$@"' sh \
-        mpirun -q --oversubscribe -np "$np" --hostfile "$REPO/hostfiles/netns-test" --map-by node \
+        mpirun -q --oversubscribe -np "$np" --hostfile "$hostfile" --map-by "$map" \
         --mca plm_rsh_agent "$REPO/tests/cluster/netns-rsh" \
         --mca pml ob1 --mca btl tcp,vader,self \
         --mca btl_tcp_if_include "$NET.0/24" --mca oob_tcp_if_include "$NET.0/24" \
-        "$MPIWC" --report="$WORK/np$np.json" -o "$WORK/np$np.tsv" in/samples in/vocab.txt ||
-        die "np $np: mpirun over three hosts failed"
-    log "np $np: ran in $((SECONDS - t)) s"
-    cmp "$WORK/ref.tsv" "$WORK/np$np.tsv" || die "np $np: output differs from the single-host run"
-    hosts=$(report_hosts "$WORK/np$np.json")
-    [ "$hosts" = "${HOSTS[*]}" ] || die "np $np: the report lists hosts '$hosts', not '${HOSTS[*]}'"
-    [ "$(report_ranks "$WORK/np$np.json")" = "$np $np" ] || die "np $np: the report does not show $np ranks"
-    log "np $np: identical output; report hosts: $hosts"
-    # what each host's ranks shuffled; most of it goes to the other hosts
+        "$MPIWC" "$@" --report="$WORK/$name.json" -o "$WORK/$name.tsv" in/samples in/vocab.txt in/genesis.txt ||
+        die "$name: mpirun over the hosts failed"
+    log "$name: ran in $((SECONDS - t)) s"
+    cmp "$WORK/ref.tsv" "$WORK/$name.tsv" || die "$name: output differs from the single-host run"
+    hosts=$(report_hosts "$WORK/$name.json")
+    [ "$hosts" = "${HOSTS[*]}" ] || die "$name: the report lists hosts '$hosts', not '${HOSTS[*]}'"
+    [ "$(report_ranks "$WORK/$name.json")" = "$np $np" ] || die "$name: the report does not show $np ranks"
+    shuffle=$(python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); print(r["shuffle"], r["shuffle_hosts"])' "$WORK/$name.json")
+    [ "$shuffle" = "$mode" ] || die "$name: the report's shuffle is '$shuffle', not '$mode'"
+    log "$name: identical output; report hosts: $hosts; shuffle: $shuffle"
     for h in "${HOSTS[@]}"; do
-        shuffled=$(python3 -c '
+        internode=$(python3 -c '
 import json, sys
 r = json.load(open(sys.argv[1]))
-print(r["counters"]["shuffle_sent"]["min"] * r["rank_hosts"].count(sys.argv[2]))' "$WORK/np$np.json" "$h")
+print(sum(b for b, h in zip(r["counters"]["internode_bytes"]["ranks"], r["rank_hosts"]) if h == sys.argv[2]))' "$WORK/$name.json" "$h")
         sent=$(($(txbytes "$h") - ${before[$h]}))
-        log "np $np: $h sent $sent bytes over its bridge interface (its ranks shuffled >= $shuffled)"
-        if [ "$sent" -lt $((shuffled / 5)) ] || [ "$sent" -le 100000 ]; then
-            die "np $np: $h sent too little over TCP: $sent bytes"
+        log "$name: $h sent $sent bytes over its bridge interface (its ranks sent $internode record bytes to other hosts)"
+        if [ "$sent" -lt "$internode" ] || [ "$internode" -le 0 ]; then
+            die "$name: $h sent too little over TCP: $sent bytes for $internode record bytes"
         fi
     done
     for h in "${HOSTS[@]}"; do
-        [ -z "$(ip netns pids "$h")" ] || die "np $np: processes left on $h: $(ip netns pids "$h" | tr '\n' ' ')"
+        [ -z "$(ip netns pids "$h")" ] || die "$name: processes left on $h: $(ip netns pids "$h" | tr '\n' ' ')"
     done
+}
+
+# internode SUM|MESSAGES NAME: the report's total inter-host bytes or messages
+internode() {
+    python3 -c 'import json, sys; print(json.load(open(sys.argv[2]))["counters"]["internode_" + sys.argv[1]]["sum"])' "$1" "$WORK/$2.json"
+}
+
+run_hosts np4 4 "$REPO/hostfiles/netns-test" node "flat 0"
+run_hosts np12-node 12 "$REPO/hostfiles/netns-test" node "node 4"
+run_hosts np12-flat 12 "$REPO/hostfiles/netns-test" node "flat 0" --shuffle=flat
+run_hosts uneven-node 7 "$UNEVEN" slot "node 4"
+run_hosts uneven-flat 7 "$UNEVEN" slot "flat 0" --shuffle=flat
+for layout in np12 uneven; do
+    nb=$(internode bytes "$layout-node") fb=$(internode bytes "$layout-flat")
+    nm=$(internode messages "$layout-node") fm=$(internode messages "$layout-flat")
+    log "$layout: between hosts node sent $nb bytes in $nm messages, flat $fb bytes in $fm messages"
+    [ "$nb" -lt "$fb" ] && [ "$nm" -lt "$fm" ] ||
+        die "$layout: the node shuffle sent no less between hosts than flat"
 done
 
 # an input that only mpiwc-h1 sees (not on a "shared file system"): rank 0
@@ -99,4 +133,4 @@ done
 [ ! -e "$WORK/local.tsv" ] || die "input missing on 2 hosts: an output file was left"
 log "input missing on 2 hosts: exit 1, each failing rank names itself and its host"
 
-log "PASS (ran): mpirun --hostfile over 3 namespace hosts at np 3 and 6 = single-host output, 3 hosts in the report, TCP between hosts; a rank that cannot read its input names its host"
+log "PASS (ran): mpirun --hostfile over 4 namespace hosts at np 4, 12 and 7 (3+2+1+1), node and flat shuffles = single-host output, 4 hosts in the report, node sends less between hosts, TCP between hosts; a rank that cannot read its input names its host"

@@ -100,7 +100,7 @@ for launcher in srun mpirun; do
         log "sbatch --nodes=3, LAUNCHER=$launcher"
         job=$(submit MPIWC="$MPIWC" OUTPUT="$WORK/out/$launcher.tsv" LAUNCHER=$launcher -- \
             --nodes=3 --ntasks-per-node=2 --time=2 --output="$WORK/out/$launcher.log" \
-            "$REPO/slurm/mpiwc.sbatch" in/samples in/vocab.txt)
+            "$REPO/slurm/mpiwc.sbatch" --shuffle=node in/samples in/vocab.txt)
         wait_job "$job"
         if [ "$attempt" = 1 ] && [ "$JOB_STATE" != COMPLETED ] && ompi_shm_failed "$WORK/out/$launcher.log"; then
             sed 's/^/    | /' "$WORK/out/$launcher.log"
@@ -114,6 +114,8 @@ for launcher in srun mpirun; do
     hosts=$(report_hosts "$WORK/out/$launcher.json")
     [ "$hosts" = "${NODES[*]}" ] || die "$launcher: the report lists hosts '$hosts', not '${NODES[*]}'"
     [ "$(report_ranks "$WORK/out/$launcher.json")" = "6 6" ] || die "$launcher: the report does not show 6 ranks"
+    shuffle=$(python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); print(r["shuffle"], r["shuffle_hosts"])' "$WORK/out/$launcher.json")
+    [ "$shuffle" = "node 3" ] || die "$launcher: the shuffle ran as '$shuffle', not through the 3 nodes"
     for h in "${NODES[@]}"; do
         sent=$(($(txbytes "$h") - ${before[$h]}))
         log "$launcher: $h sent $sent bytes over its bridge interface"

@@ -512,6 +512,56 @@ static void test_parse_repeatable(void **state)
 }
 
 /* A later occurrence of an option overrides the earlier one. */
+/* --shuffle and --ranks-per-host. */
+static void test_shuffle_options(void **state)
+{
+    (void)state;
+    struct result r;
+    PARSE(&r, "f");
+    assert_run(&r);
+    assert_int_equal(r.opts.shuffle, MPIWC_SHUFFLE_AUTO);
+    assert_int_equal(r.opts.ranks_per_host, 0);
+    result_free(&r);
+    static const struct {
+        const char *arg;
+        enum mpiwc_shuffle_mode mode;
+    } modes[] = {{"--shuffle=auto", MPIWC_SHUFFLE_AUTO},
+                 {"--shuffle=flat", MPIWC_SHUFFLE_FLAT},
+                 {"--shuffle=node", MPIWC_SHUFFLE_NODE}};
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        const char *list[] = {modes[i].arg, "--shuffle-buffer=1M", "f", NULL};
+        parse(&r, list);
+        assert_run(&r);
+        assert_int_equal(r.opts.shuffle, modes[i].mode);
+        assert_int_equal(r.opts.shuffle_buffer, 1u << 20); /* a different option */
+        result_free(&r);
+    }
+    PARSE(&r, "--ranks-per-host=8", "f");
+    assert_run(&r);
+    assert_int_equal(r.opts.ranks_per_host, 8);
+    result_free(&r);
+    PARSE(&r, "--ranks-per-host", "1", "f");
+    assert_run(&r);
+    assert_int_equal(r.opts.ranks_per_host, 1);
+    result_free(&r);
+
+    static const char *const bad[][2] = {
+        {"--shuffle=tree", "shuffle"},
+        {"--shuffle=", "shuffle"},
+        {"--ranks-per-host=0", "ranks-per-host"},
+        {"--ranks-per-host=-2", "ranks-per-host"},
+        {"--ranks-per-host=x", "ranks-per-host"},
+        {"--ranks-per-host=3000000000", "ranks-per-host"},
+        {"--ranks-per-host=", "ranks-per-host"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *list[] = {bad[i][0], "f", NULL};
+        parse(&r, list);
+        assert_usage(&r, bad[i][1]);
+        result_free(&r);
+    }
+}
+
 static void test_last_wins(void **state)
 {
     (void)state;
@@ -658,6 +708,7 @@ int main(void)
         cmocka_unit_test(test_help_and_version),
         cmocka_unit_test(test_parse_repeatable),
         cmocka_unit_test(test_last_wins),
+        cmocka_unit_test(test_shuffle_options),
         cmocka_unit_test(test_checkpoint_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,9 @@
 /*
  * shuffle: words reach their owner with the global count, in several rounds
- * when the cap is tiny. Runs as a singleton (MPI_COMM_WORLD of one rank) and
- * under mpirun at several rank counts (see meson.build).
+ * when the cap is tiny, flat and through hosts (--ranks-per-host layouts of
+ * 1, 2 and 3 ranks a host, uneven where the rank count is not a multiple).
+ * Runs as a singleton (MPI_COMM_WORLD of one rank) and under mpirun at
+ * several rank counts (see meson.build).
  */
 #include <mpi.h>
 #include <setjmp.h>
@@ -16,8 +18,19 @@
 
 #include "mpiwc/shuffle.h"
 #include "mpiwc/table.h"
+#include "mpiwc/topology.h"
 
 #define WORDS 2000
+
+/* The layouts each test runs under: a shuffle mode and --ranks-per-host. */
+static const struct layout {
+    enum mpiwc_shuffle_mode mode;
+    int ranks_per_host;
+} layouts[] = {
+    {MPIWC_SHUFFLE_FLAT, 0}, {MPIWC_SHUFFLE_NODE, 0}, {MPIWC_SHUFFLE_NODE, 1},
+    {MPIWC_SHUFFLE_NODE, 2}, {MPIWC_SHUFFLE_NODE, 3}, {MPIWC_SHUFFLE_AUTO, 2},
+};
+#define NLAYOUTS (sizeof layouts / sizeof layouts[0])
 
 static int word(char *buf, size_t cap, int i)
 {
@@ -29,7 +42,8 @@ static int word(char *buf, size_t cap, int i)
     return n;
 }
 
-static void run_shuffle(size_t cap, uint64_t *rounds_out)
+static void run_shuffle(size_t cap, const struct mpiwc_topology *topo,
+                        struct mpiwc_shuffle_stats *out)
 {
     int rank, nranks;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -46,7 +60,7 @@ static void run_shuffle(size_t cap, uint64_t *rounds_out)
             mpiwc_table_add(&local, buf, (size_t)n, 1);
     }
     struct mpiwc_shuffle_stats st = {0};
-    assert_int_equal(mpiwc_shuffle(&local, &owned, cap, MPI_COMM_WORLD, NULL, &st, stderr), 0);
+    assert_int_equal(mpiwc_shuffle(&local, &owned, cap, topo, NULL, &st, stderr), 0);
     assert_int_equal(local.size, 0);
 
     uint64_t expect = (uint64_t)nranks * (uint64_t)(nranks + 1) / 2 + 1;
@@ -69,7 +83,12 @@ static void run_shuffle(size_t cap, uint64_t *rounds_out)
     MPI_Allreduce(&sent, &all_sent, 1, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
     MPI_Allreduce(&received, &all_received, 1, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
     assert_int_equal(all_sent, all_received);
-    *rounds_out = st.rounds;
+    /* What went to other hosts: through hosts, at most one message a round per route. */
+    if (topo->node)
+        assert_true(st.internode_messages <= st.rounds * (uint64_t)topo->nout);
+    if (topo->nhosts == 1)
+        assert_int_equal(st.internode_bytes, 0);
+    *out = st;
     mpiwc_table_free(&local);
     mpiwc_table_free(&owned);
 }
@@ -77,43 +96,121 @@ static void run_shuffle(size_t cap, uint64_t *rounds_out)
 static void test_one_round_with_default_cap(void **state)
 {
     (void)state;
-    uint64_t rounds;
-    run_shuffle(64u << 20, &rounds);
     int nranks;
     MPI_Comm_size(MPI_COMM_WORLD, &nranks);
-    assert_int_equal(rounds, nranks == 1 ? 0 : 1);
+    for (size_t k = 0; k < NLAYOUTS; k++) {
+        struct mpiwc_topology topo;
+        mpiwc_topology_init(&topo, MPI_COMM_WORLD, layouts[k].mode, layouts[k].ranks_per_host);
+        struct mpiwc_shuffle_stats st;
+        run_shuffle(64u << 20, &topo, &st);
+        assert_int_equal(st.rounds, nranks == 1 ? 0 : 1);
+        mpiwc_topology_free(&topo);
+    }
 }
 
 static void test_many_rounds_with_tiny_cap(void **state)
 {
     (void)state;
-    uint64_t rounds;
-    run_shuffle(64, &rounds);
     int nranks;
     MPI_Comm_size(MPI_COMM_WORLD, &nranks);
-    if (nranks == 1) {
-        /* A single rank keeps its words: the table is handed over, nothing is sent. */
-        assert_int_equal(rounds, 0);
-    } else {
-        /* ~2000 (n-1)/n records of >= 13 bytes, at most 64/n bytes per destination a round. */
-        assert_true(rounds > 100);
+    /* Flat, and through hosts of 2 and 3 ranks (the rounds are many: not every layout). */
+    for (size_t k = 0; k < NLAYOUTS; k++) {
+        if (layouts[k].mode == MPIWC_SHUFFLE_AUTO || layouts[k].ranks_per_host == 0 ||
+            layouts[k].ranks_per_host == 1)
+            if (layouts[k].mode != MPIWC_SHUFFLE_FLAT)
+                continue;
+        struct mpiwc_topology topo;
+        mpiwc_topology_init(&topo, MPI_COMM_WORLD, layouts[k].mode, layouts[k].ranks_per_host);
+        struct mpiwc_shuffle_stats st;
+        run_shuffle(64, &topo, &st);
+        if (nranks == 1) {
+            /* A single rank keeps its words: the table is handed over, nothing is sent. */
+            assert_int_equal(st.rounds, 0);
+        } else {
+            /* ~2000 (n-1)/n records of >= 13 bytes, a few tens of bytes per route a round. */
+            assert_true(st.rounds > 100);
+        }
+        mpiwc_topology_free(&topo);
+    }
+}
+
+/*
+ * Every rank holds every word: through hosts of several ranks, a word leaves
+ * its host once, so fewer bytes cross between hosts than flat, and at most
+ * one message goes from a host to another.
+ */
+static void test_node_combines_within_hosts(void **state)
+{
+    (void)state;
+    int nranks;
+    MPI_Comm_size(MPI_COMM_WORLD, &nranks);
+    for (int per_host = 2; per_host <= 3; per_host++) {
+        if (nranks <= per_host)
+            continue; /* one host: nothing crosses */
+        uint64_t bytes[2], messages[2];
+        for (int node = 0; node <= 1; node++) {
+            struct mpiwc_topology topo;
+            mpiwc_topology_init(&topo, MPI_COMM_WORLD,
+                                node ? MPIWC_SHUFFLE_NODE : MPIWC_SHUFFLE_FLAT, per_host);
+            struct mpiwc_shuffle_stats st;
+            run_shuffle(64u << 20, &topo, &st);
+            MPI_Allreduce(&st.internode_bytes, &bytes[node], 1, MPI_UINT64_T, MPI_SUM,
+                          MPI_COMM_WORLD);
+            MPI_Allreduce(&st.internode_messages, &messages[node], 1, MPI_UINT64_T, MPI_SUM,
+                          MPI_COMM_WORLD);
+            if (node) {
+                uint64_t pairs = (uint64_t)topo.nhosts * (uint64_t)(topo.nhosts - 1);
+                assert_true(messages[node] <= pairs);
+            }
+            mpiwc_topology_free(&topo);
+        }
+        assert_true(bytes[1] < bytes[0]);
+        assert_true(messages[1] < messages[0]);
     }
 }
 
 static void test_empty_tables(void **state)
 {
     (void)state;
-    struct mpiwc_table local, owned;
-    mpiwc_table_init(&local, 0);
-    mpiwc_table_init(&owned, 0);
-    struct mpiwc_shuffle_stats st = {0};
-    assert_int_equal(mpiwc_shuffle(&local, &owned, 64, MPI_COMM_WORLD, NULL, &st, stderr), 0);
-    assert_int_equal(owned.size, 0);
     int nranks;
     MPI_Comm_size(MPI_COMM_WORLD, &nranks);
-    assert_int_equal(st.rounds, nranks == 1 ? 0 : 1);
-    mpiwc_table_free(&local);
-    mpiwc_table_free(&owned);
+    for (size_t k = 0; k < NLAYOUTS; k++) {
+        struct mpiwc_topology topo;
+        mpiwc_topology_init(&topo, MPI_COMM_WORLD, layouts[k].mode, layouts[k].ranks_per_host);
+        struct mpiwc_table local, owned;
+        mpiwc_table_init(&local, 0);
+        mpiwc_table_init(&owned, 0);
+        struct mpiwc_shuffle_stats st = {0};
+        assert_int_equal(mpiwc_shuffle(&local, &owned, 64, &topo, NULL, &st, stderr), 0);
+        assert_int_equal(owned.size, 0);
+        assert_int_equal(st.rounds, nranks == 1 ? 0 : 1);
+        assert_int_equal(st.internode_messages, 0);
+        mpiwc_table_free(&local);
+        mpiwc_table_free(&owned);
+        mpiwc_topology_free(&topo);
+    }
+}
+
+/* Hosts of --ranks-per-host: consecutive ranks, the last host takes what is left. */
+static void test_ranks_per_host_layout(void **state)
+{
+    (void)state;
+    int nranks;
+    MPI_Comm_size(MPI_COMM_WORLD, &nranks);
+    struct mpiwc_topology topo;
+    mpiwc_topology_init(&topo, MPI_COMM_WORLD, MPIWC_SHUFFLE_AUTO, 3);
+    assert_int_equal(topo.nhosts, (nranks + 2) / 3);
+    for (int r = 0; r < nranks; r++) {
+        assert_int_equal(topo.host[r], r / 3);
+        assert_int_equal(topo.local[r], r % 3);
+        assert_int_equal(topo.member[topo.first[r / 3] + r % 3], r);
+    }
+    /* auto: through hosts when there are several and one has several ranks. */
+    assert_int_equal(topo.node, nranks > 3);
+    mpiwc_topology_free(&topo);
+    mpiwc_topology_init(&topo, MPI_COMM_WORLD, MPIWC_SHUFFLE_AUTO, 1);
+    assert_false(topo.node);
+    mpiwc_topology_free(&topo);
 }
 
 /*
@@ -161,7 +258,9 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         COLLECTIVE_TEST(test_one_round_with_default_cap),
         COLLECTIVE_TEST(test_many_rounds_with_tiny_cap),
+        COLLECTIVE_TEST(test_node_combines_within_hosts),
         COLLECTIVE_TEST(test_empty_tables),
+        COLLECTIVE_TEST(test_ranks_per_host_layout),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     if (failed)
