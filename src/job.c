@@ -179,10 +179,15 @@ static int plan_phase(struct job *j)
         memory_setup(j) != 0)
         return MPIWC_EXIT_FAILURE;
     mpiwc_report_stop(&j->rep, MPIWC_PHASE_PLAN);
-    if (j->opts->verbosity > 0 && j->rank == 0)
-        fprintf(j->err, "mpiwc: planned %zu file%s, %" PRIu64 " bytes over %d rank%s\n",
+    if (j->opts->verbosity > 0 && j->rank == 0) {
+        fprintf(j->err, "mpiwc: planned %zu file%s, %" PRIu64 " bytes over %d rank%s",
                 j->plan.nfiles, j->plan.nfiles == 1 ? "" : "s", j->plan.total_bytes, j->plan.nranks,
                 j->plan.nranks == 1 ? "" : "s");
+        if (j->plan.walk_units)
+            fprintf(j->err, "; %zu director%s walked by the ranks", j->plan.walk_units,
+                    j->plan.walk_units == 1 ? "y" : "ies");
+        fputc('\n', j->err);
+    }
     say_phase(j->opts, j->rank, &j->rep, MPIWC_PHASE_PLAN, j->err);
     mpiwc_progress_init(&j->progress, j->progress_on && j->rank == 0 ? j->err : NULL,
                         j->rank == 0 && mpiwc_job_watched(j->err), j->plan.total_bytes,

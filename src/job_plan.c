@@ -80,41 +80,225 @@ void mpiwc_job_free_shared(struct shared_files *sf)
     memset(sf, 0, sizeof *sf);
 }
 
-/* Rank 0: the paths of the command line, then those of --files-from, listed into plan. */
-static int expand_inputs(const struct mpiwc_options *opts, struct mpiwc_plan *plan, char *msg,
-                         size_t msglen)
+/* Append s and its NUL to buf. */
+static void put_str(uint8_t **buf, size_t *cap, size_t *len, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    *buf = mpiwc_grow(*buf, cap, *len + n, 1);
+    memcpy(*buf + *len, s, n);
+    *len += n;
+}
+
+static void put_u64(uint8_t **buf, size_t *cap, size_t *len, uint64_t v)
+{
+    *buf = mpiwc_grow(*buf, cap, *len + sizeof v, 1);
+    memcpy(*buf + *len, &v, sizeof v);
+    *len += sizeof v;
+}
+
+/* The next string of a packed buffer (NULL past its end or unterminated). */
+static const char *get_str(const uint8_t **p, const uint8_t *end)
+{
+    const uint8_t *nul = *p < end ? memchr(*p, 0, (size_t)(end - *p)) : NULL;
+    if (!nul)
+        return NULL;
+    const char *s = (const char *)*p;
+    *p = nul + 1;
+    return s;
+}
+
+static bool get_u64(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    if ((size_t)(end - *p) < sizeof *v)
+        return false;
+    memcpy(v, *p, sizeof *v);
+    *p += sizeof *v;
+    return true;
+}
+
+/* Rank 0: unpack one rank's walked units (u = first, first + step, ...) into walked. */
+static bool unpack_walked(const uint8_t *p, const uint8_t *end, size_t first, size_t step,
+                          size_t nunits, struct mpiwc_plan *walked)
+{
+    for (size_t u = first; u < nunits; u += step) {
+        uint64_t ok, n, skipped;
+        const char *first_skipped;
+        if (!get_u64(&p, end, &ok) || !get_u64(&p, end, &n) || !get_u64(&p, end, &skipped) ||
+            !(first_skipped = get_str(&p, end)) || !ok || n > (size_t)(end - p))
+            return false;
+        struct mpiwc_plan *w = &walked[u];
+        w->files = mpiwc_xcalloc(n ? n : 1, sizeof *w->files);
+        w->skipped = skipped;
+        w->first_skipped = *first_skipped ? mpiwc_xstrdup(first_skipped) : NULL;
+        for (; w->nfiles < n; w->nfiles++) {
+            const char *path = get_str(&p, end);
+            if (!path)
+                return false;
+            w->files[w->nfiles].path = mpiwc_xstrdup(path);
+        }
+    }
+    return p == end;
+}
+
+/*
+ * Collective. The listing of paths (rank 0's; go: rank 0 lists at all) with
+ * the directory walk spread over the ranks: rank 0 lists down to where the
+ * directories are many (mpiwc_plan_list_cut), the units are broadcast, rank
+ * r walks units r, r + nranks, ..., and rank 0 gathers and splices them.
+ * Whatever fails, rank 0 lists again alone (mpiwc_plan_list), which finds the
+ * error a whole walk meets first. Returns rank 0's verdict on rank 0.
+ */
+static int list_spread(struct mpiwc_plan *plan, char *const *paths, size_t npaths,
+                       const struct mpiwc_plan_filter *filter, bool go, char *msg, size_t msglen,
+                       MPI_Comm comm)
+{
+    int rank, nranks;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &nranks);
+    struct mpiwc_plan_cut cut = {0};
+    uint8_t *buf = NULL;
+    size_t cap = 0, len = 0;
+    uint64_t head[2] = {0, 0}; /* units, their packed bytes */
+    bool listed = false;
+    if (rank == 0 && go && nranks > 1 &&
+        mpiwc_plan_list_cut(plan, paths, npaths, filter, 16 * (size_t)nranks, &cut) == 0) {
+        listed = true;
+        for (size_t u = 0; u < cut.nunits; u++) {
+            put_str(&buf, &cap, &len, cut.units[u].path);
+            put_str(&buf, &cap, &len, cut.units[u].rel);
+        }
+        head[0] = cut.nunits;
+        head[1] = len;
+    }
+    if (nranks > 1)
+        MPI_Bcast(head, 2, MPI_UINT64_T, 0, comm);
+    if (head[0] == 0) {
+        mpiwc_plan_cut_free(&cut);
+        free(buf);
+        if (rank != 0 || !go)
+            return 0;
+        return listed ? 0 : mpiwc_plan_list(plan, paths, npaths, filter, msg, msglen);
+    }
+
+    /* Every rank: the units, and its share of them walked. */
+    size_t nunits = (size_t)head[0];
+    if (rank != 0)
+        buf = mpiwc_xmalloc((size_t)head[1] + 1);
+    mpiwc_job_bcast_bytes(buf, head[1], comm);
+    struct mpiwc_plan_unit *units = mpiwc_xcalloc(nunits, sizeof *units);
+    const uint8_t *p = buf, *end = buf + head[1];
+    for (size_t u = 0; u < nunits; u++) {
+        units[u].path = (char *)(uintptr_t)get_str(&p, end);
+        units[u].rel = (char *)(uintptr_t)get_str(&p, end);
+        if (!units[u].path || !units[u].rel)
+            mpiwc_fatal("received a malformed list of directories");
+    }
+    uint8_t *out = NULL;
+    size_t ocap = 0, olen = 0;
+    for (size_t u = (size_t)rank; u < nunits; u += (size_t)nranks) {
+        struct mpiwc_plan w;
+        int rc = mpiwc_plan_walk_unit(&units[u], filter, &w);
+        put_u64(&out, &ocap, &olen, rc == 0);
+        put_u64(&out, &ocap, &olen, rc == 0 ? w.nfiles : 0);
+        put_u64(&out, &ocap, &olen, rc == 0 ? w.skipped : 0);
+        put_str(&out, &ocap, &olen, rc == 0 && w.first_skipped ? w.first_skipped : "");
+        for (size_t i = 0; rc == 0 && i < w.nfiles; i++)
+            put_str(&out, &ocap, &olen, w.files[i].path);
+        if (rc == 0)
+            mpiwc_plan_free(&w);
+    }
+    free(units);
+    free(buf);
+
+    /* Rank 0 gathers them, if they fit int counts, and splices. */
+    uint64_t mine = olen, *sizes = rank == 0 ? mpiwc_xcalloc((size_t)nranks, sizeof *sizes) : NULL;
+    MPI_Gather(&mine, 1, MPI_UINT64_T, sizes, 1, MPI_UINT64_T, 0, comm);
+    int *counts = NULL, *displs = NULL, fits = 1;
+    uint8_t *all = NULL;
+    if (rank == 0) {
+        counts = mpiwc_xcalloc((size_t)nranks, sizeof *counts);
+        displs = mpiwc_xcalloc((size_t)nranks, sizeof *displs);
+        uint64_t total = 0;
+        for (int r = 0; r < nranks; r++) {
+            displs[r] = (int)(total <= INT_MAX ? total : 0);
+            counts[r] = (int)(sizes[r] <= INT_MAX ? sizes[r] : 0);
+            total += sizes[r];
+        }
+        fits = total <= INT_MAX;
+        if (fits)
+            all = mpiwc_xmalloc((size_t)total + 1);
+    }
+    MPI_Bcast(&fits, 1, MPI_INT, 0, comm);
+    if (fits)
+        MPI_Gatherv(out, (int)olen, MPI_BYTE, all, counts, displs, MPI_BYTE, 0, comm);
+    free(out);
+    int rc = 0;
+    if (rank == 0) {
+        struct mpiwc_plan *walked = mpiwc_xcalloc(nunits, sizeof *walked);
+        bool ok = fits != 0;
+        for (int r = 0; r < nranks && ok; r++)
+            ok = unpack_walked(all + displs[r], all + displs[r] + counts[r], (size_t)r,
+                               (size_t)nranks, nunits, walked);
+        ok = ok && mpiwc_plan_splice(plan, &cut, walked) == 0;
+        plan->walk_units = ok ? nunits : 0;
+        for (size_t u = 0; u < nunits; u++)
+            mpiwc_plan_free(&walked[u]);
+        free(walked);
+        if (!ok) {
+            mpiwc_plan_free(plan);
+            rc = mpiwc_plan_list(plan, paths, npaths, filter, msg, msglen);
+        }
+    }
+    mpiwc_plan_cut_free(&cut);
+    free(all);
+    free(sizes);
+    free(counts);
+    free(displs);
+    return rc;
+}
+
+/*
+ * Collective. The paths of the command line, then those of --files-from
+ * (read by rank 0), listed into rank 0's plan (go: rank 0 has not failed
+ * already). Returns rank 0's verdict on rank 0.
+ */
+static int expand_inputs(const struct mpiwc_options *opts, struct mpiwc_plan *plan, bool go,
+                         char *msg, size_t msglen, MPI_Comm comm)
 {
     struct mpiwc_plan_filter filter = {opts->include, opts->ninclude, opts->exclude, opts->nexclude,
                                        opts->compat_hadoop};
-    if (!opts->files_from)
-        return mpiwc_plan_list(plan, opts->paths, opts->npaths, &filter, msg, msglen);
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    if (!opts->files_from || rank != 0 || !go)
+        return list_spread(plan, opts->paths, opts->npaths, &filter, go && !opts->files_from, msg,
+                           msglen, comm);
+    int rc = 0;
     for (size_t i = 0; i < opts->npaths; i++)
         if (strcmp(opts->files_from, "-") == 0 && strcmp(opts->paths[i], "-") == 0) {
             snprintf(msg, msglen, "-: standard input cannot be both an input and --files-from");
-            return -1;
+            rc = -1;
         }
-    char *data, **listed = NULL;
-    size_t len;
-    if (mpiwc_read_whole(opts->files_from, &data, &len, msg, msglen) != 0)
-        return -1;
-    size_t n = mpiwc_plan_split_list(data, len, opts->files_from_nul, &listed);
+    char *data = NULL, **listed = NULL;
+    size_t len, n = 0;
+    if (rc == 0 && mpiwc_read_whole(opts->files_from, &data, &len, msg, msglen) != 0)
+        rc = -1;
+    if (rc == 0)
+        n = mpiwc_plan_split_list(data, len, opts->files_from_nul, &listed);
     char **all = mpiwc_xmalloc(mpiwc_mul_size(opts->npaths + n + 1, sizeof *all));
     for (size_t i = 0; i < opts->npaths; i++)
         all[i] = opts->paths[i];
     for (size_t i = 0; i < n; i++)
         all[opts->npaths + i] = listed[i];
-    int rc = 0;
-    if (opts->npaths + n == 0) {
+    if (rc == 0 && opts->npaths + n == 0) {
         snprintf(msg, msglen, "%s: no paths in the list of files",
                  strcmp(opts->files_from, "-") == 0 ? "standard input" : opts->files_from);
         rc = -1;
-    } else {
-        rc = mpiwc_plan_list(plan, all, opts->npaths + n, &filter, msg, msglen);
     }
+    int listed_rc = list_spread(plan, all, opts->npaths + n, &filter, rc == 0, msg, msglen, comm);
     free(all);
     free(listed);
     free(data);
-    return rc;
+    return rc != 0 ? rc : listed_rc;
 }
 
 /*
@@ -217,8 +401,8 @@ int mpiwc_job_make_plan(const struct mpiwc_options *opts, MPI_Comm comm, struct 
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &nranks);
     char msg[MPIWC_ERRLEN];
-    int failed = rank == 0 && (read_shared(opts, sf, msg, sizeof msg) != 0 ||
-                               expand_inputs(opts, plan, msg, sizeof msg) != 0);
+    int failed = rank == 0 && read_shared(opts, sf, msg, sizeof msg) != 0;
+    failed = expand_inputs(opts, plan, !failed, msg, sizeof msg, comm) != 0 || failed;
     MPI_Bcast(&failed, 1, MPI_INT, 0, comm);
     if (failed) {
         if (rank == 0)

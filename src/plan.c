@@ -23,7 +23,18 @@ struct file_list {
     size_t n, cap;
     size_t skipped;
     char *first_skipped;
+    unsigned cut;               /* directories this deep are left as units (0: none) */
+    struct mpiwc_plan_cut *out; /* where they go */
 };
+
+static void list_free(struct file_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i].path);
+    free(l->v);
+    free(l->first_skipped);
+    memset(l, 0, sizeof *l);
+}
 
 static void list_push(struct file_list *l, char *path, uint64_t size, enum mpiwc_codec codec,
                       uint64_t weight)
@@ -225,7 +236,7 @@ static int by_entry_name(const void *a, const void *b)
  * Symbolic links to files are followed; links to directories are not (no loops).
  * rel is dir relative to the walk's root ("" at the root), for the filter.
  */
-static int walk(struct file_list *l, const char *dir, const char *rel,
+static int walk(struct file_list *l, const char *dir, const char *rel, unsigned depth,
                 const struct mpiwc_plan_filter *filter, char *err, size_t errlen)
 {
     DIR *d = opendir(dir);
@@ -275,8 +286,13 @@ static int walk(struct file_list *l, const char *dir, const char *rel,
             }
             type = S_ISDIR(lst.st_mode) ? DT_DIR : DT_UNKNOWN;
         }
-        if (type == DT_DIR) {
-            rc = walk(l, path, relpath ? relpath : "", filter, err, errlen);
+        if (type == DT_DIR && l->cut && depth + 1 >= l->cut) {
+            struct mpiwc_plan_cut *c = l->out;
+            c->units = mpiwc_grow(c->units, &c->cap, c->nunits + 1, sizeof *c->units);
+            c->units[c->nunits++] =
+                (struct mpiwc_plan_unit){path, mpiwc_xstrdup(relpath ? relpath : ""), l->n};
+        } else if (type == DT_DIR) {
+            rc = walk(l, path, relpath ? relpath : "", depth + 1, filter, err, errlen);
             free(path);
         } else if (filtering && filter->ninclude &&
                    !matches(filter->include, filter->ninclude, name, relpath)) {
@@ -289,10 +305,13 @@ static int walk(struct file_list *l, const char *dir, const char *rel,
                 list_push(l, path, 0, MPIWC_CODEC_NONE, 0);
             } else {
                 /* FIFOs, sockets, devices, dangling or directory links: not input. */
-                if (l->skipped++ == 0)
+                if (l->skipped++ == 0) {
                     l->first_skipped = path;
-                else
+                    if (l->out)
+                        l->out->skip_units = l->out->nunits; /* after those, before the next */
+                } else {
                     free(path);
+                }
             }
         }
         free(relpath);
@@ -321,10 +340,13 @@ int mpiwc_plan_expand_filtered(struct mpiwc_plan *plan, char *const *paths, size
     return rc;
 }
 
-int mpiwc_plan_list(struct mpiwc_plan *plan, char *const *paths, size_t npaths,
-                    const struct mpiwc_plan_filter *filter, char *err, size_t errlen)
+/*
+ * The paths' listing into l: files, standard input, directories walked (in
+ * cut mode their directories at l->cut deep left as units in l->out).
+ */
+static int list_paths(struct file_list *l, char *const *paths, size_t npaths,
+                      const struct mpiwc_plan_filter *filter, char *err, size_t errlen)
 {
-    struct file_list l = {0};
     bool have_stdin = false;
     int rc = 0;
     for (size_t i = 0; i < npaths && rc == 0; i++) {
@@ -334,39 +356,167 @@ int mpiwc_plan_list(struct mpiwc_plan *plan, char *const *paths, size_t npaths,
             if (have_stdin)
                 rc = mpiwc_fail(err, errlen, "%s: standard input given more than once", path);
             else
-                list_push(&l, mpiwc_xstrdup("-"), MPIWC_PLAN_STREAM, MPIWC_CODEC_NONE, 0);
+                list_push(l, mpiwc_xstrdup("-"), MPIWC_PLAN_STREAM, MPIWC_CODEC_NONE, 0);
             have_stdin = true;
         } else if (path[0] == '\0') {
             rc = mpiwc_fail(err, errlen, "%s: empty path", "''");
         } else if (stat(path, &st) != 0) {
             rc = mpiwc_fail(err, errlen, "%s: %s", path, strerror(errno));
         } else if (S_ISDIR(st.st_mode)) {
-            size_t before = l.n;
-            rc = walk(&l, path, "", filter, err, errlen);
-            if (rc == 0 && l.n == before)
+            size_t before = l->n, units = l->out ? l->out->nunits : 0;
+            rc = walk(l, path, "", 0, filter, err, errlen);
+            size_t now = l->out ? l->out->nunits : 0;
+            if (rc == 0 && l->n == before && now > units) {
+                /* Empty unless one of its units has a file: the splice checks. */
+                struct mpiwc_plan_cut *c = l->out;
+                c->roots = mpiwc_grow(c->roots, &c->roots_cap, c->nroots + 1, sizeof *c->roots);
+                c->roots[c->nroots][0] = units;
+                c->roots[c->nroots++][1] = now;
+            } else if (rc == 0 && l->n == before) {
                 rc = mpiwc_fail(err, errlen, "%s: %s", path,
                                 filter && (filter->ninclude || filter->nexclude)
                                     ? "directory has no files (after --include/--exclude)"
                                     : "directory has no files");
+            }
         } else if (S_ISREG(st.st_mode)) {
-            list_push(&l, mpiwc_xstrdup(path), 0, MPIWC_CODEC_NONE, 0);
+            list_push(l, mpiwc_xstrdup(path), 0, MPIWC_CODEC_NONE, 0);
         } else {
             rc = mpiwc_fail(err, errlen, "%s: not a regular file or directory", path);
         }
     }
-    if (rc == 0 && l.n > UINT32_MAX)
+    if (rc == 0 && l->n > UINT32_MAX)
         rc = mpiwc_fail(err, errlen, "%s: too many files (more than 2^32)", paths[0]);
-    if (rc != 0) {
-        for (size_t i = 0; i < l.n; i++)
-            free(l.v[i].path);
-        free(l.v);
-        free(l.first_skipped);
+    return rc;
+}
+
+static void list_to_plan(struct file_list *l, struct mpiwc_plan *plan)
+{
+    plan->files = l->v;
+    plan->nfiles = l->n;
+    plan->skipped = l->skipped;
+    plan->first_skipped = l->first_skipped;
+}
+
+int mpiwc_plan_list(struct mpiwc_plan *plan, char *const *paths, size_t npaths,
+                    const struct mpiwc_plan_filter *filter, char *err, size_t errlen)
+{
+    struct file_list l = {0};
+    if (list_paths(&l, paths, npaths, filter, err, errlen) != 0) {
+        list_free(&l);
         return -1;
     }
-    plan->files = l.v;
-    plan->nfiles = l.n;
-    plan->skipped = l.skipped;
-    plan->first_skipped = l.first_skipped;
+    list_to_plan(&l, plan);
+    return 0;
+}
+
+void mpiwc_plan_cut_free(struct mpiwc_plan_cut *cut)
+{
+    for (size_t i = 0; i < cut->nunits; i++) {
+        free(cut->units[i].path);
+        free(cut->units[i].rel);
+    }
+    free(cut->units);
+    free(cut->roots);
+    memset(cut, 0, sizeof *cut);
+}
+
+int mpiwc_plan_list_cut(struct mpiwc_plan *plan, char *const *paths, size_t npaths,
+                        const struct mpiwc_plan_filter *filter, size_t want,
+                        struct mpiwc_plan_cut *cut)
+{
+    char err[MPIWC_ERRLEN];
+    memset(cut, 0, sizeof *cut);
+    /* Deeper until there are units enough, none are left, or the listing is big
+     * already; then the depth that gave the most units. */
+    size_t best = 0;
+    unsigned best_depth = 1;
+    for (unsigned depth = 1;; depth++) {
+        struct file_list l = {.cut = depth, .out = cut};
+        if (list_paths(&l, paths, npaths, filter, err, sizeof err) != 0) {
+            list_free(&l);
+            mpiwc_plan_cut_free(cut);
+            return -1;
+        }
+        if (cut->nunits > best) {
+            best = cut->nunits;
+            best_depth = depth;
+        }
+        bool last = cut->nunits == 0 || cut->nunits >= want || depth == 8 || l.n >= 100000;
+        if (last && best_depth == depth) {
+            list_to_plan(&l, plan);
+            return 0;
+        }
+        list_free(&l);
+        mpiwc_plan_cut_free(cut);
+        if (last) {
+            depth = best_depth - 1; /* once more at the best depth */
+            want = 0;
+        }
+    }
+}
+
+int mpiwc_plan_walk_unit(const struct mpiwc_plan_unit *unit, const struct mpiwc_plan_filter *filter,
+                         struct mpiwc_plan *out)
+{
+    struct file_list l = {0};
+    char err[MPIWC_ERRLEN];
+    memset(out, 0, sizeof *out);
+    if (walk(&l, unit->path, unit->rel, 1, filter, err, sizeof err) != 0) {
+        list_free(&l);
+        return -1;
+    }
+    list_to_plan(&l, out);
+    return 0;
+}
+
+int mpiwc_plan_splice(struct mpiwc_plan *plan, const struct mpiwc_plan_cut *cut,
+                      struct mpiwc_plan *walked)
+{
+    for (size_t r = 0; r < cut->nroots; r++) {
+        size_t files = 0;
+        for (size_t u = cut->roots[r][0]; u < cut->roots[r][1]; u++)
+            files += walked[u].nfiles;
+        if (files == 0)
+            return -1;
+    }
+    size_t n = plan->nfiles;
+    for (size_t u = 0; u < cut->nunits; u++)
+        n += walked[u].nfiles;
+    if (n > UINT32_MAX)
+        return -1;
+    struct mpiwc_plan_file *v = mpiwc_xmalloc(mpiwc_mul_size(n ? n : 1, sizeof *v));
+    size_t at = 0, next = 0;
+    /* The first entry skipped, in the order of a whole walk: the listing's own
+     * came after its first skip_units units. */
+    char *first = plan->first_skipped;
+    size_t skipped = 0;
+    bool found = false;
+    for (size_t u = 0; u <= cut->nunits; u++) {
+        size_t upto = u < cut->nunits ? cut->units[u].at : plan->nfiles;
+        for (; next < upto; next++)
+            v[at++] = plan->files[next];
+        if (!found && first && u == cut->skip_units)
+            found = true; /* the listing's own is first */
+        if (u == cut->nunits)
+            break;
+        struct mpiwc_plan *w = &walked[u];
+        memcpy(v + at, w->files, w->nfiles * sizeof *v);
+        at += w->nfiles;
+        free(w->files);
+        w->files = NULL;
+        w->nfiles = 0;
+        skipped += w->skipped;
+        if (!found && w->first_skipped) {
+            found = true;
+            free(plan->first_skipped);
+            plan->first_skipped = w->first_skipped;
+            w->first_skipped = NULL;
+        }
+    }
+    free(plan->files);
+    plan->files = v;
+    plan->nfiles = n;
+    plan->skipped += skipped;
     return 0;
 }
 

@@ -94,6 +94,8 @@ struct mpiwc_plan {
     size_t duplicates;     /* paths dropped by mpiwc_plan_apply_probes: their file was
                               already listed (same device and inode) */
     char *first_duplicate; /* owned: the first of them, or NULL; not packed */
+    size_t walk_units;     /* directories the ranks walked for rank 0 (the walk spread over
+                              them; 0: rank 0 walked alone); not packed */
 };
 
 /*
@@ -120,6 +122,53 @@ int mpiwc_plan_expand_filtered(struct mpiwc_plan *plan, char *const *paths, size
  */
 int mpiwc_plan_list(struct mpiwc_plan *plan, char *const *paths, size_t npaths,
                     const struct mpiwc_plan_filter *filter, char *err, size_t errlen);
+
+/*
+ * The walk spread over the ranks (the job does it with several ranks). Rank 0
+ * lists the paths as mpiwc_plan_list does, except that the directories at
+ * some depth are left as units: the depth grows until there are want of
+ * them, none is left, or the listing holds 100,000 files already. Each unit
+ * is then walked whole by some rank (mpiwc_plan_walk_unit), and
+ * mpiwc_plan_splice puts each unit's files in its place: the files, their
+ * order and the skipped entries are those of mpiwc_plan_list.
+ *
+ * Whatever goes wrong (an error in the listing or in a unit, a command-line
+ * directory with no file) makes these return -1 without a message: the
+ * caller lists again with mpiwc_plan_list, which gives the error that a
+ * whole walk meets first.
+ */
+struct mpiwc_plan_unit {
+    char *path; /* the directory */
+    char *rel;  /* its path relative to the command-line directory, for the filter */
+    size_t at;  /* its files go before files[at] of the listing */
+};
+
+struct mpiwc_plan_cut {
+    struct mpiwc_plan_unit *units; /* in the order of a whole walk */
+    size_t nunits, cap;
+    size_t (*roots)[2]; /* command-line directories with no file but in units [a, b) */
+    size_t nroots, roots_cap;
+    size_t skip_units; /* the listing's first skipped entry came after this many units */
+};
+
+/* Local (rank 0). 0, or -1 (list again with mpiwc_plan_list). */
+int mpiwc_plan_list_cut(struct mpiwc_plan *plan, char *const *paths, size_t npaths,
+                        const struct mpiwc_plan_filter *filter, size_t want,
+                        struct mpiwc_plan_cut *cut);
+
+/* Local (any rank). The files under unit into out->files (and skipped); 0 or -1. */
+int mpiwc_plan_walk_unit(const struct mpiwc_plan_unit *unit, const struct mpiwc_plan_filter *filter,
+                         struct mpiwc_plan *out);
+
+/*
+ * Local (rank 0). Put walked[u]'s files (taken: walked[u] is emptied of
+ * them) in place of cut's unit u in plan. 0, or -1 when a command-line
+ * directory has no file after all (plan unchanged, list again).
+ */
+int mpiwc_plan_splice(struct mpiwc_plan *plan, const struct mpiwc_plan_cut *cut,
+                      struct mpiwc_plan *walked);
+
+void mpiwc_plan_cut_free(struct mpiwc_plan_cut *cut);
 
 /* What opening one candidate found (a fixed-size record: it travels as bytes). */
 struct mpiwc_plan_probe {

@@ -597,6 +597,101 @@ static void test_expand_directory_order(void **state)
     mpiwc_plan_free(&p);
 }
 
+/* Walk the cut listing's units in reverse order (as ranks finish in any order) and splice. */
+static int cut_and_splice(char **paths, size_t npaths, size_t want, struct mpiwc_plan *p,
+                          size_t *nunits)
+{
+    struct mpiwc_plan_cut cut;
+    memset(p, 0, sizeof *p);
+    if (mpiwc_plan_list_cut(p, paths, npaths, NULL, want, &cut) != 0)
+        return -1;
+    *nunits = cut.nunits;
+    struct mpiwc_plan *walked = calloc(cut.nunits + 1, sizeof *walked);
+    assert_non_null(walked);
+    int rc = 0;
+    for (size_t u = cut.nunits; u-- > 0;)
+        if (mpiwc_plan_walk_unit(&cut.units[u], NULL, &walked[u]) != 0)
+            rc = -1;
+    if (rc == 0)
+        rc = mpiwc_plan_splice(p, &cut, walked);
+    for (size_t u = 0; u < cut.nunits; u++)
+        mpiwc_plan_free(&walked[u]);
+    free(walked);
+    mpiwc_plan_cut_free(&cut);
+    if (rc != 0)
+        mpiwc_plan_free(p);
+    return rc;
+}
+
+/*
+ * The walk cut into units (mpiwc_plan_list_cut, walked one by one, spliced)
+ * gives mpiwc_plan_list's files in its order, and its skipped entries (the
+ * count, and the first in walk order: inside a unit, before the listing's
+ * own), whatever the units wanted; and -1 where the whole walk fails.
+ */
+static void test_cut_walk_is_the_whole_walk(void **state)
+{
+    struct tree *t = *state;
+    const char *r = t->root;
+    char d[512], e[600];
+    write_file(r, "a.txt", 3);
+    for (int i = 0; i < 6; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "d%d", i);
+        make_dir(r, name);
+        snprintf(d, sizeof d, "%s/%s", r, name);
+        write_file(d, "f", (size_t)i + 1);
+        make_dir(d, "sub");
+        snprintf(e, sizeof e, "%s/sub", d);
+        write_file(e, "g", 2);
+        snprintf(name, sizeof name, "m%d.txt", i);
+        write_file(r, name, 1);
+    }
+    snprintf(e, sizeof e, "%s/d2/sub/fifo", r);
+    assert_int_equal(mkfifo(e, 0600), 0);
+    snprintf(e, sizeof e, "%s/z-fifo", r);
+    assert_int_equal(mkfifo(e, 0600), 0);
+    char *paths[1] = {t->root};
+    char err[1024] = "";
+    struct mpiwc_plan whole, cut;
+    memset(&whole, 0, sizeof whole);
+    if (mpiwc_plan_list(&whole, paths, 1, NULL, err, sizeof err) != 0)
+        fail_msg("list failed: %s", err);
+    assert_int_equal(whole.nfiles, 1 + 6 * 3);
+    assert_int_equal(whole.skipped, 2);
+    static const size_t wants[] = {0, 1, 6, 7, 100};
+    for (size_t k = 0; k < sizeof wants / sizeof wants[0]; k++) {
+        size_t nunits = 0;
+        assert_int_equal(cut_and_splice(paths, 1, wants[k], &cut, &nunits), 0);
+        /* 6 units at depth 1 and at depth 2, none deeper: the first depth */
+        assert_int_equal(nunits, 6);
+        assert_int_equal(cut.nfiles, whole.nfiles);
+        for (size_t i = 0; i < whole.nfiles; i++)
+            assert_string_equal(cut.files[i].path, whole.files[i].path);
+        assert_int_equal(cut.skipped, whole.skipped);
+        assert_string_equal(cut.first_skipped, whole.first_skipped);
+        mpiwc_plan_free(&cut);
+    }
+    mpiwc_plan_free(&whole);
+
+    /* A command-line directory whose directories hold nothing: -1 (list again). */
+    char empty[600];
+    snprintf(empty, sizeof empty, "%s/d4/sub", r);
+    char gone[700];
+    snprintf(gone, sizeof gone, "%s/g", empty);
+    assert_int_equal(unlink(gone), 0);
+    char *only[1] = {empty};
+    snprintf(d, sizeof d, "%s/d4", r);
+    snprintf(gone, sizeof gone, "%s/f", d);
+    assert_int_equal(unlink(gone), 0);
+    char *four[1] = {d};
+    size_t nunits = 0;
+    assert_int_equal(cut_and_splice(four, 1, 8, &cut, &nunits), -1);
+    assert_int_equal(mpiwc_plan_list(&whole, four, 1, NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, "directory has no files"));
+    assert_int_equal(cut_and_splice(only, 1, 8, &cut, &nunits), -1);
+}
+
 /*
  * The job's way: list, probe in slices (as the ranks do, each its own share),
  * apply. The files, sizes and codecs equal one mpiwc_plan_expand_filtered; a probe
@@ -1412,6 +1507,7 @@ int main(void)
         cmocka_unit_test(test_split_list),
         cmocka_unit_test(test_reads_stdin),
         cmocka_unit_test_setup_teardown(test_list_probe_in_slices, tree_setup, tree_teardown),
+        cmocka_unit_test_setup_teardown(test_cut_walk_is_the_whole_walk, tree_setup, tree_teardown),
         cmocka_unit_test_setup_teardown(test_expand_filters, tree_setup, tree_teardown),
         cmocka_unit_test_setup_teardown(test_expand_hidden, tree_setup, tree_teardown),
         cmocka_unit_test_setup_teardown(test_expand_counts_each_file_once, tree_setup,
