@@ -8,7 +8,8 @@
 # no route out). mpirun runs on mpiwc-h1 with hostfiles/netns-test and starts
 # the other hosts' daemons through tests/cluster/netns-rsh instead of ssh;
 # ranks talk TCP between hosts (pml ob1, btl tcp,vader,self, restricted to the
-# bridge subnet). At np 4 (one rank a host: the shuffle is flat), np 12
+# bridge subnet). The single-host table is checked against tests/reference.py
+# first. At np 4 (one rank a host: the shuffle is flat), np 12
 # (3 a host: node, and --shuffle=flat) and np 7 on uneven hosts (3+2+1+1:
 # node and flat) the output must be identical to a plain single-host run,
 # the --report must list the four host names and the shuffle that ran, the
@@ -48,6 +49,10 @@ big_vocab "$WORK/in/vocab.txt"
 for _ in $(seq 400); do cat "$REPO/samples/genesis-1-3.txt"; done >"$WORK/in/genesis.txt"
 cd "$WORK" || die "cannot enter $WORK"
 reference_run "$WORK/ref.tsv" in/samples in/vocab.txt in/genesis.txt
+# ... which is the independent reference's table
+/usr/bin/python3 "$REPO/tests/reference.py" in/samples in/vocab.txt in/genesis.txt >"$WORK/ref-py.tsv" ||
+    die "tests/reference.py failed"
+cmp "$WORK/ref.tsv" "$WORK/ref-py.tsv" || die "the single-host run differs from tests/reference.py"
 
 # uneven hosts: 3+2+1+1 ranks at np 7, filled slot by slot
 UNEVEN=$WORK/hostfile-uneven
