@@ -193,9 +193,16 @@ static int list_spread(struct mpiwc_plan *plan, char *const *paths, size_t npath
         if (!units[u].path || !units[u].rel)
             mpiwc_fatal("received a malformed list of directories");
     }
+    /* Rank 0 keeps its own units' files as they are; the others pack theirs. */
+    struct mpiwc_plan *walked = rank == 0 ? mpiwc_xcalloc(nunits, sizeof *walked) : NULL;
+    bool mine_ok = true;
     uint8_t *out = NULL;
     size_t ocap = 0, olen = 0;
     for (size_t u = (size_t)rank; u < nunits; u += (size_t)nranks) {
+        if (rank == 0) {
+            mine_ok = mine_ok && mpiwc_plan_walk_unit(&units[u], filter, &walked[u]) == 0;
+            continue;
+        }
         struct mpiwc_plan w;
         int rc = mpiwc_plan_walk_unit(&units[u], filter, &w);
         put_u64(&out, &ocap, &olen, rc == 0);
@@ -234,9 +241,8 @@ static int list_spread(struct mpiwc_plan *plan, char *const *paths, size_t npath
     free(out);
     int rc = 0;
     if (rank == 0) {
-        struct mpiwc_plan *walked = mpiwc_xcalloc(nunits, sizeof *walked);
-        bool ok = fits != 0;
-        for (int r = 0; r < nranks && ok; r++)
+        bool ok = fits && mine_ok;
+        for (int r = 1; r < nranks && ok; r++)
             ok = unpack_walked(all + displs[r], all + displs[r] + counts[r], (size_t)r,
                                (size_t)nranks, nunits, walked);
         ok = ok && mpiwc_plan_splice(plan, &cut, walked) == 0;

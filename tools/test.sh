@@ -184,9 +184,14 @@ if [ "${SANITIZE:-1}" != 0 ]; then
     # Not cluster-slurm-requeue: it needs its job to outlast a 1-minute Slurm
     # time limit several times over, a matter of Slurm's clock, not of memory
     # (the checkpoint code it drives runs under the sanitizers in mpi-checkpoint).
+    # Not mpi-shuffle and mpi-walk (84 s and more here under the sanitizers):
+    # the node shuffle runs under them in shuffle-np* above, leaks checked, and
+    # the shared walk in every directory case of the mpi suite at np 2 to 7
+    # and in the plan unit test.
     step "sanitizers: every other suite (under mpirun; leak checking off)"
     mapfile -t other_names < <(meson test -C "$ASAN_DIR" --no-rebuild --list --no-suite unit \
-        --no-suite fuzz 2>/dev/null | sed -n 's|^[^:]*:[a-z]* / ||p' | grep -v '^cluster-slurm-requeue$')
+        --no-suite fuzz 2>/dev/null | sed -n 's|^[^:]*:[a-z]* / ||p' |
+        grep -v -e '^cluster-slurm-requeue$' -e '^mpi-shuffle$' -e '^mpi-walk$')
     ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=$ubsan \
         timed mtest "$ASAN_DIR/test-output.txt" -C "$ASAN_DIR" --no-rebuild --print-errorlogs \
         "${other_names[@]}"
