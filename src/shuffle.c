@@ -406,6 +406,28 @@ static bool pack_all(struct level *l, const struct mpiwc_table *t, const struct 
 }
 
 /*
+ * Collective over the host's communicator. One level within the host: sizes,
+ * an agreement there that every count fits, the records (none when one does
+ * not: *too_big, failed at the round's end). Returns the seconds in MPI.
+ */
+static double host_level(struct level *l, MPI_Comm host, bool fits, bool *too_big,
+                         struct mpiwc_shuffle_stats *stats)
+{
+    double t0 = MPI_Wtime();
+    int ok[2] = {level_sizes(l, host, false) && fits, 0};
+    MPI_Allreduce(&ok[0], &ok[1], 1, MPI_INT, MPI_MIN, host);
+    if (ok[1])
+        level_data(l, host, false);
+    else
+        l->rtotal = 0;
+    *too_big = *too_big || !ok[0];
+    count_level(stats, l);
+    double dt = MPI_Wtime() - t0;
+    stats->exchange_s += dt;
+    return dt;
+}
+
+/*
  * The node shuffle, a round at a time:
  *  1. in: each rank sends, over its host's communicator, its words owned on
  *     this host to their owners and those of host o to o's forwarder here
@@ -476,18 +498,7 @@ static int shuffle_node(struct mpiwc_table *local, struct mpiwc_table *owned, si
             cursor[d] = stop[d];
         stats->pack_s += MPI_Wtime() - t0;
 
-        t0 = MPI_Wtime();
-        int ok[2] = {level_sizes(&in, topo->host_comm, false) && fits, 0};
-        MPI_Allreduce(&ok[0], &ok[1], 1, MPI_INT, MPI_MIN, topo->host_comm);
-        if (ok[1])
-            level_data(&in, topo->host_comm, false);
-        else
-            in.rtotal = 0;
-        too_big = too_big || !ok[0];
-        double dt = MPI_Wtime() - t0;
-        stats->in_s += dt;
-        stats->exchange_s += dt;
-        count_level(stats, &in);
+        stats->in_s += host_level(&in, topo->host_comm, fits, &too_big, stats);
 
         t0 = MPI_Wtime();
         bad = !sort_arrivals(topo, in.rbuf, in.rtotal, false, owned, spill, &fwd) || bad;
@@ -513,7 +524,7 @@ static int shuffle_node(struct mpiwc_table *local, struct mpiwc_table *owned, si
             break;
         }
         level_data(&across, topo->inter, true);
-        dt = MPI_Wtime() - t0;
+        double dt = MPI_Wtime() - t0;
         stats->across_s += dt;
         stats->exchange_s += dt;
         count_level(stats, &across);
@@ -536,18 +547,7 @@ static int shuffle_node(struct mpiwc_table *local, struct mpiwc_table *owned, si
         by_dest_free(&gr);
         stats->pack_s += MPI_Wtime() - t0;
 
-        t0 = MPI_Wtime();
-        ok[0] = level_sizes(&out, topo->host_comm, false) && fits;
-        MPI_Allreduce(&ok[0], &ok[1], 1, MPI_INT, MPI_MIN, topo->host_comm);
-        if (ok[1])
-            level_data(&out, topo->host_comm, false);
-        else
-            out.rtotal = 0;
-        too_big = too_big || !ok[0];
-        dt = MPI_Wtime() - t0;
-        stats->out_s += dt;
-        stats->exchange_s += dt;
-        count_level(stats, &out);
+        stats->out_s += host_level(&out, topo->host_comm, fits, &too_big, stats);
         mpiwc_table_clear(&rcv);
         stats->rounds++;
 
