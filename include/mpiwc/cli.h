@@ -14,7 +14,6 @@
 
 #include "mpiwc/format.h"
 #include "mpiwc/tokenize.h"
-#include "mpiwc/topology.h"
 
 /* 128 KiB: the read buffer and the tokenizer's copy of it stay in a 1 MiB L2
  * cache with the table. 430 MiB of the Bible at np 1, map phase, median of
@@ -31,6 +30,13 @@
 #define MPIWC_DEFAULT_CHECKPOINT_INTERVAL 300 /* seconds */
 
 enum mpiwc_progress_mode { MPIWC_PROGRESS_AUTO, MPIWC_PROGRESS_ALWAYS, MPIWC_PROGRESS_NEVER };
+
+/* --shuffle (topology.h, shuffle.h). */
+enum mpiwc_shuffle_mode {
+    MPIWC_SHUFFLE_AUTO, /* node when there are several hosts and one has several ranks */
+    MPIWC_SHUFFLE_FLAT, /* one MPI_Alltoallv over every rank */
+    MPIWC_SHUFFLE_NODE, /* combined within each host, then between hosts */
+};
 
 struct mpiwc_options {
     const char *output;     /* NULL: stdout */
@@ -53,7 +59,7 @@ struct mpiwc_options {
     const char *report;                /* NULL: none */
     size_t buffer_size;
     size_t shuffle_buffer;
-    enum mpiwc_shuffle_mode shuffle; /* --shuffle (topology.h); auto */
+    enum mpiwc_shuffle_mode shuffle; /* --shuffle; auto */
     int ranks_per_host;              /* --ranks-per-host; 0: the real hosts */
     size_t memory_limit;             /* a rank's bytes for its tables; 0: none; MPIWC_MEMORY_AUTO */
     const char *spill_dir;           /* NULL: $TMPDIR, else /tmp (each rank's own) */

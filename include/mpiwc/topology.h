@@ -27,11 +27,7 @@
 #include <mpi.h>
 #include <stdbool.h>
 
-enum mpiwc_shuffle_mode {
-    MPIWC_SHUFFLE_AUTO, /* node when there are several hosts and one has several ranks */
-    MPIWC_SHUFFLE_FLAT, /* one MPI_Alltoallv over every rank */
-    MPIWC_SHUFFLE_NODE, /* combined within each host, then between hosts */
-};
+#include "mpiwc/cli.h" /* enum mpiwc_shuffle_mode */
 
 struct mpiwc_topology {
     MPI_Comm comm; /* every rank (borrowed) */
