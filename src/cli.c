@@ -254,6 +254,16 @@ enum {
     OPT_RANKS_PER_HOST
 };
 
+/* A decimal count from min to max (digits only: no sign, no spaces); 0 or -1. */
+static int parse_count(const char *text, unsigned long long min, unsigned long long max,
+                       unsigned long long *n)
+{
+    char *end;
+    errno = 0;
+    *n = strtoull(text, &end, 10);
+    return *text >= '0' && *text <= '9' && !*end && !errno && *n >= min && *n <= max ? 0 : -1;
+}
+
 /* --ngram=N or --ngram=M:N, 1 <= M <= N <= MPIWC_NGRAM_MAX. */
 static int parse_ngram(const char *arg, unsigned *min, unsigned *max)
 {
@@ -378,10 +388,8 @@ enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_option
             opts->output = optarg;
             break;
         case 'n': {
-            char *end;
-            errno = 0;
-            unsigned long long n = strtoull(optarg, &end, 10);
-            if (*optarg < '0' || *optarg > '9' || *end || errno)
+            unsigned long long n;
+            if (parse_count(optarg, 0, ULLONG_MAX, &n) != 0)
                 return usage_error(err, "invalid value '%s' for '--top': expected a count", optarg);
             opts->top = n;
             break;
@@ -468,10 +476,8 @@ enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_option
             given |= 4u;
             break;
         case OPT_MIN_LENGTH: {
-            char *end;
-            errno = 0;
-            unsigned long long n = strtoull(optarg, &end, 10);
-            if (*optarg < '0' || *optarg > '9' || *end || errno || n > SIZE_MAX)
+            unsigned long long n;
+            if (parse_count(optarg, 0, SIZE_MAX, &n) != 0)
                 return usage_error(err, "invalid value '%s' for '--%s': expected a count", optarg,
                                    name);
             opts->min_length = (size_t)n;
@@ -504,10 +510,8 @@ enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_option
             opts->shuffle = (enum mpiwc_shuffle_mode)k;
             break;
         case OPT_RANKS_PER_HOST: {
-            char *end;
-            errno = 0;
-            unsigned long long n = strtoull(optarg, &end, 10);
-            if (*optarg < '1' || *optarg > '9' || *end || errno || n > INT_MAX)
+            unsigned long long n;
+            if (parse_count(optarg, 1, INT_MAX, &n) != 0)
                 return usage_error(err,
                                    "invalid value '%s' for '--%s': expected a count of 1 or more",
                                    optarg, name);
@@ -540,10 +544,8 @@ enum mpiwc_cli_result mpiwc_cli_parse(int argc, char **argv, struct mpiwc_option
             opts->checkpoint_dir = optarg;
             break;
         case OPT_CHECKPOINT_INTERVAL: {
-            char *end;
-            errno = 0;
-            unsigned long long n = strtoull(optarg, &end, 10);
-            if (*optarg < '0' || *optarg > '9' || *end || errno)
+            unsigned long long n;
+            if (parse_count(optarg, 0, ULLONG_MAX, &n) != 0)
                 return usage_error(err, "invalid value '%s' for '--%s': expected seconds", optarg,
                                    name);
             opts->checkpoint_interval = n;
