@@ -3,9 +3,10 @@
 #
 # Makes COUNTS tiny files (a few words each, 1000 per directory) in a
 # temporary directory, then runs `mpirun -np N mpiwc --report` on the tree
-# for each N in RANKS, REPEAT times, and records the plan phase (rank 0's
-# walk, one open/fstat/pread/close per file, the split and the broadcast of
-# the plan), the map phase and the whole run, from each run's --report.
+# for each N in RANKS, REPEAT times, and records the plan phase (the walk
+# and one open/fstat/pread/close per file, both shared by the ranks, the
+# split and the broadcast of the plan), the map phase and the whole run, from
+# each run's --report.
 #
 # Knobs (environment): COUNTS ("200000 1000000"), RANKS ("1 2"), REPEAT (3),
 # BUILD_DIR (build-bench; built release if missing), BASELINE (another build

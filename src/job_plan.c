@@ -116,16 +116,42 @@ static bool get_u64(const uint8_t **p, const uint8_t *end, uint64_t *v)
     return true;
 }
 
-/* Rank 0: unpack one rank's walked units (u = first, first + step, ...) into walked. */
-static bool unpack_walked(const uint8_t *p, const uint8_t *end, size_t first, size_t step,
-                          size_t nunits, struct mpiwc_plan *walked)
+/* Pack one walked unit: its number, whether the walk worked, its files and their probes. */
+static void pack_walked(uint8_t **out, size_t *cap, size_t *len, uint64_t u, int rc,
+                        const struct mpiwc_plan *w, const struct mpiwc_plan_probe *pr)
 {
-    for (size_t u = first; u < nunits; u += step) {
-        uint64_t ok, n, skipped;
+    put_u64(out, cap, len, u);
+    put_u64(out, cap, len, rc == 0);
+    put_u64(out, cap, len, rc == 0 ? w->nfiles : 0);
+    put_u64(out, cap, len, rc == 0 ? w->skipped : 0);
+    put_str(out, cap, len, rc == 0 && w->first_skipped ? w->first_skipped : "");
+    if (rc != 0)
+        return;
+    for (size_t i = 0; i < w->nfiles; i++)
+        put_str(out, cap, len, w->files[i].path);
+    size_t bytes = w->nfiles * sizeof *pr;
+    *out = mpiwc_grow(*out, cap, *len + bytes, 1);
+    if (bytes)
+        memcpy(*out + *len, pr, bytes);
+    *len += bytes;
+}
+
+/*
+ * Rank 0: unpack one rank's walked units into walked[u], their files' probes
+ * into probes[u], and set seen[u]. False on a malformed buffer, a failed
+ * walk or a unit seen before.
+ */
+static bool unpack_walked(const uint8_t *p, const uint8_t *end, size_t nunits,
+                          struct mpiwc_plan *walked, struct mpiwc_plan_probe **probes, bool *seen)
+{
+    while (p < end) {
+        uint64_t u, ok, n, skipped;
         const char *first_skipped;
-        if (!get_u64(&p, end, &ok) || !get_u64(&p, end, &n) || !get_u64(&p, end, &skipped) ||
-            !(first_skipped = get_str(&p, end)) || !ok || n > (size_t)(end - p))
+        if (!get_u64(&p, end, &u) || !get_u64(&p, end, &ok) || !get_u64(&p, end, &n) ||
+            !get_u64(&p, end, &skipped) || !(first_skipped = get_str(&p, end)) || !ok ||
+            n > (size_t)(end - p) || u >= nunits || seen[u])
             return false;
+        seen[u] = true;
         struct mpiwc_plan *w = &walked[u];
         w->files = mpiwc_xcalloc(n ? n : 1, sizeof *w->files);
         w->skipped = skipped;
@@ -136,26 +162,133 @@ static bool unpack_walked(const uint8_t *p, const uint8_t *end, size_t first, si
                 return false;
             w->files[w->nfiles].path = mpiwc_xstrdup(path);
         }
+        size_t bytes = n * sizeof **probes;
+        if ((size_t)(end - p) < bytes)
+            return false;
+        probes[u] = mpiwc_xmalloc(bytes ? bytes : 1);
+        memcpy(probes[u], p, bytes);
+        p += bytes;
     }
-    return p == end;
+    return true;
+}
+
+enum { TAG_UNIT = 4201 }; /* a rank asks rank 0 for a unit to walk, and gets its number */
+enum { ASKS = 2 };        /* the requests a walking rank keeps open, so it never waits */
+#define NO_UNIT UINT64_MAX
+
+/*
+ * Rank 0: answer the ranks that asked for a unit with the next one, *next
+ * (or NO_UNIT once none is left); with block, wait for one to ask first.
+ * Returns how many were told that none is left.
+ */
+static int hand_out_units(uint64_t *next, size_t nunits, bool block, MPI_Comm comm)
+{
+    int told = 0;
+    for (;;) {
+        int asked = 1;
+        MPI_Status st;
+        if (block)
+            MPI_Probe(MPI_ANY_SOURCE, TAG_UNIT, comm, &st);
+        else
+            MPI_Iprobe(MPI_ANY_SOURCE, TAG_UNIT, comm, &asked, &st);
+        if (!asked)
+            return told;
+        block = false;
+        uint64_t u;
+        MPI_Recv(&u, 1, MPI_UINT64_T, st.MPI_SOURCE, TAG_UNIT, comm, MPI_STATUS_IGNORE);
+        u = *next < nunits ? (*next)++ : NO_UNIT;
+        told += u == NO_UNIT;
+        MPI_Send(&u, 1, MPI_UINT64_T, st.MPI_SOURCE, TAG_UNIT, comm);
+    }
+}
+
+/*
+ * Collective. The units walked, shared out as the ranks go, so a rank that
+ * walks faster walks more: rank r starts with unit r and asks rank 0 for
+ * more, ASKS requests ahead (rank 0 walks too and answers between its own
+ * units, so one request ahead would often wait for a whole unit of rank 0's),
+ * until it is told that none is left. Rank 0's units land in walked[u] and probes[u] (and seen[u]
+ * is set); the others' are packed into *out (*olen bytes) for the gather. Returns false when one of
+ * rank 0's walks failed.
+ */
+static bool walk_units(const struct mpiwc_plan_unit *units, size_t nunits,
+                       const struct mpiwc_plan_filter *filter, struct mpiwc_plan *walked,
+                       struct mpiwc_plan_probe **probes, bool *seen, uint8_t **out, size_t *olen,
+                       MPI_Comm comm)
+{
+    int rank, nranks;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &nranks);
+    size_t ocap = 0;
+    *out = NULL;
+    *olen = 0;
+    if (rank == 0) {
+        bool ok = mpiwc_plan_walk_unit(&units[0], filter, &walked[0], &probes[0]) == 0;
+        seen[0] = true;
+        uint64_t next = nunits < (size_t)nranks ? nunits : (size_t)nranks;
+        int told = 0, asking = ASKS * ((int)next - 1); /* the ranks that started with a unit */
+        for (;;) {
+            told += hand_out_units(&next, nunits, false, comm);
+            if (next < nunits) {
+                size_t u = (size_t)next++;
+                ok = ok && mpiwc_plan_walk_unit(&units[u], filter, &walked[u], &probes[u]) == 0;
+                seen[u] = true;
+            } else if (told < asking) {
+                told += hand_out_units(&next, nunits, true, comm);
+            } else {
+                break;
+            }
+        }
+        return ok;
+    }
+    if ((size_t)rank >= nunits)
+        return true;
+    /* Request k: receive into got[k] (req[2k]), send the ask (req[2k + 1]). Answers come in
+     * order, and once one says none is left, so do the later ones. */
+    uint64_t u = (uint64_t)rank, ask = 0, got[ASKS];
+    MPI_Request req[2 * ASKS];
+    for (int k = 0; k < ASKS; k++) {
+        MPI_Irecv(&got[k], 1, MPI_UINT64_T, 0, TAG_UNIT, comm, &req[2 * k]);
+        MPI_Isend(&ask, 1, MPI_UINT64_T, 0, TAG_UNIT, comm, &req[2 * k + 1]);
+    }
+    for (int k = 0; u != NO_UNIT; k = (k + 1) % ASKS) {
+        struct mpiwc_plan w;
+        struct mpiwc_plan_probe *pr = NULL;
+        int rc = mpiwc_plan_walk_unit(&units[u], filter, &w, &pr);
+        pack_walked(out, &ocap, olen, u, rc, &w, pr);
+        if (rc == 0)
+            mpiwc_plan_free(&w);
+        free(pr);
+        MPI_Waitall(2, &req[2 * k], MPI_STATUSES_IGNORE);
+        u = got[k];
+        if (u != NO_UNIT) {
+            MPI_Irecv(&got[k], 1, MPI_UINT64_T, 0, TAG_UNIT, comm, &req[2 * k]);
+            MPI_Isend(&ask, 1, MPI_UINT64_T, 0, TAG_UNIT, comm, &req[2 * k + 1]);
+        }
+    }
+    MPI_Waitall(2 * ASKS, req, MPI_STATUSES_IGNORE); /* the others' answers: none left */
+    return true;
 }
 
 /*
  * Collective. The listing of paths (rank 0's; go: rank 0 lists at all) with
  * the directory walk spread over the ranks: rank 0 lists down to where the
  * directories are many (mpiwc_plan_list_cut), the units are broadcast, rank
- * r walks units r, r + nranks, ..., and rank 0 gathers and splices them.
- * Whatever fails, rank 0 lists again alone (mpiwc_plan_list), which finds the
- * error a whole walk meets first. Returns rank 0's verdict on rank 0.
+ * the units are shared out as the ranks walk (walk_units), each rank probing
+ * the files as it finds them, and rank 0 gathers and splices them. *res (rank 0; NULL when nothing
+ * was probed) gets a probe record per listed file, done for the walked units'. Whatever fails, rank
+ * 0 lists again alone (mpiwc_plan_list), which finds the error a whole walk meets first. Returns
+ * rank 0's verdict on rank 0.
  */
 static int list_spread(struct mpiwc_plan *plan, char *const *paths, size_t npaths,
                        const struct mpiwc_plan_filter *filter, bool go, char *msg, size_t msglen,
-                       MPI_Comm comm)
+                       struct mpiwc_plan_probe **res, MPI_Comm comm)
 {
     int rank, nranks;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &nranks);
     struct mpiwc_plan_cut cut = {0};
+    *res = NULL;
     uint8_t *buf = NULL;
     size_t cap = 0, len = 0;
     uint64_t head[2] = {0, 0}; /* units, their packed bytes */
@@ -195,25 +328,11 @@ static int list_spread(struct mpiwc_plan *plan, char *const *paths, size_t npath
     }
     /* Rank 0 keeps its own units' files as they are; the others pack theirs. */
     struct mpiwc_plan *walked = rank == 0 ? mpiwc_xcalloc(nunits, sizeof *walked) : NULL;
-    bool mine_ok = true;
-    uint8_t *out = NULL;
-    size_t ocap = 0, olen = 0;
-    for (size_t u = (size_t)rank; u < nunits; u += (size_t)nranks) {
-        if (rank == 0) {
-            mine_ok = mine_ok && mpiwc_plan_walk_unit(&units[u], filter, &walked[u]) == 0;
-            continue;
-        }
-        struct mpiwc_plan w;
-        int rc = mpiwc_plan_walk_unit(&units[u], filter, &w);
-        put_u64(&out, &ocap, &olen, rc == 0);
-        put_u64(&out, &ocap, &olen, rc == 0 ? w.nfiles : 0);
-        put_u64(&out, &ocap, &olen, rc == 0 ? w.skipped : 0);
-        put_str(&out, &ocap, &olen, rc == 0 && w.first_skipped ? w.first_skipped : "");
-        for (size_t i = 0; rc == 0 && i < w.nfiles; i++)
-            put_str(&out, &ocap, &olen, w.files[i].path);
-        if (rc == 0)
-            mpiwc_plan_free(&w);
-    }
+    struct mpiwc_plan_probe **probes = rank == 0 ? mpiwc_xcalloc(nunits, sizeof *probes) : NULL;
+    bool *seen = rank == 0 ? mpiwc_xcalloc(nunits, sizeof *seen) : NULL;
+    uint8_t *out;
+    size_t olen;
+    bool mine_ok = walk_units(units, nunits, filter, walked, probes, seen, &out, &olen, comm);
     free(units);
     free(buf);
 
@@ -243,13 +362,19 @@ static int list_spread(struct mpiwc_plan *plan, char *const *paths, size_t npath
     if (rank == 0) {
         bool ok = fits && mine_ok;
         for (int r = 1; r < nranks && ok; r++)
-            ok = unpack_walked(all + displs[r], all + displs[r] + counts[r], (size_t)r,
-                               (size_t)nranks, nunits, walked);
-        ok = ok && mpiwc_plan_splice(plan, &cut, walked) == 0;
+            ok = unpack_walked(all + displs[r], all + displs[r] + counts[r], nunits, walked, probes,
+                               seen);
+        for (size_t u = 0; u < nunits && ok; u++)
+            ok = seen[u]; /* every unit walked once */
+        ok = ok && mpiwc_plan_splice(plan, &cut, walked, probes, res) == 0;
         plan->walk_units = ok ? nunits : 0;
-        for (size_t u = 0; u < nunits; u++)
+        for (size_t u = 0; u < nunits; u++) {
             mpiwc_plan_free(&walked[u]);
+            free(probes[u]);
+        }
         free(walked);
+        free(probes);
+        free(seen);
         if (!ok) {
             mpiwc_plan_free(plan);
             rc = mpiwc_plan_list(plan, paths, npaths, filter, msg, msglen);
@@ -266,10 +391,11 @@ static int list_spread(struct mpiwc_plan *plan, char *const *paths, size_t npath
 /*
  * Collective. The paths of the command line, then those of --files-from
  * (read by rank 0), listed into rank 0's plan (go: rank 0 has not failed
- * already). Returns rank 0's verdict on rank 0.
+ * already), with *res as list_spread leaves it. Returns rank 0's verdict on
+ * rank 0.
  */
 static int expand_inputs(const struct mpiwc_options *opts, struct mpiwc_plan *plan, bool go,
-                         char *msg, size_t msglen, MPI_Comm comm)
+                         char *msg, size_t msglen, struct mpiwc_plan_probe **res, MPI_Comm comm)
 {
     struct mpiwc_plan_filter filter = {opts->include, opts->ninclude, opts->exclude, opts->nexclude,
                                        opts->compat_hadoop};
@@ -277,7 +403,7 @@ static int expand_inputs(const struct mpiwc_options *opts, struct mpiwc_plan *pl
     MPI_Comm_rank(comm, &rank);
     if (!opts->files_from || rank != 0 || !go)
         return list_spread(plan, opts->paths, opts->npaths, &filter, go && !opts->files_from, msg,
-                           msglen, comm);
+                           msglen, res, comm);
     int rc = 0;
     for (size_t i = 0; i < opts->npaths; i++)
         if (strcmp(opts->files_from, "-") == 0 && strcmp(opts->paths[i], "-") == 0) {
@@ -300,7 +426,8 @@ static int expand_inputs(const struct mpiwc_options *opts, struct mpiwc_plan *pl
                  strcmp(opts->files_from, "-") == 0 ? "standard input" : opts->files_from);
         rc = -1;
     }
-    int listed_rc = list_spread(plan, all, opts->npaths + n, &filter, rc == 0, msg, msglen, comm);
+    int listed_rc =
+        list_spread(plan, all, opts->npaths + n, &filter, rc == 0, msg, msglen, res, comm);
     free(all);
     free(listed);
     free(data);
@@ -308,28 +435,37 @@ static int expand_inputs(const struct mpiwc_options *opts, struct mpiwc_plan *pl
 }
 
 /*
- * Collective. Open every listed file once, on some rank: rank r probes the
- * r-th of nranks nearly equal slices of rank 0's list (the paths arrive by
- * Scatterv) and rank 0 gathers the fixed-size results (caller frees; NULL on
- * the other ranks). With a million small files this is most of the planning,
- * and it now takes 1/nranks of the time. Lists too big for int counts
- * (2 GiB of paths) are probed by rank 0 alone.
+ * Collective. Open every listed file that the walk has not probed (res, rank
+ * 0's: NULL or a record per file, some done) once, on some rank: rank r
+ * probes the r-th of nranks nearly equal slices of them (the paths arrive by
+ * Scatterv) and rank 0 gathers the fixed-size results. Returns every file's
+ * record on rank 0 (res, or a new array; caller frees), NULL on the others.
+ * A flat directory of a million files is probed here, in 1/nranks of the
+ * time. Lists too big for int counts (2 GiB of paths) are probed by rank 0
+ * alone.
  */
-static struct mpiwc_plan_probe *probe_spread(const struct mpiwc_plan *plan, MPI_Comm comm)
+static struct mpiwc_plan_probe *probe_spread(const struct mpiwc_plan *plan,
+                                             struct mpiwc_plan_probe *res, MPI_Comm comm)
 {
     int rank, nranks;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &nranks);
-    uint64_t head[2] = {0, 0}; /* files, spread */
+    uint64_t head[2] = {0, 0}; /* files to probe, spread */
+    size_t *todo = NULL;       /* rank 0: their places in plan->files */
     int *lens = NULL, *displs = NULL;
     char *all = NULL;
     uint64_t bytes = 0;
     if (rank == 0) {
-        head[0] = plan->nfiles;
+        if (!res)
+            res = mpiwc_xcalloc(plan->nfiles ? plan->nfiles : 1, sizeof *res);
+        todo = mpiwc_xmalloc(mpiwc_mul_size(plan->nfiles ? plan->nfiles : 1, sizeof *todo));
         for (size_t i = 0; i < plan->nfiles; i++)
-            bytes += strlen(plan->files[i].path) + 1;
-        head[1] = nranks > 1 && bytes < INT_MAX &&
-                  plan->nfiles < INT_MAX / sizeof(struct mpiwc_plan_probe);
+            if (!res[i].done) {
+                todo[head[0]++] = i;
+                bytes += strlen(plan->files[i].path) + 1;
+            }
+        head[1] =
+            nranks > 1 && bytes < INT_MAX && head[0] < INT_MAX / sizeof(struct mpiwc_plan_probe);
     }
     MPI_Bcast(head, 2, MPI_UINT64_T, 0, comm);
     if (!head[1])
@@ -343,15 +479,21 @@ static struct mpiwc_plan_probe *probe_spread(const struct mpiwc_plan *plan, MPI_
             displs[r] = (int)off;
             for (uint64_t i = mpiwc_plan_boundary(head[0], nranks, r);
                  i < mpiwc_plan_boundary(head[0], nranks, r + 1); i++) {
-                size_t k = strlen(plan->files[i].path) + 1;
-                memcpy(all + off, plan->files[i].path, k);
+                const char *path = plan->files[todo[i]].path;
+                size_t k = strlen(path) + 1;
+                memcpy(all + off, path, k);
                 off += k;
             }
             lens[r] = (int)(off - (size_t)displs[r]);
         }
     }
-    if (head[1] == 0 && rank != 0)
-        return NULL;
+    if ((head[1] == 0 && rank != 0) || head[0] == 0) {
+        free(todo);
+        free(all);
+        free(lens);
+        free(displs);
+        return rank == 0 ? res : NULL;
+    }
     uint64_t first = mpiwc_plan_boundary(head[0], nranks, rank);
     size_t n = (size_t)(mpiwc_plan_boundary(head[0], nranks, rank + 1) - first);
     char **paths = mpiwc_xmalloc(mpiwc_mul_size(n ? n : 1, sizeof *paths));
@@ -366,32 +508,33 @@ static struct mpiwc_plan_probe *probe_spread(const struct mpiwc_plan *plan, MPI_
             paths[i] = p;
     } else {
         for (size_t i = 0; i < n; i++)
-            paths[i] = plan->files[i].path;
+            paths[i] = plan->files[todo[i]].path;
     }
-    struct mpiwc_plan_probe *res =
-        mpiwc_xmalloc(mpiwc_mul_size(rank == 0 ? (size_t)head[0] + 1 : n + 1, sizeof *res));
-    mpiwc_plan_probe(paths, n, res);
+    struct mpiwc_plan_probe *got =
+        mpiwc_xmalloc(mpiwc_mul_size(rank == 0 ? (size_t)head[0] + 1 : n + 1, sizeof *got));
+    mpiwc_plan_probe(paths, n, got);
     if (head[1]) {
         if (rank == 0) {
             for (int r = 0; r < nranks; r++) {
                 uint64_t a = mpiwc_plan_boundary(head[0], nranks, r);
-                lens[r] = (int)((mpiwc_plan_boundary(head[0], nranks, r + 1) - a) * sizeof *res);
-                displs[r] = (int)(a * sizeof *res);
+                lens[r] = (int)((mpiwc_plan_boundary(head[0], nranks, r + 1) - a) * sizeof *got);
+                displs[r] = (int)(a * sizeof *got);
             }
         }
-        MPI_Gatherv(rank == 0 ? MPI_IN_PLACE : res, (int)(n * sizeof *res), MPI_BYTE, res, lens,
+        MPI_Gatherv(rank == 0 ? MPI_IN_PLACE : got, (int)(n * sizeof *got), MPI_BYTE, got, lens,
                     displs, MPI_BYTE, 0, comm);
     }
+    if (rank == 0)
+        for (uint64_t i = 0; i < head[0]; i++)
+            res[todo[i]] = got[i];
+    free(got);
     free(paths);
     free(mine);
     free(all);
     free(lens);
     free(displs);
-    if (rank != 0) {
-        free(res);
-        return NULL;
-    }
-    return res;
+    free(todo);
+    return rank == 0 ? res : NULL;
 }
 
 /*
@@ -408,14 +551,16 @@ int mpiwc_job_make_plan(const struct mpiwc_options *opts, MPI_Comm comm, struct 
     MPI_Comm_size(comm, &nranks);
     char msg[MPIWC_ERRLEN];
     int failed = rank == 0 && read_shared(opts, sf, msg, sizeof msg) != 0;
-    failed = expand_inputs(opts, plan, !failed, msg, sizeof msg, comm) != 0 || failed;
+    struct mpiwc_plan_probe *res = NULL; /* rank 0: the walk's probes */
+    failed = expand_inputs(opts, plan, !failed, msg, sizeof msg, &res, comm) != 0 || failed;
     MPI_Bcast(&failed, 1, MPI_INT, 0, comm);
     if (failed) {
         if (rank == 0)
             mpiwc_say(err, "", msg);
+        free(res);
         return -1;
     }
-    struct mpiwc_plan_probe *res = probe_spread(plan, comm);
+    res = probe_spread(plan, res, comm);
     if (rank != 0)
         return 0;
     /* Checked before the probes are applied (that drops files), said after the rest. */

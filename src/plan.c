@@ -25,6 +25,9 @@ struct file_list {
     char *first_skipped;
     unsigned cut;               /* directories this deep are left as units (0: none) */
     struct mpiwc_plan_cut *out; /* where they go */
+    bool probing;               /* each walked file probed as found, into probes[i] */
+    struct mpiwc_plan_probe *probes;
+    size_t probes_cap;
 };
 
 static void list_free(struct file_list *l)
@@ -32,6 +35,7 @@ static void list_free(struct file_list *l)
     for (size_t i = 0; i < l->n; i++)
         free(l->v[i].path);
     free(l->v);
+    free(l->probes);
     free(l->first_skipped);
     memset(l, 0, sizeof *l);
 }
@@ -45,6 +49,10 @@ static void list_push(struct file_list *l, char *path, uint64_t size, enum mpiwc
     l->v[l->n].codec = (uint8_t)codec;
     l->v[l->n].weight = weight;
     l->v[l->n].to_eof = 0;
+    if (l->probing) {
+        l->probes = mpiwc_grow(l->probes, &l->probes_cap, l->n + 1, sizeof *l->probes);
+        memset(&l->probes[l->n], 0, sizeof *l->probes); /* not done yet */
+    }
     l->n++;
 }
 
@@ -75,11 +83,13 @@ static bool pseudo_file(int fd)
  * Open a file (it must be readable), take its size, and look at its first
  * bytes (and a gzip file's last 4) for its codec and estimated text size.
  * One open, fstat, one or two preads and a close: the whole cost of a file.
+ * path is relative to the directory dfd (AT_FDCWD: to the working directory).
  */
-static void probe_one(const char *path, struct mpiwc_plan_probe *r)
+static void probe_one(int dfd, const char *path, struct mpiwc_plan_probe *r)
 {
     memset(r, 0, sizeof *r);
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    r->done = 1;
+    int fd = openat(dfd, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
         r->error = errno;
         return;
@@ -128,9 +138,9 @@ void mpiwc_plan_probe(char *const *paths, size_t n, struct mpiwc_plan_probe *out
 {
     for (size_t i = 0; i < n; i++) {
         if (strcmp(paths[i], "-") == 0)
-            memset(&out[i], 0, sizeof out[i]); /* standard input: nothing to look at */
+            out[i] = (struct mpiwc_plan_probe){.done = 1}; /* standard input: nothing to see */
         else
-            probe_one(paths[i], &out[i]);
+            probe_one(AT_FDCWD, paths[i], &out[i]);
     }
 }
 
@@ -232,6 +242,24 @@ static int by_entry_name(const void *a, const void *b)
 }
 
 /*
+ * Probe the files l->v[at[0..n)] of directory dir, opened by their names in
+ * it: a path of several components costs a lookup of each, every time.
+ */
+static void probe_walked(struct file_list *l, const char *dir, const size_t *at, size_t n)
+{
+    if (n == 0)
+        return;
+    size_t len = strlen(dir), skip = len + (dir[len - 1] != '/'); /* join()'s prefix */
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    for (size_t i = 0; i < n; i++) {
+        const char *path = l->v[at[i]].path;
+        probe_one(dfd >= 0 ? dfd : AT_FDCWD, dfd >= 0 ? path + skip : path, &l->probes[at[i]]);
+    }
+    if (dfd >= 0)
+        close(dfd);
+}
+
+/*
  * Add the regular files under dir, recursively, names in byte order.
  * Symbolic links to files are followed; links to directories are not (no loops).
  * rel is dir relative to the walk's root ("" at the root), for the filter.
@@ -258,6 +286,7 @@ static int walk(struct file_list *l, const char *dir, const char *rel, unsigned 
     if (n > 1)
         qsort(ents, n, sizeof *ents, by_entry_name);
     bool filtering = filter && (filter->ninclude || filter->nexclude);
+    size_t *mine = NULL, nmine = 0, mine_cap = 0; /* this directory's files, to probe */
     for (size_t i = 0; i < n; i++) {
         char *name = ents[i].name;
         if (rc != 0 || (filter && filter->hidden && (name[0] == '_' || name[0] == '.'))) {
@@ -274,17 +303,17 @@ static int walk(struct file_list *l, const char *dir, const char *rel, unsigned 
         }
         char *path = join(dir, name);
         unsigned char type = ents[i].type;
-        struct stat lst;
+        struct stat st;
         if (type != DT_DIR && type != DT_REG) {
             /* A link, or a file system without d_type: look. */
-            if (lstat(path, &lst) != 0) {
+            if (lstat(path, &st) != 0) {
                 rc = mpiwc_fail(err, errlen, "%s: %s", path, strerror(errno));
                 free(path);
                 free(relpath);
                 free(name);
                 continue;
             }
-            type = S_ISDIR(lst.st_mode) ? DT_DIR : DT_UNKNOWN;
+            type = S_ISDIR(st.st_mode) ? DT_DIR : DT_UNKNOWN;
         }
         if (type == DT_DIR && l->cut && depth + 1 >= l->cut) {
             struct mpiwc_plan_cut *c = l->out;
@@ -297,27 +326,26 @@ static int walk(struct file_list *l, const char *dir, const char *rel, unsigned 
         } else if (filtering && filter->ninclude &&
                    !matches(filter->include, filter->ninclude, name, relpath)) {
             free(path);
-        } else if (type == DT_REG) {
-            list_push(l, path, 0, MPIWC_CODEC_NONE, 0); /* probed later (mpiwc_plan_probe) */
-        } else {
-            struct stat st;
-            if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-                list_push(l, path, 0, MPIWC_CODEC_NONE, 0);
-            } else {
-                /* FIFOs, sockets, devices, dangling or directory links: not input. */
-                if (l->skipped++ == 0) {
-                    l->first_skipped = path;
-                    if (l->out)
-                        l->out->skip_units = l->out->nunits; /* after those, before the next */
-                } else {
-                    free(path);
-                }
+        } else if (type == DT_REG || (stat(path, &st) == 0 && S_ISREG(st.st_mode))) {
+            if (l->probing) {
+                mine = mpiwc_grow(mine, &mine_cap, nmine + 1, sizeof *mine);
+                mine[nmine++] = l->n;
             }
+            list_push(l, path, 0, MPIWC_CODEC_NONE, 0); /* probed below or later */
+        } else if (l->skipped++ == 0) {
+            /* FIFOs, sockets, devices, dangling or directory links: not input. */
+            l->first_skipped = path;
+            if (l->out)
+                l->out->skip_units = l->out->nunits; /* after those, before the next */
+        } else {
+            free(path);
         }
         free(relpath);
         free(name);
     }
     free(ents);
+    probe_walked(l, dir, mine, nmine);
+    free(mine);
     return rc;
 }
 
@@ -456,21 +484,26 @@ int mpiwc_plan_list_cut(struct mpiwc_plan *plan, char *const *paths, size_t npat
 }
 
 int mpiwc_plan_walk_unit(const struct mpiwc_plan_unit *unit, const struct mpiwc_plan_filter *filter,
-                         struct mpiwc_plan *out)
+                         struct mpiwc_plan *out, struct mpiwc_plan_probe **probes)
 {
-    struct file_list l = {0};
+    struct file_list l = {.probing = probes != NULL};
     char err[MPIWC_ERRLEN];
     memset(out, 0, sizeof *out);
     if (walk(&l, unit->path, unit->rel, 1, filter, err, sizeof err) != 0) {
         list_free(&l);
         return -1;
     }
+    if (probes) {
+        *probes = l.probes;
+        l.probes = NULL;
+    }
     list_to_plan(&l, out);
     return 0;
 }
 
 int mpiwc_plan_splice(struct mpiwc_plan *plan, const struct mpiwc_plan_cut *cut,
-                      struct mpiwc_plan *walked)
+                      struct mpiwc_plan *walked, struct mpiwc_plan_probe *const *probes,
+                      struct mpiwc_plan_probe **res)
 {
     for (size_t r = 0; r < cut->nroots; r++) {
         size_t files = 0;
@@ -485,6 +518,7 @@ int mpiwc_plan_splice(struct mpiwc_plan *plan, const struct mpiwc_plan_cut *cut,
     if (n > UINT32_MAX)
         return -1;
     struct mpiwc_plan_file *v = mpiwc_xmalloc(mpiwc_mul_size(n ? n : 1, sizeof *v));
+    struct mpiwc_plan_probe *pr = res ? mpiwc_xcalloc(n ? n : 1, sizeof *pr) : NULL;
     size_t at = 0, next = 0;
     /* The first entry skipped, in the order of a whole walk: the listing's own
      * came after its first skip_units units. */
@@ -500,6 +534,8 @@ int mpiwc_plan_splice(struct mpiwc_plan *plan, const struct mpiwc_plan_cut *cut,
         if (u == cut->nunits)
             break;
         struct mpiwc_plan *w = &walked[u];
+        if (pr && probes[u])
+            memcpy(pr + at, probes[u], w->nfiles * sizeof *pr);
         memcpy(v + at, w->files, w->nfiles * sizeof *v);
         at += w->nfiles;
         free(w->files);
@@ -517,6 +553,8 @@ int mpiwc_plan_splice(struct mpiwc_plan *plan, const struct mpiwc_plan_cut *cut,
     plan->files = v;
     plan->nfiles = n;
     plan->skipped += skipped;
+    if (res)
+        *res = pr;
     return 0;
 }
 

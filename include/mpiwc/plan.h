@@ -123,6 +123,19 @@ int mpiwc_plan_expand_filtered(struct mpiwc_plan *plan, char *const *paths, size
 int mpiwc_plan_list(struct mpiwc_plan *plan, char *const *paths, size_t npaths,
                     const struct mpiwc_plan_filter *filter, char *err, size_t errlen);
 
+/* What opening one candidate found (a fixed-size record: it travels as bytes). */
+struct mpiwc_plan_probe {
+    uint64_t size;   /* st_size */
+    uint64_t weight; /* planned text bytes (mpiwc_codec_estimate for a compressed file) */
+    uint64_t dev;    /* st_dev and st_ino: is an output target one of the inputs? */
+    uint64_t ino;
+    int32_t error;   /* errno of a failed open, fstat or pread; 0 when it worked */
+    uint8_t codec;   /* enum mpiwc_codec, from the first bytes */
+    uint8_t regular; /* still a regular file when opened */
+    uint8_t to_eof;  /* st_size 0 yet the first read returned bytes, or a sysfs page */
+    uint8_t done;    /* 1 once probed; 0: not yet (a record of mpiwc_plan_splice) */
+};
+
 /*
  * The walk spread over the ranks (the job does it with several ranks). Rank 0
  * lists the paths as mpiwc_plan_list does, except that the directories at
@@ -156,34 +169,31 @@ int mpiwc_plan_list_cut(struct mpiwc_plan *plan, char *const *paths, size_t npat
                         const struct mpiwc_plan_filter *filter, size_t want,
                         struct mpiwc_plan_cut *cut);
 
-/* Local (any rank). The files under unit into out->files (and skipped); 0 or -1. */
+/*
+ * Local (any rank). The files under unit into out->files (and skipped); 0 or
+ * -1. With probes (not NULL), each file is also probed as the walk finds it,
+ * opened by its name in its directory (cheaper than by its whole path, and
+ * no second pass): *probes gets out->nfiles records (caller frees), as
+ * mpiwc_plan_probe would give them.
+ */
 int mpiwc_plan_walk_unit(const struct mpiwc_plan_unit *unit, const struct mpiwc_plan_filter *filter,
-                         struct mpiwc_plan *out);
+                         struct mpiwc_plan *out, struct mpiwc_plan_probe **probes);
 
 /*
  * Local (rank 0). Put walked[u]'s files (taken: walked[u] is emptied of
  * them) in place of cut's unit u in plan. 0, or -1 when a command-line
- * directory has no file after all (plan unchanged, list again).
+ * directory has no file after all (plan unchanged, list again). With res
+ * (not NULL), *res gets a record per file of the new plan (caller frees):
+ * probes[u]'s for unit u's files (probes[u] NULL: not done), not done for
+ * the listing's own.
  */
 int mpiwc_plan_splice(struct mpiwc_plan *plan, const struct mpiwc_plan_cut *cut,
-                      struct mpiwc_plan *walked);
+                      struct mpiwc_plan *walked, struct mpiwc_plan_probe *const *probes,
+                      struct mpiwc_plan_probe **res);
 
 void mpiwc_plan_cut_free(struct mpiwc_plan_cut *cut);
 
-/* What opening one candidate found (a fixed-size record: it travels as bytes). */
-struct mpiwc_plan_probe {
-    uint64_t size;   /* st_size */
-    uint64_t weight; /* planned text bytes (mpiwc_codec_estimate for a compressed file) */
-    uint64_t dev;    /* st_dev and st_ino: is an output target one of the inputs? */
-    uint64_t ino;
-    int32_t error;   /* errno of a failed open, fstat or pread; 0 when it worked */
-    uint8_t codec;   /* enum mpiwc_codec, from the first bytes */
-    uint8_t regular; /* still a regular file when opened */
-    uint8_t to_eof;  /* st_size 0 yet the first read returned bytes, or a sysfs page */
-    uint8_t pad;
-};
-
-/* Local (any rank). Open each of paths[0..n) and fill out[i]; "-" gives zeroes. */
+/* Local (any rank). Open each of paths[0..n) and fill out[i]; "-" gives zeroes (done). */
 void mpiwc_plan_probe(char *const *paths, size_t n, struct mpiwc_plan_probe *out);
 
 /*

@@ -6,8 +6,9 @@ usage: walk.py MPIWC
 With several ranks, rank 0 lists the directories down to where they are
 many and the ranks walk them (docs/DESIGN.md, Planning). Each case runs
 --dry-run --format=json at np 1 (rank 0 walks alone), 2 and 5, and the
-files in the plan's order must be the same at every np and equal to a walk
-written here (names in byte order, links to files followed, links to
+files in the plan's order, with their planned bytes (the ranks probe the
+files they walk), must be the same at every np and equal to a walk
+written here (and the files' sizes) (names in byte order, links to files followed, links to
 directories and other entries skipped); the warning about skipped entries
 (count and first) must be the same at every np. Trees:
   - wide: files between 40 directories of files and subdirectories;
@@ -111,16 +112,23 @@ def reference(paths):
 
 
 def plan_files(out):
-    """The files of a --dry-run plan (JSON, or text: '  PATH [START, END)'), in order."""
+    """The files of a --dry-run plan (JSON, or text: '  PATH [START, END)'), in order,
+    each as [path, bytes planned] (the bytes of its ranges: its size)."""
     if out.startswith(b'{'):
-        paths = [rng['path'] for r in json.loads(out)['rank_plans'] for rng in r['ranges']]
+        ranges = [(rng['path'], rng['end'] - rng['start'])
+                  for r in json.loads(out)['rank_plans'] for rng in r['ranges']]
     else:
-        paths = [line[2:line.rindex(' [')] for line in out.decode(errors='surrogateescape')
-                 .splitlines() if line.startswith('  ')]
+        ranges = []
+        for line in out.decode(errors='surrogateescape').splitlines():
+            if line.startswith('  '):
+                start, end = line[line.rindex(' [') + 2:].rstrip(')').split(', ')
+                ranges.append((line[2:line.rindex(' [')], int(end) - int(start)))
     files = []
-    for p in paths:
-        if not files or files[-1] != p:
-            files.append(p)
+    for p, n in ranges:
+        if files and files[-1][0] == p:
+            files[-1][1] += n
+        else:
+            files.append([p, n])
     return files
 
 
@@ -161,8 +169,9 @@ def main():
                                 ['mpiwc: warning: skipped %d entr%s that %s not a regular file '
                                  '(first: %s)' % (count, 'y' if count == 1 else 'ies',
                                                   'is' if count == 1 else 'are', first_skipped)])
-                tap.ok(first[0] == files and first[1] == want_warning,
-                       '%s: the files and the skipped entries of a whole walk' % name,
+                tap.ok(first[0] == [[f, os.stat(f).st_size] for f in files] and
+                       first[1] == want_warning,
+                       '%s: the files, their sizes and the skipped entries of a whole walk' % name,
                        'mpiwc: %d files %s\nreference: %d files %s'
                        % (len(first[0]), first[1], len(files), want_warning))
 

@@ -597,9 +597,12 @@ static void test_expand_directory_order(void **state)
     mpiwc_plan_free(&p);
 }
 
-/* Walk the cut listing's units in reverse order (as ranks finish in any order) and splice. */
+/*
+ * Walk the cut listing's units in reverse order (as ranks finish in any order)
+ * and splice; with res, probing as they walk (*res: a record per file).
+ */
 static int cut_and_splice(char **paths, size_t npaths, size_t want, struct mpiwc_plan *p,
-                          size_t *nunits)
+                          size_t *nunits, struct mpiwc_plan_probe **res)
 {
     struct mpiwc_plan_cut cut;
     memset(p, 0, sizeof *p);
@@ -607,16 +610,21 @@ static int cut_and_splice(char **paths, size_t npaths, size_t want, struct mpiwc
         return -1;
     *nunits = cut.nunits;
     struct mpiwc_plan *walked = calloc(cut.nunits + 1, sizeof *walked);
+    struct mpiwc_plan_probe **probes = calloc(cut.nunits + 1, sizeof *probes);
     assert_non_null(walked);
+    assert_non_null(probes);
     int rc = 0;
     for (size_t u = cut.nunits; u-- > 0;)
-        if (mpiwc_plan_walk_unit(&cut.units[u], NULL, &walked[u]) != 0)
+        if (mpiwc_plan_walk_unit(&cut.units[u], NULL, &walked[u], res ? &probes[u] : NULL) != 0)
             rc = -1;
     if (rc == 0)
-        rc = mpiwc_plan_splice(p, &cut, walked);
-    for (size_t u = 0; u < cut.nunits; u++)
+        rc = mpiwc_plan_splice(p, &cut, walked, probes, res);
+    for (size_t u = 0; u < cut.nunits; u++) {
         mpiwc_plan_free(&walked[u]);
+        free(probes[u]);
+    }
     free(walked);
+    free(probes);
     mpiwc_plan_cut_free(&cut);
     if (rc != 0)
         mpiwc_plan_free(p);
@@ -627,7 +635,9 @@ static int cut_and_splice(char **paths, size_t npaths, size_t want, struct mpiwc
  * The walk cut into units (mpiwc_plan_list_cut, walked one by one, spliced)
  * gives mpiwc_plan_list's files in its order, and its skipped entries (the
  * count, and the first in walk order: inside a unit, before the listing's
- * own), whatever the units wanted; and -1 where the whole walk fails.
+ * own), whatever the units wanted; and -1 where the whole walk fails. The
+ * units' files probed as walked (by name in their directory) give the
+ * records of mpiwc_plan_probe by whole path; the listing's own are left.
  */
 static void test_cut_walk_is_the_whole_walk(void **state)
 {
@@ -651,18 +661,27 @@ static void test_cut_walk_is_the_whole_walk(void **state)
     assert_int_equal(mkfifo(e, 0600), 0);
     snprintf(e, sizeof e, "%s/z-fifo", r);
     assert_int_equal(mkfifo(e, 0600), 0);
+    snprintf(e, sizeof e, "%s/d1/link", r); /* a link to a file, followed */
+    assert_int_equal(symlink("../m3.txt", e), 0);
+    snprintf(d, sizeof d, "%s/d3", r);
+    FILE *gz = fopen(strcat(d, "/z.gz"), "wb"); /* a gzip header: a codec and an estimate */
+    assert_non_null(gz);
+    static const unsigned char head[32] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, [28] = 200};
+    assert_int_equal(fwrite(head, 1, sizeof head, gz), sizeof head);
+    assert_int_equal(fclose(gz), 0);
     char *paths[1] = {t->root};
     char err[1024] = "";
     struct mpiwc_plan whole, cut;
     memset(&whole, 0, sizeof whole);
     if (mpiwc_plan_list(&whole, paths, 1, NULL, err, sizeof err) != 0)
         fail_msg("list failed: %s", err);
-    assert_int_equal(whole.nfiles, 1 + 6 * 3);
+    assert_int_equal(whole.nfiles, 1 + 6 * 3 + 2);
     assert_int_equal(whole.skipped, 2);
     static const size_t wants[] = {0, 1, 6, 7, 100};
     for (size_t k = 0; k < sizeof wants / sizeof wants[0]; k++) {
         size_t nunits = 0;
-        assert_int_equal(cut_and_splice(paths, 1, wants[k], &cut, &nunits), 0);
+        struct mpiwc_plan_probe *res = NULL;
+        assert_int_equal(cut_and_splice(paths, 1, wants[k], &cut, &nunits, k % 2 ? &res : NULL), 0);
         /* 6 units at depth 1 and at depth 2, none deeper: the first depth */
         assert_int_equal(nunits, 6);
         assert_int_equal(cut.nfiles, whole.nfiles);
@@ -670,6 +689,19 @@ static void test_cut_walk_is_the_whole_walk(void **state)
             assert_string_equal(cut.files[i].path, whole.files[i].path);
         assert_int_equal(cut.skipped, whole.skipped);
         assert_string_equal(cut.first_skipped, whole.first_skipped);
+        for (size_t i = 0; res && i < cut.nfiles; i++) {
+            bool in_unit = strchr(cut.files[i].path + strlen(r) + 1, '/') != NULL;
+            assert_int_equal(res[i].done, in_unit);
+            struct mpiwc_plan_probe by_path;
+            mpiwc_plan_probe(&cut.files[i].path, 1, &by_path);
+            assert_int_equal(by_path.done, 1);
+            assert_int_equal(by_path.error, 0);
+            if (in_unit)
+                assert_memory_equal(&res[i], &by_path, sizeof by_path);
+            if (strstr(cut.files[i].path, "z.gz"))
+                assert_int_not_equal(res[i].codec, 0);
+        }
+        free(res);
         mpiwc_plan_free(&cut);
     }
     mpiwc_plan_free(&whole);
@@ -686,10 +718,10 @@ static void test_cut_walk_is_the_whole_walk(void **state)
     assert_int_equal(unlink(gone), 0);
     char *four[1] = {d};
     size_t nunits = 0;
-    assert_int_equal(cut_and_splice(four, 1, 8, &cut, &nunits), -1);
+    assert_int_equal(cut_and_splice(four, 1, 8, &cut, &nunits, NULL), -1);
     assert_int_equal(mpiwc_plan_list(&whole, four, 1, NULL, err, sizeof err), -1);
     assert_non_null(strstr(err, "directory has no files"));
-    assert_int_equal(cut_and_splice(only, 1, 8, &cut, &nunits), -1);
+    assert_int_equal(cut_and_splice(only, 1, 8, &cut, &nunits, NULL), -1);
 }
 
 /*
