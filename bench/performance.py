@@ -9,7 +9,8 @@ docs/bench/), fills the template bench/PERFORMANCE.md.in and writes OUT.md:
 
   ${tables}         one table per corpus (and size): every program, rank count
                     and option set with runs, median s, min-max s, MB/s, the
-                    ratio to LC_ALL=C wc -w, speedup, efficiency and peak RSS
+                    ratios to LC_ALL=C wc -w and (where the run measured it)
+                    to LC_ALL=C.UTF-8 wc -w, speedup, efficiency and peak RSS
                     per rank in MiB, as summarize.py computed them
   ${bigvocab}       the highcard and huge rows again (mpiwc in memory and
                     spilling, LC_ALL=C wc -w, sort|uniq -c): MB/s, words/s, the
@@ -68,6 +69,13 @@ def cell(s):
     return s.replace("|", "\\|")
 
 
+def program(r):
+    """A row's program as the tables name it: each wc -w with its locale."""
+    names = {"wc -w": "`LC_ALL=C wc -w`", "wc -w C.UTF-8": "`LC_ALL=C.UTF-8 wc -w`",
+             "mpiwc": "mpiwc"}
+    return cell(names.get(r["program"], f"`{r['program']}`"))
+
+
 def tables(rows):
     """Markdown: one section per (corpus, bytes), in the order of the rows."""
     groups = {}
@@ -76,20 +84,22 @@ def tables(rows):
     out = ["## Results"]
     for (corpus, nbytes), group in groups.items():
         files = group[0]["files"]
+        utf8 = any(r.get("vs_wc_utf8") for r in group)
         out += ["", f"### {corpus}, {size_text(nbytes)} ({nbytes} bytes) in {files} "
                 f"file{'' if files == '1' else 's'}", "",
-                "| program | np | options | runs | median s | min–max s | MB/s | × wc -w "
-                "| speedup | efficiency | peak RSS/rank MiB |",
-                "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                "| program | np | options | runs | median s | min–max s | MB/s | × wc -w (C) "
+                + ("| × wc -w (C.UTF-8) " if utf8 else "")
+                + "| speedup | efficiency | peak RSS/rank MiB |",
+                "|---|---:|---|---:|---:|---:|---:|---:|" + ("---:|" if utf8 else "")
+                + "---:|---:|---:|"]
         for r in group:
             mpiwc = r["program"] == "mpiwc"
-            program = "`LC_ALL=C wc -w`" if r["program"] == "wc -w" else \
-                f"`{r['program']}`" if not mpiwc else "mpiwc"
             out.append("| " + " | ".join([
-                cell(program), r["ranks"] if mpiwc else "",
+                program(r), r["ranks"] if mpiwc else "",
                 cell(r["options"]) if mpiwc else "", r["runs"], num(r["median_s"], 3),
                 f"{num(r['min_s'], 3)}–{num(r['max_s'], 3)}", num(r["mb_s"], 0),
-                num(r["vs_wc"], 2), num(r["speedup"], 2), num(r["efficiency"], 2),
+                num(r["vs_wc"], 2)] + ([num(r.get("vs_wc_utf8"), 2)] if utf8 else []) + [
+                num(r["speedup"], 2), num(r["efficiency"], 2),
                 num(float(r["rss_kib"]) / 1024, 0) if r["rss_kib"] else ""]) + " |")
     return "\n".join(out)
 
@@ -127,14 +137,13 @@ def bigvocab(rows, meta):
     spilled = lambda r: "" if r["spill_written"] in ("", None) else \
         f"{float(r['spill_written']) / 1e6:.0f} / {float(r['spill_read'] or 0) / 1e6:.0f}"
     columns = [
-        ("program", [], lambda r: cell("`LC_ALL=C wc -w`" if r["program"] == "wc -w" else
-                                       "mpiwc" if r["program"] == "mpiwc" else
-                                       f"`{r['program']}`")),
+        ("program", [], program),
         ("np", [], lambda r: r["ranks"] if r["program"] == "mpiwc" else ""),
         ("options", [], lambda r: big_options(r) if r["program"] == "mpiwc" else ""),
         ("MB/s", [], lambda r: num(r["mb_s"], 0)),
         ("M words/s", ["words_s"], lambda r: num(r["words_s"] and float(r["words_s"]) / 1e6, 2)),
-        ("× wc -w", [], lambda r: num(r["vs_wc"], 2)),
+        ("× wc -w (C)", [], lambda r: num(r["vs_wc"], 2)),
+        ("× wc -w (C.UTF-8)", ["vs_wc_utf8"], lambda r: num(r["vs_wc_utf8"], 2)),
         ("peak RSS/rank MiB", [], lambda r: num(r["rss_kib"] and float(r["rss_kib"]) / 1024, 0)),
         ("bytes per distinct word", ["rss_per_distinct"], lambda r: num(r["rss_per_distinct"], 0)),
         ("spill runs", ["spill_runs"], lambda r: num(r["spill_runs"], 0)),

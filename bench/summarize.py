@@ -10,8 +10,9 @@ row per (corpus, bytes, program, ranks, options) with
 
   runs, median_s, min_s, max_s   wall seconds over the timed runs
   mb_s          bytes / median_s / 10^6
-  vs_wc         median wall of `wc -w` on the same input in the same run divided
-                by this row's median: how many times faster than wc -w
+  vs_wc         median wall of `LC_ALL=C wc -w` (program "wc -w") on the same
+                input in the same run divided by this row's median: how many
+                times faster than wc -w in the C locale
   speedup       mpiwc rows only; strong scaling (WEAK=0): median at np=1 / median at np=N, same
                 corpus, program and options; weak scaling (WEAK=1, input N times
                 larger at np=N): N * median(np=1) / median(np=N)
@@ -41,6 +42,9 @@ and, appended after them (older results.csv files stop at distinct):
   memory_limit        median over runs of each rank's budget in bytes
                       (--report's memory_limit max; what --memory-limit=auto
                       came to; 0: no limit)
+  vs_wc_utf8    as vs_wc, against `LC_ALL=C.UTF-8 wc -w` (program
+                "wc -w C.UTF-8"), which decodes UTF-8 and is slower; empty
+                where the run did not measure it
 
 A counter missing from the --report files (an older mpiwc) leaves its field
 empty.
@@ -64,10 +68,10 @@ FIELDS = (["corpus", "bytes", "files", "program", "ranks", "options", "runs", "m
           + [p + "_s" for p in PHASES] + [s + "_s" for s in STEPS]
           + ["map_wait_max_s", "words", "distinct"]
           + ["words_s", "rss_per_distinct", "spill_runs", "spill_written", "spill_read",
-             "spill_merge_s", "memory_limit"])
+             "spill_merge_s", "memory_limit", "vs_wc_utf8"])
 # --report counters summed over ranks, then the median over runs
 SPILL_SUMS = ["spill_runs", "spill_written", "spill_read"]
-PROGRAM_ORDER = {"wc -w": 0, "mpiwc": 1, "sort|uniq -c": 2}
+PROGRAM_ORDER = {"wc -w": 0, "wc -w C.UTF-8": 1, "mpiwc": 2, "sort|uniq -c": 3}
 
 
 def fmt(x, digits=4):
@@ -136,8 +140,9 @@ def summarize(raw_path, out_dir, weak, meta):
 
     by_key = {(r["corpus"], r["bytes"], r["program"], r["ranks"], r["options"]): r for r in rows}
     for r in rows:
-        wc = by_key.get((r["corpus"], r["bytes"], "wc -w", 1, "default"))
-        r["vs_wc"] = wc["median_s"] / r["median_s"] if wc and r["median_s"] > 0 else None
+        for field, program in (("vs_wc", "wc -w"), ("vs_wc_utf8", "wc -w C.UTF-8")):
+            wc = by_key.get((r["corpus"], r["bytes"], program, 1, "default"))
+            r[field] = wc["median_s"] / r["median_s"] if wc and r["median_s"] > 0 else None
         base = None
         for b in rows:
             if (b["corpus"], b["program"], b["options"], b["ranks"]) == \
@@ -165,17 +170,18 @@ def summarize(raw_path, out_dir, weak, meta):
         json.dump({"meta": meta, "rows": [{k: r[k] for k in FIELDS} for r in rows]}, f, indent=1)
         f.write("\n")
 
-    lines = ["| corpus | program | np | options | median s | MB/s | x wc -w | speedup "
-             "| peak RSS/rank MiB |",
-             "|---|---|---:|---|---:|---:|---:|---:|---:|"]
+    lines = ["| corpus | program | np | options | median s | MB/s | x wc -w (C) "
+             "| x wc -w (C.UTF-8) | speedup | peak RSS/rank MiB |",
+             "|---|---|---:|---|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         size = f"{r['bytes'] / 2**20:.0f} MiB" if r["bytes"] < 2**30 else \
             f"{r['bytes'] / 2**30:.1f} GiB"
-        lines.append("| {} {} | {} | {} | {} | {:.2f} | {:.0f} | {} | {} | {} |".format(
+        lines.append("| {} {} | {} | {} | {} | {:.2f} | {:.0f} | {} | {} | {} | {} |".format(
             r["corpus"], size, r["program"].replace("|", "\\|"),
             r["ranks"] if r["program"] == "mpiwc" else "",
             r["options"].replace("|", "\\|") if r["program"] == "mpiwc" else "",
-            r["median_s"], r["mb_s"], fmt(r["vs_wc"], 2), fmt(r["speedup"], 2),
+            r["median_s"], r["mb_s"], fmt(r["vs_wc"], 2), fmt(r["vs_wc_utf8"], 2),
+            fmt(r["speedup"], 2),
             f"{r['rss_kib'] / 1024:.0f}" if r["rss_kib"] else ""))
     with open(os.path.join(out_dir, "table.md"), "w") as f:
         f.write("\n".join(lines) + "\n")

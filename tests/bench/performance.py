@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """bench/performance.py on made-up runs: raw walls through bench/summarize.py
 into results.csv and results.json, then docs/PERFORMANCE.md. Checks that every
-corpus has its table, that the medians, MB/s, ratios to LC_ALL=C wc -w,
+corpus has its table, that the medians, MB/s, ratios to LC_ALL=C wc -w (and
+to LC_ALL=C.UTF-8 wc -w where a corpus has it, a column only there),
 speedups and peak RSS per rank shown are the ones worked out here from the
 raw walls, that the configuration (date, commit, CPU, nproc, SIZE, REPEAT,
 the note) and the exact commands are shown, that only the plots present are
@@ -103,6 +104,7 @@ def main():
     M = 2**20
     # (corpus, bytes, program, ranks, options, [(wall, rss_kib)])
     runs = [('natural', 128 * M, 'wc -w', 1, 'default', [(1.0, 2000), (1.2, 2100), (0.9, 1900)]),
+            ('natural', 128 * M, 'wc -w C.UTF-8', 1, 'default', [(1.5, 2000), (1.4, 2000), (1.6, 2000)]),
             ('natural', 128 * M, 'mpiwc', 1, 'default', [(0.30, 16000), (0.25, 17000), (0.40, 15000)]),
             ('natural', 128 * M, 'mpiwc', 2, 'default', [(0.2, 9000), (0.16, 9500), (0.18, 9100)]),
             ('bible', 128 * M, 'wc -w', 1, 'default', [(0.8, 2000), (0.7, 2000), (0.75, 2000)]),
@@ -177,17 +179,22 @@ def main():
                     'x_wc': '%.2f' % (median([r[0] for r in base_reps]) / med),
                     'rss': '%.0f' % (max(r[1] for r in reps) / 1024)}
 
-        # cells: program, np, options, runs, median, min-max, MB/s, x wc, speedup, eff, RSS
+        # cells: program, np, options, runs, median, min-max, MB/s, x wc (C),
+        # x wc (C.UTF-8), speedup, eff, RSS
         nat = table_rows(md, 'natural')
-        want = [expect('natural', 128 * M, runs[i][5], runs[0][5]) for i in range(3)]
-        got = [{'median': r[4], 'range': r[5], 'mb_s': r[6], 'x_wc': r[7], 'rss': r[10]}
+        want = [expect('natural', 128 * M, runs[i][5], runs[0][5]) for i in range(4)]
+        got = [{'median': r[4], 'range': r[5], 'mb_s': r[6], 'x_wc': r[7], 'rss': r[11]}
                for r in nat]
         ok(got == want, 'natural: median, min-max, MB/s, x wc -w and peak RSS per rank', (got, want))
-        t1, t2 = median([r[0] for r in runs[1][5]]), median([r[0] for r in runs[2][5]])
-        ok(len(nat) == 3 and nat[0][0] == '`LC_ALL=C wc -w`' and nat[0][8] == ''
-           and nat[1][1:3] == ['1', 'default'] and nat[1][8] == '1.00'
-           and nat[2][8] == '%.2f' % (t1 / t2) and nat[2][9] == '%.2f' % (t1 / t2 / 2),
-           'natural: the baseline named with its locale, speedup and efficiency of np 2', nat)
+        t1, t2 = median([r[0] for r in runs[2][5]]), median([r[0] for r in runs[3][5]])
+        ok(len(nat) == 4 and nat[0][0] == '`LC_ALL=C wc -w`' and nat[0][9] == ''
+           and nat[1][0] == '`LC_ALL=C.UTF-8 wc -w`'
+           and nat[2][1:3] == ['1', 'default'] and nat[2][9] == '1.00'
+           and nat[3][9] == '%.2f' % (t1 / t2) and nat[3][10] == '%.2f' % (t1 / t2 / 2),
+           'natural: each baseline named with its locale, speedup and efficiency of np 2', nat)
+        ok(nat[2][8] == '%.2f' % (1.5 / t1) and nat[3][8] == '%.2f' % (1.5 / t2)
+           and nat[0][8] == '%.2f' % (1.5 / 1.0),
+           'natural: x wc -w under C.UTF-8 = its median 1.5 / this median', nat)
         bib = table_rows(md, 'bible')
         ok(len(bib) == 2 and bib[1][2] == '--split=space' and bib[1][7] == '%.2f' % (0.75 / 0.5)
            and bib[1][10] == '20', 'bible: x wc -w = 0.75 / 0.5, RSS the largest run',
@@ -204,25 +211,26 @@ def main():
         big = big_rows(md)
         hc_name, huge_name = 'highcard 256 MiB, 25.0M distinct', 'huge 4.0 GiB, 140.0M distinct'
         want = [
-            ['corpus', 'program', 'np', 'options', 'MB/s', 'M words/s', '× wc -w',
-             'peak RSS/rank MiB', 'bytes per distinct word', 'spill runs',
+            ['corpus', 'program', 'np', 'options', 'MB/s', 'M words/s', '× wc -w (C)',
+             '× wc -w (C.UTF-8)', 'peak RSS/rank MiB', 'bytes per distinct word', 'spill runs',
              'spilled MB written / read'],
-            # 2^28 bytes / 2 s; the baselines have no word count of their own
-            [hc_name, '`LC_ALL=C wc -w`', '', '', '134', '', '1.00', '2', '', '', ''],
+            # 2^28 bytes / 2 s; the baselines have no word count of their own; no C.UTF-8
+            # wc -w in these corpora's rounds
+            [hc_name, '`LC_ALL=C wc -w`', '', '', '134', '', '1.00', '', '2', '', '', ''],
             # 2^28 / 8 s = 33.6 MB/s, 30e6 words / 8 s, 3 GiB / 25e6 distinct = 128.8
-            [hc_name, 'mpiwc', '1', 'default (limit 11.8 GiB/rank)', '34', '3.75', '0.25',
+            [hc_name, 'mpiwc', '1', 'default (limit 11.8 GiB/rank)', '34', '3.75', '0.25', '',
              '3072', '129', '0', '0 / 0'],
             # 2^28 / 12 s, 30e6 / 12 s, 300 MiB / 25e6 = 12.6, 2 / 12
-            [hc_name, 'mpiwc', '1', '--memory-limit=256M', '22', '2.50', '0.17', '300', '13',
+            [hc_name, 'mpiwc', '1', '--memory-limit=256M', '22', '2.50', '0.17', '', '300', '13',
              '40', '3200 / 3200'],
-            [hc_name, '`sort\\|uniq -c`', '', '', '13', '', '0.10', '8', '', '', ''],
-            [huge_name, '`LC_ALL=C wc -w`', '', '', '215', '', '1.00', '2', '', '', ''],
+            [hc_name, '`sort\\|uniq -c`', '', '', '13', '', '0.10', '', '8', '', '', ''],
+            [huge_name, '`LC_ALL=C wc -w`', '', '', '215', '', '1.00', '', '2', '', '', ''],
             # 2^32 / 400 s = 10.7 MB/s, 450e6 / 400 s, 12 GiB / 140e6 = 92.0
-            [huge_name, 'mpiwc', '1', 'default (limit 11.8 GiB/rank)', '11', '1.12', '0.05',
+            [huge_name, 'mpiwc', '1', 'default (limit 11.8 GiB/rank)', '11', '1.12', '0.05', '',
              '12288', '92', '0', '0 / 0'],
             # 2^32 / 300 s = 14.3, 450e6 / 300 s, 7 GiB / (140e6 / 2) = 107.4, 12 runs,
             # 9000 MB written and read
-            [huge_name, 'mpiwc', '2', 'default (limit 5.9 GiB/rank)', '14', '1.50', '0.07',
+            [huge_name, 'mpiwc', '2', 'default (limit 5.9 GiB/rank)', '14', '1.50', '0.07', '',
              '7168', '107', '12', '9000 / 9000']]
         ok(big == want, 'vocabularies bigger than memory: every highcard and huge row, '
            'worked out by hand', '\n#   '.join(map(str, big)))
@@ -265,7 +273,7 @@ def main():
         p, md = render(performance, old, old_meta, os.path.join(docs, 'OLD.md'))
         big = big_rows(md)
         ok(p.returncode == 0 and big[:3] == [
-            ['corpus', 'program', 'np', 'options', 'MB/s', '× wc -w', 'peak RSS/rank MiB'],
+            ['corpus', 'program', 'np', 'options', 'MB/s', '× wc -w (C)', 'peak RSS/rank MiB'],
             ['highcard 256 MiB, 25.0M distinct', '`LC_ALL=C wc -w`', '', '', '134', '1.00', '2'],
             ['highcard 256 MiB, 25.0M distinct', 'mpiwc', '1', 'default', '34', '0.25',
              '3072']],
@@ -273,7 +281,8 @@ def main():
            (p.stderr, big))
         bv = section(md, 'Vocabularies bigger than memory')
         ok('Not measured in this run (its results.csv predates these columns): M words/s, '
-           'bytes per distinct word, spill runs, spilled MB written / read.' in bv
+           '× wc -w (C.UTF-8), bytes per distinct word, spill runs, spilled MB written / read.'
+           in bv
            and 'Tables of the highcard option sets compared: ' + NOT + '.' in bv
            and 'The huge corpus (`HUGE=1`): ' + NOT + '.' in bv,
            'an older results.csv: the missing columns, the identity check and the huge corpus '

@@ -2,12 +2,13 @@
 """bench/summarize.py's arithmetic on made-up runs: medians, MB/s, the ratio to
 wc -w from the same corpus, strong and weak speedup and efficiency, peak RSS,
 phase and step medians and map_wait_max_s from the --report files, a table.md
-whose rows all have nine cells (a `|` in a program name escaped), and the
+whose rows all have ten cells (a `|` in a program name escaped), and the
 phase bars of plots.gp, whose map is split into read, tokenize and the rest.
 The fields appended for spilling (issue 20): words/s, peak RSS bytes per
 distinct word a rank holds, the spill counters summed over ranks, the longest
 merge of a rank, the memory limit; empty where a report lacks them; the old
-columns keep their order.
+columns keep their order. Then (issue 23) the ratio to `LC_ALL=C.UTF-8 wc -w`
+beside the one to `LC_ALL=C wc -w`, empty where the run did not measure it.
 
 usage: summarize.py SUMMARIZE_PY
 
@@ -100,13 +101,14 @@ OLD_HEADER = ['corpus', 'bytes', 'files', 'program', 'ranks', 'options', 'runs',
               'exchange_s', 'merge_s', 'gather_s', 'sort_s', 'write_s', 'map_wait_max_s', 'words',
               'distinct']
 NEW_FIELDS = ['words_s', 'rss_per_distinct', 'spill_runs', 'spill_written', 'spill_read',
-              'spill_merge_s', 'memory_limit']
+              'spill_merge_s', 'memory_limit', 'vs_wc_utf8']
 
 
 def main():
     summarize = sys.argv[1]
     B = 10**9
     wc = [(2.0, 1500, 0, 0), (2.4, 1600, 0, 0), (1.8, 1400, 0, 0)]
+    wc_utf8 = [(3.0, 1500, 0, 0), (2.8, 1600, 0, 0), (3.3, 1400, 0, 0)]
     # np 1 and 2 in memory: the spill counters reported, all 0; limit 4 GiB per rank
     nospill1 = {'spill_runs': [0], 'spill_written': [0], 'spill_read': [0],
                 'spill_merge_us': [0], 'memory_limit': [4 << 30]}
@@ -132,6 +134,7 @@ def main():
     space1 = [(0.8, 30000, 0.7, 0), (0.9, 31000, 0.8, 0), (0.85, 30500, 0.75, 0)]
     sort = [(9.0, 8000, 0, 0)]
     runs = [('text', B, 'wc -w', 1, 'default', wc),
+            ('text', B, 'wc -w C.UTF-8', 1, 'default', wc_utf8),
             ('text', B, 'mpiwc', 1, 'default', np1),
             ('text', B, 'mpiwc', 2, 'default', np2),
             ('text', B, 'mpiwc', 1, '--split=space', space1),
@@ -151,6 +154,10 @@ def main():
         ok(close(r1.get('vs_wc'), t_wc / t1) and close(r2.get('vs_wc'), t_wc / t2)
            and close(rs.get('vs_wc'), t_wc / median(walls(space1))),
            'x wc -w = wc -w median / this median, every option set', (r1, r2, rs))
+        t_wcu = median(walls(wc_utf8))
+        ok(close(r1.get('vs_wc_utf8'), t_wcu / t1) and close(r2.get('vs_wc_utf8'), t_wcu / t2)
+           and close(rs.get('vs_wc_utf8'), t_wcu / median(walls(space1))),
+           'x wc -w C.UTF-8 = its median / this median, every option set', (r1, r2, rs))
         ok(close(r2.get('speedup'), t1 / t2) and close(r2.get('efficiency'), t1 / t2 / 2)
            and close(r1.get('speedup'), 1.0),
            'strong speedup np 2 = median np 1 / median np 2, efficiency / 2', r2)
@@ -211,8 +218,8 @@ def main():
            and w.get('spill_runs') == '',
            'a report without spill counters, and wc -w (no report), leave them empty', (rs, w))
         cells = [len(line.replace('\\|', '').split('|')[1:-1]) for line in table]
-        ok(len(table) == 2 + len(runs) and all(n == 9 for n in cells),
-           'table.md: a header, a rule and one row of nine cells per configuration', table)
+        ok(len(table) == 2 + len(runs) and all(n == 10 for n in cells),
+           'table.md: a header, a rule and one row of ten cells per configuration', table)
 
         # Weak scaling: np 2 reads twice the bytes; speedup = 2 * t(np 1) / t(np 2).
         weak_runs = [('text', B, 'wc -w', 1, 'default', wc),
@@ -222,6 +229,9 @@ def main():
         w2 = rows.get(('text', 2 * B, 'mpiwc', 2, 'default'), {})
         ok(close(w2.get('speedup'), 2 * t1 / t2) and close(w2.get('efficiency'), t1 / t2),
            'weak speedup np 2 = 2 * median np 1 / median np 2', w2)
+        w1 = rows.get(('text', B, 'mpiwc', 1, 'default'), {})
+        ok(close(w1.get('vs_wc'), t_wc / t1) and w1.get('vs_wc_utf8') == '',
+           'no C.UTF-8 wc -w in the run: its ratio is empty', w1)
     print('1..%d' % N)
     return 1 if FAILED else 0
 
