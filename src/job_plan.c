@@ -222,8 +222,10 @@ static bool walk_units(const struct mpiwc_plan_unit *units, size_t nunits,
     size_t ocap = 0;
     *out = NULL;
     *olen = 0;
+    struct mpiwc_prober prober;
+    mpiwc_prober_init(&prober);
     if (rank == 0) {
-        bool ok = mpiwc_plan_walk_unit(&units[0], filter, &walked[0], &probes[0]) == 0;
+        bool ok = mpiwc_plan_walk_unit(&units[0], filter, &prober, &walked[0], &probes[0]) == 0;
         seen[0] = true;
         uint64_t next = nunits < (size_t)nranks ? nunits : (size_t)nranks;
         int told = 0, asking = ASKS * ((int)next - 1); /* the ranks that started with a unit */
@@ -231,7 +233,8 @@ static bool walk_units(const struct mpiwc_plan_unit *units, size_t nunits,
             told += hand_out_units(&next, nunits, false, comm);
             if (next < nunits) {
                 size_t u = (size_t)next++;
-                ok = ok && mpiwc_plan_walk_unit(&units[u], filter, &walked[u], &probes[u]) == 0;
+                ok = ok &&
+                     mpiwc_plan_walk_unit(&units[u], filter, &prober, &walked[u], &probes[u]) == 0;
                 seen[u] = true;
             } else if (told < asking) {
                 told += hand_out_units(&next, nunits, true, comm);
@@ -239,10 +242,13 @@ static bool walk_units(const struct mpiwc_plan_unit *units, size_t nunits,
                 break;
             }
         }
+        mpiwc_prober_free(&prober);
         return ok;
     }
-    if ((size_t)rank >= nunits)
+    if ((size_t)rank >= nunits) {
+        mpiwc_prober_free(&prober);
         return true;
+    }
     /* Request k: receive into got[k] (req[2k]), send the ask (req[2k + 1]). Answers come in
      * order, and once one says none is left, so do the later ones. */
     uint64_t u = (uint64_t)rank, ask = 0, got[ASKS];
@@ -254,7 +260,7 @@ static bool walk_units(const struct mpiwc_plan_unit *units, size_t nunits,
     for (int k = 0; u != NO_UNIT; k = (k + 1) % ASKS) {
         struct mpiwc_plan w;
         struct mpiwc_plan_probe *pr = NULL;
-        int rc = mpiwc_plan_walk_unit(&units[u], filter, &w, &pr);
+        int rc = mpiwc_plan_walk_unit(&units[u], filter, &prober, &w, &pr);
         pack_walked(out, &ocap, olen, u, rc, &w, pr);
         if (rc == 0)
             mpiwc_plan_free(&w);
@@ -267,6 +273,7 @@ static bool walk_units(const struct mpiwc_plan_unit *units, size_t nunits,
         }
     }
     MPI_Waitall(2 * ASKS, req, MPI_STATUSES_IGNORE); /* the others' answers: none left */
+    mpiwc_prober_free(&prober);
     return true;
 }
 

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "mpiwc/codec.h"
@@ -23,9 +22,9 @@ struct file_list {
     size_t n, cap;
     size_t skipped;
     char *first_skipped;
-    unsigned cut;               /* directories this deep are left as units (0: none) */
-    struct mpiwc_plan_cut *out; /* where they go */
-    bool probing;               /* each walked file probed as found, into probes[i] */
+    unsigned cut;                /* directories this deep are left as units (0: none) */
+    struct mpiwc_plan_cut *out;  /* where they go */
+    struct mpiwc_prober *prober; /* not NULL: each walked file probed, into probes[i] */
     struct mpiwc_plan_probe *probes;
     size_t probes_cap;
 };
@@ -49,7 +48,7 @@ static void list_push(struct file_list *l, char *path, uint64_t size, enum mpiwc
     l->v[l->n].codec = (uint8_t)codec;
     l->v[l->n].weight = weight;
     l->v[l->n].to_eof = 0;
-    if (l->probing) {
+    if (l->prober) {
         l->probes = mpiwc_grow(l->probes, &l->probes_cap, l->n + 1, sizeof *l->probes);
         memset(&l->probes[l->n], 0, sizeof *l->probes); /* not done yet */
     }
@@ -68,80 +67,22 @@ static char *join(const char *dir, const char *name)
     return p;
 }
 
-/*
- * Does fd's st_size say nothing of its length? On procfs most files report
- * 0 and on sysfs every attribute reports a page, whatever they hold.
- */
-static bool pseudo_file(int fd)
-{
-    struct statfs sfs;
-    return fstatfs(fd, &sfs) == 0 && (sfs.f_type == 0x9fa0 /* PROC_SUPER_MAGIC */ ||
-                                      sfs.f_type == 0x62656572 /* SYSFS_MAGIC */);
-}
-
-/*
- * Open a file (it must be readable), take its size, and look at its first
- * bytes (and a gzip file's last 4) for its codec and estimated text size.
- * One open, fstat, one or two preads and a close: the whole cost of a file.
- * path is relative to the directory dfd (AT_FDCWD: to the working directory).
- */
-static void probe_one(int dfd, const char *path, struct mpiwc_plan_probe *r)
-{
-    memset(r, 0, sizeof *r);
-    r->done = 1;
-    int fd = openat(dfd, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-    if (fd < 0) {
-        r->error = errno;
-        return;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        r->error = errno;
-        close(fd);
-        return;
-    }
-    r->regular = S_ISREG(st.st_mode);
-    r->dev = (uint64_t)st.st_dev;
-    r->ino = (uint64_t)st.st_ino;
-    r->size = r->weight = (uint64_t)st.st_size;
-    r->codec = MPIWC_CODEC_NONE;
-    if (r->regular) {
-        uint8_t head[MPIWC_CODEC_HEAD], tail[4];
-        ssize_t k = pread(fd, head, sizeof head, 0);
-        if (k < 0) {
-            r->error = errno;
-            close(fd);
-            return;
-        }
-        /*
-         * A size of 0 is not always the truth (/proc): one read tells. Nor is
-         * a page on sysfs; fstatfs is asked only then, not of every file.
-         */
-        if ((r->size == 0 && k > 0) ||
-            (r->size == (uint64_t)sysconf(_SC_PAGESIZE) && pseudo_file(fd))) {
-            r->to_eof = 1;
-            r->weight = MPIWC_PLAN_EOF_WEIGHT;
-        }
-        enum mpiwc_codec codec = mpiwc_codec_detect(head, (size_t)k);
-        bool have_tail = false;
-        if (codec == MPIWC_CODEC_GZIP && r->size >= 18)
-            have_tail = pread(fd, tail, sizeof tail, (off_t)(r->size - 4)) == (ssize_t)sizeof tail;
-        if (codec != MPIWC_CODEC_NONE)
-            r->weight =
-                mpiwc_codec_estimate(codec, r->size, head, (size_t)k, have_tail ? tail : NULL);
-        r->codec = (uint8_t)codec;
-    }
-    close(fd);
-}
-
 void mpiwc_plan_probe(char *const *paths, size_t n, struct mpiwc_plan_probe *out)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(paths[i], "-") == 0)
-            out[i] = (struct mpiwc_plan_probe){.done = 1}; /* standard input: nothing to see */
-        else
-            probe_one(AT_FDCWD, paths[i], &out[i]);
+    struct mpiwc_prober prober;
+    mpiwc_prober_init(&prober);
+    for (size_t i = 0; i < n;) {
+        if (strcmp(paths[i], "-") == 0) {
+            out[i++] = (struct mpiwc_plan_probe){.done = 1}; /* standard input: nothing to see */
+            continue;
+        }
+        size_t j = i + 1; /* paths[i..j): no "-" */
+        while (j < n && strcmp(paths[j], "-") != 0)
+            j++;
+        mpiwc_prober_run(&prober, AT_FDCWD, (const char *const *)(paths + i), j - i, out + i);
+        i = j;
     }
+    mpiwc_prober_free(&prober);
 }
 
 /* A file's identity, and where it stands in the list (for drop_duplicates). */
@@ -251,10 +192,15 @@ static void probe_walked(struct file_list *l, const char *dir, const size_t *at,
         return;
     size_t len = strlen(dir), skip = len + (dir[len - 1] != '/'); /* join()'s prefix */
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    for (size_t i = 0; i < n; i++) {
-        const char *path = l->v[at[i]].path;
-        probe_one(dfd >= 0 ? dfd : AT_FDCWD, dfd >= 0 ? path + skip : path, &l->probes[at[i]]);
-    }
+    const char **names = mpiwc_xmalloc(mpiwc_mul_size(n, sizeof *names));
+    struct mpiwc_plan_probe *got = mpiwc_xmalloc(mpiwc_mul_size(n, sizeof *got));
+    for (size_t i = 0; i < n; i++)
+        names[i] = l->v[at[i]].path + (dfd >= 0 ? skip : 0);
+    mpiwc_prober_run(l->prober, dfd >= 0 ? dfd : AT_FDCWD, names, n, got);
+    for (size_t i = 0; i < n; i++)
+        l->probes[at[i]] = got[i];
+    free(got);
+    free(names);
     if (dfd >= 0)
         close(dfd);
 }
@@ -327,7 +273,7 @@ static int walk(struct file_list *l, const char *dir, const char *rel, unsigned 
                    !matches(filter->include, filter->ninclude, name, relpath)) {
             free(path);
         } else if (type == DT_REG || (stat(path, &st) == 0 && S_ISREG(st.st_mode))) {
-            if (l->probing) {
+            if (l->prober) {
                 mine = mpiwc_grow(mine, &mine_cap, nmine + 1, sizeof *mine);
                 mine[nmine++] = l->n;
             }
@@ -484,16 +430,17 @@ int mpiwc_plan_list_cut(struct mpiwc_plan *plan, char *const *paths, size_t npat
 }
 
 int mpiwc_plan_walk_unit(const struct mpiwc_plan_unit *unit, const struct mpiwc_plan_filter *filter,
-                         struct mpiwc_plan *out, struct mpiwc_plan_probe **probes)
+                         struct mpiwc_prober *prober, struct mpiwc_plan *out,
+                         struct mpiwc_plan_probe **probes)
 {
-    struct file_list l = {.probing = probes != NULL};
+    struct file_list l = {.prober = prober};
     char err[MPIWC_ERRLEN];
     memset(out, 0, sizeof *out);
     if (walk(&l, unit->path, unit->rel, 1, filter, err, sizeof err) != 0) {
         list_free(&l);
         return -1;
     }
-    if (probes) {
+    if (prober) {
         *probes = l.probes;
         l.probes = NULL;
     }

@@ -26,6 +26,7 @@ PACKAGES=(
     liblzma-dev     # xz
     libzstd-dev     # zstd
     zstd            # the zstd command: test fixtures and the reference counter
+    liburing-dev    # io_uring: many input files probed in batches (src/probe.c)
     # The cluster tests (tests/cluster) and slurm/scaling.sh. The Debian
     # services stay down: they need /etc/slurm/slurm.conf, which is never
     # written; the tests start their own daemons with a private config.

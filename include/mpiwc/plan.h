@@ -38,6 +38,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "mpiwc/probe.h"
+
 /* Size of the standard-input pseudo file: unknown until read. */
 #define MPIWC_PLAN_STREAM UINT64_MAX
 
@@ -123,19 +125,6 @@ int mpiwc_plan_expand_filtered(struct mpiwc_plan *plan, char *const *paths, size
 int mpiwc_plan_list(struct mpiwc_plan *plan, char *const *paths, size_t npaths,
                     const struct mpiwc_plan_filter *filter, char *err, size_t errlen);
 
-/* What opening one candidate found (a fixed-size record: it travels as bytes). */
-struct mpiwc_plan_probe {
-    uint64_t size;   /* st_size */
-    uint64_t weight; /* planned text bytes (mpiwc_codec_estimate for a compressed file) */
-    uint64_t dev;    /* st_dev and st_ino: is an output target one of the inputs? */
-    uint64_t ino;
-    int32_t error;   /* errno of a failed open, fstat or pread; 0 when it worked */
-    uint8_t codec;   /* enum mpiwc_codec, from the first bytes */
-    uint8_t regular; /* still a regular file when opened */
-    uint8_t to_eof;  /* st_size 0 yet the first read returned bytes, or a sysfs page */
-    uint8_t done;    /* 1 once probed; 0: not yet (a record of mpiwc_plan_splice) */
-};
-
 /*
  * The walk spread over the ranks (the job does it with several ranks). Rank 0
  * lists the paths as mpiwc_plan_list does, except that the directories at
@@ -171,13 +160,14 @@ int mpiwc_plan_list_cut(struct mpiwc_plan *plan, char *const *paths, size_t npat
 
 /*
  * Local (any rank). The files under unit into out->files (and skipped); 0 or
- * -1. With probes (not NULL), each file is also probed as the walk finds it,
- * opened by its name in its directory (cheaper than by its whole path, and
- * no second pass): *probes gets out->nfiles records (caller frees), as
+ * -1. With a prober (not NULL), each directory's files are also probed as the
+ * walk lists them, opened by their names in it (cheaper than by whole paths,
+ * and no second pass): *probes gets out->nfiles records (caller frees), as
  * mpiwc_plan_probe would give them.
  */
 int mpiwc_plan_walk_unit(const struct mpiwc_plan_unit *unit, const struct mpiwc_plan_filter *filter,
-                         struct mpiwc_plan *out, struct mpiwc_plan_probe **probes);
+                         struct mpiwc_prober *prober, struct mpiwc_plan *out,
+                         struct mpiwc_plan_probe **probes);
 
 /*
  * Local (rank 0). Put walked[u]'s files (taken: walked[u] is emptied of
@@ -193,7 +183,10 @@ int mpiwc_plan_splice(struct mpiwc_plan *plan, const struct mpiwc_plan_cut *cut,
 
 void mpiwc_plan_cut_free(struct mpiwc_plan_cut *cut);
 
-/* Local (any rank). Open each of paths[0..n) and fill out[i]; "-" gives zeroes (done). */
+/*
+ * Local (any rank). Probe each of paths[0..n) (probe.h) into out[i]; "-"
+ * gives zeroes (done).
+ */
 void mpiwc_plan_probe(char *const *paths, size_t n, struct mpiwc_plan_probe *out);
 
 /*

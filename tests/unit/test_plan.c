@@ -613,10 +613,14 @@ static int cut_and_splice(char **paths, size_t npaths, size_t want, struct mpiwc
     struct mpiwc_plan_probe **probes = calloc(cut.nunits + 1, sizeof *probes);
     assert_non_null(walked);
     assert_non_null(probes);
+    struct mpiwc_prober prober;
+    mpiwc_prober_init(&prober);
     int rc = 0;
     for (size_t u = cut.nunits; u-- > 0;)
-        if (mpiwc_plan_walk_unit(&cut.units[u], NULL, &walked[u], res ? &probes[u] : NULL) != 0)
+        if (mpiwc_plan_walk_unit(&cut.units[u], NULL, res ? &prober : NULL, &walked[u],
+                                 &probes[u]) != 0)
             rc = -1;
+    mpiwc_prober_free(&prober);
     if (rc == 0)
         rc = mpiwc_plan_splice(p, &cut, walked, probes, res);
     for (size_t u = 0; u < cut.nunits; u++) {
