@@ -98,6 +98,8 @@ struct mpiwc_plan {
     char *first_duplicate; /* owned: the first of them, or NULL; not packed */
     size_t walk_units;     /* directories the ranks walked for rank 0 (the walk spread over
                               them; 0: rank 0 walked alone); not packed */
+    char *paths;           /* owned, from mpiwc_plan_unpack: every path's bytes, which
+                              files[i].path point into (NULL: each path owned alone) */
 };
 
 /*
