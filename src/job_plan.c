@@ -207,9 +207,9 @@ static int hand_out_units(uint64_t *next, size_t nunits, bool block, MPI_Comm co
  * walks faster walks more: rank r starts with unit r and asks rank 0 for
  * more, ASKS requests ahead (rank 0 walks too and answers between its own
  * units, so one request ahead would often wait for a whole unit of rank 0's),
- * until it is told that none is left. Rank 0's units land in walked[u] and probes[u] (and seen[u]
- * is set); the others' are packed into *out (*olen bytes) for the gather. Returns false when one of
- * rank 0's walks failed.
+ * until it is told that none is left. Rank 0's units land in walked[u] and
+ * probes[u] (and seen[u] is set); the others' are packed into *out (*olen
+ * bytes) for the gather. Returns false when one of rank 0's walks failed.
  */
 static bool walk_units(const struct mpiwc_plan_unit *units, size_t nunits,
                        const struct mpiwc_plan_filter *filter, struct mpiwc_plan *walked,
@@ -280,11 +280,12 @@ static bool walk_units(const struct mpiwc_plan_unit *units, size_t nunits,
 /*
  * Collective. The listing of paths (rank 0's; go: rank 0 lists at all) with
  * the directory walk spread over the ranks: rank 0 lists down to where the
- * directories are many (mpiwc_plan_list_cut), the units are broadcast, rank
- * the units are shared out as the ranks walk (walk_units), each rank probing
- * the files as it finds them, and rank 0 gathers and splices them. *res (rank 0; NULL when nothing
- * was probed) gets a probe record per listed file, done for the walked units'. Whatever fails, rank
- * 0 lists again alone (mpiwc_plan_list), which finds the error a whole walk meets first. Returns
+ * directories are many (mpiwc_plan_list_cut), the units are broadcast and
+ * shared out as the ranks walk (walk_units), each rank probing the files as
+ * it finds them, and rank 0 gathers and splices them. *res (rank 0; NULL
+ * when nothing was probed) gets a probe record per listed file, done for the
+ * walked units' files. Whatever fails, rank 0 lists again alone
+ * (mpiwc_plan_list), which finds the error a whole walk meets first. Returns
  * rank 0's verdict on rank 0.
  */
 static int list_spread(struct mpiwc_plan *plan, char *const *paths, size_t npaths,

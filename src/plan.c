@@ -94,8 +94,8 @@ struct file_id {
 /*
  * Keep the first of plan->files that share ids[i] (the device and inode of
  * files[ids[i].at], n of them, in list order); drop the others, counted in
- * plan->duplicates. One pass over a hash set of the identities seen (a
- * million paths: 30 ms, where sorting them took 100).
+ * plan->duplicates. One pass over a hash set of the identities seen, where
+ * a sort of a million of them cost rank 0 about 20 ms more.
  */
 static void drop_duplicates(struct mpiwc_plan *plan, const struct file_id *ids, size_t n)
 {
