@@ -89,29 +89,8 @@ static int dry_run(const struct mpiwc_options *opts, MPI_Comm comm, FILE *out, F
     return failed ? MPIWC_EXIT_FAILURE : MPIWC_EXIT_OK;
 }
 
-/* Everything one run holds between its phases, on every rank. */
-struct job {
-    const struct mpiwc_options *opts;
-    MPI_Comm comm;
-    int rank, nranks;
-    FILE *out, *err;
-    struct mpiwc_report rep;
-    struct mpiwc_plan plan;
-    struct shared_files sf;
-    struct ckpt ck;
-    bool progress_on; /* rank 0 shows the progress line; every rank takes part in its rounds */
-    struct mpiwc_progress progress;
-    struct mpiwc_table local, owned;
-    size_t budget;              /* this rank's bytes for its tables; 0: no limit */
-    struct mpiwc_spill spill;   /* the owned words (one rank: the local ones) past the budget */
-    struct mpiwc_topology topo; /* hosts, and the node shuffle's routes */
-    struct mpiwc_shuffle_stats sh;
-    struct rounds rounds;
-    uint64_t all_bytes; /* every rank's input bytes, summed by the map's last round */
-};
-
-static void job_init(struct job *j, const struct mpiwc_options *opts, MPI_Comm comm, FILE *out,
-                     FILE *err)
+void mpiwc_job_init(struct job *j, const struct mpiwc_options *opts, MPI_Comm comm, FILE *out,
+                    FILE *err)
 {
     memset(j, 0, sizeof *j);
     j->opts = opts;
@@ -123,6 +102,7 @@ static void job_init(struct job *j, const struct mpiwc_options *opts, MPI_Comm c
     MPI_Get_processor_name(host, &hostlen);
     mpiwc_set_origin(j->rank, host); /* a rank's errors name it, whoever calls mpiwc_run */
     j->out = out;
+    j->output = opts->output;
     j->err = err;
     j->ck.dir = opts->checkpoint_dir;
     mpiwc_report_init(&j->rep);
@@ -131,8 +111,7 @@ static void job_init(struct job *j, const struct mpiwc_options *opts, MPI_Comm c
     mpiwc_topology_init(&j->topo, comm, opts->shuffle, opts->ranks_per_host);
 }
 
-/* Frees what is left, whichever phase the run stopped after. */
-static void job_free(struct job *j)
+void mpiwc_job_free(struct job *j)
 {
     mpiwc_progress_end(&j->progress);
     mpiwc_job_free_shared(&j->sf);
@@ -284,13 +263,13 @@ static int shuffle_phase(struct job *j)
  * Collective. Gather and write the table, or each rank its part file: each
  * rank's words in order, from its table or merged from what it spilled.
  */
-static int output_phase(struct job *j)
+int mpiwc_job_output(struct job *j)
 {
     const struct mpiwc_options *opts = j->opts;
     mpiwc_progress_update(&j->progress, "output", j->all_bytes, MPI_Wtime(), true);
     mpiwc_report_start(&j->rep, MPIWC_PHASE_OUTPUT);
     struct mpiwc_output_request req = {
-        .path = opts->output,
+        .path = j->output,
         .stream = j->out,
         .sort = opts->sort,
         .format = opts->format,
@@ -339,7 +318,7 @@ static int output_phase(struct job *j)
 
 /* Collective. --stats and --report; then the checkpoints, of no more use once the output
  * is in place. */
-static int report_phase(struct job *j)
+int mpiwc_job_report(struct job *j)
 {
     if (mpiwc_report_finish(&j->rep, j->opts, j->progress_on, j->comm, j->out, j->err) != 0)
         return MPIWC_EXIT_FAILURE;
@@ -348,21 +327,27 @@ static int report_phase(struct job *j)
     return MPIWC_EXIT_OK;
 }
 
+int mpiwc_job_count(struct job *j)
+{
+    int status = plan_phase(j);
+    if (status == MPIWC_EXIT_OK)
+        status = map_phase(j);
+    if (status == MPIWC_EXIT_OK)
+        status = shuffle_phase(j);
+    return status;
+}
+
 int mpiwc_run(const struct mpiwc_options *opts, MPI_Comm comm, FILE *out, FILE *err)
 {
     if (opts->dry_run)
         return dry_run(opts, comm, out, err);
     struct job j;
-    job_init(&j, opts, comm, out, err);
-    int status = plan_phase(&j);
+    mpiwc_job_init(&j, opts, comm, out, err);
+    int status = mpiwc_job_count(&j);
     if (status == MPIWC_EXIT_OK)
-        status = map_phase(&j);
+        status = mpiwc_job_output(&j);
     if (status == MPIWC_EXIT_OK)
-        status = shuffle_phase(&j);
-    if (status == MPIWC_EXIT_OK)
-        status = output_phase(&j);
-    if (status == MPIWC_EXIT_OK)
-        status = report_phase(&j);
-    job_free(&j);
+        status = mpiwc_job_report(&j);
+    mpiwc_job_free(&j);
     return status;
 }

@@ -47,3 +47,17 @@ int mpiwc_job_agree_why(const char *why, MPI_Comm comm, FILE *err)
         mpiwc_say(err, "", msg);
     return -1;
 }
+
+/* Collective. Every rank gets the first failing rank's msg (a failed rank's is not empty). */
+int mpiwc_job_agree_msg(char *msg, size_t len, MPI_Comm comm)
+{
+    int rank, nranks, first, any;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &nranks);
+    first = msg[0] ? rank : nranks;
+    MPI_Allreduce(&first, &any, 1, MPI_INT, MPI_MIN, comm);
+    if (any == nranks)
+        return 0;
+    MPI_Bcast(msg, (int)len, MPI_CHAR, any, comm);
+    return -1;
+}

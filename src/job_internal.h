@@ -1,7 +1,8 @@
 /*
  * job's private parts, shared by the files of the job layer, one file per
  * stage of the pipeline:
- *   job.c       mpiwc_run(): the phases in order;
+ *   job.c       mpiwc_run(): the phases in order, as steps that the
+ *               library (api.c) takes too;
  *   job_agree.c what every phase uses to stay in step: agreement and a
  *               broadcast of bytes (a rank's own error goes through util.h's
  *               mpiwc_say_rank());
@@ -33,6 +34,7 @@
 #include "mpiwc/shuffle.h"
 #include "mpiwc/spill.h"
 #include "mpiwc/table.h"
+#include "mpiwc/topology.h"
 #include "mpiwc/util.h"
 
 /*
@@ -106,6 +108,13 @@ int mpiwc_job_agree(int failed, MPI_Comm comm);
  */
 int mpiwc_job_agree_why(const char *why, MPI_Comm comm, FILE *err);
 
+/*
+ * Collective. Every rank learns whether any rank failed (its msg[0..len), the
+ * same len on every rank, is not empty) and gets the first failing rank's
+ * msg in its own. Returns 0, or -1 on every rank.
+ */
+int mpiwc_job_agree_msg(char *msg, size_t len, MPI_Comm comm);
+
 /* Collective. Broadcast a byte buffer of any length from rank 0, in pieces below INT_MAX. */
 void mpiwc_job_bcast_bytes(uint8_t *buf, uint64_t len, MPI_Comm comm);
 
@@ -154,6 +163,45 @@ int mpiwc_job_ckpt_write(struct ckpt *ck, const struct mpiwc_plan *plan, const s
 
 /* Local. Remove dir's generations older than below (UINT64_MAX: every one). */
 void mpiwc_job_ckpt_remove_older(const char *dir, uint64_t below);
+
+/* job.c */
+
+/* Everything one run holds between its phases, on every rank. */
+struct job {
+    const struct mpiwc_options *opts;
+    MPI_Comm comm;
+    int rank, nranks;
+    FILE *out, *err;
+    const char *output; /* the table's file, NULL: out (rank 0); opts->output, or the library's */
+    struct mpiwc_report rep;
+    struct mpiwc_plan plan;
+    struct shared_files sf;
+    struct ckpt ck;
+    bool progress_on; /* rank 0 shows the progress line; every rank takes part in its rounds */
+    struct mpiwc_progress progress;
+    struct mpiwc_table local, owned;
+    size_t budget;              /* this rank's bytes for its tables; 0: no limit */
+    struct mpiwc_spill spill;   /* the owned words (one rank: the local ones) past the budget */
+    struct mpiwc_topology topo; /* hosts, and the node shuffle's routes */
+    struct mpiwc_shuffle_stats sh;
+    struct rounds rounds;
+    uint64_t all_bytes; /* every rank's input bytes, summed by the map's last round */
+};
+
+/*
+ * The steps of a run, which mpiwc_run() and the library (api.c) take in this
+ * order: init; count (plan, map, shuffle: every rank then holds its owned
+ * words in owned and spill); output (gathers and writes the table, and
+ * frees the owned words) or the library's own reading of them; report;
+ * free (whatever step the run stopped after). Each collective step returns
+ * an exit status, the same on every rank.
+ */
+void mpiwc_job_init(struct job *j, const struct mpiwc_options *opts, MPI_Comm comm, FILE *out,
+                    FILE *err);
+int mpiwc_job_count(struct job *j);
+int mpiwc_job_output(struct job *j);
+int mpiwc_job_report(struct job *j);
+void mpiwc_job_free(struct job *j);
 
 /* job_memory.c */
 

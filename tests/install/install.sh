@@ -22,13 +22,21 @@ check() { # check DESCRIPTION COMMAND...
     fi
 }
 failed=0
-echo "1..9"
+echo "1..10"
 meson install -C "$build" --destdir "$dest" --no-rebuild --quiet >/dev/null
 prefix=$(meson introspect "$build" --buildoptions |
     "${PYTHON3:-python3}" -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="prefix"))')
+libdir=$(meson introspect "$build" --buildoptions |
+    "${PYTHON3:-python3}" -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="libdir"))')
+case $libdir in /*) ;; *) libdir=$prefix/$libdir ;; esac
 root=$dest$prefix
+# The program finds libmpiwc in the prefix (its run path); under DESTDIR the
+# library is not there yet, so point the loader at the copy under DESTDIR.
+export LD_LIBRARY_PATH=$dest$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 check "mpiwc is installed and runs" test -x "$root/bin/mpiwc"
 check "mpiwc-gen is installed" test -x "$root/bin/mpiwc-gen"
+check "the installed mpiwc looks for libmpiwc in the prefix's libdir" \
+    sh -c "readelf -d '$root/bin/mpiwc' | grep -E 'R(UN)?PATH' | grep -qF '[$libdir]'"
 check "the mpiwc-gen man page is installed" test -s "$root/share/man/man1/mpiwc-gen.1"
 check "mpiwc --version names the program" sh -c "'$root/bin/mpiwc' --version | grep -q '^mpiwc '"
 check "the man page is installed" test -s "$root/share/man/man1/mpiwc.1"
@@ -43,7 +51,7 @@ text=$dest/in.txt
 printf 'The cat and THE dog\nthe end\n' >"$text"
 root_flags=()
 [ "$(id -u)" -ne 0 ] || root_flags=(--allow-run-as-root)
-got=$(timeout 60 mpirun -q "${root_flags[@]}" --oversubscribe -np 2 "$root/bin/mpiwc" "$text")
+got=$(timeout 60 mpirun -q "${root_flags[@]}" --oversubscribe -x LD_LIBRARY_PATH -np 2 "$root/bin/mpiwc" "$text")
 want=$("${PYTHON3:-python3}" "$(dirname "$0")/../reference.py" "$text")
 check "the installed mpiwc at np 2 matches the reference" test "$got" = "$want"
 exit "$failed"

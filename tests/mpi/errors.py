@@ -83,6 +83,19 @@ def mpirun(np, as_nobody=False):
     return cmd
 
 
+def copy_program(mpiwc, tmp):
+    """A copy of the program that the user nobody may run, with the library it
+    loads from beside it (its run path is its own directory, in the build)."""
+    binary = os.path.join(tmp, 'mpiwc')
+    shutil.copy(mpiwc, binary)
+    os.chmod(binary, 0o755)
+    lib = os.path.join(os.path.dirname(mpiwc), 'libmpiwc.so.0')
+    if os.path.exists(lib):
+        shutil.copy(lib, os.path.join(tmp, 'libmpiwc.so.0'))
+        os.chmod(os.path.join(tmp, 'libmpiwc.so.0'), 0o755)
+    return binary
+
+
 def nobody_blocked(tmp, binary, good, secret, outdir):
     """Why user nobody cannot run the unreadable-file case, or None: it must
     enter tmp (its working directory), find timeout and mpirun on PATH, run
@@ -399,9 +412,7 @@ def run(tap, mpiwc, tmp):
         if os.getuid() != 0:
             check('unreadable file', np, [good, secret], 1, [(secret,)], True)
         elif shutil.which('setpriv'):
-            binary = os.path.join(tmp, 'mpiwc')
-            shutil.copy(mpiwc, binary)
-            os.chmod(binary, 0o755)
+            binary = copy_program(mpiwc, tmp)
             why = nobody_blocked(tmp, binary, good, secret, outdir)
             if why:
                 tap.skip('np=%d unreadable file (as nobody)' % np, why)
@@ -418,9 +429,7 @@ def run(tap, mpiwc, tmp):
             check('read-only --output-dir', np, ['--output-dir=' + ro_dir, good], 1,
                   [(ro_dir,), ('Permission denied',)], False)
         elif shutil.which('setpriv'):
-            binary = os.path.join(tmp, 'mpiwc')
-            shutil.copy(mpiwc, binary)
-            os.chmod(binary, 0o755)
+            binary = copy_program(mpiwc, tmp)
             why = nobody_blocked(tmp, binary, good, secret, outdir)
             if why:
                 tap.skip('np=%d read-only --output-dir (as nobody)' % np, why)
