@@ -20,6 +20,8 @@ PACKAGES=(
     python3         # MPI test runner and reference counter
     libicu-dev      # Unicode words: categories, folding, normalization, UAX #29
     python3-icu     # the reference counter's UAX #29 segmentation
+    python3-mpi4py  # the Python package (python/mpiwc): communicators from Python
+    python3-pandas  # the Python package's count_frame()
     # Compressed input (src/codec.c), detected by magic bytes.
     zlib1g-dev      # gzip
     libbz2-dev      # bzip2
