@@ -11,6 +11,8 @@
 #   2. LAUNCHER=mpirun, MPIWC, OUTPUT and MPIWC_ARGS set
 #   3. and 4. a missing input path, with each launcher: the job must end
 #      FAILED with ExitCode 1 and mpiwc's error line in its log
+#   5. a Python program (docs/examples/wordcount.py) with the mpiwc package
+#      installed into a DESTDIR, under srun --mpi=pmix
 # Each job is polled with scontrol; the output of 1 and 2 must be identical to
 # a plain mpirun run's. Exit 0 passed, 1 failed, 77 skipped (not root; never
 # under CI=true). Work directory: ${TMPDIR:-/tmp}/mpiwc-cluster/slurm-single
@@ -102,4 +104,20 @@ for launcher in srun mpirun; do
     n=$((n + 1))
 done
 
-log "PASS (ran): single-node Slurm, sbatch slurm/mpiwc.sbatch via srun --mpi=pmix and mpirun = plain mpirun; a missing input ends FAILED with mpiwc's error"
+# ------------------------------------------------------------------ 5. Python
+log "job 5: docs/examples/wordcount.py with the installed mpiwc package, srun --mpi=pmix"
+run meson install -C "$(dirname "$MPIWC")" --destdir "$WORK/inst" --no-rebuild --quiet >/dev/null
+pkg=$(find "$WORK/inst" -path '*/mpiwc/__init__.py' | head -1)
+[ -n "$pkg" ] || die "job 5: meson install put no mpiwc package in $WORK/inst"
+cat >"$WORK/submit/python.sbatch" <<EOF
+#!/bin/bash
+srun --mpi=pmix /usr/bin/python3 $REPO/docs/examples/wordcount.py samples/ >$WORK/out/python.tsv
+EOF
+job=$(submit PYTHONPATH="$(dirname "$(dirname "$pkg")")" -- \
+    --ntasks=2 --time=2 --output="$WORK/out/job-%j.log" "$WORK/submit/python.sbatch")
+wait_job "$job"
+expect_job COMPLETED 0:0 "$WORK/out/job-$job.log"
+(cd "$WORK/submit" && reference_run "$WORK/ref-space.tsv" --split=space --case=keep --sort=word samples/)
+cmp "$WORK/ref-space.tsv" "$WORK/out/python.tsv" || die "job 5: the Python program's table differs from mpiwc's"
+
+log "PASS (ran): single-node Slurm, sbatch slurm/mpiwc.sbatch via srun --mpi=pmix and mpirun = plain mpirun; a missing input ends FAILED with mpiwc's error; a Python program with the mpiwc package under srun"

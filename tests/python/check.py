@@ -1,9 +1,11 @@
 """The Python package under mpirun: run by python.sh as
 mpirun -np N python3 check.py TEXT WANT WANT_SPACE_WORD_TOP7 MISSING
+(and as a plain python3 without mpirun: CHECK_LAUNCH names that launch)
 
 Prints TAP lines (without the plan) on rank 0. Every check is collective:
 each rank computes its verdict and rank 0 reports them together.
 """
+import os
 import sys
 
 from mpi4py import MPI
@@ -36,7 +38,8 @@ def check(name, ok, why=''):
     oks = comm.gather((bool(ok), why), root=0)
     if rank == 0:
         bad = [r for r, (o, _) in enumerate(oks) if not o]
-        print('%s %d - np %d: %s' % ('not ok' if bad else 'ok', n, size, name))
+        launch = os.environ.get('CHECK_LAUNCH', 'np %d' % size)
+        print('%s %d - %s: %s' % ('not ok' if bad else 'ok', n, launch, name))
         for r in bad:
             print('# rank %d: %s' % (r, oks[r][1]))
 

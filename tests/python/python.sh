@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Python package as installed: meson install into a DESTDIR, import mpiwc
 # from there (never from the source tree), and run check.py under mpirun at
-# np 1, 2 and 3 against tests/reference.py; then `python3 -m mpiwc`.
+# np 1, 2 and 3 and as a plain python3 (one rank, no mpirun) against
+# tests/reference.py; then `python3 -m mpiwc`.
 #
 #   python.sh BUILD_DIR
 #
@@ -62,9 +63,15 @@ mpi() { # mpi NP ARGS...
     shift
     (cd / && timeout 180 mpirun -q "${root_flags[@]}" --oversubscribe -x PYTHONPATH -np "$np" "$@")
 }
-for np in 1 2 3; do
+alone() { # alone IGNORED ARGS...: without mpirun, as a program started on its own
+    shift
+    (cd / && CHECK_LAUNCH=alone timeout 180 "$@")
+}
+for np in 1 2 3 alone; do
+    launch=(mpi "$np")
+    [ "$np" != alone ] || launch=(alone -)
     # check.py prints its own TAP lines; renumber them into this plan.
-    if ! mpi "$np" "$py" "$here/check.py" "$text" "$dest/want.tsv" "$dest/want-some.tsv" \
+    if ! "${launch[@]}" "$py" "$here/check.py" "$text" "$dest/want.tsv" "$dest/want-some.tsv" \
         "$dest/missing.txt" >"$dest/np$np.tap" 2>"$dest/np$np.err"; then
         n=$((n + 1))
         echo "not ok $n - np $np: check.py ran to the end"
