@@ -147,6 +147,15 @@ def _rows(paths, comm, gather, root, options):
         lib.mpiwc_opts_free(opts)
 
 
+def _with(options, split, top):
+    """The options with split and top. The default split is the command's and
+    is not passed on: compat="hadoop" fixes the split, and refuses one given."""
+    options = dict(options, top=top)
+    if split != "unicode":
+        options["split"] = split
+    return options
+
+
 def count(paths, comm=None, split="unicode", top=None, gather=True, root=0, **options):
     """Count the words of paths (files, directories, "-" for standard input)
     over comm (mpi4py, default MPI.COMM_WORLD). Collective.
@@ -157,7 +166,7 @@ def count(paths, comm=None, split="unicode", top=None, gather=True, root=0, **op
     word is owned by one rank). top=N keeps the first N. Raises MpiwcError on
     every rank when the count fails.
     """
-    rows = _rows(paths, comm, gather, root, dict(options, split=split, top=top))
+    rows = _rows(paths, comm, gather, root, _with(options, split, top))
     return None if rows is None else dict(rows)
 
 
@@ -165,7 +174,7 @@ def count_frame(paths, comm=None, split="unicode", top=None, gather=True, root=0
     """As count(), as a pandas DataFrame with columns word and count, in the
     command's order (None on the ranks that get no words). Needs pandas."""
     import pandas
-    rows = _rows(paths, comm, gather, root, dict(options, split=split, top=top))
+    rows = _rows(paths, comm, gather, root, _with(options, split, top))
     if rows is None:
         return None
     return pandas.DataFrame(rows, columns=["word", "count"])

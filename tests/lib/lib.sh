@@ -10,7 +10,7 @@
 # SANITIZE: the build's b_sanitize; the client is built with it too.
 set -euo pipefail
 
-build=$1
+build=$(cd "$1" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 py=${PYTHON3:-python3}
 ref=$here/../reference.py

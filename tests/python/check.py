@@ -1,5 +1,5 @@
 """The Python package under mpirun: run by python.sh as
-mpirun -np N python3 check.py TEXT WANT WANT_SPACE_WORD_TOP7 MISSING
+mpirun -np N python3 check.py TEXT WANT WANT_SPACE_WORD_TOP7 WANT_HADOOP MISSING
 (and as a plain python3 without mpirun: CHECK_LAUNCH names that launch)
 
 Prints TAP lines (without the plan) on rank 0. Every check is collective:
@@ -14,7 +14,7 @@ import mpiwc
 
 comm = MPI.COMM_WORLD
 rank, size = comm.Get_rank(), comm.Get_size()
-text, want_path, want_some_path, missing = sys.argv[1:5]
+text, want_path, want_some_path, want_hadoop_path, missing = sys.argv[1:6]
 
 
 def read_tsv(path):
@@ -28,6 +28,7 @@ def read_tsv(path):
 
 want = read_tsv(want_path)
 want_some = read_tsv(want_some_path)
+want_hadoop = read_tsv(want_hadoop_path)
 n = 0
 
 
@@ -52,6 +53,10 @@ check('count() gives the root the reference table as a dict, in its order',
 some = mpiwc.count(text, split='space', sort='word', top=7)
 check('count(split="space", sort="word", top=7) as the reference',
       (list(some.items()) == want_some) if rank == 0 else some is None, repr(some))
+
+hadoop = mpiwc.count(text, compat='hadoop')
+check('count(compat="hadoop") as the reference (the default split is not passed on)',
+      (list(hadoop.items()) == want_hadoop) if rank == 0 else hadoop is None, repr(hadoop))
 
 last = mpiwc.count([text], comm=comm, root=size - 1, top=3)
 check('root=size-1 gets the first 3 rows, the other ranks None',

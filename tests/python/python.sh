@@ -12,7 +12,7 @@
 # skipped (tests/lib covers the library under the sanitizers).
 set -euo pipefail
 
-build=$1
+build=$(cd "$1" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 py=${PYTHON3:-python3}
 ref=$here/../reference.py
@@ -55,6 +55,7 @@ cp -r "$here/../../samples" "$text/samples"
 printf 'Straße STRASSE naïve Naïve ΑΒΓ αβγ 42 4.2 x_y don'"'"'t\nthe The THE end. 日本語 end\n' >"$text/mixed.txt"
 "$py" "$ref" "$text" >"$dest/want.tsv"
 "$py" "$ref" --split=space --sort=word --top=7 "$text" >"$dest/want-some.tsv"
+"$py" "$ref" --compat=hadoop "$text" >"$dest/want-hadoop.tsv"
 
 root_flags=()
 [ "$(id -u)" -ne 0 ] || root_flags=(--allow-run-as-root)
@@ -72,7 +73,7 @@ for np in 1 2 3 alone; do
     [ "$np" != alone ] || launch=(alone -)
     # check.py prints its own TAP lines; renumber them into this plan.
     if ! "${launch[@]}" "$py" "$here/check.py" "$text" "$dest/want.tsv" "$dest/want-some.tsv" \
-        "$dest/missing.txt" >"$dest/np$np.tap" 2>"$dest/np$np.err"; then
+        "$dest/want-hadoop.tsv" "$dest/missing.txt" >"$dest/np$np.tap" 2>"$dest/np$np.err"; then
         n=$((n + 1))
         echo "not ok $n - np $np: check.py ran to the end"
         sed 's/^/# /' "$dest/np$np.err" | head -20
