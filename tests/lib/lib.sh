@@ -16,18 +16,9 @@ py=${PYTHON3:-python3}
 ref=$here/../reference.py
 dest=$(mktemp -d)
 trap 'rm -rf "$dest"' EXIT
-n=0
-failed=0
-check() { # check DESCRIPTION COMMAND...
-    n=$((n + 1))
-    if "${@:2}" >"$dest/check.log" 2>&1; then
-        echo "ok $n - $1"
-    else
-        echo "not ok $n - $1"
-        sed 's/^/# /' "$dest/check.log" | head -20
-        failed=1
-    fi
-}
+TAP_LOG=$dest/check.log
+# shellcheck source=tests/tap.sh
+source "$here/../tap.sh"
 option() { # option NAME: a meson option's value
     meson introspect "$build" --buildoptions |
         "$py" -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]==sys.argv[1]))' "$1"
@@ -108,5 +99,4 @@ check "a bad value is refused where it is set, with the command's message" \
     errors 2 "^2	mpiwc: invalid value 'bogus' for '--split'" split=bogus -- "$text"
 check "an option of the command only is refused" \
     errors 1 "^2	mpiwc: option '--output' is the command's" output=x -- "$text"
-echo "1..$n"
-exit "$failed"
+tap_end

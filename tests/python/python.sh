@@ -33,21 +33,12 @@ trap 'rm -rf "$dest"' EXIT
 meson install -C "$build" --destdir "$dest/root" --no-rebuild --quiet >/dev/null
 init=$(find "$dest/root" -path '*/mpiwc/__init__.py' | head -1)
 export PYTHONPATH=$(dirname "$(dirname "$init")")
-n=0
-failed=0
-ok() { # ok DESCRIPTION COMMAND...
-    n=$((n + 1))
-    if "${@:2}" >"$dest/check.log" 2>&1; then
-        echo "ok $n - $1"
-    else
-        echo "not ok $n - $1"
-        sed 's/^/# /' "$dest/check.log" | head -20
-        failed=1
-    fi
-}
-ok "mpiwc is imported from the installed prefix" \
+TAP_LOG=$dest/check.log
+# shellcheck source=tests/tap.sh
+source "$here/../tap.sh"
+check "mpiwc is imported from the installed prefix" \
     sh -c "cd / && '$py' -c 'import mpiwc, sys; sys.exit(not mpiwc.__file__.startswith(\"$dest/root/\"))'"
-ok "mpiwc.version() is the library's" sh -c "cd / && test \"\$('$py' -c 'import mpiwc; print(mpiwc.version())')\" = \"\$('$build/mpiwc' --version | head -1 | cut -d' ' -f2)\""
+check "mpiwc.version() is the library's" sh -c "cd / && test \"\$('$py' -c 'import mpiwc; print(mpiwc.version())')\" = \"\$('$build/mpiwc' --version | head -1 | cut -d' ' -f2)\""
 
 text=$dest/text
 mkdir -p "$text"
@@ -98,7 +89,6 @@ module_bad_option() {
     mpi 1 "$py" -m mpiwc --split=bogus "$text" 2>"$dest/bad.err" || rc=$?
     test "$rc" = 2 && grep -q "invalid value 'bogus' for '--split'" "$dest/bad.err"
 }
-ok "python3 -m mpiwc at np 2 writes the reference's table" module_table
-ok "python3 -m mpiwc with a bad option exits 2 with the command's message" module_bad_option
-echo "1..$n"
-exit "$failed"
+check "python3 -m mpiwc at np 2 writes the reference's table" module_table
+check "python3 -m mpiwc with a bad option exits 2 with the command's message" module_bad_option
+tap_end
