@@ -51,8 +51,7 @@ struct mpiwc_result {
     uint8_t *bytes; /* owned: what rows[] borrow */
 };
 
-/* Options that only the command has: what it reads its paths from, where it writes, what it prints.
- */
+/* Options that only the command has: its inputs' lists, its targets, what it prints. */
 static const char *const command_only[] = {"output",
                                            "output-dir",
                                            "files-from",
@@ -178,13 +177,8 @@ int mpiwc_opts_set(mpiwc_opts *o, const char *name, const char *value)
             return MPIWC_BAD_OPTION;
         }
     size_t len = 2 + strlen(name) + (value ? 1 + strlen(value) : 0) + 1;
-    char *arg = malloc(len);
-    if (!arg ||
-        (o->n == o->cap && !(o->args = mpiwc_grow(o->args, &o->cap, o->n + 1, sizeof *o->args)))) {
-        free(arg);
-        snprintf(o->err, sizeof o->err, "mpiwc: out of memory");
-        return MPIWC_BAD_OPTION;
-    }
+    char *arg = mpiwc_xmalloc(len);
+    o->args = mpiwc_grow(o->args, &o->cap, o->n + 1, sizeof *o->args);
     snprintf(arg, len, value ? "--%s=%s" : "--%s", name, value ? value : "");
     o->args[o->n++] = arg;
     /* Check it now, with the options set before it. */

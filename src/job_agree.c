@@ -27,22 +27,18 @@ void mpiwc_job_bcast_bytes(uint8_t *buf, uint64_t len, MPI_Comm comm)
 /* Collective. As mpiwc_job_agree(); rank 0 prints the first failing rank's reason. */
 int mpiwc_job_agree_why(const char *why, MPI_Comm comm, FILE *err)
 {
-    int rank, nranks, first, any;
+    int rank;
     MPI_Comm_rank(comm, &rank);
-    MPI_Comm_size(comm, &nranks);
     char msg[MPIWC_ERRLEN] = "";
-    first = why ? rank : nranks;
     if (why) {
         char host[MPI_MAX_PROCESSOR_NAME] = "?";
         int hostlen;
         MPI_Get_processor_name(host, &hostlen);
-        /* In the form of a rank's own error (mpiwc_say_rank). */
+        /* In the form of a rank's own error (mpiwc_say_rank); never empty. */
         snprintf(msg, sizeof msg, "[rank %d on %s] %s", rank, host, why);
     }
-    MPI_Allreduce(&first, &any, 1, MPI_INT, MPI_MIN, comm);
-    if (any == nranks)
+    if (mpiwc_job_agree_msg(msg, sizeof msg, comm) == 0)
         return 0;
-    MPI_Bcast(msg, sizeof msg, MPI_CHAR, any, comm);
     if (rank == 0)
         mpiwc_say(err, "", msg);
     return -1;
