@@ -97,14 +97,15 @@ static inline u128 load_key(const uint8_t *p, size_t len)
     return v & ((((u128)1) << (8 * len)) - 1);
 }
 
-/* Count the short key (lo, hi) of n <= MPIWC_INLINE_KEY bytes, queued behind a prefetch. */
-static inline void ngram_count_short(struct mpiwc_counter *c, uint64_t lo, uint64_t hi, size_t n)
+/* Count the short key (lo, hi) of n <= MPIWC_INLINE_KEY bytes, queued behind a prefetch or not. */
+static inline __attribute__((always_inline)) void
+ngram_count_short(struct mpiwc_counter *c, uint64_t lo, uint64_t hi, size_t n, bool queue)
 {
     uint64_t h = mpiwc_hash_key(lo, hi, n);
     if (n <= MPIWC_SMALL_KEY)
-        mpiwc_counter_count_small(c, h, lo | hi, true);
+        mpiwc_counter_count_small(c, h, lo | hi, queue);
     else
-        mpiwc_counter_count(c, h, lo, hi, true);
+        mpiwc_counter_count(c, h, lo, hi, queue);
 }
 
 /*
@@ -129,7 +130,7 @@ static void ngram_count(struct mpiwc_ngram *g, struct mpiwc_counter *c, unsigned
             acc |= load_key(e->p, e->len) << shift;
             shift += 8 * (unsigned)e->len;
         }
-        ngram_count_short(c, (uint64_t)acc, (uint64_t)(acc >> 64) | (uint64_t)n << 56, n);
+        ngram_count_short(c, (uint64_t)acc, (uint64_t)(acc >> 64) | (uint64_t)n << 56, n, true);
         return;
     }
     if (g->joined_cap < n)
@@ -146,13 +147,8 @@ static void ngram_count(struct mpiwc_ngram *g, struct mpiwc_counter *c, unsigned
     mpiwc_counter_load(c, c->t);
 }
 
-/*
- * The kept key key[0..len) (of piece tag) joins g's window: count with c the
- * n-gram of each length that it ends, when that n-gram's first key is the
- * stream's own (and, stitching, came from another piece than key).
- */
-static void ngram_push(struct mpiwc_ngram *g, struct mpiwc_counter *c, const uint8_t *key,
-                       size_t len, uint64_t tag)
+/* The kept key key[0..len) (of piece tag) joins g's window, uncounted: returns its slot. */
+static unsigned ngram_remember(struct mpiwc_ngram *g, const uint8_t *key, size_t len, uint64_t tag)
 {
     if (g->keys < g->max - 1)
         ngram_set(&g->head[g->keys], key, len, true, tag);
@@ -166,6 +162,18 @@ static void ngram_push(struct mpiwc_ngram *g, struct mpiwc_counter *c, const uin
     g->have++;
     if (g->ahead && g->wanted)
         g->wanted--;
+    return last;
+}
+
+/*
+ * The kept key key[0..len) (of piece tag) joins g's window: count with c the
+ * n-gram of each length that it ends, when that n-gram's first key is the
+ * stream's own (and, stitching, came from another piece than key).
+ */
+static void ngram_push(struct mpiwc_ngram *g, struct mpiwc_counter *c, const uint8_t *key,
+                       size_t len, uint64_t tag)
+{
+    unsigned last = ngram_remember(g, key, len, tag);
     size_t n = len; /* the n-gram's bytes, joined */
     for (unsigned m = 1; m <= g->max && m <= g->have; m++) {
         unsigned start = RING(last + MPIWC_NGRAM_MAX + 1 - m);
@@ -320,12 +328,107 @@ void mpiwc_words_run(struct mpiwc_words *w, const uint8_t *p, size_t n)
     ngram_done(w);
 }
 
+/*
+ * Bigrams on the fast path (--ngram=2 or 1:2, not reading ahead): the
+ * window's last key is kept here, zero padded, and each short ASCII word is
+ * joined to it by shifts, then hashed and counted, with no copy into the
+ * window and no loop over lengths. pair_sync() brings the window up to date
+ * before any other path reads or changes it.
+ */
+struct pair {
+    u128 last, before; /* the window's last two keys */
+    size_t last_len, before_len;
+    uint64_t keys; /* kept since the window was synced */
+    bool ok;       /* last is a short key after the stream's head */
+};
+
+/* Start from g's window. */
+static void pair_load(struct pair *pr, const struct mpiwc_ngram *g)
+{
+    pr->keys = 0;
+    pr->ok = false;
+    if (g->keys < g->max - 1 || g->have == 0)
+        return;
+    const struct mpiwc_ngram_key *k = &g->key[RING(g->first + g->have - 1)];
+    if (k->len > MPIWC_INLINE_KEY)
+        return;
+    pr->last = load_key(k->p, k->len); /* 16 bytes may be read: ngram_set */
+    pr->last_len = k->len;
+    pr->ok = true;
+}
+
+/*
+ * Bring g's window up to date. Of the keys kept since the last sync, the
+ * window holds the last two (max is 2) and counts the others.
+ */
+static void pair_sync(struct pair *pr, struct mpiwc_ngram *g)
+{
+    uint8_t key[16];
+    if (pr->keys >= 2) {
+        g->keys += pr->keys - 2;
+        memcpy(key, &pr->before, sizeof key);
+        ngram_remember(g, key, pr->before_len, 0);
+    }
+    if (pr->keys >= 1) {
+        memcpy(key, &pr->last, sizeof key);
+        ngram_remember(g, key, pr->last_len, 0);
+    }
+    pr->keys = 0;
+}
+
 /* A feed's scan state: a local of mpiwc_words_feed, kept in registers. */
 struct scan {
     struct mpiwc_words *w;
     struct mpiwc_counter c;
     uint64_t words;
+    struct pair pr;
 };
+
+/*
+ * The word cur, its n <= MPIWC_INLINE_KEY ASCII bytes zero padded, after the
+ * window's short last key: count it (--ngram=1:2) and the bigram it ends.
+ */
+static inline __attribute__((always_inline)) void pair_count(struct scan *s, u128 cur, size_t n,
+                                                             bool queue)
+{
+    struct pair *pr = &s->pr;
+    if (s->w->ngram.min == 1)
+        ngram_count_short(&s->c, (uint64_t)cur, (uint64_t)(cur >> 64) | (uint64_t)n << 56, n,
+                          queue);
+    size_t m = pr->last_len + 1 + n;
+    if (m <= MPIWC_INLINE_KEY) {
+        u128 key = pr->last | (u128)' ' << (8 * pr->last_len) | cur << (8 * (pr->last_len + 1));
+        ngram_count_short(&s->c, (uint64_t)key, (uint64_t)(key >> 64) | (uint64_t)m << 56, m,
+                          queue);
+    } else {
+        uint8_t joined[2 * 16];
+        memcpy(joined, &pr->last, 16);
+        joined[pr->last_len] = ' ';
+        memcpy(joined + pr->last_len + 1, &cur, 16);
+        mpiwc_table_add(s->w->table, joined, m, 1);
+        mpiwc_counter_load(&s->c, s->w->table);
+    }
+    pr->before = pr->last;
+    pr->before_len = pr->last_len;
+    pr->last = cur;
+    pr->last_len = n;
+    pr->keys++;
+    s->words++;
+}
+
+/* Any other run p[0..n) of the scanned bytes, with bigrams kept in s->pr: the window's path. */
+static void pair_slow(struct scan *s, const uint8_t *p, size_t n)
+{
+    struct mpiwc_words *w = s->w;
+    pair_sync(&s->pr, &w->ngram);
+    mpiwc_counter_load(w->count, w->table); /* s->c may have grown the table */
+    if (n <= MPIWC_INLINE_KEY && all_ascii(p, n))
+        ngram_key(w, p, n);
+    else
+        words_run(w, w->fed + (p - w->scan), n);
+    mpiwc_counter_load(&s->c, w->table);
+    pair_load(&s->pr, &w->ngram);
+}
 
 /*
  * A complete run p[0..n) of the scanned bytes (a padded copy on the fast
@@ -335,9 +438,20 @@ struct scan {
  * constants at each call site.
  */
 static inline __attribute__((always_inline)) void
-run_done(struct scan *s, const uint8_t *p, size_t n, bool fast, bool ascii, bool queue)
+run_done(struct scan *s, const uint8_t *p, size_t n, bool fast, bool ascii, bool queue, bool pairs)
 {
     struct mpiwc_words *w = s->w;
+    if (pairs) {
+        if (n <= MPIWC_INLINE_KEY && s->pr.ok) {
+            u128 cur = load_key(p, n);
+            if (ascii || !(((uint64_t)cur | (uint64_t)(cur >> 64)) & HIGH_BITS)) {
+                pair_count(s, cur, n, queue);
+                return;
+            }
+        }
+        pair_slow(s, p, n);
+        return;
+    }
     if (fast && w->count) { /* n-grams: a short ASCII word's key is its scanned bytes */
         if (n <= MPIWC_INLINE_KEY && (ascii || all_ascii(p, n)))
             ngram_key(w, p, n);
@@ -355,27 +469,37 @@ run_done(struct scan *s, const uint8_t *p, size_t n, bool fast, bool ascii, bool
 
 static inline void run_slow(void *ctx, const uint8_t *p, size_t n)
 {
-    run_done(ctx, p, n, false, false, false);
+    run_done(ctx, p, n, false, false, false, false);
 }
 
 static inline void run_fast(void *ctx, const uint8_t *p, size_t n)
 {
-    run_done(ctx, p, n, true, false, false);
+    run_done(ctx, p, n, true, false, false, false);
 }
 
 static inline void run_fast_queued(void *ctx, const uint8_t *p, size_t n)
 {
-    run_done(ctx, p, n, true, false, true);
+    run_done(ctx, p, n, true, false, true, false);
 }
 
 static inline void run_ascii(void *ctx, const uint8_t *p, size_t n)
 {
-    run_done(ctx, p, n, true, true, false);
+    run_done(ctx, p, n, true, true, false, false);
 }
 
 static inline void run_ascii_queued(void *ctx, const uint8_t *p, size_t n)
 {
-    run_done(ctx, p, n, true, true, true);
+    run_done(ctx, p, n, true, true, true, false);
+}
+
+static inline void run_pairs(void *ctx, const uint8_t *p, size_t n)
+{
+    run_done(ctx, p, n, true, false, false, true);
+}
+
+static inline void run_pairs_queued(void *ctx, const uint8_t *p, size_t n)
+{
+    run_done(ctx, p, n, true, false, true, true);
 }
 
 /*
@@ -426,8 +550,15 @@ static void feed(struct mpiwc_words *w, const uint8_t *buf, size_t len)
     const uint8_t *p = w->scan;
     mpiwc_classify_fn f = w->classify;
     bool queue = mpiwc_table_queues(w->table);
+    bool pairs = w->fast && w->count && w->ngram.max == 2 && !w->ngram.ahead;
+    if (pairs)
+        pair_load(&sc.pr, &w->ngram);
     if (!w->fast)
         open_at = mpiwc_boundary_scan_runs(p, len, i, f, w->is_word, run_slow, &sc);
+    else if (pairs && queue)
+        open_at = mpiwc_boundary_scan_runs(p, len, i, f, w->is_word, run_pairs_queued, &sc);
+    else if (pairs)
+        open_at = mpiwc_boundary_scan_runs(p, len, i, f, w->is_word, run_pairs, &sc);
     else if (ascii && queue)
         open_at = mpiwc_boundary_scan_runs(p, len, i, f, w->is_word, run_ascii_queued, &sc);
     else if (ascii)
@@ -438,6 +569,10 @@ static void feed(struct mpiwc_words *w, const uint8_t *buf, size_t len)
         open_at = mpiwc_boundary_scan_runs(p, len, i, f, w->is_word, run_fast, &sc);
     mpiwc_counter_flush(&sc.c);
     w->words += sc.words;
+    if (pairs) {
+        pair_sync(&sc.pr, &w->ngram);
+        mpiwc_counter_load(w->count, w->table); /* sc.c may have grown the table */
+    }
     if (open_at < len) {
         mpiwc_boundary_pending_append(&w->pending, buf + open_at, len - open_at);
         w->in_run = true;
