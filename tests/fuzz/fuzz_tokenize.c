@@ -6,8 +6,11 @@
  * Input layout:
  *   byte 0        configuration: bit 0 split (0 alnum, 1 space), bit 1 case
  *                 (0 fold, 1 keep), bits 2-3 SIMD cap (0 scalar, 1 avx2,
- *                 2 and 3 the best the CPU has), bits 4-6 number of cuts,
- *                 bit 7 n-grams: one more configuration byte follows
+ *                 2 and 3 the best the CPU has; 3 with alnum: the unicode
+ *                 split over the text with bit 7 of each byte cleared, an
+ *                 ASCII text whose unicode words are alnum's, so that the
+ *                 fast path's words and n-grams are tried), bits 4-6 number
+ *                 of cuts, bit 7 n-grams: one more configuration byte follows
  *   byte 1        (bit 7 only) bits 0-2 N - 1, bits 3-5 M - 1 (M at most
  *                 N), bits 6-7 the read-ahead chunk: 1, 6, 11 or 16 bytes
  *   next 2*cuts   little-endian u16 cut offsets into the text (taken modulo
@@ -86,6 +89,7 @@ static int off_cmp(const void *a, const void *b)
 /* What one input asks for. */
 struct config {
     bool space, keep;
+    bool unicode;       /* the unicode split (the text made ASCII) instead of alnum */
     bool ngrams;        /* bit 7: the word rules with ngram_min..ngram_max */
     unsigned min, max;  /* --ngram=min:max (1:1 without bit 7) */
     size_t ahead_chunk; /* bytes per read-ahead feed */
@@ -93,7 +97,9 @@ struct config {
 
 static void tok_init(struct mpiwc_tokenizer *tok, const struct config *c, struct mpiwc_table *t)
 {
-    enum mpiwc_split split = c->space ? MPIWC_SPLIT_SPACE : MPIWC_SPLIT_ALNUM;
+    enum mpiwc_split split = c->space     ? MPIWC_SPLIT_SPACE
+                             : c->unicode ? MPIWC_SPLIT_UNICODE
+                                          : MPIWC_SPLIT_ALNUM;
     enum mpiwc_case casing = c->keep ? MPIWC_CASE_KEEP : MPIWC_CASE_FOLD;
     if (!c->ngrams) {
         mpiwc_tokenizer_init(tok, split, casing, t);
@@ -271,6 +277,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cuts[ncuts] = size;
     qsort(cuts, ncuts + 1, sizeof cuts[0], off_cmp);
 
+    uint8_t *ascii = NULL;
+    c.unicode = simd == 3 && !c.space;
+    if (c.unicode) {
+        ascii = malloc(size ? size : 1);
+        CHECK(ascii);
+        for (size_t i = 0; i < size; i++)
+            ascii[i] = data[i] & 0x7f;
+        data = ascii;
+    }
     if (simd == 0)
         setenv("MPIWC_SIMD", "scalar", 1);
     else if (simd == 1)
@@ -337,5 +352,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(joined);
     free(words);
     free(text);
+    free(ascii);
     return 0;
 }

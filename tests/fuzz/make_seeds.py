@@ -50,6 +50,14 @@ def tokenize_seeds():
             cuts = [len(t) // 4, len(t) // 2 + 1, 3 * len(t) // 4 + 2]
             seeds.append(bytes([cfg | (len(cuts) << 4), (n - 1) | (m - 1) << 3 | k << 6]) +
                          b''.join(struct.pack('<H', c) for c in cuts) + t)
+    # the unicode split (SIMD cap 3 with alnum, the text made ASCII): the fast
+    # path's bigrams, joined in registers, either side of 7 and 15 bytes
+    for i, t in enumerate(texts + [b'abcdefg hijklmn abcdefgh ijklmno x abcdefghijklmno p qr s']):
+        for k, (m, n) in enumerate(((2, 2), (1, 2))):
+            cfg = 0x80 | 3 << 2
+            cuts = [len(t) // 3, 2 * len(t) // 3 + 1]
+            seeds.append(bytes([cfg | (len(cuts) << 4), (n - 1) | (m - 1) << 3 | (i % 4) << 6]) +
+                         b''.join(struct.pack('<H', c) for c in cuts) + t)
     return seeds
 
 
