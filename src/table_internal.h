@@ -184,8 +184,15 @@ static inline void mpiwc_counter_add1(struct mpiwc_counter *c, uint64_t h, uint6
             return;
         }
         if (e->hi == 0) {
-            mpiwc_table_insert_short(c->t, h, lo, hi);
-            mpiwc_counter_load(c, c->t);
+            struct mpiwc_table *t = c->t;
+            if (__builtin_expect(t->short_size >= t->short_grow_at, 0)) {
+                mpiwc_table_insert_short(t, h, lo, hi);
+                mpiwc_counter_load(c, t);
+                return;
+            }
+            *e = (struct mpiwc_short_entry){lo, hi, 1}; /* the probe ended here: no second walk */
+            t->short_size++;
+            t->size++;
             return;
         }
         i = (i + 1) & c->mask;
@@ -203,8 +210,16 @@ static inline void mpiwc_counter_add1_small(struct mpiwc_counter *c, uint64_t h,
             return;
         }
         if (e->key == 0) {
-            mpiwc_table_insert_small(c->t, h, k);
-            mpiwc_counter_load(c, c->t);
+            struct mpiwc_table *t = c->t;
+            if (__builtin_expect(t->small_size >= t->small_grow_at, 0)) {
+                mpiwc_table_insert_small(t, h, k);
+                mpiwc_counter_load(c, t);
+                return;
+            }
+            e->key = k;
+            e->count = 1;
+            t->small_size++;
+            t->size++;
             return;
         }
         at = (at + sizeof(struct mpiwc_small_entry)) & c->small_mask;
