@@ -105,6 +105,8 @@ static int advance_top(struct mpiwc_rows_merge *m, char *err, size_t errlen)
 static int merge_next(struct mpiwc_rows *r, struct mpiwc_word *w, char *err, size_t errlen)
 {
     struct mpiwc_rows_merge *m = (struct mpiwc_rows_merge *)r;
+    if (m->nin == 1) /* one rank's rows: nothing to merge or combine */
+        return mpiwc_rows_next(m->in[0], w, err, errlen);
     if (!m->started) { /* every stream's first row, then the heap */
         m->started = true;
         for (size_t s = 0; s < m->nin; s++) {
