@@ -509,17 +509,21 @@ static unsigned next_varying(uint32_t varies, unsigned d)
             return;                                                                                \
         }                                                                                          \
         size_t count[256] = {0}, at[256], end[256];                                                \
+        unsigned lo = 255, hi = 0; /* the digits seen: loops over buckets go from lo to hi */      \
         for (size_t i = 0; i < n; i++) {                                                           \
             struct sort_key k = KEY(&e[i], by_count);                                              \
-            count[key_digit(&k, d)]++;                                                             \
+            unsigned c = key_digit(&k, d);                                                         \
+            count[c]++;                                                                            \
+            lo = c < lo ? c : lo;                                                                  \
+            hi = c > hi ? c : hi;                                                                  \
         }                                                                                          \
         size_t sum = 0;                                                                            \
-        for (unsigned b = 0; b < 256; b++) {                                                       \
+        for (unsigned b = lo; b <= hi; b++) {                                                      \
             at[b] = sum;                                                                           \
             sum += count[b];                                                                       \
             end[b] = sum;                                                                          \
         }                                                                                          \
-        for (unsigned b = 0; b < 256; b++) {                                                       \
+        for (unsigned b = lo; b <= hi; b++) {                                                      \
             while (at[b] < end[b]) {                                                               \
                 TYPE x = e[at[b]];                                                                 \
                 struct sort_key k = KEY(&x, by_count);                                             \
@@ -535,7 +539,7 @@ static unsigned next_varying(uint32_t varies, unsigned d)
             }                                                                                      \
         }                                                                                          \
         size_t first = 0;                                                                          \
-        for (unsigned b = 0; b < 256; first += count[b++])                                         \
+        for (unsigned b = lo; b <= hi; first += count[b++])                                        \
             if (count[b] > 1)                                                                      \
                 radix_##NAME(e + first, count[b], d + 1, varies, by_count);                        \
     }                                                                                              \
