@@ -79,7 +79,7 @@ static size_t words_bytes(const struct mpiwc_table *t, const struct by_dest *g, 
  * on nearly every word, and the words come in the sender's slot order, so
  * nothing else hides that latency.
  */
-#define MERGE_BATCH 16
+#define MERGE_BATCH 64
 
 struct merge {
     struct mpiwc_table *owned;

@@ -120,9 +120,6 @@ static inline void mpiwc_table_add_small(struct mpiwc_table *t, uint64_t h, uint
 /* Insert the small key k with a count of 1, known to be absent. */
 void mpiwc_table_insert_small(struct mpiwc_table *t, uint64_t h, uint64_t k);
 
-/* Short slots from which on (2M, 48 MiB) a queued word's slot is fetched with the next line. */
-#define MPIWC_TABLE_FAR (UINT64_C(1) << 21)
-
 /* Past the caches (either array over 2 MiB): words are queued behind prefetches. */
 #define MPIWC_TABLE_QUEUE 64
 static inline bool mpiwc_table_queues(const struct mpiwc_table *t)
@@ -271,10 +268,7 @@ mpiwc_counter_count(struct mpiwc_counter *c, uint64_t h, uint64_t lo, uint64_t h
         return;
     }
     const uint8_t *slot = (const uint8_t *)&c->shorts[h & c->mask];
-    /* In an array past the last level cache a probe that reaches a second
-     * line (a slot across two, or the next slots) waits a whole miss: fetch it
-     * too. Smaller arrays gain nothing and lose a little. */
-    if (c->mask >= MPIWC_TABLE_FAR)
+    if (c->mask >= MPIWC_TABLE_FAR) /* (table.h) */
         __builtin_prefetch(slot + 2 * sizeof(struct mpiwc_short_entry) - 1);
     mpiwc_counter_enqueue(c, slot, h, lo, hi);
 }
