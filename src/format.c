@@ -43,13 +43,6 @@ struct sort_item {
     uint32_t len;
 };
 
-static uint64_t prefix_of(const struct mpiwc_word *w)
-{
-    uint64_t v = 0;
-    memcpy(&v, w->key, w->len < 8 ? w->len : 8);
-    return __builtin_bswap64(v); /* little-endian load: byte 0 becomes the top byte */
-}
-
 static inline bool item_before(const struct sort_item *a, const struct sort_item *b, bool by_count)
 {
     if (by_count && a->rank != b->rank)
@@ -97,7 +90,7 @@ static inline unsigned key_byte(uint64_t rank, uint64_t prefix, unsigned d)
 }
 
 /*
- * The words being sorted and, beside them, each one's prefix (prefix_of):
+ * The words being sorted and, beside them, each one's prefix (mpiwc_format_prefix):
  * the radix passes move both, so a pass reads no key through its pointer,
  * and the sort needs 8 bytes a word more, not a second array of items.
  */
@@ -196,7 +189,7 @@ void mpiwc_format_sort(struct mpiwc_word *words, size_t n, enum mpiwc_sort order
     uint64_t rank_or = 0, rank_and = UINT64_MAX, prefix_or = 0, prefix_and = UINT64_MAX;
     for (size_t i = 0; i < n; i++) {
         uint64_t rank = UINT64_MAX - words[i].count;
-        s.prefix[i] = prefix_of(&words[i]);
+        s.prefix[i] = mpiwc_format_prefix(&words[i]);
         rank_or |= rank;
         rank_and &= rank;
         prefix_or |= s.prefix[i];

@@ -39,28 +39,11 @@ void mpiwc_rows_array_init(struct mpiwc_rows_array *a, const struct mpiwc_word *
     *a = (struct mpiwc_rows_array){{array_next}, w, n, 0};
 }
 
-/* The first 8 bytes of a key as a big-endian number (zero padded): ordered as memcmp. */
-static uint64_t prefix_of(const struct mpiwc_word *w)
-{
-    uint64_t v = 0;
-    memcpy(&v, w->key, w->len < 8 ? w->len : 8);
-    return __builtin_bswap64(v);
-}
-
-/*
- * Does stream a's current row come first? Equal rows: the lower stream
- * first. The count, then the prefixes, decide nearly every comparison
- * without a call to memcmp: merging 15 runs of 9.4M distinct words spent
- * 10% of its time there.
- */
+/* Does stream a's current row come first? Equal rows: the lower stream first. */
 static bool before(const struct mpiwc_rows_merge *m, size_t a, size_t b)
 {
-    const struct mpiwc_word *x = &m->cur[a], *y = &m->cur[b];
-    if (m->order == MPIWC_SORT_COUNT && x->count != y->count)
-        return x->count > y->count;
-    if (m->prefix[a] != m->prefix[b])
-        return m->prefix[a] < m->prefix[b];
-    int c = mpiwc_format_compare(x, y, MPIWC_SORT_WORD);
+    int c =
+        mpiwc_format_compare_prefixed(&m->cur[a], m->prefix[a], &m->cur[b], m->prefix[b], m->order);
     return c < 0 || (c == 0 && a < b);
 }
 
@@ -69,7 +52,7 @@ static int pull(struct mpiwc_rows_merge *m, size_t s, char *err, size_t errlen)
 {
     int rc = mpiwc_rows_next(m->in[s], &m->cur[s], err, errlen);
     if (rc > 0)
-        m->prefix[s] = prefix_of(&m->cur[s]);
+        m->prefix[s] = mpiwc_format_prefix(&m->cur[s]);
     return rc;
 }
 

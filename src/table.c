@@ -624,7 +624,7 @@ static void cursor_head(struct mpiwc_table_cursor *c, int a)
     const struct mpiwc_table *t = c->t;
     size_t i = c->next[a];
     struct mpiwc_word *w = &c->head[a];
-    uint64_t first8; /* the key's first 8 bytes, little-endian, zero padded */
+    uint64_t first8; /* the key's first 8 bytes, zero padded, as loaded (little-endian) */
     c->has[a] = false;
     if (a == 0) {
         if (i > t->small_mask || t->small[i].key == 0)
@@ -645,19 +645,15 @@ static void cursor_head(struct mpiwc_table_cursor *c, int a)
                                  t->slots[i].count};
         first8 = load64(w->key); /* a long key has 16 bytes and more */
     }
-    c->prefix[a] = __builtin_bswap64(first8) >> 8;
+    c->prefix[a] = __builtin_bswap64(first8); /* mpiwc_format_prefix(w), from the slot */
     c->has[a] = true;
 }
 
 /* Does array a's next word come before array b's? */
 static bool cursor_before(const struct mpiwc_table_cursor *c, int a, int b)
 {
-    const struct mpiwc_word *x = &c->head[a], *y = &c->head[b];
-    if (c->order == MPIWC_SORT_COUNT && x->count != y->count)
-        return x->count > y->count;
-    if (c->prefix[a] != c->prefix[b])
-        return c->prefix[a] < c->prefix[b];
-    return mpiwc_format_compare(x, y, c->order) < 0;
+    return mpiwc_format_compare_prefixed(&c->head[a], c->prefix[a], &c->head[b], c->prefix[b],
+                                         c->order) < 0;
 }
 
 /*

@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 enum mpiwc_sort { MPIWC_SORT_COUNT, MPIWC_SORT_WORD };
 enum mpiwc_format { MPIWC_FORMAT_TSV, MPIWC_FORMAT_CSV, MPIWC_FORMAT_JSON };
@@ -46,6 +47,32 @@ void mpiwc_format_sort(struct mpiwc_word *words, size_t n, enum mpiwc_sort order
 /* Local. Negative, zero or positive as a sorts before, with or after b. */
 int mpiwc_format_compare(const struct mpiwc_word *a, const struct mpiwc_word *b,
                          enum mpiwc_sort order);
+
+/* Local. The first 8 bytes of w's key, zero padded, as a big-endian number: ordered as
+ * memcmp orders those bytes. */
+static inline uint64_t mpiwc_format_prefix(const struct mpiwc_word *w)
+{
+    uint64_t v = 0;
+    memcpy(&v, w->key, w->len < 8 ? w->len : 8);
+    return __builtin_bswap64(v); /* a little-endian load: byte 0 becomes the top byte */
+}
+
+/*
+ * Local. mpiwc_format_compare() of a and b, given their prefixes
+ * (mpiwc_format_prefix): the count and the prefixes decide most comparisons,
+ * with no call of memcmp (merging 15 runs of 9.4M distinct words spent 10%
+ * of its time there).
+ */
+static inline int mpiwc_format_compare_prefixed(const struct mpiwc_word *a, uint64_t a_prefix,
+                                                const struct mpiwc_word *b, uint64_t b_prefix,
+                                                enum mpiwc_sort order)
+{
+    if (order == MPIWC_SORT_COUNT && a->count != b->count)
+        return a->count > b->count ? -1 : 1;
+    if (a_prefix != b_prefix)
+        return a_prefix < b_prefix ? -1 : 1;
+    return mpiwc_format_compare(a, b, MPIWC_SORT_WORD);
+}
 
 /* Local. Write rows in format: begin, mpiwc_format_row() for rows 0, 1, ... in order, end. */
 void mpiwc_format_begin(FILE *out, enum mpiwc_format format);

@@ -263,8 +263,8 @@ struct mpiwc_table_cursor {
     const struct mpiwc_table *t;
     enum mpiwc_sort order;
     size_t next[3]; /* per array: small, short, long */
-    /* Each array's next word, if has[a], and the first 7 bytes of its key as
-     * a big-endian number (zero padded), which decide most comparisons. */
+    /* Each array's next word, if has[a], and its prefix (mpiwc_format_prefix),
+     * which decides most comparisons. */
     bool started, has[3];
     struct mpiwc_word head[3];
     uint64_t prefix[3];
