@@ -319,9 +319,7 @@ void mpiwc_table_insert_short(struct mpiwc_table *t, uint64_t h, uint64_t lo, ui
     size_t i = h & t->short_mask;
     while (t->shorts[i].hi != 0)
         i = (i + 1) & t->short_mask;
-    t->shorts[i] = (struct mpiwc_short_entry){lo, hi, 1};
-    t->short_size++;
-    t->size++;
+    mpiwc_table_fill_short(t, &t->shorts[i], lo, hi, 1);
 }
 
 void mpiwc_table_insert_small(struct mpiwc_table *t, uint64_t h, uint64_t k)
@@ -331,10 +329,7 @@ void mpiwc_table_insert_small(struct mpiwc_table *t, uint64_t h, uint64_t k)
     size_t i = h & t->small_mask;
     while (t->small[i].key != 0)
         i = (i + 1) & t->small_mask;
-    t->small[i].key = k;
-    t->small[i].count = 1;
-    t->small_size++;
-    t->size++;
+    mpiwc_table_fill_small(t, &t->small[i], k, 1);
 }
 
 void mpiwc_table_add_hashed(struct mpiwc_table *t, uint64_t hash, const void *key, size_t len,

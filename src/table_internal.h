@@ -58,6 +58,25 @@ static inline bool mpiwc_entry_is(const struct mpiwc_short_entry *e, uint64_t lo
     return ((e->lo ^ lo) | (e->hi ^ hi)) == 0;
 }
 
+/* Store the short key (lo, hi), new to t, with count in t's empty short slot e. */
+static inline void mpiwc_table_fill_short(struct mpiwc_table *t, struct mpiwc_short_entry *e,
+                                          uint64_t lo, uint64_t hi, uint64_t count)
+{
+    *e = (struct mpiwc_short_entry){lo, hi, count};
+    t->short_size++;
+    t->size++;
+}
+
+/* Store the small key k, new to t, with count in t's empty small slot e. */
+static inline void mpiwc_table_fill_small(struct mpiwc_table *t, struct mpiwc_small_entry *e,
+                                          uint64_t k, uint64_t count)
+{
+    e->key = k;
+    e->count = count;
+    t->small_size++;
+    t->size++;
+}
+
 /* Add count to the short key (lo, hi) whose hash is h. */
 static inline void mpiwc_table_add_short(struct mpiwc_table *t, uint64_t h, uint64_t lo,
                                          uint64_t hi, uint64_t count)
@@ -77,16 +96,15 @@ static inline void mpiwc_table_add_short(struct mpiwc_table *t, uint64_t h, uint
         if (e->hi == 0) {
             if (count > 1) /* a merged count; a constant 1 on the tokenizers' path */
                 mpiwc_table_check_sum(0, count);
-            *e = (struct mpiwc_short_entry){lo, hi, count};
-            t->short_size++;
-            t->size++;
+            mpiwc_table_fill_short(t, e, lo, hi, count);
             return;
         }
         i = (i + 1) & t->short_mask;
     }
 }
 
-/* Insert the short key (lo, hi) with a count of 1, known to be absent. */
+/* Insert the short key (lo, hi) with a count of 1, known to be absent, once t has grown as
+ * it must: a counter's path when its probe found the key absent but t full. */
 void mpiwc_table_insert_short(struct mpiwc_table *t, uint64_t h, uint64_t lo, uint64_t hi);
 
 /* Add count to the small key k (len <= MPIWC_SMALL_KEY) whose hash is h. */
@@ -107,17 +125,14 @@ static inline void mpiwc_table_add_small(struct mpiwc_table *t, uint64_t h, uint
         if (e->key == 0) {
             if (count > 1)
                 mpiwc_table_check_sum(0, count);
-            e->key = k;
-            e->count = count;
-            t->small_size++;
-            t->size++;
+            mpiwc_table_fill_small(t, e, k, count);
             return;
         }
         i = (i + 1) & t->small_mask;
     }
 }
 
-/* Insert the small key k with a count of 1, known to be absent. */
+/* The same for the small key k. */
 void mpiwc_table_insert_small(struct mpiwc_table *t, uint64_t h, uint64_t k);
 
 /* Past the caches (either array over 2 MiB): words are queued behind prefetches. */
@@ -190,9 +205,7 @@ static inline void mpiwc_counter_add1(struct mpiwc_counter *c, uint64_t h, uint6
                 mpiwc_counter_load(c, t);
                 return;
             }
-            *e = (struct mpiwc_short_entry){lo, hi, 1}; /* the probe ended here: no second walk */
-            t->short_size++;
-            t->size++;
+            mpiwc_table_fill_short(t, e, lo, hi, 1); /* where the probe ended: no second walk */
             return;
         }
         i = (i + 1) & c->mask;
@@ -216,10 +229,7 @@ static inline void mpiwc_counter_add1_small(struct mpiwc_counter *c, uint64_t h,
                 mpiwc_counter_load(c, t);
                 return;
             }
-            e->key = k;
-            e->count = 1;
-            t->small_size++;
-            t->size++;
+            mpiwc_table_fill_small(t, e, k, 1);
             return;
         }
         at = (at + sizeof(struct mpiwc_small_entry)) & c->small_mask;
@@ -239,13 +249,10 @@ static inline void mpiwc_counter_flush(struct mpiwc_counter *c)
     c->queued = 0;
 }
 
-/* Queue a word behind a prefetch of its slot. */
-static inline __attribute__((always_inline)) void mpiwc_counter_enqueue(struct mpiwc_counter *c,
-                                                                        const uint8_t *slot,
-                                                                        uint64_t h, uint64_t lo,
-                                                                        uint64_t hi)
+/* Queue a word whose slot the caller has prefetched. */
+static inline __attribute__((always_inline)) void
+mpiwc_counter_enqueue(struct mpiwc_counter *c, uint64_t h, uint64_t lo, uint64_t hi)
 {
-    __builtin_prefetch(slot);
     c->queue[c->queued].lo = lo;
     c->queue[c->queued].hi = hi;
     c->queue[c->queued].hash = h;
@@ -267,21 +274,21 @@ mpiwc_counter_count(struct mpiwc_counter *c, uint64_t h, uint64_t lo, uint64_t h
         mpiwc_counter_add1(c, h, lo, hi);
         return;
     }
-    const uint8_t *slot = (const uint8_t *)&c->shorts[h & c->mask];
-    if (c->mask >= MPIWC_TABLE_FAR) /* (table.h) */
-        __builtin_prefetch(slot + 2 * sizeof(struct mpiwc_short_entry) - 1);
-    mpiwc_counter_enqueue(c, slot, h, lo, hi);
+    const struct mpiwc_short_entry *slot = &c->shorts[h & c->mask];
+    mpiwc_table_prefetch_short(slot, c->mask);
+    mpiwc_counter_enqueue(c, h, lo, hi);
 }
 
 /* The same for the small key k. */
 static inline __attribute__((always_inline)) void
 mpiwc_counter_count_small(struct mpiwc_counter *c, uint64_t h, uint64_t k, bool queue)
 {
-    if (!queue)
+    if (!queue) {
         mpiwc_counter_add1_small(c, h, k);
-    else
-        mpiwc_counter_enqueue(
-            c, c->small + ((h * sizeof(struct mpiwc_small_entry)) & c->small_mask), h, k, 0);
+        return;
+    }
+    __builtin_prefetch(c->small + ((h * sizeof(struct mpiwc_small_entry)) & c->small_mask));
+    mpiwc_counter_enqueue(c, h, k, 0);
 }
 
 /* ASCII A-Z to a-z in each byte of x, every other byte left as it is (SWAR). */

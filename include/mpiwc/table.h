@@ -100,7 +100,6 @@ struct mpiwc_table {
 /* Local. The fixed 64-bit hash of a word's bytes (after case folding). */
 uint64_t mpiwc_hash(const void *key, size_t len);
 
-/* Local. Start loading the slot where a key of len bytes with this hash is looked for first. */
 /*
  * Short slots from which on (2M, 48 MiB, past the last level cache) a word's
  * slot is prefetched with the line that ends the next slot: a probe that
@@ -109,16 +108,22 @@ uint64_t mpiwc_hash(const void *key, size_t len);
  */
 #define MPIWC_TABLE_FAR (UINT64_C(1) << 21)
 
+/* Local. Start loading short slot e of an array of short_mask + 1 slots. */
+static inline void mpiwc_table_prefetch_short(const struct mpiwc_short_entry *e, size_t short_mask)
+{
+    __builtin_prefetch(e);
+    if (short_mask >= MPIWC_TABLE_FAR)
+        __builtin_prefetch((const uint8_t *)e + 2 * sizeof *e - 1); /* the next slot's end */
+}
+
+/* Local. Start loading the slot where a key of len bytes with this hash is looked for first. */
 static inline void mpiwc_table_prefetch(const struct mpiwc_table *t, uint64_t hash, size_t len)
 {
     if (len <= MPIWC_SMALL_KEY)
         __builtin_prefetch(&t->small[hash & t->small_mask]);
-    else if (len <= MPIWC_INLINE_KEY) {
-        const struct mpiwc_short_entry *e = &t->shorts[hash & t->short_mask];
-        __builtin_prefetch(e);
-        if (t->short_mask >= MPIWC_TABLE_FAR)
-            __builtin_prefetch((const uint8_t *)e + 2 * sizeof *e - 1); /* the next slot's end */
-    } else
+    else if (len <= MPIWC_INLINE_KEY)
+        mpiwc_table_prefetch_short(&t->shorts[hash & t->short_mask], t->short_mask);
+    else
         __builtin_prefetch(&t->slots[hash & t->mask]);
 }
 
