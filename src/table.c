@@ -576,35 +576,52 @@ static int compare_long(const void *pa, const void *pb, void *arg)
     return (a->len > b->len) - (a->len < b->len);
 }
 
+/* compact_NAME(e, nslots): move e's words to its front, in order; returns how many. */
+#define DEFINE_COMPACT(NAME, TYPE, EMPTY)                                                          \
+    static size_t compact_##NAME(TYPE *e, size_t nslots)                                           \
+    {                                                                                              \
+        size_t n = 0;                                                                              \
+        for (size_t i = 0; i < nslots; i++)                                                        \
+            if (!EMPTY(&e[i])) {                                                                   \
+                if (i != n) {                                                                      \
+                    e[n] = e[i];                                                                   \
+                    memset(&e[i], 0, sizeof e[i]);                                                 \
+                }                                                                                  \
+                n++;                                                                               \
+            }                                                                                      \
+        return n;                                                                                  \
+    }
+
+#define LONG_EMPTY(e) ((e)->len == 0)
+DEFINE_COMPACT(small, struct mpiwc_small_entry, SMALL_EMPTY)
+DEFINE_COMPACT(short, struct mpiwc_short_entry, SHORT_EMPTY)
+DEFINE_COMPACT(long, struct mpiwc_entry, LONG_EMPTY)
+
+/* Each array's words at its front, in slot order; returns the small, short and long words. */
+static void compact(struct mpiwc_table *t, size_t n[3])
+{
+    n[0] = compact_small(t->small, t->small_mask + 1);
+    n[1] = compact_short(t->shorts, t->short_mask + 1);
+    n[2] = compact_long(t->slots, t->mask + 1);
+    t->sorted = true;
+    t->sorted_by_count = false;
+}
+
+void mpiwc_table_compact(struct mpiwc_table *t)
+{
+    size_t n[3];
+    compact(t, n);
+}
+
 void mpiwc_table_sort(struct mpiwc_table *t, enum mpiwc_sort order)
 {
     bool by_count = order == MPIWC_SORT_COUNT;
-    size_t k = 0;
-    for (size_t i = 0; i <= t->small_mask; i++)
-        if (t->small[i].key != 0) {
-            struct mpiwc_small_entry e = t->small[i];
-            t->small[i] = (struct mpiwc_small_entry){0, 0};
-            t->small[k++] = e;
-        }
-    radix_small(t->small, k, 0, varies_small(t->small, k, by_count), by_count);
-    k = 0;
-    for (size_t i = 0; i <= t->short_mask; i++)
-        if (t->shorts[i].hi != 0) {
-            struct mpiwc_short_entry e = t->shorts[i];
-            t->shorts[i] = (struct mpiwc_short_entry){0, 0, 0};
-            t->shorts[k++] = e;
-        }
-    radix_short(t->shorts, k, 0, varies_short(t->shorts, k, by_count), by_count);
-    k = 0;
-    for (size_t i = 0; i <= t->mask; i++)
-        if (t->slots[i].len != 0) {
-            struct mpiwc_entry e = t->slots[i];
-            t->slots[i] = (struct mpiwc_entry){0, 0, 0, 0};
-            t->slots[k++] = e;
-        }
+    size_t n[3];
+    compact(t, n);
+    radix_small(t->small, n[0], 0, varies_small(t->small, n[0], by_count), by_count);
+    radix_short(t->shorts, n[1], 0, varies_short(t->shorts, n[1], by_count), by_count);
     t->sorted_by_count = by_count;
-    qsort_r(t->slots, k, sizeof *t->slots, compare_long, t);
-    t->sorted = true;
+    qsort_r(t->slots, n[2], sizeof *t->slots, compare_long, t);
 }
 
 void mpiwc_table_cursor_init(struct mpiwc_table_cursor *c, const struct mpiwc_table *t,

@@ -93,7 +93,7 @@ struct mpiwc_table {
     size_t grow_at;  /* big_size at which one more word grows slots[] (3/4 load) */
     uint8_t *arena;  /* owned key bytes */
     size_t arena_len, arena_cap;
-    bool sorted;          /* by mpiwc_table_sort(): no more adds or lookups until a clear */
+    bool sorted;          /* sorted or compacted: no more adds or lookups until a clear */
     bool sorted_by_count; /* and in count order */
 };
 
@@ -262,6 +262,16 @@ static inline bool mpiwc_table_word(const struct mpiwc_table *t, size_t i,
  *     while (mpiwc_table_cursor_next(&c, &w)) { ... w.key, w.len, w.count ... }
  */
 void mpiwc_table_sort(struct mpiwc_table *t, enum mpiwc_sort order);
+
+/*
+ * Local. Move each slot array's words to its front, keeping their order:
+ * the slots numbered from each array's first (mpiwc_table_word()) hold its
+ * words, one after another, and the rest are empty. Afterwards the table is
+ * no hash table, as after a sort, until a clear. The shuffle reads a table
+ * that it is about to empty this way: its sweeps and reads then cover the
+ * words alone, not the sparse slots (see the commit that added this).
+ */
+void mpiwc_table_compact(struct mpiwc_table *t);
 
 /* Local. The words of a sorted table, in the order it was sorted in (a merge of its arrays). */
 struct mpiwc_table_cursor {

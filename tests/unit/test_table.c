@@ -843,6 +843,73 @@ static void test_sort_in_place_big(void **state)
     }
 }
 
+/*
+ * Compaction: each array's words at its front, every word once with its
+ * count, in the order the slots held them; every slot after them empty.
+ */
+static void test_compact_keeps_order(void **state)
+{
+    (void)state;
+    static const uint32_t sizes[] = {0, 1, 3, 5000, 40000};
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        struct mpiwc_table t;
+        mpiwc_table_init(&t, 0);
+        char key[48];
+        for (uint32_t i = 0; i < sizes[s]; i++) {
+            /* 1 to 24 bytes: all three arrays */
+            int len =
+                snprintf(key, sizeof key, "%.*s%x", (int)(i % 20), "abcdefghijklmnopqrstu", i);
+            mpiwc_table_add(&t, key, (size_t)len, 1 + i % 7);
+        }
+        /* Before: each array's words in slot order, as (slot array, key, count). */
+        size_t n = t.size, k = 0;
+        struct {
+            int a;
+            char key[32];
+            size_t len;
+            uint64_t count;
+        } *before = mpiwc_xcalloc(n ? n : 1, sizeof *before);
+        size_t base[4] = {0, t.small_mask + 1, t.small_mask + 1 + t.short_mask + 1,
+                          mpiwc_table_slots(&t)};
+        for (int a = 0; a < 3; a++)
+            for (size_t i = base[a]; i < base[a + 1]; i++) {
+                struct mpiwc_table_word w = {0};
+                if (!mpiwc_table_word(&t, i, &w))
+                    continue;
+                assert_true(k < n && w.len < sizeof before[k].key);
+                before[k].a = a;
+                memcpy(before[k].key, w.key, w.len);
+                before[k].len = w.len;
+                before[k++].count = w.count;
+            }
+        assert_int_equal(k, n);
+        mpiwc_table_compact(&t);
+        assert_true(t.sorted);
+        assert_int_equal(t.size, n);
+        k = 0;
+        for (int a = 0; a < 3; a++) {
+            size_t i = base[a];
+            for (; k < n && before[k].a == a; k++, i++) {
+                struct mpiwc_table_word w = {0};
+                assert_true(mpiwc_table_word(&t, i, &w));
+                assert_int_equal(w.len, before[k].len);
+                assert_memory_equal(w.key, before[k].key, w.len);
+                assert_int_equal(w.count, before[k].count);
+            }
+            for (; i < base[a + 1]; i++) {
+                struct mpiwc_table_word w = {0};
+                assert_false(mpiwc_table_word(&t, i, &w));
+            }
+        }
+        mpiwc_table_clear(&t); /* a hash table again */
+        assert_false(t.sorted);
+        mpiwc_table_add(&t, "again", 5, 2);
+        assert_int_equal(mpiwc_table_get(&t, "again", 5), 2);
+        free(before);
+        mpiwc_table_free(&t);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -865,6 +932,7 @@ int main(void)
         cmocka_unit_test(test_growth_in_place),
         cmocka_unit_test(test_sort_in_place),
         cmocka_unit_test(test_sort_in_place_big),
+        cmocka_unit_test(test_compact_keeps_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
