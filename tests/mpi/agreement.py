@@ -30,8 +30,8 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REFERENCE = os.path.join(os.path.dirname(HERE), 'reference.py')
+from mpitest import Tap, mpirun, reference, run
+
 TIMEOUT = 60
 
 # Each rank records its exit status in $STATUS_DIR/RANK; rank 0 alone opens
@@ -41,52 +41,14 @@ WRAP = ('if [ "$OMPI_COMM_WORLD_RANK" = 0 ]; then exec 5<"$ONLY0"; fi; '
 ONLY0 = '/proc/self/fd/5'
 
 
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def result(self, ok, name, detail=()):
-        self.n += 1
-        print('%s %d - %s' % ('ok' if ok else 'not ok', self.n, name), flush=True)
-        if not ok:
-            self.failed += 1
-            for line in detail:
-                print('#   ' + str(line))
-
-    def skip(self, name, why):
-        self.n += 1
-        print('ok %d - %s # SKIP %s' % (self.n, name, why), flush=True)
-
-    def done(self):
-        print('1..%d' % self.n)
-        return 1 if self.failed else 0
-
-
-def mpirun(np, each_status=False):
-    """each_status: mpirun lets every rank exit by itself (and exits 0); the
-    wrapper records each rank's status."""
-    cmd = ['timeout', str(TIMEOUT), 'mpirun', '-q', '--oversubscribe', '-np', str(np)]
-    if each_status:
-        cmd += ['--mca', 'orte_abort_on_non_zero_status', '0']
-    if os.getuid() == 0:
-        cmd.append('--allow-run-as-root')
-    return cmd
-
-
-def reference(args):
-    return subprocess.run([sys.executable, REFERENCE] + args, check=True,
-                          capture_output=True).stdout
-
-
 def run_only0(tmp, np, mpiwc, only0, args):
     """mpiwc at np ranks where only rank 0 sees only0 as /proc/self/fd/5."""
     status_dir = tempfile.mkdtemp(dir=tmp)
-    cmd = mpirun(np, True) + ['-x', 'ONLY0', '-x', 'STATUS_DIR', 'sh', '-c', WRAP, mpiwc] + args
+    cmd = mpirun(np, TIMEOUT, each_status=True) + ['-x', 'ONLY0', '-x', 'STATUS_DIR',
+                                                   'sh', '-c', WRAP, mpiwc] + args
     env = dict(os.environ, ONLY0=only0, STATUS_DIR=status_dir)
     try:
-        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, env=env,
-                           timeout=TIMEOUT + 10, start_new_session=True)
+        p = run(cmd, env=env, timeout=TIMEOUT + 10)
         rc, out, err = p.returncode, p.stdout, p.stderr
     except subprocess.TimeoutExpired as e:
         rc, out, err = 'hang', e.stdout or b'', e.stderr or b''
@@ -120,17 +82,18 @@ def stopwords_from_a_pipe(tap, mpiwc, tmp):
     with open(short, 'w') as f:
         f.write('cat\n')
     for lst in (words, short):
-        want = reference(['--stopwords=' + lst, text])
+        want = reference(['--stopwords=' + lst], [text])
         for np in (0, 1, 2, 3):
-            cmd = ([mpiwc] if np == 0 else mpirun(np) + [mpiwc]) + ['--stopwords=/dev/stdin', text]
+            cmd = ([mpiwc] if np == 0 else mpirun(np, TIMEOUT) + [mpiwc]) + \
+                ['--stopwords=/dev/stdin', text]
             with open(lst, 'rb') as stdin:
-                p = subprocess.run(cmd, stdin=stdin, capture_output=True, timeout=TIMEOUT + 10)
+                p = run(cmd, stdin=stdin, timeout=TIMEOUT + 10)
             problems = []
             if p.returncode != 0:
                 problems.append('exit %d, stderr %r' % (p.returncode, p.stderr[:300]))
             if p.stdout != want:
                 problems.append('got %r, reference.py %r' % (p.stdout[:200], want[:200]))
-            tap.result(not problems, '%s stop words of %s from a pipe' % (
+            tap.ok(not problems, '%s stop words of %s from a pipe' % (
                 'no mpirun' if np == 0 else 'np=%d' % np, os.path.basename(lst)), problems)
 
 
@@ -144,11 +107,11 @@ def seen_by_rank_0_only(tap, mpiwc, tmp):
     os.mkdir(shared)
     # A file that rank 0 reads for every rank: the job succeeds.
     ok_cases = [
-        ('--stopwords', stop, ['--stopwords=' + ONLY0, text], ['--stopwords=' + stop, text]),
-        ('--files-from', listing, ['--files-from=' + ONLY0], [text]),
+        ('--stopwords', stop, ['--stopwords=' + ONLY0, text], ['--stopwords=' + stop]),
+        ('--files-from', listing, ['--files-from=' + ONLY0], []),
     ]
     for name, only0, args, ref_args in ok_cases:
-        want = reference(ref_args)
+        want = reference(ref_args, [text])
         for np in (2, 3):
             rc, statuses, out, err = run_only0(tmp, np, mpiwc, only0, args)
             problems = []
@@ -158,8 +121,8 @@ def seen_by_rank_0_only(tap, mpiwc, tmp):
                 problems.append('rank statuses %r, stderr %r' % (statuses, err[:300]))
             elif out != want:
                 problems.append('got %r, reference.py %r' % (out[:200], want[:200]))
-            tap.result(not problems, 'np=%d %s seen by rank 0 only: read once for all' % (np, name),
-                       problems)
+            tap.ok(not problems, 'np=%d %s seen by rank 0 only: read once for all' % (np, name),
+                   problems)
     # A directory every rank writes into: every rank fails alike, in one line.
     fail_cases = [
         ('--checkpoint-dir', shared, ['--checkpoint-dir=' + ONLY0, text]),
@@ -178,7 +141,7 @@ def seen_by_rank_0_only(tap, mpiwc, tmp):
             problems += one_line(err, [ONLY0])
             if os.listdir(shared):
                 problems.append('%s holds %r' % (shared, os.listdir(shared)))
-            tap.result(not problems, 'np=%d %s seen by rank 0 only: refused on every rank' % (
+            tap.ok(not problems, 'np=%d %s seen by rank 0 only: refused on every rank' % (
                 np, name), problems + ['stderr: %r' % err[:600]] if problems else ())
             for entry in os.listdir(shared):
                 p = os.path.join(shared, entry)
@@ -200,18 +163,17 @@ def read_only_checkpoint_dir(tap, mpiwc, tmp):
         os.chmod(ro, 0o555)
     try:
         for np in (1, 3):
-            p = subprocess.run(mpirun(np) + [mpiwc, '--checkpoint-dir=' + ro,
-                                             '--checkpoint-interval=0', text],
-                               stdin=subprocess.DEVNULL, capture_output=True,
-                               timeout=TIMEOUT + 10, start_new_session=True)
+            p = run(mpirun(np, TIMEOUT) + [mpiwc, '--checkpoint-dir=' + ro,
+                                           '--checkpoint-interval=0', text],
+                    timeout=TIMEOUT + 10)
             problems = []
             if p.returncode != 1:
                 problems.append('exit %d, expected 1' % p.returncode)
             if p.stdout:
                 problems.append('stdout not empty: %r' % p.stdout[:200])
             problems += one_line(p.stderr, [ro])
-            tap.result(not problems, 'np=%d read-only --checkpoint-dir refused in one line' % np,
-                       problems)
+            tap.ok(not problems, 'np=%d read-only --checkpoint-dir refused in one line' % np,
+                   problems)
     finally:
         if mounted:
             subprocess.run(['umount', ro])
@@ -263,8 +225,8 @@ def sigterm_after_the_map(tap, mpiwc, tmp):
     leftovers = [n for n in os.listdir(tmp) if n.startswith('.out.fifo') or '.tmp' in n]
     if leftovers:
         problems.append('left %r' % leftovers)
-    tap.result(not problems, 'SIGTERM after the map with --checkpoint-dir ends the process',
-               problems)
+    tap.ok(not problems, 'SIGTERM after the map with --checkpoint-dir ends the process',
+           problems)
     os.unlink(fifo)
 
 

@@ -45,42 +45,11 @@ import sys
 import tempfile
 import time
 
+from mpitest import NOBODY, Tap, mpirun, run
+
 NPS = [1, 3]
 TIMEOUT = 60
 HINT = "Try 'mpiwc --help' for more information."
-
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def result(self, ok, name, detail=()):
-        self.n += 1
-        print('%s %d - %s' % ('ok' if ok else 'not ok', self.n, name), flush=True)
-        if not ok:
-            self.failed += 1
-            for line in detail:
-                print('#   ' + line)
-
-    def skip(self, name, why):
-        self.n += 1
-        print('ok %d - %s # SKIP %s' % (self.n, name, why), flush=True)
-
-    def done(self):
-        print('1..%d' % self.n)
-        print('# %d of %d failed' % (self.failed, self.n) if self.failed
-              else '# all %d passed' % self.n, flush=True)
-        return 1 if self.failed else 0
-
-
-def mpirun(np, as_nobody=False):
-    cmd = ['timeout', str(TIMEOUT), 'mpirun', '-q', '--oversubscribe', '-np', str(np)]
-    if as_nobody:
-        return ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] + cmd
-    if os.getuid() == 0:
-        cmd.append('--allow-run-as-root')
-    return cmd
 
 
 def copy_program(mpiwc, tmp):
@@ -108,9 +77,7 @@ def nobody_blocked(tmp, binary, good, secret, outdir):
              'test -r "$3" || { echo "cannot read $3"; exit 1; }; '
              'test -e "$4" || { echo "cannot reach $4"; exit 1; }; '
              'test -w "$5" || { echo "cannot write in $5"; exit 1; }')
-    p = subprocess.run(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups',
-                        'sh', '-c', probe, 'sh', tmp, binary, good, secret, outdir],
-                       stdin=subprocess.DEVNULL, capture_output=True, cwd='/')
+    p = run(NOBODY + ['sh', '-c', probe, 'sh', tmp, binary, good, secret, outdir], cwd='/')
     if p.returncode == 0:
         return None
     return 'user nobody ' + (p.stdout.decode(errors='replace').strip() or
@@ -118,10 +85,11 @@ def nobody_blocked(tmp, binary, good, secret, outdir):
 
 
 # Every rank records its own exit status in $MPIWC_STATUS_DIR/RANK, and
-# mpirun does not kill the other ranks when one exits non-zero: so a rank
-# that does not exit by itself shows up as a timeout, and the statuses of all
-# ranks can be compared (mpirun's own exit status is then 0 and unused).
-RECORD = ['--mca', 'orte_abort_on_non_zero_status', '0', '-x', 'MPIWC_STATUS_DIR',
+# mpirun (each_status=True) does not kill the other ranks when one exits
+# non-zero: so a rank that does not exit by itself shows up as a timeout, and
+# the statuses of all ranks can be compared (mpirun's own exit status is then
+# 0 and unused). RECORD follows mpirun's own options.
+RECORD = ['-x', 'MPIWC_STATUS_DIR',
           'sh', '-c', 'echo $$ > "$MPIWC_STATUS_DIR/pid.$OMPI_COMM_WORLD_RANK"; "$0" "$@"; '
           's=$?; echo $s > "$MPIWC_STATUS_DIR/$OMPI_COMM_WORLD_RANK"; exit $s']
 
@@ -173,13 +141,13 @@ def main(argv):
     tap = Tap()
     tmp = tempfile.mkdtemp(prefix='mpiwc-errors-')
     try:
-        run(tap, mpiwc, tmp)
+        run_cases(tap, mpiwc, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return tap.done()
+    return tap.done(summary=True)
 
 
-def run(tap, mpiwc, tmp):
+def run_cases(tap, mpiwc, tmp):
     os.chmod(tmp, 0o755)
     good = os.path.join(tmp, 'good.txt')
     with open(good, 'wb') as f:
@@ -338,7 +306,8 @@ def run(tap, mpiwc, tmp):
             hard = os.path.join(tmp, 'hard.tsv')
             os.link(out_file, hard)
         args = [a.replace('RESULT', out_file or '').replace('HARDLINK', hard or '') for a in args]
-        cmd = mpirun(np, as_nobody) + RECORD + [binary] + out_args + args
+        cmd = mpirun(np, TIMEOUT, each_status=True, as_nobody=as_nobody) + RECORD + [binary] + \
+            out_args + args
         shutil.rmtree(status_dir, ignore_errors=True)
         os.makedirs(status_dir)
         os.chmod(status_dir, 0o777)
@@ -347,9 +316,7 @@ def run(tap, mpiwc, tmp):
             env = dict(os.environ, MPIWC_STATUS_DIR=status_dir)
             if as_nobody:
                 env['HOME'] = tmp
-            p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
-                               timeout=TIMEOUT + 10, env=env, cwd=tmp,
-                               start_new_session=True)
+            p = run(cmd, timeout=TIMEOUT + 10, env=env, cwd=tmp)
             rc, stdout, stderr = p.returncode, p.stdout, p.stderr
         except subprocess.TimeoutExpired as e:
             rc, stdout, stderr = 'hang', e.stdout or b'', e.stderr or b''
@@ -395,9 +362,9 @@ def run(tap, mpiwc, tmp):
                 os.unlink(os.path.join(parts_old, n))
         shown = ' '.join(cmd).replace(tmp, '$TMP').encode(errors='surrogateescape').decode(
             errors='replace')
-        tap.result(not problems, 'np=%d %s (%.1f s)' % (np, name, took),
-                   ['command: ' + shown, 'stderr: %r' % stderr[:600]] + problems
-                   if problems else ())
+        tap.ok(not problems, 'np=%d %s (%.1f s)' % (np, name, took),
+               ['command: ' + shown, 'stderr: %r' % stderr[:600]] + problems
+               if problems else ())
         if out_file:
             os.unlink(out_file)
         if hard:
@@ -446,9 +413,8 @@ def run(tap, mpiwc, tmp):
 
     # --help and --version: exit 0, printed once (by rank 0 only) at np 3.
     for opt in ['--help', '-h', '--version', '-V']:
-        cmd = mpirun(3) + [mpiwc, opt]
-        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
-                           timeout=TIMEOUT + 10, start_new_session=True)
+        cmd = mpirun(3, TIMEOUT) + [mpiwc, opt]
+        p = run(cmd, timeout=TIMEOUT + 10)
         problems = []
         if p.returncode != 0:
             problems.append('exit status %d' % p.returncode)
@@ -459,8 +425,8 @@ def run(tap, mpiwc, tmp):
             problems.append('stdout is not printed exactly once: %r' % p.stdout[:600])
         if opt in ('--version', '-V') and not first.startswith(b'mpiwc '):
             problems.append('version line: %r' % first)
-        tap.result(not problems, 'np=3 %s prints once, exits 0' % opt,
-                   ['command: ' + ' '.join(cmd)] + problems if problems else ())
+        tap.ok(not problems, 'np=3 %s prints once, exits 0' % opt,
+               ['command: ' + ' '.join(cmd)] + problems if problems else ())
 
 
 if __name__ == '__main__':

@@ -340,7 +340,8 @@ def check_spill(tap, mpiwc, d):
         tap.ok(isinstance(runs, int) and runs > 0, 'np=%d --memory-limit=64K: it spilled' % np,
                runs)
         left = [n for n in os.listdir(spill) if n.startswith('mpiwc-spill-')]
-        tap.ok(left == [], 'np=%d --memory-limit=64K: no spill directory left' % np, left)
+        tap.ok(left == [], 'np=%d --memory-limit=64K: no spill directory left' % np,
+               str(left))
         if os.path.exists(report):
             os.remove(report)
 

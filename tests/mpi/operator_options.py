@@ -41,38 +41,7 @@ import sys
 import tempfile
 import threading
 
-TIMEOUT = 120
-REFERENCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'reference.py')
-
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, name, detail=''):
-        self.n += 1
-        print('%s %d - %s' % ('ok' if cond else 'not ok', self.n, name), flush=True)
-        if not cond:
-            self.failed += 1
-            for line in str(detail).splitlines()[:20]:
-                print('#   ' + line)
-
-    def done(self):
-        print('1..%d' % self.n)
-        return 1 if self.failed else 0
-
-
-def mpirun(np):
-    cmd = ['timeout', str(TIMEOUT), 'mpirun', '-q', '--oversubscribe', '-np', str(np)]
-    if os.getuid() == 0:
-        cmd.append('--allow-run-as-root')
-    return cmd
-
-
-def run(cmd, **kw):
-    # A new session: no controlling terminal, so --progress=auto stays off.
-    return subprocess.run(cmd, capture_output=True, start_new_session=True, **kw)
+from mpitest import REFERENCE, TIMEOUT, Tap, mpirun, run
 
 
 def make_tree(root):
@@ -462,8 +431,7 @@ def main():
             tap.ok(pty.returncode == 0 and '\rmpiwc: ' in out and 'mpiwc: 2 ranks on 1 host:' in out,
                    '--progress=auto on a terminal: the line is redrawn in place', repr(out[-400:]))
         else:
-            tap.n += 1
-            print('ok %d - progress on a terminal # SKIP script(1) not found' % tap.n)
+            tap.skip('progress on a terminal', 'script(1) not found')
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return tap.done()

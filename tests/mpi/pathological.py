@@ -22,46 +22,17 @@ Each run must exit 0 within the timeout. Output is TAP.
 import os
 import shutil
 import socket
-import subprocess
 import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REFERENCE = os.path.join(HERE, '..', 'reference.py')
+from mpitest import Tap, mpirun, reference, run
+
 TIMEOUT = 300
 
 
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, name, detail=()):
-        self.n += 1
-        print('%s %d - %s' % ('ok' if cond else 'not ok', self.n, name), flush=True)
-        if not cond:
-            self.failed += 1
-            for line in detail:
-                print('#   ' + str(line)[:600])
-
-    def done(self):
-        print('1..%d' % self.n)
-        return 1 if self.failed else 0
-
-
 def mpiwc_run(mpiwc, np, args):
-    cmd = ['timeout', str(TIMEOUT), 'mpirun', '-q', '--oversubscribe', '-np', str(np)]
-    if os.getuid() == 0:
-        cmd.append('--allow-run-as-root')
-    return subprocess.run(cmd + [mpiwc] + args, stdin=subprocess.DEVNULL, capture_output=True,
-                          start_new_session=True)
-
-
-def reference(paths, args=()):
-    p = subprocess.run([sys.executable, REFERENCE] + list(args) + ['--'] + paths,
-                       capture_output=True, check=True)
-    return p.stdout
+    return run(mpirun(np, TIMEOUT) + [mpiwc] + args)
 
 
 def first_diff(want, got):
@@ -92,7 +63,7 @@ def many_files(tap, mpiwc, tmp):
         data = b' '.join(vocab[(i // 3 + 2 * j) % len(vocab)] for j in range(k))
         with open(os.path.join(d, 'f%06d.txt' % i), 'wb') as f:
             f.write(data)
-    want = reference([root])
+    want = reference(['--'], [root])
     for np in (1, 3):
         p = mpiwc_run(mpiwc, np, [root])
         check_table(tap, 'np=%d 100,000 files: the reference table' % np, p, want)
@@ -128,7 +99,7 @@ def long_line(tap, mpiwc, tmp):
     with open(line, 'wb') as f:
         for _ in range(mib):
             f.write(block)
-    rows = [r.split(b'\t') for r in reference([one]).splitlines()]
+    rows = [r.split(b'\t') for r in reference(['--'], [one]).splitlines()]
     want = b''.join(b'%s\t%d\n' % (w, int(c) * mib) for w, c in rows)
     p = mpiwc_run(mpiwc, 2, [line])
     check_table(tap, 'np=2 one line of %d MiB without a newline: block counts x %d' % (mib, mib),
@@ -141,13 +112,13 @@ def huge_word(tap, mpiwc, tmp):
     unit = b'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789\xc3\xa9'
     with open(path, 'wb') as f:
         f.write(unit * ((64 << 20) // len(unit)))
-    want = reference([path])
+    want = reference(['--'], [path])
     for np, args in ((1, []), (3, ['--buffer-size=64K'])):
         p = mpiwc_run(mpiwc, np, args + [path])
         check_table(tap, 'np=%d one word of 64 MiB %s' % (np, ' '.join(args)), p, want)
     p = mpiwc_run(mpiwc, 2, ['--split=space', '--buffer-size=64K', path])
     check_table(tap, 'np=2 one word of 64 MiB --split=space --buffer-size=64K', p,
-                reference([path], ['--split=space']))
+                reference(['--split=space', '--'], [path]))
     os.unlink(path)
 
 
@@ -166,7 +137,7 @@ def odd_entries(tap, mpiwc, tmp):
     sock = socket.socket(socket.AF_UNIX)
     sock.bind(os.path.join(root, 'sock'))
     try:
-        want = reference([root])
+        want = reference(['--'], [root])
         p = mpiwc_run(mpiwc, 2, [root])
         lines = p.stderr.decode(errors='replace').splitlines()
         problems = [] if p.returncode == 0 else ['exit status %d' % p.returncode]
@@ -192,7 +163,7 @@ def main(argv):
         sys.stderr.write(__doc__)
         return 2
     mpiwc = os.path.abspath(argv[1])
-    tap = Tap()
+    tap = Tap(width=600)
     only = os.environ.get('PATHOLOGICAL_ONLY')
     for test in (odd_entries, huge_word, many_files, long_line):
         if only and test.__name__ != only:

@@ -34,8 +34,8 @@ import subprocess
 import sys
 import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REFERENCE = os.path.join(HERE, '..', 'reference.py')
+from mpitest import REFERENCE, Tap, mpirun, run
+
 NPS = [1, 2, 3, 4, 7]
 SMALL = ['--buffer-size=64', '--shuffle-buffer=64']
 VARIANTS = [
@@ -587,34 +587,6 @@ CASES = {
 
 # ---------------------------------------------------------------- running
 
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def result(self, ok, name, detail=()):
-        self.n += 1
-        print('%s %d - %s' % ('ok' if ok else 'not ok', self.n, name), flush=True)
-        if not ok:
-            self.failed += 1
-            for line in detail:
-                print('#   ' + line)
-        return ok
-
-    def done(self):
-        print('1..%d' % self.n)
-        print('# %d of %d failed' % (self.failed, self.n) if self.failed
-              else '# all %d passed' % self.n, flush=True)
-        return 1 if self.failed else 0
-
-
-def mpirun_prefix(np):
-    cmd = ['timeout', str(MPIRUN_TIMEOUT), 'mpirun', '--oversubscribe', '-np', str(np)]
-    if os.getuid() == 0:
-        cmd.append('--allow-run-as-root')
-    return cmd
-
-
 def short_diff(expected, got, limit=20):
     if expected == got:
         return []
@@ -646,7 +618,7 @@ def main(argv):
     keep = '--keep' in argv[3:]
     tmp = tempfile.mkdtemp(prefix='mpiwc-%s-' % case)
     try:
-        return run(mpiwc, case, tmp)
+        return run_case(mpiwc, case, tmp)
     finally:
         if keep:
             print('# kept ' + tmp)
@@ -654,7 +626,7 @@ def main(argv):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def run(mpiwc, case, tmp):
+def run_case(mpiwc, case, tmp):
     tap = Tap()
     indir, outdir = tmp + '/in', tmp + '/out'
     os.makedirs(indir)
@@ -706,11 +678,10 @@ def run(mpiwc, case, tmp):
         if '--report=REPORT' in args:
             report = os.path.join(tmp, 'report.json')
             args[args.index('--report=REPORT')] = '--report=' + report
-        cmd = mpirun_prefix(np) + [mpiwc] + input_args + args + paths
+        cmd = mpirun(np, MPIRUN_TIMEOUT, quiet=False) + [mpiwc] + input_args + args + paths
         name = 'np=%d %s' % (np, quote(args).replace(tmp, '$TMP') or '(defaults)')
         for attempt in range(3):
-            p = subprocess.run(cmd, input=stdin or b'', capture_output=True, cwd=outdir,
-                               start_new_session=True)
+            p = run(cmd, input=stdin or b'', cwd=outdir)
             # Open MPI 4's mpirun itself sometimes dies of SIGSEGV while it
             # forwards standard input (open-mpi/ompi#7483): a launcher bug,
             # not mpiwc's. Run again, and say so.
@@ -753,8 +724,8 @@ def run(mpiwc, case, tmp):
             np1[key] = got
         elif key in np1 and got != np1[key] and not diff:
             problems.append('output differs from the np=1 run')
-        tap.result(not problems, name, ['command: ' + quote(cmd).replace(tmp, '$TMP')] +
-                   problems if problems else ())
+        tap.ok(not problems, name, ['command: ' + quote(cmd).replace(tmp, '$TMP')] +
+               problems if problems else ())
 
     if variants is not None:
         for variant in variants:
@@ -763,10 +734,10 @@ def run(mpiwc, case, tmp):
                 check(np, variant + SMALL)
         for i, j in equal:
             a, b = (np1.get(tuple(variants[k])) for k in (i, j))
-            tap.result(a is not None and a == b, 'np=1 %s equals %s' % (
+            tap.ok(a is not None and a == b, 'np=1 %s equals %s' % (
                 quote(variants[i]).replace(tmp, '$TMP'), quote(variants[j]).replace(tmp, '$TMP')),
                 short_diff(b or b'', a or b''))
-        return tap.done()
+        return tap.done(summary=True)
     for extra in ([], SMALL):
         for np in NPS:
             check(np, extra)
@@ -781,7 +752,7 @@ def run(mpiwc, case, tmp):
             check(1, variant)
             for np in range(1, 8):
                 check(np, variant + SMALL)
-    return tap.done()
+    return tap.done(summary=True)
 
 
 if __name__ == '__main__':

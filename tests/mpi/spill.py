@@ -113,7 +113,7 @@ def check_tables(tap, mpiwc, tmp, paths):
                 continue
             tap.ok(spill_runs(report) > 0, 'np=%d %s: it spilled' % (np, ' '.join(args)))
             tap.ok(leftovers(spill) == [], 'np=%d %s: no spill directory left' % (np, ' '.join(args)),
-                   os.listdir(spill))
+                   str(os.listdir(spill)))
 
     # --output-dir: the parts, concatenated and sorted, are the table.
     want = reference(['--sort=word'], paths)
@@ -170,7 +170,7 @@ def check_dry_run(tap, mpiwc, tmp, paths):
             paths)
     ranks = json.load(open(report))['counters']['memory_limit']['ranks'] if r.returncode == 0 \
         else []
-    tap.ok(ranks == [5 << 20, 5 << 20], 'np=2 --report: memory_limit of each rank', ranks)
+    tap.ok(ranks == [5 << 20, 5 << 20], 'np=2 --report: memory_limit of each rank', str(ranks))
 
 
 def one_error_line(r, what):
@@ -339,7 +339,7 @@ def check_signals(tap, mpiwc, tmp, paths):
     user = pwd.getpwuid(os.geteuid()).pw_name
     tap.ok(len(left) == 1 and left[0].startswith('mpiwc-spill-%s-' % user) and
            ('-%d-' % p.pid) in left[0],
-           'SIGKILL: one directory left, mpiwc-spill-USER-HOST-PID-*', left)
+           'SIGKILL: one directory left, mpiwc-spill-USER-HOST-PID-*', str(left))
     for n in left:
         shutil.rmtree(os.path.join(spill, n))
 

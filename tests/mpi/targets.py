@@ -26,37 +26,7 @@ import subprocess
 import sys
 import tempfile
 
-TIMEOUT = 120
-
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, name, detail=''):
-        self.n += 1
-        print('%s %d - %s' % ('ok' if cond else 'not ok', self.n, name), flush=True)
-        if not cond:
-            self.failed += 1
-            for line in str(detail).splitlines()[:20]:
-                print('#   ' + line)
-
-    def done(self):
-        print('1..%d' % self.n)
-        return 1 if self.failed else 0
-
-
-def mpirun(np):
-    cmd = ['timeout', str(TIMEOUT), 'mpirun', '-q', '--oversubscribe', '-np', str(np)]
-    if os.getuid() == 0:
-        cmd.append('--allow-run-as-root')
-    return cmd
-
-
-def run(cmd, **kw):
-    return subprocess.run(cmd, capture_output=True, start_new_session=True,
-                          stdin=subprocess.DEVNULL, **kw)
+from mpitest import TIMEOUT, Tap, mpirun, run
 
 
 def rows_of(data, fmt):
@@ -129,7 +99,7 @@ def check_replace(tap, mpiwc, tmp, good, table):
             os.unlink(target)
             os.unlink(hard)
     leftovers = [n for n in os.listdir(tmp) if '.mpiwc-' in n]
-    tap.ok(leftovers == [], 'no temporary file left', leftovers)
+    tap.ok(leftovers == [], 'no temporary file left', str(leftovers))
 
 
 def check_parts(tap, mpiwc, tmp, good):
