@@ -441,17 +441,33 @@ struct sort_key {
     uint64_t k[3];
 };
 
+/* Word w (0 to 2) of a slot's sort key. */
+static inline uint64_t small_sort_word(const struct mpiwc_small_entry *e, unsigned w, bool by_count)
+{
+    if (w == 0)
+        return by_count ? UINT64_MAX - e->count : 0;
+    return w == 1 ? __builtin_bswap64(e->key & ~(UINT64_C(0xff) << 56)) | (e->key >> 56) : 0;
+}
+
+static inline uint64_t short_sort_word(const struct mpiwc_short_entry *e, unsigned w, bool by_count)
+{
+    if (w == 0)
+        return by_count ? UINT64_MAX - e->count : 0;
+    if (w == 1)
+        return __builtin_bswap64(e->lo);
+    return __builtin_bswap64(e->hi & ~(UINT64_C(0xff) << 56)) | (e->hi >> 56);
+}
+
 static inline struct sort_key small_sort_key(const struct mpiwc_small_entry *e, bool by_count)
 {
-    return (struct sort_key){{by_count ? UINT64_MAX - e->count : 0,
-                              __builtin_bswap64(e->key & ~(UINT64_C(0xff) << 56)) | (e->key >> 56),
-                              0}};
+    return (struct sort_key){{small_sort_word(e, 0, by_count), small_sort_word(e, 1, by_count),
+                              small_sort_word(e, 2, by_count)}};
 }
 
 static inline struct sort_key short_sort_key(const struct mpiwc_short_entry *e, bool by_count)
 {
-    return (struct sort_key){{by_count ? UINT64_MAX - e->count : 0, __builtin_bswap64(e->lo),
-                              __builtin_bswap64(e->hi & ~(UINT64_C(0xff) << 56)) | (e->hi >> 56)}};
+    return (struct sort_key){{short_sort_word(e, 0, by_count), short_sort_word(e, 1, by_count),
+                              short_sort_word(e, 2, by_count)}};
 }
 
 static inline bool key_before(const struct sort_key *a, const struct sort_key *b)
@@ -488,7 +504,7 @@ static unsigned next_varying(uint32_t varies, unsigned d)
 }
 
 /* radix_NAME(e, n, d, varies, by_count): sort e[0..n) from key byte d on. */
-#define DEFINE_RADIX(NAME, TYPE, KEY)                                                              \
+#define DEFINE_RADIX(NAME, TYPE, KEY, WORD)                                                        \
     static void radix_##NAME(TYPE *e, size_t n, unsigned d, uint32_t varies, bool by_count)        \
     {                                                                                              \
         d = next_varying(varies, d);                                                               \
@@ -505,9 +521,11 @@ static unsigned next_varying(uint32_t varies, unsigned d)
         }                                                                                          \
         size_t count[256] = {0}, at[256], end[256];                                                \
         unsigned lo = 255, hi = 0; /* the digits seen: loops over buckets go from lo to hi */      \
+        /* Byte d of a key: only its word is made (through a struct of three, indexed by d, */     \
+        /* the key went through the stack on every move of the cycles below). */                   \
+        unsigned w = d / 8, shift = 56 - 8 * (d % 8);                                              \
         for (size_t i = 0; i < n; i++) {                                                           \
-            struct sort_key k = KEY(&e[i], by_count);                                              \
-            unsigned c = key_digit(&k, d);                                                         \
+            unsigned c = (unsigned)(WORD(&e[i], w, by_count) >> shift) & 0xff;                     \
             count[c]++;                                                                            \
             lo = c < lo ? c : lo;                                                                  \
             hi = c > hi ? c : hi;                                                                  \
@@ -521,14 +539,12 @@ static unsigned next_varying(uint32_t varies, unsigned d)
         for (unsigned b = lo; b <= hi; b++) {                                                      \
             while (at[b] < end[b]) {                                                               \
                 TYPE x = e[at[b]];                                                                 \
-                struct sort_key k = KEY(&x, by_count);                                             \
-                unsigned c = key_digit(&k, d);                                                     \
+                unsigned c = (unsigned)(WORD(&x, w, by_count) >> shift) & 0xff;                    \
                 while (c != b) { /* put x in its bucket, take up what was there */                 \
                     TYPE y = e[at[c]];                                                             \
                     e[at[c]++] = x;                                                                \
                     x = y;                                                                         \
-                    k = KEY(&x, by_count);                                                         \
-                    c = key_digit(&k, d);                                                          \
+                    c = (unsigned)(WORD(&x, w, by_count) >> shift) & 0xff;                         \
                 }                                                                                  \
                 e[at[b]++] = x;                                                                    \
             }                                                                                      \
@@ -559,8 +575,8 @@ static unsigned next_varying(uint32_t varies, unsigned d)
         return varies;                                                                             \
     }
 
-DEFINE_RADIX(small, struct mpiwc_small_entry, small_sort_key)
-DEFINE_RADIX(short, struct mpiwc_short_entry, short_sort_key)
+DEFINE_RADIX(small, struct mpiwc_small_entry, small_sort_key, small_sort_word)
+DEFINE_RADIX(short, struct mpiwc_short_entry, short_sort_key, short_sort_word)
 
 /* Long keys are few (0.002% of the high-cardinality corpus' words): qsort. */
 static int compare_long(const void *pa, const void *pb, void *arg)
