@@ -527,7 +527,6 @@ int mpiwc_main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOFBF, (size_t)1 << 16);
     mpiwc_launch_prepare();
     MPI_Init(&argc, &argv);
-    mpiwc_launch_nodelay();
     int rank, hostlen;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     char host[MPI_MAX_PROCESSOR_NAME] = "?";

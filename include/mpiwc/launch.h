@@ -16,15 +16,18 @@
  * shell took 0.29 s, 0.08 s with ob1. Under srun (PMIX_RANK or PMI_RANK,
  * and no OMPI_COMM_WORLD_SIZE) the ranks may span hosts: left alone.
  *
- * After MPI_Init, mpiwc_launch_nodelay() turns off Nagle's algorithm
- * (TCP_NODELAY) on the process's TCP sockets. Open MPI's PMIx client talks
- * to the local daemon over TCP on loopback without it, so at MPI_Finalize a
- * second small message waits for the acknowledgement of the first, which
- * the daemon delays: 45 ms of every run, against 3 ms with it (measured with
- * mpirun -np 1 and 2). Open MPI's own TCP transport already sets it.
+ * MPIWC_MPI_DEFAULTS=1 in the environment leaves Open MPI alone: no ob1.
  *
- * MPIWC_MPI_DEFAULTS=1 in the environment leaves Open MPI alone: no ob1, no
- * socket options.
+ * Nothing is done to Open MPI's sockets after MPI_Init. mpiwc used to turn
+ * off Nagle's algorithm (TCP_NODELAY) on all of them: the PMIx client's
+ * connection to the local daemon then took 3 ms at MPI_Finalize instead of
+ * 45. But with it Open MPI 4.1.4 sometimes ran, in its progress thread, an
+ * event handler of the PMIx component that MPI_Finalize had already
+ * unloaded: a rank died of SIGSEGV at exit, after a correct run. 3 ranks on
+ * 2 cores, each run on a one-line file: 10 of about 2,600 runs; with the
+ * sockets left alone, none of 3,500. A program of MPI_Init, MPI_Barrier and
+ * MPI_Finalize that set the option crashed the same way (3 of about 130),
+ * and none of 2,100 without it.
  *
  * Layer: local, no MPI (the first part runs before MPI_Init).
  */
@@ -35,9 +38,5 @@
 
 /* Set OMPI_MCA_pml=ob1 when the rules above say so; true if it did. */
 bool mpiwc_launch_prepare(void);
-
-/* Set TCP_NODELAY on every open TCP stream socket (none with
- * MPIWC_MPI_DEFAULTS set); returns how many sockets it set it on. */
-int mpiwc_launch_nodelay(void);
 
 #endif
