@@ -592,9 +592,9 @@ static int compare_long(const void *pa, const void *pb, void *arg)
     return (a->len > b->len) - (a->len < b->len);
 }
 
-/* compact_NAME(e, nslots): move e's words to its front, in order; returns how many. */
+/* compact_NAME(e, nslots): move e's words to its front, in order. */
 #define DEFINE_COMPACT(NAME, TYPE, EMPTY)                                                          \
-    static size_t compact_##NAME(TYPE *e, size_t nslots)                                           \
+    static void compact_##NAME(TYPE *e, size_t nslots)                                             \
     {                                                                                              \
         size_t n = 0;                                                                              \
         for (size_t i = 0; i < nslots; i++)                                                        \
@@ -605,7 +605,6 @@ static int compare_long(const void *pa, const void *pb, void *arg)
                 }                                                                                  \
                 n++;                                                                               \
             }                                                                                      \
-        return n;                                                                                  \
     }
 
 #define LONG_EMPTY(e) ((e)->len == 0)
@@ -613,31 +612,24 @@ DEFINE_COMPACT(small, struct mpiwc_small_entry, SMALL_EMPTY)
 DEFINE_COMPACT(short, struct mpiwc_short_entry, SHORT_EMPTY)
 DEFINE_COMPACT(long, struct mpiwc_entry, LONG_EMPTY)
 
-/* Each array's words at its front, in slot order; returns the small, short and long words. */
-static void compact(struct mpiwc_table *t, size_t n[3])
-{
-    n[0] = compact_small(t->small, t->small_mask + 1);
-    n[1] = compact_short(t->shorts, t->short_mask + 1);
-    n[2] = compact_long(t->slots, t->mask + 1);
-    t->sorted = true;
-    t->sorted_by_count = false;
-}
-
 void mpiwc_table_compact(struct mpiwc_table *t)
 {
-    size_t n[3];
-    compact(t, n);
+    compact_small(t->small, t->small_mask + 1);
+    compact_short(t->shorts, t->short_mask + 1);
+    compact_long(t->slots, t->mask + 1);
+    t->sorted = true;
+    t->sorted_by_count = false;
 }
 
 void mpiwc_table_sort(struct mpiwc_table *t, enum mpiwc_sort order)
 {
     bool by_count = order == MPIWC_SORT_COUNT;
-    size_t n[3];
-    compact(t, n);
-    radix_small(t->small, n[0], 0, varies_small(t->small, n[0], by_count), by_count);
-    radix_short(t->shorts, n[1], 0, varies_short(t->shorts, n[1], by_count), by_count);
+    mpiwc_table_compact(t); /* each array's words now fill its first _size slots */
+    size_t ns = t->small_size, nh = t->short_size, nl = t->big_size;
+    radix_small(t->small, ns, 0, varies_small(t->small, ns, by_count), by_count);
+    radix_short(t->shorts, nh, 0, varies_short(t->shorts, nh, by_count), by_count);
     t->sorted_by_count = by_count;
-    qsort_r(t->slots, n[2], sizeof *t->slots, compare_long, t);
+    qsort_r(t->slots, nl, sizeof *t->slots, compare_long, t);
 }
 
 void mpiwc_table_cursor_init(struct mpiwc_table_cursor *c, const struct mpiwc_table *t,
