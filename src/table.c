@@ -76,7 +76,7 @@ static size_t slots_for(size_t hint)
  * corpus took twice as long.
  */
 _Static_assert(sizeof(struct mpiwc_entry) == 32, "two slots to a cache line");
-_Static_assert(sizeof(struct mpiwc_short_entry) == 24, "the key's two words and the count");
+_Static_assert(sizeof(struct mpiwc_short_entry) == 20, "the key's two words and 32 bits of count");
 _Static_assert(sizeof(struct mpiwc_small_entry) == 16, "four small slots to a cache line");
 
 #define BIG_SLOTS ((size_t)2 << 20)
@@ -166,10 +166,21 @@ void mpiwc_table_init(struct mpiwc_table *t, size_t capacity_hint)
     t->arena = mpiwc_xmalloc(t->arena_cap);
     t->arena_len = 0;
     t->sorted = t->sorted_by_count = false;
+    t->carry = NULL;
+}
+
+static void carry_free(struct mpiwc_table *t)
+{
+    if (t->carry) {
+        mpiwc_table_free(t->carry);
+        free(t->carry);
+        t->carry = NULL;
+    }
 }
 
 void mpiwc_table_free(struct mpiwc_table *t)
 {
+    carry_free(t);
     if (t->slots) {
         slots_free(t->small, t->small_mask + 1, sizeof *t->small);
         slots_free(t->shorts, t->short_mask + 1, sizeof *t->shorts);
@@ -187,6 +198,7 @@ void mpiwc_table_clear(struct mpiwc_table *t)
     t->size = t->small_size = t->short_size = t->big_size = 0;
     t->arena_len = 0;
     t->sorted = false;
+    carry_free(t);
 }
 
 void mpiwc_table_overflow(void)
@@ -312,6 +324,41 @@ static uint64_t arena_append(struct mpiwc_table *t, const void *key, size_t len)
     return off;
 }
 
+/* The slot of t's short key (lo, hi), or NULL. */
+static const struct mpiwc_short_entry *find_short(const struct mpiwc_table *t, uint64_t lo,
+                                                  uint64_t hi)
+{
+    for (size_t i = mpiwc_hash_short(lo, hi) & t->short_mask;; i = (i + 1) & t->short_mask) {
+        if (mpiwc_entry_is(&t->shorts[i], lo, hi))
+            return &t->shorts[i];
+        if (t->shorts[i].hi == 0)
+            return NULL;
+    }
+}
+
+/*
+ * The carry is a table of its own, whose short keys are those of t that
+ * passed 2^32 - 1, each counting the times it did: never 2^24 (the count's
+ * 56 bits), so the carry's own slots never carry. Kept by key, not by slot,
+ * it stays right as t grows, compacts and sorts.
+ */
+uint64_t mpiwc_table_carried(const struct mpiwc_table *t, uint64_t lo, uint64_t hi)
+{
+    const struct mpiwc_short_entry *e = t->carry ? find_short(t->carry, lo, hi) : NULL;
+    return e ? e->count : 0;
+}
+
+void mpiwc_table_carry_short(struct mpiwc_table *t, uint64_t lo, uint64_t hi, uint64_t carry)
+{
+    if (carry > (MPIWC_COUNT_MAX >> 32) - mpiwc_table_carried(t, lo, hi))
+        mpiwc_table_overflow();
+    if (!t->carry) {
+        t->carry = mpiwc_xmalloc(sizeof *t->carry);
+        mpiwc_table_init(t->carry, 0);
+    }
+    mpiwc_table_add_short(t->carry, mpiwc_hash_short(lo, hi), lo, hi, carry);
+}
+
 void mpiwc_table_insert_short(struct mpiwc_table *t, uint64_t h, uint64_t lo, uint64_t hi)
 {
     if (t->short_size >= t->short_grow_at)
@@ -385,12 +432,8 @@ uint64_t mpiwc_table_get(const struct mpiwc_table *t, const void *key, size_t le
     if (len <= MPIWC_INLINE_KEY) {
         uint64_t lo, hi;
         mpiwc_short_key(key, len, &lo, &hi);
-        for (size_t i = hash & t->short_mask;; i = (i + 1) & t->short_mask) {
-            if (mpiwc_entry_is(&t->shorts[i], lo, hi))
-                return t->shorts[i].count;
-            if (t->shorts[i].hi == 0)
-                return 0;
-        }
+        const struct mpiwc_short_entry *e = find_short(t, lo, hi);
+        return e ? mpiwc_table_short_count(t, e) : 0;
     }
     size_t i = hash & t->mask;
     for (;;) {
@@ -449,6 +492,7 @@ static inline uint64_t small_sort_word(const struct mpiwc_small_entry *e, unsign
     return w == 1 ? __builtin_bswap64(e->key & ~(UINT64_C(0xff) << 56)) | (e->key >> 56) : 0;
 }
 
+/* The count is the slot's 32 bits: a table with a carry is sorted by count otherwise. */
 static inline uint64_t short_sort_word(const struct mpiwc_short_entry *e, unsigned w, bool by_count)
 {
     if (w == 0)
@@ -578,6 +622,19 @@ static unsigned next_varying(uint32_t varies, unsigned d)
 DEFINE_RADIX(small, struct mpiwc_small_entry, small_sort_key, small_sort_word)
 DEFINE_RADIX(short, struct mpiwc_short_entry, short_sort_key, short_sort_word)
 
+/* Short keys in count order while some count passed 32 bits (the carry): a
+ * qsort of the whole counts, never met short of billions of words a rank. */
+static int compare_short_carried(const void *pa, const void *pb, void *arg)
+{
+    const struct mpiwc_short_entry *a = pa, *b = pb;
+    const struct mpiwc_table *t = arg;
+    uint64_t ca = mpiwc_table_short_count(t, a), cb = mpiwc_table_short_count(t, b);
+    if (ca != cb)
+        return ca > cb ? -1 : 1;
+    struct sort_key ka = short_sort_key(a, false), kb = short_sort_key(b, false);
+    return key_before(&ka, &kb) ? -1 : key_before(&kb, &ka);
+}
+
 /* Long keys are few (0.002% of the high-cardinality corpus' words): qsort. */
 static int compare_long(const void *pa, const void *pb, void *arg)
 {
@@ -627,7 +684,10 @@ void mpiwc_table_sort(struct mpiwc_table *t, enum mpiwc_sort order)
     mpiwc_table_compact(t); /* each array's words now fill its first _size slots */
     size_t ns = t->small_size, nh = t->short_size, nl = t->big_size;
     radix_small(t->small, ns, 0, varies_small(t->small, ns, by_count), by_count);
-    radix_short(t->shorts, nh, 0, varies_short(t->shorts, nh, by_count), by_count);
+    if (by_count && t->carry)
+        qsort_r(t->shorts, nh, sizeof *t->shorts, compare_short_carried, t);
+    else
+        radix_short(t->shorts, nh, 0, varies_short(t->shorts, nh, by_count), by_count);
     t->sorted_by_count = by_count;
     qsort_r(t->slots, nl, sizeof *t->slots, compare_long, t);
 }
@@ -655,8 +715,8 @@ static void cursor_head(struct mpiwc_table_cursor *c, int a)
     } else if (a == 1) {
         if (i > t->short_mask || t->shorts[i].hi == 0)
             return;
-        *w = (struct mpiwc_word){(const uint8_t *)&t->shorts[i].lo,
-                                 (uint32_t)(t->shorts[i].hi >> 56), t->shorts[i].count};
+        *w = (struct mpiwc_word){(const uint8_t *)&t->shorts[i], (uint32_t)(t->shorts[i].hi >> 56),
+                                 mpiwc_table_short_count(t, &t->shorts[i])};
         first8 = t->shorts[i].lo;
     } else {
         if (i > t->mask || t->slots[i].len == 0)

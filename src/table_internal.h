@@ -29,6 +29,11 @@ void mpiwc_table_grow_small(struct mpiwc_table *t);
 /* Does not return: a count would pass MPIWC_COUNT_MAX (fatal). */
 void mpiwc_table_overflow(void) __attribute__((noreturn, cold));
 
+/* Add carry << 32 to the count of t's short key (lo, hi), after checking that the sum stays
+ * within MPIWC_COUNT_MAX (fatal if not, with t left as it was). */
+void mpiwc_table_carry_short(struct mpiwc_table *t, uint64_t lo, uint64_t hi, uint64_t carry)
+    __attribute__((cold));
+
 /* Adding add to a count of have must stay within the count's 56 bits. */
 static inline void mpiwc_table_check_sum(uint64_t have, uint64_t add)
 {
@@ -58,11 +63,13 @@ static inline bool mpiwc_entry_is(const struct mpiwc_short_entry *e, uint64_t lo
     return ((e->lo ^ lo) | (e->hi ^ hi)) == 0;
 }
 
-/* Store the short key (lo, hi), new to t, with count in t's empty short slot e. */
+/* Store the short key (lo, hi), new to t, with count (checked) in t's empty short slot e. */
 static inline void mpiwc_table_fill_short(struct mpiwc_table *t, struct mpiwc_short_entry *e,
                                           uint64_t lo, uint64_t hi, uint64_t count)
 {
-    *e = (struct mpiwc_short_entry){lo, hi, count};
+    if (count >> 32) /* a merged count; a constant 1 on the tokenizers' path */
+        mpiwc_table_carry_short(t, lo, hi, count >> 32);
+    *e = (struct mpiwc_short_entry){lo, hi, (uint32_t)count};
     t->short_size++;
     t->size++;
 }
@@ -87,10 +94,10 @@ static inline void mpiwc_table_add_short(struct mpiwc_table *t, uint64_t h, uint
     for (;;) {
         struct mpiwc_short_entry *e = &t->shorts[i];
         if (mpiwc_entry_is(e, lo, hi)) {
-            /* One at a time, 2^56 words take a rank years: only merged counts are checked. */
-            if (count > 1)
-                mpiwc_table_check_sum(e->count, count);
-            e->count += count;
+            uint64_t sum = (uint64_t)e->count + count;
+            if (__builtin_expect(sum >> 32, 0)) /* checks the whole count, then carries */
+                mpiwc_table_carry_short(t, lo, hi, sum >> 32);
+            e->count = (uint32_t)sum;
             return;
         }
         if (e->hi == 0) {
@@ -191,11 +198,12 @@ static inline void mpiwc_counter_init(struct mpiwc_counter *c, struct mpiwc_tabl
  */
 static inline void mpiwc_counter_add1(struct mpiwc_counter *c, uint64_t h, uint64_t lo, uint64_t hi)
 {
-    size_t i = h & c->mask; /* 24-byte slots: an index, scaled by one lea */
+    size_t i = h & c->mask;
     for (;;) {
         struct mpiwc_short_entry *e = &c->shorts[i];
         if (__builtin_expect(mpiwc_entry_is(e, lo, hi), 1)) {
-            e->count++; /* one at a time, 2^56 words take a rank years */
+            if (__builtin_expect(++e->count == 0, 0)) /* its 32 bits wrapped */
+                mpiwc_table_carry_short(c->t, lo, hi, 1);
             return;
         }
         if (e->hi == 0) {

@@ -16,21 +16,23 @@
  * bytes (most words of natural text: 92% of the Bible's) live in 16-byte
  * slots, four to a cache line: the key's bytes and its length in one 64-bit
  * word, then the count, so a probe is one comparison. Keys of 8 to 15 bytes
- * live in 24-byte slots: the key in two words, its length in the last byte
- * of the second, then the count (a probe compares two words); their hash is
- * one multiply, recomputed when the array grows, so the slot does not keep
- * it. Longer keys live in 32-byte slots with their hash, count and the
- * place of their bytes in one arena owned by the table, addressed by
+ * live in 20-byte slots: the key in two words, its length in the last byte
+ * of the second, then the count's low 32 bits (a probe compares two words);
+ * their hash is one multiply, recomputed when the array grows, so the slot
+ * does not keep it. A short key whose count passes 2^32 - 1 keeps the rest
+ * in a second table, the carry, made for the first such key (a word met 4
+ * billion times on one rank) and read only while it exists. Longer keys live in 32-byte slots with
+ * their hash, count and the place of their bytes in one arena owned by the table, addressed by
  * offset, so growth of the arena does not invalidate entries; their probes
  * compare hashes before bytes. Counts are checked to stay below 2^56 (far
  * beyond what a rank can read). Each array doubles at 3/4 load, the small
  * and short ones in place (table.c tells how); an empty slot is all zero.
  *
- * The 24-byte slots came from the high-cardinality benchmark, where 94% of
+ * The short slots came from the high-cardinality benchmark, where 92-94% of
  * the distinct words have 8 to 15 bytes: with the hash kept, 32 bytes a slot
  * at 3/8 to 3/4 load made 43 to 85 bytes of table a distinct word (256 MiB of
  * uniform draws over 10M words, 8.4M distinct of 8-15 bytes: 512 MiB of
- * slots, now 384).
+ * slots, then 384 at 24 bytes a slot with a 64-bit count, now 320).
  *
  * The hash is fixed and unseeded, identical on every rank: the same hash
  * picks the bucket (low bits) and, through mpiwc_table_owner(), the owner
@@ -68,10 +70,12 @@ struct mpiwc_small_entry {
 
 /* A slot for a key of 8 to 15 bytes: bytes 0-7 in lo, bytes 8-14 in hi, zero
  * padded, with the length in hi's top byte (hi 0: an empty slot); then the
- * count. lo and hi are the key's bytes in order. */
-struct mpiwc_short_entry {
+ * count's low 32 bits, the rest of it in the table's carry (20 bytes a slot;
+ * read the count with mpiwc_table_short_count()). lo and hi are the key's
+ * bytes in order. */
+struct __attribute__((packed, aligned(4))) mpiwc_short_entry {
     uint64_t lo, hi;
-    uint64_t count;
+    uint32_t count;
 };
 
 /* A slot for a key of 16 bytes or more, whose bytes are in the arena (len 0: an empty slot). */
@@ -95,6 +99,9 @@ struct mpiwc_table {
     size_t arena_len, arena_cap;
     bool sorted;          /* sorted or compacted: no more adds or lookups until a clear */
     bool sorted_by_count; /* and in count order */
+    /* Owned; NULL until a short key's count first passes 2^32 - 1: each such
+     * key (as a short key of its own) with its count >> 32. */
+    struct mpiwc_table *carry;
 };
 
 /* Local. The fixed 64-bit hash of a word's bytes (after case folding). */
@@ -205,6 +212,20 @@ static inline uint64_t mpiwc_hash_short(uint64_t lo, uint64_t hi)
     return h ^ (h >> 32);
 }
 
+/* Local. The part of a short key's count above its slot's 32 bits, shifted down (t->carry). */
+uint64_t mpiwc_table_carried(const struct mpiwc_table *t, uint64_t lo, uint64_t hi)
+    __attribute__((cold));
+
+/* Local. The count of t's short slot e. */
+static inline uint64_t mpiwc_table_short_count(const struct mpiwc_table *t,
+                                               const struct mpiwc_short_entry *e)
+{
+    uint64_t n = e->count;
+    if (__builtin_expect(t->carry != NULL, 0))
+        n += mpiwc_table_carried(t, e->lo, e->hi) << 32;
+    return n;
+}
+
 /* Local. A word of the table; key borrowed until the next add, clear or free. */
 struct mpiwc_table_word {
     const uint8_t *key;
@@ -236,7 +257,8 @@ static inline bool mpiwc_table_word(const struct mpiwc_table *t, size_t i,
         const struct mpiwc_short_entry *e = &t->shorts[i];
         if (e->hi == 0)
             return false;
-        *w = (struct mpiwc_table_word){(const uint8_t *)&e->lo, (size_t)(e->hi >> 56), e->count,
+        *w = (struct mpiwc_table_word){(const uint8_t *)e, (size_t)(e->hi >> 56),
+                                       mpiwc_table_short_count(t, e),
                                        mpiwc_hash_short(e->lo, e->hi)};
         return true;
     }
@@ -307,9 +329,10 @@ size_t mpiwc_table_memory_peak(const struct mpiwc_table *t, size_t more);
  * Local. mpiwc_table_memory_used() plus what each slot array past 7/8 of the
  * words that make it double would add when it does: the memory the table is
  * about to hold. A limit checked against it is met before an array doubles
- * past it, not after: with 24-byte slots the short array steps from 192 to
- * 384 MiB, across the default 256 MiB --memory-limit (hc256 at np 2: 778
- * MiB a rank at peak, the local table's 400 MiB beside the owned one).
+ * past it, not after: the short array steps from 160 to 320 MiB, across
+ * the default 256 MiB --memory-limit (hc256 at np 2, when its slots had 24
+ * bytes: 778 MiB a rank at peak, the local table's 400 MiB beside the owned
+ * one).
  */
 size_t mpiwc_table_memory_soon(const struct mpiwc_table *t);
 

@@ -14,6 +14,7 @@
 
 #include "mpiwc/table.h"
 #include "mpiwc/util.h"
+#include "src/table_internal.h"
 
 /* Bytes of memory the table holds now: its slot arrays and the arena's capacity. */
 static size_t table_held(const struct mpiwc_table *t)
@@ -108,10 +109,24 @@ static void test_counts_add_up(void **state)
     assert_int_equal(mpiwc_table_get(&t, "b", 1), want_b);
     assert_int_equal(t.size, 2);
 
-    /* Counts are 64-bit: no wrap at 2^32. */
+    /* Counts are 64-bit: no wrap at 2^32, in every array (a short key's slot keeps 32 bits of
+     * it: the rest goes to the carry, and back). */
     mpiwc_table_add(&t, "big", 3, UINT64_C(0xffffffff));
     mpiwc_table_add(&t, "big", 3, 2);
     assert_int_equal(mpiwc_table_get(&t, "big", 3), UINT64_C(0x100000001));
+    mpiwc_table_add(&t, "eleven-byte", 11, UINT64_C(0xffffffff));
+    assert_null(t.carry);
+    mpiwc_table_add(&t, "eleven-byte", 11, 2);
+    assert_non_null(t.carry);
+    assert_int_equal(mpiwc_table_get(&t, "eleven-byte", 11), UINT64_C(0x100000001));
+    mpiwc_table_add(&t, "fifteen-bytes!!", 15, UINT64_C(5) << 40);
+    mpiwc_table_add(&t, "fifteen-bytes!!", 15, UINT64_C(7) << 31);
+    assert_int_equal(mpiwc_table_get(&t, "fifteen-bytes!!", 15),
+                     (UINT64_C(5) << 40) + (UINT64_C(7) << 31));
+    assert_int_equal(mpiwc_table_get(&t, "fifteen-bytes!", 14), 0);
+    mpiwc_table_add(&t, "an 8-byte", 9, UINT64_C(1) << 55);
+    mpiwc_table_add(&t, "an 8-byte", 9, (UINT64_C(1) << 55) - 1);
+    assert_int_equal(mpiwc_table_get(&t, "an 8-byte", 9), MPIWC_COUNT_MAX);
     /* Up to 2^56 - 1, short and long keys alike, and the key's length survives. */
     mpiwc_table_add(&t, "huge", 4, UINT64_C(1) << 55);
     mpiwc_table_add(&t, "huge", 4, (UINT64_C(1) << 55) - 2);
@@ -136,8 +151,8 @@ static void fatal_to_test(void)
 static void test_count_overflow_is_fatal(void **state)
 {
     (void)state;
-    const char *keys[] = {"w", "a key longer than sixteen bytes"};
-    for (int k = 0; k < 2; k++) {
+    const char *keys[] = {"w", "a short key", "a key longer than sixteen bytes"};
+    for (volatile int k = 0; k < 3; k++) { /* volatile: read again after a longjmp */
         struct mpiwc_table t;
         mpiwc_table_init(&t, 0);
         mpiwc_table_add(&t, keys[k], strlen(keys[k]), MPIWC_COUNT_MAX - 1);
@@ -910,6 +925,82 @@ static void test_compact_keeps_order(void **state)
     }
 }
 
+/*
+ * The tokenizers' counter adds one at a time into a short slot's 32 bits:
+ * past 2^32 - 1 the carry takes the rest, queued or not, and iteration, the
+ * cursor and a sort by count see the whole count. A table cleared forgets it.
+ */
+static void test_counter_carries(void **state)
+{
+    (void)state;
+    for (int queue = 0; queue < 2; queue++) {
+        struct mpiwc_table t;
+        mpiwc_table_init(&t, 0);
+        const char *word = "carried-word", *other = "other-word";
+        size_t len = strlen(word);
+        uint64_t lo, hi;
+        mpiwc_short_key((const uint8_t *)word, len, &lo, &hi);
+        uint64_t h = mpiwc_hash(word, len);
+        mpiwc_table_add(&t, word, len, UINT64_C(0xfffffffe));
+        mpiwc_table_add(&t, other, strlen(other), UINT64_C(0xffffffff));
+        struct mpiwc_counter c;
+        mpiwc_counter_init(&c, &t);
+        for (int i = 0; i < 3; i++)
+            mpiwc_counter_count(&c, h, lo, hi, queue);
+        mpiwc_counter_flush(&c);
+        assert_non_null(t.carry);
+        assert_int_equal(mpiwc_table_get(&t, word, len), UINT64_C(0x100000001));
+        uint64_t sum = 0;
+        assert_int_equal(count_occupied(&t, &sum), 2);
+        assert_int_equal(sum, UINT64_C(0x100000001) + UINT64_C(0xffffffff));
+        /* In count order the carried word comes first, though its slot holds 1. */
+        sort_and_check(&t, MPIWC_SORT_COUNT);
+        struct mpiwc_table_cursor cur;
+        mpiwc_table_cursor_init(&cur, &t, MPIWC_SORT_COUNT);
+        struct mpiwc_word w;
+        assert_true(mpiwc_table_cursor_next(&cur, &w));
+        assert_memory_equal(w.key, word, len);
+        assert_int_equal(w.count, UINT64_C(0x100000001));
+        mpiwc_table_clear(&t);
+        assert_null(t.carry);
+        mpiwc_table_add(&t, word, len, 1);
+        assert_int_equal(mpiwc_table_get(&t, word, len), 1);
+        mpiwc_table_free(&t);
+    }
+}
+
+/* Word i's count in test_carry_survives_growth: every 97th past 2^33. */
+static uint64_t carry_count(uint32_t i)
+{
+    return i % 97 == 0 ? (UINT64_C(3) << 32) + i : i + 1;
+}
+
+/* Carried counts survive the short array's growth in place, a sort in either order and a
+ * clear that lets the same words in again. */
+static void test_carry_survives_growth(void **state)
+{
+    (void)state;
+    for (int order = 0; order < 2; order++) {
+        struct mpiwc_table t;
+        mpiwc_table_init(&t, 0);
+        char key[32];
+        for (int round = 0; round < 2; round++) {
+            for (uint32_t i = 0; i < 50000; i++) {
+                int len = snprintf(key, sizeof key, "k%08x", i * 2654435761u);
+                mpiwc_table_add(&t, key, (size_t)len, carry_count(i));
+            }
+            assert_true(t.short_mask + 1 > 4096);
+            for (uint32_t i = 0; i < 50000; i++) {
+                int len = snprintf(key, sizeof key, "k%08x", i * 2654435761u);
+                assert_int_equal(mpiwc_table_get(&t, key, (size_t)len), carry_count(i));
+            }
+            sort_and_check(&t, order ? MPIWC_SORT_WORD : MPIWC_SORT_COUNT);
+            mpiwc_table_clear(&t);
+        }
+        mpiwc_table_free(&t);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -933,6 +1024,8 @@ int main(void)
         cmocka_unit_test(test_sort_in_place),
         cmocka_unit_test(test_sort_in_place_big),
         cmocka_unit_test(test_compact_keeps_order),
+        cmocka_unit_test(test_counter_carries),
+        cmocka_unit_test(test_carry_survives_growth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
