@@ -80,9 +80,14 @@ struct mpiwc_rows_merge {
     struct mpiwc_rows **in; /* borrowed */
     struct mpiwc_word *cur; /* each stream's current row */
     uint64_t *prefix;       /* its first 8 bytes, big-endian: most comparisons end there */
-    size_t *heap;           /* streams with a current row, a min-heap by it */
-    size_t nheap, nin;
+    bool *done;             /* the stream has no row left */
+    /* A tree of losers over the streams: tree[0] the stream whose row comes
+     * first, tree[i] (0 < i < nin) the loser of the match at node i. */
+    size_t *tree;
+    size_t nin;
     size_t advance; /* the stream whose row was handed out last, to advance first; nin: none */
+    uint8_t *key;   /* with combine: the word handed out last, copied */
+    size_t key_cap;
     enum mpiwc_sort order;
     bool combine, started;
 };
