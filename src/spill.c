@@ -457,6 +457,24 @@ static int next_block(struct mpiwc_spill_reader *r, char *err, size_t errlen)
     return 1;
 }
 
+/*
+ * Does w come after prev, whose first shared bytes it has? Past them the
+ * words' next bytes differ (the writer shares all it can), so this is most
+ * often one comparison of bytes, where mpiwc_format_compare() called memcmp
+ * on the whole of both.
+ */
+static bool follows(const struct mpiwc_word *prev, const struct mpiwc_word *w, size_t shared,
+                    enum mpiwc_sort order)
+{
+    if (order == MPIWC_SORT_COUNT && prev->count != w->count)
+        return prev->count > w->count;
+    if (shared < prev->len && shared < w->len && prev->key[shared] != w->key[shared])
+        return prev->key[shared] < w->key[shared];
+    struct mpiwc_word a = {prev->key + shared, prev->len - (uint32_t)shared, 0};
+    struct mpiwc_word b = {w->key + shared, w->len - (uint32_t)shared, 0};
+    return mpiwc_format_compare(&a, &b, MPIWC_SORT_WORD) < 0;
+}
+
 static int reader_next(struct mpiwc_rows *rows, struct mpiwc_word *w, char *err, size_t errlen)
 {
     struct mpiwc_spill_reader *r = (struct mpiwc_spill_reader *)rows;
@@ -485,7 +503,7 @@ static int reader_next(struct mpiwc_rows *rows, struct mpiwc_word *w, char *err,
     memcpy(r->key[n] + shared, p, (size_t)rest);
     r->pos = p + rest;
     *w = (struct mpiwc_word){r->key[n], (uint32_t)len, count};
-    if (r->have_prev && mpiwc_format_compare(&r->prev, w, r->order) >= 0)
+    if (r->have_prev && !follows(&r->prev, w, (size_t)shared, r->order))
         return bad(r, err, errlen, "is corrupt (rows out of order)");
     r->cur = n;
     r->prev = *w;

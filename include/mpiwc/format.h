@@ -71,6 +71,23 @@ static inline int mpiwc_format_compare_prefixed(const struct mpiwc_word *a, uint
         return a->count > b->count ? -1 : 1;
     if (a_prefix != b_prefix)
         return a_prefix < b_prefix ? -1 : 1;
+    if (a->len <= 16 && b->len <= 16) {
+        /* Bytes 8 to 15 the same way, from a load that ends with the word: words next to
+         * each other in order share their first 8 bytes more often than not (the heads of
+         * the runs a merge reads; memcmp was 9% of merging 24 of them). */
+        uint64_t x = 0, y = 0;
+        if (a->len > 8) {
+            memcpy(&x, a->key + a->len - 8, 8);
+            x = __builtin_bswap64(x) << (8 * (16 - a->len));
+        }
+        if (b->len > 8) {
+            memcpy(&y, b->key + b->len - 8, 8);
+            y = __builtin_bswap64(y) << (8 * (16 - b->len));
+        }
+        if (x != y)
+            return x < y ? -1 : 1;
+        return (a->len > b->len) - (a->len < b->len);
+    }
     return mpiwc_format_compare(a, b, MPIWC_SORT_WORD);
 }
 

@@ -153,6 +153,42 @@ static void test_compare(void **state)
     assert_true(mpiwc_format_compare(&ab, &ab2, MPIWC_SORT_COUNT) == 0);
 }
 
+/*
+ * mpiwc_format_compare_prefixed() against the reference, over words of 1 to
+ * 20 bytes that share long prefixes and hold zero and high bytes: every
+ * length on either side of 8 and 16, where it reads bytes 8 to 15 itself.
+ */
+static void test_compare_prefixed(void **state)
+{
+    (void)state;
+    enum { N = 400 };
+    static uint8_t keys[N][20];
+    static struct mpiwc_word w[N];
+    const uint8_t bytes[] = {0x00, 0x01, 'a', 0xff};
+    uint32_t x = 12345;
+    for (size_t i = 0; i < N; i++) {
+        x = x * 1103515245u + 12345u;
+        w[i].len = 1 + (x >> 16) % 20;
+        for (size_t k = 0; k < 20; k++) { /* all but the last few bytes shared with word i - 1 */
+            x = x * 1103515245u + 12345u;
+            keys[i][k] =
+                i > 0 && k + 1 + (x >> 28) % 4 < w[i].len ? keys[i - 1][k] : bytes[(x >> 16) % 4];
+        }
+        w[i].key = keys[i];
+        w[i].count = 1 + (x >> 20) % 2;
+    }
+    for (int by = 0; by < 2; by++)
+        for (size_t i = 0; i < N; i++)
+            for (size_t j = 0; j < N; j++) {
+                enum mpiwc_sort order = by ? MPIWC_SORT_WORD : MPIWC_SORT_COUNT;
+                int got = mpiwc_format_compare_prefixed(&w[i], mpiwc_format_prefix(&w[i]), &w[j],
+                                                        mpiwc_format_prefix(&w[j]), order);
+                if (sign(got) != ref_cmp(&w[i], &w[j], order))
+                    fail_msg("words %zu (%u bytes) and %zu (%u bytes): %d", i, w[i].len, j,
+                             w[j].len, got);
+            }
+}
+
 static int cmp_ptr(const void *x, const void *y)
 {
     const uint8_t *a = *(const uint8_t *const *)x, *b = *(const uint8_t *const *)y;
@@ -830,13 +866,13 @@ static void test_write_error(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sort_by_count), cmocka_unit_test(test_sort_by_word),
-        cmocka_unit_test(test_compare),       cmocka_unit_test(test_sort_random),
-        cmocka_unit_test(test_sort_large),    cmocka_unit_test(test_sort_edge_sizes),
-        cmocka_unit_test(test_tsv_exact),     cmocka_unit_test(test_csv_exact),
-        cmocka_unit_test(test_json_plain),    cmocka_unit_test(test_json_escapes),
-        cmocka_unit_test(test_json_utf8),     cmocka_unit_test(test_json_every_byte),
-        cmocka_unit_test(test_write_error),
+        cmocka_unit_test(test_sort_by_count),   cmocka_unit_test(test_sort_by_word),
+        cmocka_unit_test(test_compare),         cmocka_unit_test(test_compare_prefixed),
+        cmocka_unit_test(test_sort_random),     cmocka_unit_test(test_sort_large),
+        cmocka_unit_test(test_sort_edge_sizes), cmocka_unit_test(test_tsv_exact),
+        cmocka_unit_test(test_csv_exact),       cmocka_unit_test(test_json_plain),
+        cmocka_unit_test(test_json_escapes),    cmocka_unit_test(test_json_utf8),
+        cmocka_unit_test(test_json_every_byte), cmocka_unit_test(test_write_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <zlib.h>
 
 #include "mpiwc/rows.h"
 #include "mpiwc/spill.h"
@@ -408,6 +409,74 @@ static void test_corrupt_runs(void **state)
     assert_int_equal(entries(tmpdir), 0);
 }
 
+/* A run of one block of rows (shared, rest, count, the rest's bytes) and the end block, as
+ * spill.c writes them, header and CRCs right: only the rows' order can be wrong. */
+static void put_run(const char *path, enum mpiwc_sort order, const char *const *rows, size_t n)
+{
+    uint8_t buf[512];
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) { /* each row "S R C bytes": three one-byte varints */
+        const char *r = rows[i];
+        buf[len++] = (uint8_t)(r[0] - '0');
+        buf[len++] = (uint8_t)(r[2] - '0');
+        buf[len++] = (uint8_t)(r[4] - '0');
+        memcpy(buf + len, r + 6, strlen(r + 6));
+        len += strlen(r + 6);
+    }
+    uint8_t file[600];
+    uint32_t head[4] = {2, (uint32_t)order, (uint32_t)len,
+                        (uint32_t)crc32(crc32(0L, Z_NULL, 0), buf, (uInt)len)};
+    uint64_t nrows = n;
+    uint32_t end[2] = {0, (uint32_t)crc32(crc32(0L, Z_NULL, 0), (const Bytef *)&nrows, 8)};
+    memcpy(file, "MPIWCRUN", 8);
+    memcpy(file + 8, head, 16);
+    memcpy(file + 24, buf, len);
+    memcpy(file + 24 + len, end, 8);
+    memcpy(file + 32 + len, &nrows, 8);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, file, 40 + len), (ssize_t)(40 + len));
+    close(fd);
+}
+
+/*
+ * Rows out of order in a run whose CRC is right are an error, never counts:
+ * a smaller word, the same word again, a word that only shares its first
+ * bytes with the last, a higher count in count order. Rows in order read.
+ */
+static void test_rows_out_of_order(void **state)
+{
+    (void)state;
+    char path[sizeof tmpdir + 16];
+    snprintf(path, sizeof path, "%s/run", tmpdir);
+    char why[MPIWC_ERRLEN];
+    static const struct {
+        enum mpiwc_sort order;
+        const char *rows[3];
+        long long want; /* the count sum, or -1 */
+    } cases[] = {
+        {MPIWC_SORT_WORD, {"0 3 1 abc", "2 1 2 d", "0 2 3 b\xff"}, 6},
+        {MPIWC_SORT_WORD, {"0 3 1 abc", "2 1 1 b", NULL}, -1},  /* abb after abc */
+        {MPIWC_SORT_WORD, {"0 3 1 abc", "3 0 1 ", NULL}, -1},   /* abc twice */
+        {MPIWC_SORT_WORD, {"0 3 1 abc", "2 0 1 ", NULL}, -1},   /* ab after abc */
+        {MPIWC_SORT_WORD, {"0 2 1 ab", "2 1 1 \x01", NULL}, 2}, /* ab\x01 after ab */
+        {MPIWC_SORT_WORD, {"0 2 1 bb", "0 2 1 ab", NULL}, -1},  /* shares nothing */
+        {MPIWC_SORT_COUNT, {"0 2 5 zz", "0 1 3 a", "1 1 3 b"}, 11},
+        {MPIWC_SORT_COUNT, {"0 2 3 zz", "0 1 5 a", NULL}, -1}, /* a higher count */
+        {MPIWC_SORT_COUNT, {"0 2 3 zz", "1 0 3 ", NULL}, -1},  /* z after zz, same count */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = cases[i].rows[2] ? 3 : 2;
+        put_run(path, cases[i].order, cases[i].rows, n);
+        long long got = read_run(path, why, sizeof why);
+        if (got != cases[i].want)
+            fail_msg("case %zu: %lld, want %lld (%s)", i, got, cases[i].want, got < 0 ? why : "");
+        if (got < 0)
+            assert_non_null(strstr(why, "out of order"));
+    }
+    assert_int_equal(unlink(path), 0);
+}
+
 /* The signal path removes the runs and the directory. */
 static void test_on_signal(void **state)
 {
@@ -455,7 +524,8 @@ int main(void)
         cmocka_unit_test(test_spill_count_order), cmocka_unit_test(test_spill_top),
         cmocka_unit_test(test_spill_many_runs),   cmocka_unit_test(test_spill_count_runs),
         cmocka_unit_test(test_no_spill),          cmocka_unit_test(test_corrupt_runs),
-        cmocka_unit_test(test_on_signal),         cmocka_unit_test(test_bad_dir),
+        cmocka_unit_test(test_rows_out_of_order), cmocka_unit_test(test_on_signal),
+        cmocka_unit_test(test_bad_dir),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
