@@ -94,6 +94,8 @@ static inline void mpiwc_table_add_short(struct mpiwc_table *t, uint64_t h, uint
     for (;;) {
         struct mpiwc_short_entry *e = &t->shorts[i];
         if (mpiwc_entry_is(e, lo, hi)) {
+            if (count > MPIWC_COUNT_MAX) /* else the sum below could wrap */
+                mpiwc_table_overflow();
             uint64_t sum = (uint64_t)e->count + count;
             if (__builtin_expect(sum >> 32, 0)) /* checks the whole count, then carries */
                 mpiwc_table_carry_short(t, lo, hi, sum >> 32);
