@@ -24,7 +24,6 @@ the ranks agree before any of them acts. Each case checks:
 import os
 import shutil
 import signal
-import stat
 import subprocess
 import sys
 import tempfile

@@ -33,7 +33,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mpitest import Tap, mpirun, run  # noqa: E402
+from mpitest import NOBODY, Tap, mpirun, run  # noqa: E402
 
 NPS = (1, 2, 5)
 
@@ -142,10 +142,7 @@ def main():
 
         def dry_run(np, args, user=None):
             json_format = [] if '--compat=hadoop' in args else ['--format=json']
-            cmd = mpirun(np) + [mpiwc, '--dry-run'] + json_format + args
-            if user:
-                cmd = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] + \
-                    [c for c in cmd if c != '--allow-run-as-root']
+            cmd = mpirun(np, as_nobody=bool(user)) + [mpiwc, '--dry-run'] + json_format + args
             return run(cmd, cwd=work)
 
         def same_plan(name, args, ref=None):
@@ -216,11 +213,11 @@ def main():
         secret = os.path.join(trees['wide'], 'd31', 'sub')
         os.chmod(secret, 0)
         try:
-            probe = subprocess.run(['setpriv', '--reuid=65534', '--regid=65534',
-                                    '--clear-groups', 'sh', '-c',
-                                    'command -v mpirun >/dev/null && test -x "$0" && '
-                                    'test -r "$1" && ! test -r "$2"', mpiwc,
-                                    os.path.join(trees['wide'], 'd00', 'f0.txt'), secret],
+            probe = subprocess.run(NOBODY + ['sh', '-c',
+                                             'command -v mpirun >/dev/null && test -x "$0" && '
+                                             'test -r "$1" && ! test -r "$2"', mpiwc,
+                                             os.path.join(trees['wide'], 'd00', 'f0.txt'),
+                                             secret],
                                    stdin=subprocess.DEVNULL, capture_output=True, cwd='/')
             if probe.returncode != 0 or not shutil.which('setpriv'):
                 tap.skip('unreadable directory (as nobody)', 'user nobody cannot run it here')
