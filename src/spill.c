@@ -386,10 +386,11 @@ struct mpiwc_spill_reader {
     uint64_t rows_read;
     uint64_t offset, size;       /* of the next block in the file; the file's */
     bool done, have_prev, fresh; /* fresh: no row read from this block yet */
-    struct mpiwc_word prev;      /* the last row handed out: its word is key[cur] */
-    uint8_t *key[2];             /* the words of the last row and the one being read */
-    size_t key_cap[2];
-    int cur;
+    struct mpiwc_word prev;      /* the last row handed out: its word is key */
+    /* The last row's word, then the next row's: it keeps the bytes that row shares, and
+     * the caller's borrow of the last row ends as the next is read (rows.h). */
+    uint8_t *key;
+    size_t key_cap;
 };
 
 static int read_full(struct mpiwc_spill_reader *r, uint8_t *p, size_t n, size_t *got)
@@ -458,21 +459,22 @@ static int next_block(struct mpiwc_spill_reader *r, char *err, size_t errlen)
 }
 
 /*
- * Does w come after prev, whose first shared bytes it has? Past them the
- * words' next bytes differ (the writer shares all it can), so this is most
- * often one comparison of bytes, where mpiwc_format_compare() called memcmp
- * on the whole of both.
+ * Does the row of count whose word is prev's first shared bytes, then
+ * rest[0..n), come after prev? Past the shared bytes the words' next bytes
+ * differ (the writer shares all it can), so this is most often one
+ * comparison of bytes, where a comparison of the words called memcmp on the
+ * whole of both.
  */
-static bool follows(const struct mpiwc_word *prev, const struct mpiwc_word *w, size_t shared,
-                    enum mpiwc_sort order)
+static bool follows(const struct mpiwc_word *prev, size_t shared, const uint8_t *rest, size_t n,
+                    uint64_t count, enum mpiwc_sort order)
 {
-    if (order == MPIWC_SORT_COUNT && prev->count != w->count)
-        return prev->count > w->count;
-    if (shared < prev->len && shared < w->len && prev->key[shared] != w->key[shared])
-        return prev->key[shared] < w->key[shared];
-    struct mpiwc_word a = {prev->key + shared, prev->len - (uint32_t)shared, 0};
-    struct mpiwc_word b = {w->key + shared, w->len - (uint32_t)shared, 0};
-    return mpiwc_format_compare(&a, &b, MPIWC_SORT_WORD) < 0;
+    if (order == MPIWC_SORT_COUNT && prev->count != count)
+        return prev->count > count;
+    size_t left = prev->len - shared, common = left < n ? left : n;
+    if (common > 0 && prev->key[shared] != rest[0])
+        return prev->key[shared] < rest[0];
+    int c = common > 0 ? memcmp(prev->key + shared, rest, common) : 0;
+    return c != 0 ? c < 0 : left < n;
 }
 
 static int reader_next(struct mpiwc_rows *rows, struct mpiwc_word *w, char *err, size_t errlen)
@@ -488,24 +490,28 @@ static int reader_next(struct mpiwc_rows *rows, struct mpiwc_word *w, char *err,
         }
     }
     uint64_t shared, rest, count;
-    const uint8_t *p = get_varint(r->pos, r->end, &shared);
-    p = p ? get_varint(p, r->end, &rest) : NULL;
-    p = p ? get_varint(p, r->end, &count) : NULL;
+    const uint8_t *p = r->pos;
+    if (r->end - p >= 3 && ((p[0] | p[1] | p[2]) & 0x80) == 0) { /* three one-byte varints */
+        shared = p[0];
+        rest = p[1];
+        count = p[2];
+        p += 3;
+    } else {
+        p = get_varint(p, r->end, &shared);
+        p = p ? get_varint(p, r->end, &rest) : NULL;
+        p = p ? get_varint(p, r->end, &count) : NULL;
+    }
     if (!p || (r->fresh ? shared != 0 : shared > r->prev.len) || rest > (uint64_t)(r->end - p) ||
         shared + rest == 0 || shared + rest > UINT32_MAX || count == 0 || count > MPIWC_COUNT_MAX)
         return bad(r, err, errlen, "is corrupt (row)");
-    /* The word: the previous row's first shared bytes, then rest. */
-    int n = r->cur ^ 1;
-    size_t len = (size_t)(shared + rest);
-    r->key[n] = mpiwc_grow(r->key[n], &r->key_cap[n], len, 1);
-    if (shared) /* the first row has no previous word to share: no buffer yet */
-        memcpy(r->key[n], r->key[r->cur], (size_t)shared);
-    memcpy(r->key[n] + shared, p, (size_t)rest);
-    r->pos = p + rest;
-    *w = (struct mpiwc_word){r->key[n], (uint32_t)len, count};
-    if (r->have_prev && !follows(&r->prev, w, (size_t)shared, r->order))
+    if (r->have_prev && !follows(&r->prev, (size_t)shared, p, (size_t)rest, count, r->order))
         return bad(r, err, errlen, "is corrupt (rows out of order)");
-    r->cur = n;
+    /* The word: the last row's first shared bytes, in place already, then rest. */
+    size_t len = (size_t)(shared + rest);
+    r->key = mpiwc_grow(r->key, &r->key_cap, len, 1);
+    memcpy(r->key + shared, p, (size_t)rest);
+    r->pos = p + rest;
+    *w = (struct mpiwc_word){r->key, (uint32_t)len, count};
     r->prev = *w;
     r->have_prev = true;
     r->fresh = false;
@@ -559,8 +565,7 @@ void mpiwc_spill_reader_close(struct mpiwc_spill_reader *r)
         close(r->fd);
     free(r->path);
     free(r->buf);
-    free(r->key[0]);
-    free(r->key[1]);
+    free(r->key);
     free(r);
 }
 
