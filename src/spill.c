@@ -784,6 +784,100 @@ static int sorter_add(struct sorter *so, const struct mpiwc_word *w)
     return 0;
 }
 
+/*
+ * The count order's common counts: a row of count c <= MPIWC_SPILL_BUCKETS
+ * goes to bucket c, a run of its own, as it comes. The merged words come in
+ * word order, which is their order among the rows of one count, so a bucket
+ * needs no sort and no merge: the output is the sorted rows of higher
+ * counts, then the buckets from the highest count down. With keep (--top),
+ * a bucket holds no more than its first keep rows.
+ */
+struct buckets {
+    struct mpiwc_spill *s;
+    uint64_t keep;
+    struct writer w[MPIWC_SPILL_BUCKETS]; /* w[c - 1]: count c */
+    bool used[MPIWC_SPILL_BUCKETS];
+    uint32_t ids[MPIWC_SPILL_BUCKETS]; /* when closed: the runs, highest count first */
+    size_t n;
+};
+
+/* Put the row in its bucket: 0, 1 when its count has none, -1 (s->msg). */
+static int bucket_put(struct buckets *b, const struct mpiwc_word *row)
+{
+    if (row->count > MPIWC_SPILL_BUCKETS)
+        return 1;
+    size_t c = (size_t)row->count - 1;
+    if (!b->used[c]) {
+        b->used[c] = true;
+        if (writer_open(b->s, &b->w[c], MPIWC_SORT_COUNT) != 0)
+            return -1;
+    }
+    if (b->keep && b->w[c].rows >= b->keep)
+        return 0;
+    return writer_put(&b->w[c], row);
+}
+
+/* Finish every bucket (ok false: remove them all). 0, or -1 (s->msg). */
+static int buckets_close(struct buckets *b, bool ok)
+{
+    int rc = ok ? 0 : -1;
+    for (size_t c = MPIWC_SPILL_BUCKETS; c-- > 0;)
+        if (b->used[c]) {
+            rc = writer_close(&b->w[c], rc == 0) == 0 ? rc : -1;
+            if (rc == 0)
+                b->ids[b->n++] = b->w[c].id;
+        }
+    return rc;
+}
+
+/* A stream of the sorted rows (head), then of each bucket's run in turn, removed once read. */
+struct spill_concat {
+    struct mpiwc_rows rows;
+    struct mpiwc_rows *head; /* NULL once read */
+    struct mpiwc_spill *s;
+    uint32_t ids[MPIWC_SPILL_BUCKETS];
+    size_t n, at;
+    struct mpiwc_spill_reader *r; /* of ids[at] */
+};
+
+static int concat_next(struct mpiwc_rows *rows, struct mpiwc_word *w, char *err, size_t errlen)
+{
+    struct spill_concat *c = (struct spill_concat *)rows;
+    if (c->head) {
+        int got = mpiwc_rows_next(c->head, w, err, errlen);
+        if (got != 0)
+            return got;
+        c->head = NULL;
+    }
+    for (;;) {
+        if (c->r) {
+            int got = mpiwc_rows_next(mpiwc_spill_reader_rows(c->r), w, err, errlen);
+            if (got != 0)
+                return got;
+            mpiwc_spill_reader_close(c->r);
+            c->r = NULL;
+            remove_run(c->s, c->ids[c->at++]);
+        }
+        if (c->at == c->n)
+            return 0;
+        char *path = path_of(c->s, c->ids[c->at]);
+        int rc = mpiwc_spill_reader_open(&c->r, path, &c->s->st, err, errlen);
+        free(path);
+        if (rc != 0) {
+            mpiwc_spill_reader_close(c->r);
+            c->r = NULL;
+            return -1;
+        }
+    }
+}
+
+static void concat_free(struct spill_concat *c)
+{
+    if (c)
+        mpiwc_spill_reader_close(c->r);
+    free(c);
+}
+
 /* ---- the result ---- */
 
 int mpiwc_spill_result_open(struct mpiwc_spill *s, struct mpiwc_table *t, enum mpiwc_sort order,
@@ -814,7 +908,8 @@ int mpiwc_spill_result_open(struct mpiwc_spill *s, struct mpiwc_table *t, enum m
         s->st.merge_s += mpiwc_seconds() - t0;
         return 0;
     }
-    /* Count order: sort the merged words externally. */
+    /* Count order: the common counts into buckets, the others sorted externally. */
+    struct buckets b = {.s = s, .keep = top};
     struct sorter so = {.s = s, .keep = top};
     struct mpiwc_word row;
     char why[MPIWC_ERRLEN];
@@ -825,10 +920,13 @@ int mpiwc_spill_result_open(struct mpiwc_spill *s, struct mpiwc_table *t, enum m
             rc = spill_fail(s, "%s", why);
         } else {
             distinct++;
-            rc = sorter_add(&so, &row);
+            rc = bucket_put(&b, &row);
+            if (rc > 0)
+                rc = sorter_add(&so, &row);
         }
     }
     merged_free(m);
+    rc = buckets_close(&b, rc == 0) == 0 ? rc : -1;
     if (rc == 0)
         rc = sorter_flush(&so, true);
     for (size_t i = 0; i < s->nruns; i++) /* merged: of no more use */
@@ -855,6 +953,13 @@ int mpiwc_spill_result_open(struct mpiwc_spill *s, struct mpiwc_table *t, enum m
             res->rows = &m->merge.rows;
         }
     }
+    if (rc == 0 && b.n > 0) { /* the buckets after the sorted rows */
+        struct spill_concat *c = mpiwc_xcalloc(1, sizeof *c);
+        *c = (struct spill_concat){{concat_next}, res->rows, s, {0}, b.n, 0, NULL};
+        memcpy(c->ids, b.ids, b.n * sizeof *b.ids);
+        res->concat = c;
+        res->rows = &c->rows;
+    }
     free(so.rows);
     free(so.arena);
     free(so.ids);
@@ -867,5 +972,6 @@ void mpiwc_spill_result_close(struct mpiwc_spill_result *res)
     free(res->array);
     free(res->keys);
     merged_free(res->merged);
+    concat_free(res->concat);
     memset(res, 0, sizeof *res);
 }

@@ -15,11 +15,16 @@
  * written as one run, and the table is emptied for more words. At the end
  * the runs and what is left in the table are merged (k-way, streaming, at
  * most MPIWC_SPILL_FANIN runs at a time: more are first merged into bigger
- * runs), so each word appears once with its whole count. Count order sorts
- * that merge externally: rows fill a buffer of the budget, which is sorted by
- * count and written as a run, and those runs are merged; with --top N only
- * the first N rows of each buffer are kept. Nothing spills, and nothing
- * changes, while a table stays within its budget.
+ * runs), so each word appears once with its whole count. Count order takes
+ * that merge apart by count: a word whose count is at most
+ * MPIWC_SPILL_BUCKETS goes to that count's bucket, a run written in the
+ * order the words come, which is already theirs among the words of one
+ * count; the words of higher counts fill a buffer of the budget, which is
+ * sorted by count and written as a run, and those runs are merged. The
+ * output reads the merged higher counts, then each bucket from the highest
+ * count down. With --top N, only the first N rows of each buffer and of
+ * each bucket are kept. Nothing spills, and nothing changes, while a table
+ * stays within its budget.
  *
  * The runs live in a private directory that the first spill makes in the
  * spill directory: mpiwc-spill-USER-HOST-PID-XXXXXX (mkdtemp: a new name,
@@ -64,6 +69,8 @@
 /* Runs merged at once; each open run holds one block (MPIWC_SPILL_BLOCK) in memory. */
 #define MPIWC_SPILL_FANIN 64
 #define MPIWC_SPILL_BLOCK ((size_t)256 << 10)
+/* Count order's buckets: the counts 1 .. this, each written as it comes (one block each). */
+#define MPIWC_SPILL_BUCKETS 16
 
 struct mpiwc_spill_stats {
     uint64_t runs;          /* runs written: table spills, merge passes, count-order runs */
@@ -137,6 +144,7 @@ struct mpiwc_spill_result {
     struct mpiwc_rows_array arr;
     struct mpiwc_rows_table table;
     struct spill_merged *merged;
+    struct spill_concat *concat; /* count order: merged, then the buckets */
     struct mpiwc_spill *s;
 };
 

@@ -42,10 +42,9 @@ static uint64_t rng(void)
     return rng_state >> 33;
 }
 
-static void random_word(struct occ *o, unsigned vocab)
+/* Word number id: the same id, the same bytes. */
+static void word_of(struct occ *o, unsigned id)
 {
-    unsigned id = (unsigned)(rng() % vocab);
-    /* The word is a function of id: the same id, the same bytes. */
     uint64_t h = id * 0x9e3779b97f4a7c15ull + 7;
     o->len = 1 + (uint32_t)(h % 37);
     for (uint32_t i = 0; i < o->len; i++) {
@@ -55,6 +54,20 @@ static void random_word(struct occ *o, unsigned vocab)
     }
     if (o->len > 3)
         o->key[o->len - 1] = (uint8_t)(id & 0xff); /* ids apart, some with a NUL */
+}
+
+/* A word drawn uniformly from vocab words. */
+static void random_word(struct occ *o, unsigned vocab)
+{
+    word_of(o, (unsigned)(rng() % vocab));
+}
+
+/* A word drawn from vocab words, low ids far more often: the product of two uniform
+ * draws, so that n draws give id about n / vocab * ln(vocab / id) occurrences. */
+static void skewed_word(struct occ *o, unsigned vocab)
+{
+    uint64_t a = rng() % vocab, b = rng() % vocab;
+    word_of(o, (unsigned)(a * b / vocab));
 }
 
 static int occ_cmp(const void *a, const void *b)
@@ -226,16 +239,14 @@ static void test_merge_combine(void **state)
 /* Count words into a table that spills under limit, as the job does; then the result.
  * Returns the runs written: table spills (runs_before), then the merge's and sort's. */
 static uint64_t runs_before;
-static uint64_t spill_and_check(size_t limit, size_t nwords, unsigned vocab, enum mpiwc_sort order,
-                                uint64_t top, bool expect_spill)
+static uint64_t spill_and_check_words(size_t limit, struct occ *all, size_t nwords,
+                                      enum mpiwc_sort order, uint64_t top, bool expect_spill)
 {
-    struct occ *all = malloc(nwords * sizeof *all);
     struct mpiwc_spill s;
     mpiwc_spill_init(&s, tmpdir, limit);
     struct mpiwc_table t;
     mpiwc_table_init(&t, 0);
     for (size_t i = 0; i < nwords; i++) {
-        random_word(&all[i], vocab);
         if (mpiwc_spill_due(&s, &t, 1))
             assert_int_equal(mpiwc_spill_table(&s, &t), 0);
         mpiwc_table_add(&t, all[i].key, all[i].len, 1);
@@ -267,6 +278,17 @@ static uint64_t spill_and_check(size_t limit, size_t nwords, unsigned vocab, enu
     mpiwc_table_free(&t);
     free(r.words);
     free(r.counts);
+    return runs;
+}
+
+/* The same for nwords uniform draws from vocab words. */
+static uint64_t spill_and_check(size_t limit, size_t nwords, unsigned vocab, enum mpiwc_sort order,
+                                uint64_t top, bool expect_spill)
+{
+    struct occ *all = malloc(nwords * sizeof *all);
+    for (size_t i = 0; i < nwords; i++)
+        random_word(&all[i], vocab);
+    uint64_t runs = spill_and_check_words(limit, all, nwords, order, top, expect_spill);
     free(all);
     return runs;
 }
@@ -292,6 +314,9 @@ static void test_spill_top(void **state)
     (void)spill_and_check(64 << 10, 60000, 20000, MPIWC_SORT_COUNT, 25, true);
     rng_state = 4;
     (void)spill_and_check(64 << 10, 60000, 20000, MPIWC_SORT_WORD, 25, true);
+    /* Nearly every word once: a top that is mostly the bucket of count 1. */
+    rng_state = 10;
+    (void)spill_and_check(64 << 10, 100000, 1000000, MPIWC_SORT_COUNT, 50000, true);
 }
 
 /* More runs than the merge takes at once: merged into bigger runs first. */
@@ -303,14 +328,31 @@ static void test_spill_many_runs(void **state)
     assert_true(runs_before > MPIWC_SPILL_FANIN);
 }
 
-/* The count order's external sort: more distinct words than its 1 MiB buffer holds. */
+/*
+ * The count order's two ways: counts from 1 to hundreds, every count up to
+ * MPIWC_SPILL_BUCKETS in its bucket, and more words of higher counts than
+ * the external sort's 1 MiB buffer holds (two runs or more). A top that
+ * ends among the sorted words and one that ends in a bucket.
+ */
 static void test_spill_count_runs(void **state)
 {
     (void)state;
     rng_state = 6;
-    uint64_t runs = spill_and_check(1, 100000, 1000000, MPIWC_SORT_COUNT, 0, true);
-    assert_true(runs >=
-                runs_before + 1 + 2); /* the table's last words, then two or more by count */
+    enum { N = 1500000, VOCAB = 100000 };
+    struct occ *all = malloc(N * sizeof *all);
+    for (size_t i = 0; i < N; i++)
+        skewed_word(&all[i], VOCAB);
+    uint64_t runs = spill_and_check_words(1 << 20, all, N, MPIWC_SORT_COUNT, 0, true);
+    /* The runs of the result: after the merge passes (FANIN runs into one, until FANIN are
+     * left), two or more sorted by count and a bucket for each count. */
+    uint64_t left = runs_before + 1, passes = 0; /* the table's last words too */
+    for (; left > MPIWC_SPILL_FANIN; passes++)
+        left -= MPIWC_SPILL_FANIN - 1;
+    assert_true(runs - runs_before - 1 - passes >= 2 + MPIWC_SPILL_BUCKETS);
+    (void)spill_and_check_words(256 << 10, all, N, MPIWC_SORT_COUNT, 1000, true);
+    (void)spill_and_check_words(256 << 10, all, N, MPIWC_SORT_COUNT, 50000, true);
+    (void)spill_and_check_words(256 << 10, all, N, MPIWC_SORT_WORD, 0, true);
+    free(all);
 }
 
 /* No limit, or a table that fits: nothing spills, no directory is made. */
