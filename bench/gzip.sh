@@ -36,7 +36,7 @@ run() {
 
 [ -f "$BUILD_DIR/build.ninja" ] ||
     run meson setup "$BUILD_DIR" --buildtype=release -Dtests=false >>"$LOG" 2>&1
-run meson compile -C "$BUILD_DIR" mpiwc mpiwc-gen >>"$LOG" 2>&1
+run meson compile -C "$BUILD_DIR" mpiwc:executable mpiwc-gen >>"$LOG" 2>&1
 MPIRUN=(mpirun --oversubscribe -q)
 [ "$(id -u)" -ne 0 ] || MPIRUN+=(--allow-run-as-root)
 

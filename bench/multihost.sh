@@ -40,7 +40,7 @@ install_deps
 need_netns
 [ -f "$BUILD_DIR/build.ninja" ] ||
     run meson setup "$BUILD_DIR" --buildtype=release -Dtests=false >/dev/null
-run meson compile -C "$BUILD_DIR" mpiwc mpiwc-gen >/dev/null || die "build failed"
+run meson compile -C "$BUILD_DIR" mpiwc:executable mpiwc-gen >/dev/null || die "build failed"
 MPIWC=$(realpath "$BUILD_DIR/mpiwc")
 GEN=$(realpath "$BUILD_DIR/tools/gen/mpiwc-gen")
 begin_work

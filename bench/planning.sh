@@ -39,7 +39,7 @@ trap cleanup EXIT
 
 [ -f "$BUILD_DIR/build.ninja" ] ||
     run meson setup "$BUILD_DIR" --buildtype=release -Dtests=false >>"$LOG" 2>&1
-run meson compile -C "$BUILD_DIR" mpiwc >>"$LOG" 2>&1
+run meson compile -C "$BUILD_DIR" mpiwc:executable >>"$LOG" 2>&1
 BUILDS=("$BUILD_DIR")
 [ -z "${BASELINE:-}" ] || BUILDS+=("$BASELINE")
 MPIRUN=(mpirun --oversubscribe -q)

@@ -196,7 +196,7 @@ if [ ! -f "$BUILD_DIR/build.ninja" ]; then
     run meson setup "$BUILD_DIR" --buildtype=release -Dtests=false >>"$LOG" 2>&1 ||
         die "meson setup failed (see $LOG)"
 fi
-run meson compile -C "$BUILD_DIR" mpiwc mpiwc-gen >>"$LOG" 2>&1 || die "build failed (see $LOG)"
+run meson compile -C "$BUILD_DIR" mpiwc:executable mpiwc-gen >>"$LOG" 2>&1 || die "build failed (see $LOG)"
 log "built $("$MPIWC" --version 2>/dev/null | head -n 1) in $BUILD_DIR"
 
 mpirun_flags=(-q)

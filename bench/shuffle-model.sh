@@ -40,7 +40,7 @@ die() {
 
 [ -f "$BUILD_DIR/build.ninja" ] ||
     run meson setup "$BUILD_DIR" --buildtype=release -Dtests=false >>"$LOG" 2>&1
-run meson compile -C "$BUILD_DIR" mpiwc mpiwc-gen >>"$LOG" 2>&1 || die "build failed (see $LOG)"
+run meson compile -C "$BUILD_DIR" mpiwc:executable mpiwc-gen >>"$LOG" 2>&1 || die "build failed (see $LOG)"
 MPIWC=$BUILD_DIR/mpiwc
 GEN=$BUILD_DIR/tools/gen/mpiwc-gen
 MPIRUN=(timeout 600 mpirun -q --oversubscribe)

@@ -36,6 +36,7 @@ PACKAGES=(
     slurmd          # Slurm node daemon
     slurm-client    # sbatch, srun, scontrol, sinfo
     gnuplot-nox     # scaling.sh's plots
+    time            # GNU time: peak RSS in bench/run.sh (and its test, bench-run)
     iproute2        # ip netns: hosts as network namespaces; ss
     # Memory checking in tools/test.sh: valgrind for the unit tests; clang
     # with its runtime (libFuzzer, ASan, UBSan) for the fuzz harnesses.
