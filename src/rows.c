@@ -133,7 +133,8 @@ static int merge_next(struct mpiwc_rows *r, struct mpiwc_word *w, char *err, siz
     }
     /* The same word's rows from the other streams are counted here: the word is copied,
      * so that every stream moves on now, s first. */
-    m->key = mpiwc_grow(m->key, &m->key_cap, w->len, 1);
+    if (m->key_cap < w->len)
+        m->key = mpiwc_grow(m->key, &m->key_cap, w->len, 1);
     memcpy(m->key, w->key, w->len);
     w->key = m->key;
     uint64_t prefix = m->prefix[s];

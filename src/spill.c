@@ -293,7 +293,19 @@ static int writer_put(struct writer *w, const struct mpiwc_word *row)
             w->buf = mpiwc_xrealloc(w->buf, w->cap);
         }
     }
+    /* The bytes it shares with the previous row's word, eight at a step (sorted words
+     * share several): the first that differs is the lowest byte of the difference, the
+     * words being little-endian (as table_internal.h requires); then one at a time. */
     size_t shared = 0, most_shared = w->prev_len < row->len ? w->prev_len : row->len;
+    for (; shared + 8 <= most_shared; shared += 8) {
+        uint64_t a, b;
+        memcpy(&a, w->prev + shared, 8);
+        memcpy(&b, row->key + shared, 8);
+        if (a != b) {
+            shared += (size_t)__builtin_ctzll(a ^ b) / 8;
+            break;
+        }
+    }
     while (shared < most_shared && w->prev[shared] == row->key[shared])
         shared++;
     uint8_t *p = put_varint(w->buf + w->len, shared);
@@ -301,7 +313,8 @@ static int writer_put(struct writer *w, const struct mpiwc_word *row)
     p = put_varint(p, row->count);
     memcpy(p, row->key + shared, row->len - shared);
     w->len = (size_t)(p - w->buf) + (row->len - shared);
-    w->prev = mpiwc_grow(w->prev, &w->prev_cap, row->len, 1);
+    if (w->prev_cap < row->len)
+        w->prev = mpiwc_grow(w->prev, &w->prev_cap, row->len, 1);
     memcpy(w->prev + shared, row->key + shared, row->len - shared);
     w->prev_len = row->len;
     w->rows++;
@@ -508,7 +521,8 @@ static int reader_next(struct mpiwc_rows *rows, struct mpiwc_word *w, char *err,
         return bad(r, err, errlen, "is corrupt (rows out of order)");
     /* The word: the last row's first shared bytes, in place already, then rest. */
     size_t len = (size_t)(shared + rest);
-    r->key = mpiwc_grow(r->key, &r->key_cap, len, 1);
+    if (r->key_cap < len)
+        r->key = mpiwc_grow(r->key, &r->key_cap, len, 1);
     memcpy(r->key + shared, p, (size_t)rest);
     r->pos = p + rest;
     *w = (struct mpiwc_word){r->key, (uint32_t)len, count};
