@@ -27,18 +27,14 @@ import subprocess
 import sys
 import tempfile
 
-N = 0
-FAILED = 0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                'mpi'))
+from mpitest import Tap  # noqa: E402  (the TAP output every test script shares)
+
+TAP = Tap()
+ok = TAP.ok
+
 NOT = 'not measured in this run'
-
-
-def ok(cond, name, detail=''):
-    global N, FAILED
-    N += 1
-    print('%s %d - %s' % ('ok' if cond else 'not ok', N, name))
-    if not cond:
-        FAILED += 1
-        print('#   ' + str(detail))
 
 
 def median(v):
@@ -292,8 +288,7 @@ def main():
         p, md = render(performance, old, old_meta, os.path.join(docs, 'OLD.md'))
         ok(p.returncode == 0 and 'The huge corpus (`HUGE=1`): skipped: bench/cache has 5 bytes '
            'free.' in md, 'a skipped huge corpus: the reason from the meta', p.stderr)
-    print('1..%d' % N)
-    return 1 if FAILED else 0
+    return TAP.done()
 
 
 if __name__ == '__main__':

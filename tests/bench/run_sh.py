@@ -18,18 +18,12 @@ import subprocess
 import sys
 import tempfile
 
-N = 0
-FAILED = 0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                'mpi'))
+from mpitest import Tap  # noqa: E402  (the TAP output every test script shares)
 
-
-def ok(cond, name, detail=''):
-    global N, FAILED
-    N += 1
-    print('%s %d - %s' % ('ok' if cond else 'not ok', N, name))
-    if not cond:
-        FAILED += 1
-        for line in str(detail).splitlines()[-40:]:
-            print('#   ' + line)
+TAP = Tap()
+ok = TAP.ok
 
 
 def main():
@@ -52,7 +46,7 @@ def main():
                 log += f.read()
         except OSError:
             pass
-        ok(p.returncode == 0, 'bench/run.sh exits 0', log)
+        ok(p.returncode == 0, 'bench/run.sh exits 0', log.splitlines()[-40:])
         rows = []
         try:
             with open(os.path.join(results, 'results.csv'), newline='') as f:
@@ -82,8 +76,7 @@ def main():
         ok(meta.get('highcard_identical', '').startswith('byte-identical'),
            'the spilling run wrote the same bytes as the one in memory',
            meta.get('highcard_identical'))
-    print('1..%d' % N)
-    return 1 if FAILED else 0
+    return TAP.done()
 
 
 if __name__ == '__main__':

@@ -20,8 +20,13 @@ import subprocess
 import sys
 import tempfile
 
-N = 0
-FAILED = 0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                'mpi'))
+from mpitest import Tap  # noqa: E402  (the TAP output every test script shares)
+
+TAP = Tap()
+ok = TAP.ok
+
 
 PHASES = ['plan', 'map', 'shuffle', 'reduce', 'output']
 STEPS = ['read', 'tokenize', 'pack', 'exchange', 'merge', 'gather', 'sort', 'write']
@@ -29,15 +34,6 @@ STEPS = ['read', 'tokenize', 'pack', 'exchange', 'merge', 'gather', 'sort', 'wri
 HEADER = ('mode,nodes,ranks,hosts,bytes,wall_s,throughput_mb_s,speedup,efficiency,'
           'plan_s,map_s,shuffle_s,reduce_s,output_s,read_s,tokenize_s,pack_s,'
           'exchange_s,merge_s,gather_s,sort_s,write_s,job_id')
-
-
-def ok(cond, name, detail=''):
-    global N, FAILED
-    N += 1
-    print('%s %d - %s' % ('ok' if cond else 'not ok', N, name))
-    if not cond:
-        FAILED += 1
-        print('#   ' + str(detail))
 
 
 def close(a, b, tol=1e-4):
@@ -171,11 +167,8 @@ def main():
             ok(p.returncode == 0 and all(pngs), 'gnuplot draws the three PNGs from scaling.gp',
                (p.stderr, pngs))
         else:
-            global N
-            N += 1
-            print('ok %d - gnuplot draws the three PNGs # SKIP no gnuplot' % N)
-    print('1..%d' % N)
-    return 1 if FAILED else 0
+            TAP.skip('gnuplot draws the three PNGs', 'no gnuplot')
+    return TAP.done()
 
 
 if __name__ == '__main__':

@@ -20,19 +20,14 @@ import subprocess
 import sys
 import tempfile
 
-N = 0
-FAILED = 0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                'mpi'))
+from mpitest import Tap  # noqa: E402  (the TAP output every test script shares)
+
+TAP = Tap()
+ok = TAP.ok
+
 K, BETA, REC = 40.0, 0.5, 12
-
-
-def ok(cond, name, detail=''):
-    global N, FAILED
-    N += 1
-    print('%s %d - %s' % ('ok' if cond else 'not ok', N, name))
-    if not cond:
-        FAILED += 1
-        for line in str(detail).splitlines()[:20]:
-            print('#   ' + line)
 
 
 def unhuman(text):
@@ -124,8 +119,7 @@ def main():
            'the gnuplot script draws three panels into shuffle-model.png', gp[:200])
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print('1..%d' % N)
-    return 1 if FAILED else 0
+    return TAP.done()
 
 
 if __name__ == '__main__':

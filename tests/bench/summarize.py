@@ -22,17 +22,12 @@ import subprocess
 import sys
 import tempfile
 
-N = 0
-FAILED = 0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                'mpi'))
+from mpitest import Tap  # noqa: E402  (the TAP output every test script shares)
 
-
-def ok(cond, name, detail=''):
-    global N, FAILED
-    N += 1
-    print('%s %d - %s' % ('ok' if cond else 'not ok', N, name))
-    if not cond:
-        FAILED += 1
-        print('#   ' + str(detail))
+TAP = Tap()
+ok = TAP.ok
 
 
 def median(v):
@@ -232,8 +227,7 @@ def main():
         w1 = rows.get(('text', B, 'mpiwc', 1, 'default'), {})
         ok(close(w1.get('vs_wc'), t_wc / t1) and w1.get('vs_wc_utf8') == '',
            'no C.UTF-8 wc -w in the run: its ratio is empty', w1)
-    print('1..%d' % N)
-    return 1 if FAILED else 0
+    return TAP.done()
 
 
 if __name__ == '__main__':
