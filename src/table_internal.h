@@ -172,10 +172,13 @@ struct mpiwc_counter {
     uint8_t *small;
     size_t mask;       /* t->short_mask */
     size_t small_mask; /* in bytes: (t->small_mask + 1) slots of 16 bytes, less one slot */
-    size_t queued;
+    size_t queued, queued_small;
     struct {
-        uint64_t lo, hi, hash; /* hi == 0: lo is a small key */
-    } queue[MPIWC_TABLE_QUEUE];
+        uint64_t lo, hi, hash;
+    } queue[MPIWC_TABLE_QUEUE]; /* short keys */
+    struct {
+        uint64_t key, hash;
+    } queue_small[MPIWC_TABLE_QUEUE]; /* small keys */
 };
 
 static inline void mpiwc_counter_load(struct mpiwc_counter *c, struct mpiwc_table *t)
@@ -191,7 +194,7 @@ static inline void mpiwc_counter_load(struct mpiwc_counter *c, struct mpiwc_tabl
 static inline void mpiwc_counter_init(struct mpiwc_counter *c, struct mpiwc_table *t)
 {
     mpiwc_counter_load(c, t);
-    c->queued = 0;
+    c->queued = c->queued_small = 0;
 }
 
 /*
@@ -246,20 +249,37 @@ static inline void mpiwc_counter_add1_small(struct mpiwc_counter *c, uint64_t h,
     }
 }
 
-/* Count the queued words. A scan calls this before it returns: outside a
- * scan the table holds every word counted. */
-static inline void mpiwc_counter_flush(struct mpiwc_counter *c)
+/* Count the queued short keys. */
+static inline void mpiwc_counter_flush_short(struct mpiwc_counter *c)
 {
-    for (size_t k = 0; k < c->queued; k++) {
-        if (c->queue[k].hi == 0)
-            mpiwc_counter_add1_small(c, c->queue[k].hash, c->queue[k].lo);
-        else
-            mpiwc_counter_add1(c, c->queue[k].hash, c->queue[k].lo, c->queue[k].hi);
-    }
+    for (size_t k = 0; k < c->queued; k++)
+        mpiwc_counter_add1(c, c->queue[k].hash, c->queue[k].lo, c->queue[k].hi);
     c->queued = 0;
 }
 
-/* Queue a word whose slot the caller has prefetched. */
+/* Count the queued small keys. */
+static inline void mpiwc_counter_flush_small(struct mpiwc_counter *c)
+{
+    for (size_t k = 0; k < c->queued_small; k++)
+        mpiwc_counter_add1_small(c, c->queue_small[k].hash, c->queue_small[k].key);
+    c->queued_small = 0;
+}
+
+/*
+ * Count the queued words. A scan calls this before it returns: outside a
+ * scan the table holds every word counted. Small and short keys wait in
+ * queues of their own, so that counting them takes no branch on the kind:
+ * a natural text's bigrams are of either kind at random (31% of the
+ * Bible's are small), and the branch missed (see the commit that split
+ * the queue).
+ */
+static inline void mpiwc_counter_flush(struct mpiwc_counter *c)
+{
+    mpiwc_counter_flush_short(c);
+    mpiwc_counter_flush_small(c);
+}
+
+/* Queue a short key whose slot the caller has prefetched. */
 static inline __attribute__((always_inline)) void
 mpiwc_counter_enqueue(struct mpiwc_counter *c, uint64_t h, uint64_t lo, uint64_t hi)
 {
@@ -267,7 +287,17 @@ mpiwc_counter_enqueue(struct mpiwc_counter *c, uint64_t h, uint64_t lo, uint64_t
     c->queue[c->queued].hi = hi;
     c->queue[c->queued].hash = h;
     if (++c->queued == MPIWC_TABLE_QUEUE)
-        mpiwc_counter_flush(c);
+        mpiwc_counter_flush_short(c);
+}
+
+/* Queue a small key whose slot the caller has prefetched. */
+static inline __attribute__((always_inline)) void
+mpiwc_counter_enqueue_small(struct mpiwc_counter *c, uint64_t h, uint64_t k)
+{
+    c->queue_small[c->queued_small].key = k;
+    c->queue_small[c->queued_small].hash = h;
+    if (++c->queued_small == MPIWC_TABLE_QUEUE)
+        mpiwc_counter_flush_small(c);
 }
 
 /*
@@ -298,7 +328,7 @@ mpiwc_counter_count_small(struct mpiwc_counter *c, uint64_t h, uint64_t k, bool 
         return;
     }
     __builtin_prefetch(c->small + ((h * sizeof(struct mpiwc_small_entry)) & c->small_mask));
-    mpiwc_counter_enqueue(c, h, k, 0);
+    mpiwc_counter_enqueue_small(c, h, k);
 }
 
 /* ASCII A-Z to a-z in each byte of x, every other byte left as it is (SWAR). */

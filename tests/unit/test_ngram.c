@@ -26,6 +26,7 @@
 #include "mpiwc/table.h"
 #include "mpiwc/tokenize.h"
 #include "mpiwc/util.h"
+#include "src/table_internal.h"
 
 /* ---- the rules of a case ---- */
 
@@ -469,6 +470,79 @@ static size_t rule_cases(struct rules *out)
 }
 #define MAX_CASES ((NSPLITS + 2) * NSIZES)
 
+/* ---- a reference for many n-grams: sorted, not searched ---- */
+
+static int entry_cmp(const void *a, const void *b)
+{
+    const struct ref_entry *x = a, *y = b;
+    int c = memcmp(x->key, y->key, x->len < y->len ? x->len : y->len);
+    return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* The n-grams of min..max keys, each occurrence an entry, sorted and then summed: ref_ngrams'
+ * linear search would take hours over 10^5 distinct n-grams. */
+static uint64_t ref_count_many(struct ref *r, const uint8_t *text, size_t len,
+                               const struct rules *rules)
+{
+    struct ref_keys ks = {0};
+    ref_keys(&ks, text, len, rules);
+    struct ref_entry *all = NULL;
+    size_t n = 0, cap = 0;
+    for (size_t i = 0; i < ks.n; i++) {
+        for (unsigned m = rules->min; m <= rules->max && i + m <= ks.n; m++) {
+            size_t klen = m - 1;
+            for (size_t k = i; k < i + m; k++)
+                klen += ks.k[k].len;
+            uint8_t *key = mpiwc_xmalloc(klen), *at = key;
+            for (size_t k = i; k < i + m; k++) {
+                if (k > i)
+                    *at++ = ' ';
+                memcpy(at, ks.k[k].p, ks.k[k].len);
+                at += ks.k[k].len;
+            }
+            all = mpiwc_grow(all, &cap, n + 1, sizeof *all);
+            all[n++] = (struct ref_entry){key, klen, 1};
+        }
+    }
+    qsort(all, n, sizeof *all, entry_cmp);
+    memset(r, 0, sizeof *r);
+    for (size_t i = 0; i < n; i++) {
+        r->total++;
+        if (r->n > 0 && entry_cmp(&r->e[r->n - 1], &all[i]) == 0) {
+            r->e[r->n - 1].count++;
+            free(all[i].key);
+            continue;
+        }
+        r->e = mpiwc_grow(r->e, &r->cap, r->n + 1, sizeof *r->e);
+        r->e[r->n++] = all[i];
+    }
+    free(all);
+    uint64_t keys = ks.n;
+    keys_free(&ks);
+    return keys;
+}
+
+/* The table holds exactly r's n-grams: as many, each with its count, and the same sum. */
+static void assert_table_is(const struct mpiwc_table *t, const struct ref *r, const char *what)
+{
+    if (t->size != r->n)
+        fail_msg("%s: %zu n-grams, want %zu", what, t->size, r->n);
+    for (size_t i = 0; i < r->n; i++) {
+        uint64_t got = mpiwc_table_get(t, r->e[i].key, r->e[i].len);
+        if (got != r->e[i].count)
+            fail_msg("%s: '%.*s' counted %llu, want %llu", what, (int)r->e[i].len,
+                     (const char *)r->e[i].key, (unsigned long long)got,
+                     (unsigned long long)r->e[i].count);
+    }
+    uint64_t sum = 0;
+    for (size_t i = 0; i < mpiwc_table_slots(t); i++) {
+        struct mpiwc_table_word w = {0};
+        if (mpiwc_table_word(t, i, &w))
+            sum += w.count;
+    }
+    assert_int_equal(sum, r->total);
+}
+
 /* ---- tests ---- */
 
 /* The reference itself, on a text small enough to count by hand. */
@@ -828,6 +902,68 @@ static void test_stitch_long_pieces(void **state)
     }
 }
 
+/*
+ * 200,000 words of a vocabulary of 5,000 (1 to 15 letters, most short),
+ * their first quarter again, then one bigram four times in a row: about
+ * 190,000 distinct bigrams of 3 to 31 bytes in a few feeds. The table grows
+ * during the scans and passes the size from which words wait behind
+ * prefetches, in a queue per kind of slot (small, short, and big for
+ * bigrams of 16 bytes and more); repeats of a bigram wait in one queue
+ * together. Against the sorting reference, under each split rule.
+ */
+static void test_many_bigrams_queued(void **state)
+{
+    (void)state;
+    enum { VOCAB = 5000, WORDS = 200000 };
+    static char vocab[VOCAB][16];
+    uint64_t x = 88172645463325252ull; /* xorshift64 */
+    for (int v = 0; v < VOCAB; v++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        unsigned r = (unsigned)(x % 100), n = r < 60 ? 1 + r % 4 : r < 90 ? 5 + r % 3 : 8 + r % 8;
+        for (unsigned i = 0; i < n; i++)
+            vocab[v][i] = (char)((i == 0 && v % 3 == 0 ? 'A' : 'a') + (x >> (5 * i + 8)) % 26);
+        vocab[v][n] = 0;
+    }
+    size_t cap = (size_t)WORDS * 2 * 17 + 64, len = 0;
+    char *text = mpiwc_xmalloc(cap);
+    int *picks = mpiwc_xmalloc(WORDS * sizeof *picks);
+    for (int i = 0; i < WORDS; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        picks[i] = (int)(x % VOCAB);
+    }
+    for (int i = 0; i < WORDS + WORDS / 4; i++)
+        len += (size_t)sprintf(text + len, i % 11 ? "%s " : "%s,\n", vocab[picks[i % WORDS]]);
+    len += (size_t)sprintf(text + len, "abcdefgh ijklmnop abcdefgh ijklmnop abcdefgh");
+    const size_t cuts[] = {len / 3, len / 3 + 5, 2 * len / 3};
+    static const struct rules cases[] = {
+        {MPIWC_SPLIT_UNICODE, 2, 2, NULL, 0}, /* the fast path: bigrams in registers */
+        {MPIWC_SPLIT_UNICODE, 1, 2, NULL, 0},
+        {MPIWC_SPLIT_ALNUM, 2, 2, NULL, 0},
+        {MPIWC_SPLIT_SPACE, 2, 3, NULL, 0},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        struct ref want;
+        uint64_t keys = ref_count_many(&want, (const uint8_t *)text, len, &cases[c]);
+        size_t lengths[3] = {0, 0, 0}; /* small, short, long */
+        for (size_t i = 0; i < want.n; i++)
+            lengths[want.e[i].len <= 7 ? 0 : want.e[i].len <= 15 ? 1 : 2]++;
+        assert_true(lengths[0] > 20000 && lengths[1] > 60000 && lengths[2] > 20000);
+        struct mpiwc_table t;
+        mpiwc_table_init(&t, 0);
+        assert_int_equal(feed_chunks(&t, &cases[c], (const uint8_t *)text, len, cuts, 3), keys);
+        assert_true(mpiwc_table_queues(&t));
+        char what[64];
+        snprintf(what, sizeof what, "split %s, ngram %u:%u", split_name(cases[c].split),
+                 cases[c].min, cases[c].max);
+        assert_table_is(&t, &want, what);
+        assert_int_equal(mpiwc_table_get(&t, "abcdefgh ijklmnop", 17), 2);
+        mpiwc_table_free(&t);
+        ref_free(&want);
+    }
+    free(picks);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -844,6 +980,7 @@ int main(void)
         cmocka_unit_test(test_stitch_every_pair),
         cmocka_unit_test(test_stitch_all_cuts),
         cmocka_unit_test(test_stitch_long_pieces),
+        cmocka_unit_test(test_many_bigrams_queued),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
