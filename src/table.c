@@ -411,6 +411,26 @@ void mpiwc_table_add_hashed(struct mpiwc_table *t, uint64_t hash, const void *ke
     }
 }
 
+/*
+ * The queued long keys: first, where a key's slot (arrived by now) holds
+ * its hash, start loading the key's bytes from the arena; then add each.
+ * The adds may grow the table.
+ */
+void mpiwc_counter_flush_long(struct mpiwc_counter *c)
+{
+    struct mpiwc_table *t = c->t;
+    for (size_t k = 0; k < c->queued_long; k++) {
+        const struct mpiwc_entry *e = &t->slots[c->queue_long[k].hash & t->mask];
+        if (e->hash == c->queue_long[k].hash)
+            __builtin_prefetch(t->arena + e->off);
+    }
+    for (size_t k = 0; k < c->queued_long; k++)
+        mpiwc_table_add_hashed(t, c->queue_long[k].hash, c->queue_long[k].key, c->queue_long[k].len,
+                               1);
+    c->queued_long = 0;
+    mpiwc_counter_load(c, t);
+}
+
 void mpiwc_table_add(struct mpiwc_table *t, const void *key, size_t len, uint64_t count)
 {
     mpiwc_table_add_hashed(t, mpiwc_hash(key, len), key, len, count);

@@ -113,7 +113,8 @@ ngram_count_short(struct mpiwc_counter *c, uint64_t lo, uint64_t hi, size_t n, b
  * one (most of a natural text's bigrams) is made in registers and queued
  * behind a prefetch of its slot: an n-gram table outgrows the caches long
  * before a word table does (the Bible's bigrams fill 6 MB). A long one is
- * joined in g->joined and added at once.
+ * joined in the counter's queue, or past MPIWC_COUNTER_LONG bytes in
+ * g->joined and added at once.
  */
 static void ngram_count(struct mpiwc_ngram *g, struct mpiwc_counter *c, unsigned start, unsigned m,
                         size_t n)
@@ -133,9 +134,10 @@ static void ngram_count(struct mpiwc_ngram *g, struct mpiwc_counter *c, unsigned
         ngram_count_short(c, (uint64_t)acc, (uint64_t)(acc >> 64) | (uint64_t)n << 56, n, true);
         return;
     }
-    if (g->joined_cap < n)
+    bool queue = n <= MPIWC_COUNTER_LONG;
+    if (!queue && g->joined_cap < n)
         g->joined = mpiwc_grow(g->joined, &g->joined_cap, n, 1);
-    uint8_t *p = g->joined;
+    uint8_t *joined = queue ? mpiwc_counter_long_key(c) : g->joined, *p = joined;
     for (unsigned k = 0; k < m; k++) {
         const struct mpiwc_ngram_key *e = &g->key[RING(start + k)];
         if (k > 0)
@@ -143,7 +145,11 @@ static void ngram_count(struct mpiwc_ngram *g, struct mpiwc_counter *c, unsigned
         memcpy(p, e->p, e->len);
         p += e->len;
     }
-    mpiwc_table_add(c->t, g->joined, n, 1);
+    if (queue) {
+        mpiwc_counter_queue_long(c, n);
+        return;
+    }
+    mpiwc_table_add(c->t, joined, n, 1);
     mpiwc_counter_load(c, c->t);
 }
 
@@ -376,40 +382,13 @@ static void pair_sync(struct pair *pr, struct mpiwc_ngram *g)
     pr->keys = 0;
 }
 
-/*
- * Bigrams of 16 to 31 bytes (2% of the Bible's) live in the table's big
- * slots, with their bytes in its arena. On the fast path they too wait
- * behind a prefetch of their slot, in a queue of their own: counted at
- * once, each missed the caches, and 2% of the bigrams took 10% of the time
- * (see the commit that queued them).
- */
-#define LONG_PAIRS 16
-struct long_pair {
-    uint8_t key[2 * 16];
-    uint64_t hash;
-    size_t len;
-};
-
 /* A feed's scan state: a local of mpiwc_words_feed, kept in registers. */
 struct scan {
     struct mpiwc_words *w;
     struct mpiwc_counter c;
     uint64_t words;
     struct pair pr;
-    size_t longs; /* queued in long_pair[] */
-    struct long_pair long_pair[LONG_PAIRS];
 };
-
-/* Count the queued long bigrams. */
-static void long_pairs_flush(struct scan *s)
-{
-    struct mpiwc_table *t = s->w->table;
-    for (size_t k = 0; k < s->longs; k++)
-        mpiwc_table_add_hashed(t, s->long_pair[k].hash, s->long_pair[k].key, s->long_pair[k].len,
-                               1);
-    s->longs = 0;
-    mpiwc_counter_load(&s->c, t); /* the adds may have grown t */
-}
 
 /*
  * The word cur, its n <= MPIWC_INLINE_KEY ASCII bytes zero padded, after the
@@ -428,16 +407,11 @@ static inline __attribute__((always_inline)) void pair_count(struct scan *s, u12
         ngram_count_short(&s->c, (uint64_t)key, (uint64_t)(key >> 64) | (uint64_t)m << 56, m,
                           queue);
     } else {
-        struct long_pair *q = &s->long_pair[s->longs];
-        memcpy(q->key, &pr->last, 16);
-        q->key[pr->last_len] = ' ';
-        memcpy(q->key + pr->last_len + 1, &cur, 16);
-        q->hash = mpiwc_hash(q->key, m);
-        q->len = m;
-        if (queue)
-            mpiwc_table_prefetch(s->w->table, q->hash, m);
-        if (++s->longs == LONG_PAIRS || !queue)
-            long_pairs_flush(s);
+        uint8_t *joined = mpiwc_counter_long_key(&s->c); /* 31 bytes at most */
+        memcpy(joined, &pr->last, 16);
+        joined[pr->last_len] = ' ';
+        memcpy(joined + pr->last_len + 1, &cur, 16);
+        mpiwc_counter_queue_long(&s->c, m);
     }
     pr->before = pr->last;
     pr->before_len = pr->last_len;
@@ -598,8 +572,6 @@ static void feed(struct mpiwc_words *w, const uint8_t *buf, size_t len)
         open_at = mpiwc_boundary_scan_runs(p, len, i, f, w->is_word, run_fast_queued, &sc);
     else
         open_at = mpiwc_boundary_scan_runs(p, len, i, f, w->is_word, run_fast, &sc);
-    if (pairs)
-        long_pairs_flush(&sc);
     mpiwc_counter_flush(&sc.c);
     w->words += sc.words;
     if (pairs) {

@@ -904,12 +904,14 @@ static void test_stitch_long_pieces(void **state)
 
 /*
  * 200,000 words of a vocabulary of 5,000 (1 to 15 letters, most short),
- * their first quarter again, then one bigram four times in a row: about
- * 190,000 distinct bigrams of 3 to 31 bytes in a few feeds. The table grows
- * during the scans and passes the size from which words wait behind
- * prefetches, in a queue per kind of slot (small, short, and big for
- * bigrams of 16 bytes and more); repeats of a bigram wait in one queue
- * together. Against the sorting reference, under each split rule.
+ * their first quarter again, one bigram twice close together, then three
+ * words of 50 letters twice: about 190,000 distinct bigrams of 3 to 31
+ * bytes (and 101), in a few feeds. The table grows during the scans and
+ * passes the size from which words wait behind prefetches, in a queue per
+ * kind of slot (small, short, and big for n-grams of 16 to 128 bytes);
+ * repeats of an n-gram wait in one queue together, and trigrams of 152
+ * bytes are counted at once. Against the sorting reference, under each
+ * split rule.
  */
 static void test_many_bigrams_queued(void **state)
 {
@@ -933,7 +935,10 @@ static void test_many_bigrams_queued(void **state)
     }
     for (int i = 0; i < WORDS + WORDS / 4; i++)
         len += (size_t)sprintf(text + len, i % 11 ? "%s " : "%s,\n", vocab[picks[i % WORDS]]);
-    len += (size_t)sprintf(text + len, "abcdefgh ijklmnop abcdefgh ijklmnop abcdefgh");
+    len += (size_t)sprintf(text + len, "abcdefgh ijklmnop abcdefgh ijklmnop abcdefgh ");
+    for (int rep = 0; rep < 2; rep++) /* bigrams of 101 bytes, trigrams past the queue's 128 */
+        for (char c = 'p'; c <= 'r'; c++)
+            len += (size_t)sprintf(text + len, "%.50s ", (char *)memset((char[51]){0}, c, 50));
     const size_t cuts[] = {len / 3, len / 3 + 5, 2 * len / 3};
     static const struct rules cases[] = {
         {MPIWC_SPLIT_UNICODE, 2, 2, NULL, 0}, /* the fast path: bigrams in registers */
@@ -944,10 +949,14 @@ static void test_many_bigrams_queued(void **state)
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         struct ref want;
         uint64_t keys = ref_count_many(&want, (const uint8_t *)text, len, &cases[c]);
-        size_t lengths[3] = {0, 0, 0}; /* small, short, long */
+        size_t lengths[4] = {0, 0, 0, 0}; /* small, short, long, past 128 bytes */
         for (size_t i = 0; i < want.n; i++)
-            lengths[want.e[i].len <= 7 ? 0 : want.e[i].len <= 15 ? 1 : 2]++;
+            lengths[want.e[i].len <= 7     ? 0
+                    : want.e[i].len <= 15  ? 1
+                    : want.e[i].len <= 128 ? 2
+                                           : 3]++;
         assert_true(lengths[0] > 20000 && lengths[1] > 60000 && lengths[2] > 20000);
+        assert_int_equal(lengths[3], cases[c].max == 3 ? 3 : 0);
         struct mpiwc_table t;
         mpiwc_table_init(&t, 0);
         assert_int_equal(feed_chunks(&t, &cases[c], (const uint8_t *)text, len, cuts, 3), keys);
