@@ -335,17 +335,19 @@ void mpiwc_words_run(struct mpiwc_words *w, const uint8_t *p, size_t n)
 }
 
 /*
- * Bigrams on the fast path (--ngram=2 or 1:2, not reading ahead): the
- * window's last key is kept here, zero padded, and each short ASCII word is
- * joined to it by shifts, then hashed and counted, with no copy into the
- * window and no loop over lengths. pair_sync() brings the window up to date
- * before any other path reads or changes it.
+ * N-grams of N <= 3 on the fast path (--ngram=2, 3, 1:2, 1:3 or 2:3, not
+ * reading ahead): the window's last two keys are kept here, zero padded,
+ * and each short ASCII word is joined to them by shifts (or, past 15 bytes,
+ * by three 16-byte copies into the counter's long queue), then hashed and
+ * counted, with no copy into the window and no loop over lengths.
+ * pair_sync() brings the window up to date before any other path reads or
+ * changes it.
  */
 struct pair {
     u128 last, before; /* the window's last two keys */
     size_t last_len, before_len;
     uint64_t keys; /* kept since the window was synced */
-    bool ok;       /* last is a short key after the stream's head */
+    bool ok;       /* the window's last N - 1 keys are short, after the stream's head */
 };
 
 /* Start from g's window. */
@@ -353,19 +355,26 @@ static void pair_load(struct pair *pr, const struct mpiwc_ngram *g)
 {
     pr->keys = 0;
     pr->ok = false;
-    if (g->keys < g->max - 1 || g->have == 0)
+    if (g->keys < g->max - 1 || g->have < g->max - 1)
         return;
     const struct mpiwc_ngram_key *k = &g->key[RING(g->first + g->have - 1)];
     if (k->len > MPIWC_INLINE_KEY)
         return;
     pr->last = load_key(k->p, k->len); /* 16 bytes may be read: ngram_set */
     pr->last_len = k->len;
+    if (g->max == 3) {
+        k = &g->key[RING(g->first + g->have - 2)];
+        if (k->len > MPIWC_INLINE_KEY)
+            return;
+        pr->before = load_key(k->p, k->len);
+        pr->before_len = k->len;
+    }
     pr->ok = true;
 }
 
 /*
  * Bring g's window up to date. Of the keys kept since the last sync, the
- * window holds the last two (max is 2) and counts the others.
+ * window holds the last two (all that N <= 3 needs) and counts the others.
  */
 static void pair_sync(struct pair *pr, struct mpiwc_ngram *g)
 {
@@ -392,26 +401,49 @@ struct scan {
 
 /*
  * The word cur, its n <= MPIWC_INLINE_KEY ASCII bytes zero padded, after the
- * window's short last key: count it (--ngram=1:2) and the bigram it ends.
+ * window's short last keys: count it (--ngram=1:N) and the n-grams it ends.
  */
 static inline __attribute__((always_inline)) void pair_count(struct scan *s, u128 cur, size_t n,
                                                              bool queue)
 {
     struct pair *pr = &s->pr;
-    if (s->w->ngram.min == 1)
+    const struct mpiwc_ngram *g = &s->w->ngram;
+    if (g->min == 1)
         ngram_count_short(&s->c, (uint64_t)cur, (uint64_t)(cur >> 64) | (uint64_t)n << 56, n,
                           queue);
     size_t m = pr->last_len + 1 + n;
-    if (m <= MPIWC_INLINE_KEY) {
-        u128 key = pr->last | (u128)' ' << (8 * pr->last_len) | cur << (8 * (pr->last_len + 1));
-        ngram_count_short(&s->c, (uint64_t)key, (uint64_t)(key >> 64) | (uint64_t)m << 56, m,
-                          queue);
-    } else {
-        uint8_t *joined = mpiwc_counter_long_key(&s->c); /* 31 bytes at most */
-        memcpy(joined, &pr->last, 16);
-        joined[pr->last_len] = ' ';
-        memcpy(joined + pr->last_len + 1, &cur, 16);
-        mpiwc_counter_queue_long(&s->c, m);
+    u128 key = 0; /* the bigram, when short */
+    if (m <= MPIWC_INLINE_KEY)
+        key = pr->last | (u128)' ' << (8 * pr->last_len) | cur << (8 * (pr->last_len + 1));
+    if (g->min <= 2) {
+        if (m <= MPIWC_INLINE_KEY) {
+            ngram_count_short(&s->c, (uint64_t)key, (uint64_t)(key >> 64) | (uint64_t)m << 56, m,
+                              queue);
+        } else {
+            uint8_t *joined = mpiwc_counter_long_key(&s->c); /* 31 bytes at most */
+            memcpy(joined, &pr->last, 16);
+            joined[pr->last_len] = ' ';
+            memcpy(joined + pr->last_len + 1, &cur, 16);
+            mpiwc_counter_queue_long(&s->c, m);
+        }
+    }
+    if (g->max == 3) {
+        size_t m3 = pr->before_len + 1 + m;
+        if (m3 <= MPIWC_INLINE_KEY) {
+            u128 key3 =
+                pr->before | (u128)' ' << (8 * pr->before_len) | key << (8 * (pr->before_len + 1));
+            ngram_count_short(&s->c, (uint64_t)key3, (uint64_t)(key3 >> 64) | (uint64_t)m3 << 56,
+                              m3, queue);
+        } else {
+            uint8_t *joined = mpiwc_counter_long_key(&s->c); /* 47 bytes at most */
+            memcpy(joined, &pr->before, 16);
+            joined[pr->before_len] = ' ';
+            uint8_t *at = joined + pr->before_len + 1;
+            memcpy(at, &pr->last, 16);
+            at[pr->last_len] = ' ';
+            memcpy(at + pr->last_len + 1, &cur, 16);
+            mpiwc_counter_queue_long(&s->c, m3);
+        }
     }
     pr->before = pr->last;
     pr->before_len = pr->last_len;
@@ -421,7 +453,8 @@ static inline __attribute__((always_inline)) void pair_count(struct scan *s, u12
     s->words++;
 }
 
-/* Any other run p[0..n) of the scanned bytes, with bigrams kept in s->pr: the window's path. */
+/* Any other run p[0..n) of the scanned bytes, with the last keys kept in s->pr: the window's path.
+ */
 static void pair_slow(struct scan *s, const uint8_t *p, size_t n)
 {
     struct mpiwc_words *w = s->w;
@@ -555,7 +588,7 @@ static void feed(struct mpiwc_words *w, const uint8_t *buf, size_t len)
     const uint8_t *p = w->scan;
     mpiwc_classify_fn f = w->classify;
     bool queue = mpiwc_table_queues(w->table);
-    bool pairs = w->fast && w->count && w->ngram.max == 2 && !w->ngram.ahead;
+    bool pairs = w->fast && w->count && (w->ngram.max == 2 || w->ngram.max == 3) && !w->ngram.ahead;
     if (pairs)
         pair_load(&sc.pr, &w->ngram);
     if (!w->fast)
