@@ -689,12 +689,13 @@ static int reduce_runs(struct mpiwc_spill *s, uint32_t *ids, size_t *n, enum mpi
 }
 
 /*
- * The count order's external sort of the merged words: rows fill a buffer of
- * s->limit bytes (keys copied), which is sorted by count and written as a
- * run when full. With keep (--top), a full buffer first drops all but its
- * first keep rows, which is all the output can use. The runs' ids go to
- * *ids (caller frees); or, when everything fit, the sorted rows stay in
- * *rows and *arena.
+ * The count order's external sort of the merged words whose count passes
+ * MPIWC_SPILL_BUCKETS (the others go to their count's bucket, already in
+ * order): rows fill a buffer of s->limit bytes (keys copied), which is
+ * sorted by count and written as a run when full. With keep (--top), a
+ * full buffer first drops all but its first keep rows, which is all the
+ * output can use. The runs' ids go to *ids (caller frees); or, when
+ * everything fit, the sorted rows stay in *rows and *arena.
  */
 struct sorter {
     struct mpiwc_spill *s;

@@ -152,6 +152,17 @@ static inline bool mpiwc_table_queues(const struct mpiwc_table *t)
 }
 
 /*
+ * Longer keys (n-grams of 16 bytes and more: 2% of the Bible's bigrams,
+ * most of its trigrams) live in big slots, with their bytes in the arena.
+ * Those of up to MPIWC_COUNTER_LONG bytes wait too, copied into a queue of
+ * MPIWC_COUNTER_LONGS. Counted at once, each missed the caches twice (slot
+ * and arena): 2% of the bigrams took 10% of the time (see the commit that
+ * queued them).
+ */
+#define MPIWC_COUNTER_LONG 128
+#define MPIWC_COUNTER_LONGS 16
+
+/*
  * The tokenizers' view of a table while they scan a buffer: its slot array
  * and mask as locals of the scanning function (declare one there, never take
  * its address), which the compiler keeps in registers. Read through t, they
@@ -166,17 +177,6 @@ static inline bool mpiwc_table_queues(const struct mpiwc_table *t)
  * 64 words deep: 16 left the generated natural text's 4-8 MiB tables
  * waiting on their slots (see the commit that made it 64).
  */
-/*
- * Longer keys (n-grams of 16 bytes and more: 2% of the Bible's bigrams,
- * most of its trigrams) live in big slots, with their bytes in the arena.
- * Those of up to MPIWC_COUNTER_LONG bytes wait too, copied into a queue of
- * MPIWC_COUNTER_LONGS. Counted at once, each missed the caches twice (slot
- * and arena): 2% of the bigrams took 10% of the time (see the commit that
- * queued them).
- */
-#define MPIWC_COUNTER_LONG 128
-#define MPIWC_COUNTER_LONGS 16
-
 struct mpiwc_counter {
     struct mpiwc_table *t;
     struct mpiwc_short_entry *shorts;
