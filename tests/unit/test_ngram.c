@@ -80,28 +80,37 @@ static uint8_t ref_fold(uint8_t b)
 
 struct ref_key {
     uint8_t *p;
-    size_t len;
+    size_t len, off; /* p: bytes + off, once all are kept */
 };
 
-/* The kept keys of a text, in order. */
+/* The kept keys of a text, in order, their bytes in one block (a malloc a key took
+ * minutes under ASan's slow unwinding, which the leak-checked run uses). */
 struct ref_keys {
     struct ref_key *k;
     size_t n, cap;
+    uint8_t *bytes;
+    size_t len, bytes_cap;
 };
 
 static void keys_add(struct ref_keys *ks, const uint8_t *p, size_t len)
 {
     ks->k = mpiwc_grow(ks->k, &ks->cap, ks->n + 1, sizeof *ks->k);
-    ks->k[ks->n].p = mpiwc_xmalloc(len);
-    memcpy(ks->k[ks->n].p, p, len);
-    ks->k[ks->n].len = len;
-    ks->n++;
+    ks->bytes = mpiwc_grow(ks->bytes, &ks->bytes_cap, ks->len + len + 1, 1);
+    memcpy(ks->bytes + ks->len, p, len);
+    ks->k[ks->n++] = (struct ref_key){NULL, len, ks->len};
+    ks->len += len;
+}
+
+/* Point each key at its bytes. */
+static void keys_done(struct ref_keys *ks)
+{
+    for (size_t i = 0; i < ks->n; i++)
+        ks->k[i].p = ks->bytes + ks->k[i].off;
 }
 
 static void keys_free(struct ref_keys *ks)
 {
-    for (size_t i = 0; i < ks->n; i++)
-        free(ks->k[i].p);
+    free(ks->bytes);
     free(ks->k);
     memset(ks, 0, sizeof *ks);
 }
@@ -141,6 +150,7 @@ static void ref_keys(struct ref_keys *ks, const uint8_t *text, size_t len, const
         keys_add(ks, word, n);
     }
     free(word);
+    keys_done(ks);
 }
 
 struct ref_entry {
@@ -153,6 +163,7 @@ struct ref {
     struct ref_entry *e;
     size_t n, cap;
     uint64_t total; /* every n-gram counted, each occurrence */
+    uint8_t *bytes; /* NULL: each entry's key is its own block; else all keys are in it */
 };
 
 static void ref_add(struct ref *r, const uint8_t *key, size_t len)
@@ -174,8 +185,9 @@ static void ref_add(struct ref *r, const uint8_t *key, size_t len)
 
 static void ref_free(struct ref *r)
 {
-    for (size_t i = 0; i < r->n; i++)
+    for (size_t i = 0; i < r->n && !r->bytes; i++)
         free(r->e[i].key);
+    free(r->bytes);
     free(r->e);
     memset(r, 0, sizeof *r);
 }
@@ -479,21 +491,23 @@ static int entry_cmp(const void *a, const void *b)
     return c ? c : (x->len > y->len) - (x->len < y->len);
 }
 
-/* The n-grams of min..max keys, each occurrence an entry, sorted and then summed: ref_ngrams'
- * linear search would take hours over 10^5 distinct n-grams. */
+/* The n-grams of min..max keys, each occurrence an entry (its bytes in one block), sorted
+ * and then summed: ref_ngrams' linear search would take hours over 10^5 distinct n-grams. */
 static uint64_t ref_count_many(struct ref *r, const uint8_t *text, size_t len,
                                const struct rules *rules)
 {
     struct ref_keys ks = {0};
     ref_keys(&ks, text, len, rules);
     struct ref_entry *all = NULL;
-    size_t n = 0, cap = 0;
+    size_t n = 0, cap = 0, used = 0, bytes_cap = 0;
+    uint8_t *bytes = NULL;
     for (size_t i = 0; i < ks.n; i++) {
         for (unsigned m = rules->min; m <= rules->max && i + m <= ks.n; m++) {
             size_t klen = m - 1;
             for (size_t k = i; k < i + m; k++)
                 klen += ks.k[k].len;
-            uint8_t *key = mpiwc_xmalloc(klen), *at = key;
+            bytes = mpiwc_grow(bytes, &bytes_cap, used + klen, 1);
+            uint8_t *at = bytes + used;
             for (size_t k = i; k < i + m; k++) {
                 if (k > i)
                     *at++ = ' ';
@@ -501,16 +515,19 @@ static uint64_t ref_count_many(struct ref *r, const uint8_t *text, size_t len,
                 at += ks.k[k].len;
             }
             all = mpiwc_grow(all, &cap, n + 1, sizeof *all);
-            all[n++] = (struct ref_entry){key, klen, 1};
+            all[n++] = (struct ref_entry){(uint8_t *)(uintptr_t)used, klen, 1}; /* an offset */
+            used += klen;
         }
     }
+    for (size_t i = 0; i < n; i++)
+        all[i].key = bytes + (uintptr_t)all[i].key;
     qsort(all, n, sizeof *all, entry_cmp);
     memset(r, 0, sizeof *r);
+    r->bytes = bytes;
     for (size_t i = 0; i < n; i++) {
         r->total++;
         if (r->n > 0 && entry_cmp(&r->e[r->n - 1], &all[i]) == 0) {
             r->e[r->n - 1].count++;
-            free(all[i].key);
             continue;
         }
         r->e = mpiwc_grow(r->e, &r->cap, r->n + 1, sizeof *r->e);
