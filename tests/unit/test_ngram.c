@@ -939,8 +939,10 @@ static void test_many_bigrams_queued(void **state)
     for (int v = 0; v < VOCAB; v++) {
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
         unsigned r = (unsigned)(x % 100), n = r < 60 ? 1 + r % 4 : r < 90 ? 5 + r % 3 : 8 + r % 8;
-        for (unsigned i = 0; i < n; i++)
-            vocab[v][i] = (char)((i == 0 && v % 3 == 0 ? 'A' : 'a') + (x >> (5 * i + 8)) % 26);
+        for (unsigned i = 0; i < n; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            vocab[v][i] = (char)((i == 0 && v % 3 == 0 ? 'A' : 'a') + x % 26);
+        }
         vocab[v][n] = 0;
     }
     size_t cap = (size_t)WORDS * 2 * 17 + 64, len = 0;
