@@ -663,13 +663,33 @@ static int compare_short_carried(const void *pa, const void *pb, void *arg)
     return key_before(&ka, &kb) ? -1 : key_before(&kb, &ka);
 }
 
-/* Long keys are few (0.002% of the high-cardinality corpus' words): qsort. */
+/* The first 8 bytes of long slot e's key (16 bytes or more), big-endian: ordered as memcmp
+ * orders them. */
+static uint64_t long_prefix(const struct mpiwc_table *t, const struct mpiwc_entry *e)
+{
+    uint64_t v;
+    memcpy(&v, t->arena + e->off, sizeof v);
+    return __builtin_bswap64(v);
+}
+
+/*
+ * Long keys: a qsort. They are few among words (0.002% of the high-
+ * cardinality corpus'), but most of an n-gram table's keys (trigrams), and
+ * the sort before each spill run compared them by memcmp in the arena, one
+ * cache miss a key. While the long slots are sorted, their hash field holds
+ * the key's first 8 bytes as a big-endian number (long_prefix), so most
+ * comparisons end there: --ngram=1:3 of 256 MiB of natural text under
+ * --memory-limit=256M, np 1, 3 interleaved runs: 32.1-35.2 s -> 26.4-29.3 s
+ * (memcmp had 22% of the samples). mpiwc_table_sort() puts the hashes back.
+ */
 static int compare_long(const void *pa, const void *pb, void *arg)
 {
     const struct mpiwc_entry *a = pa, *b = pb;
     const struct mpiwc_table *t = arg;
     if (t->sorted_by_count && a->count != b->count)
         return a->count > b->count ? -1 : 1;
+    if (a->hash != b->hash) /* the prefixes */
+        return a->hash < b->hash ? -1 : 1;
     size_t n = a->len < b->len ? a->len : b->len;
     int c = memcmp(t->arena + a->off, t->arena + b->off, n);
     if (c != 0)
@@ -717,7 +737,11 @@ void mpiwc_table_sort(struct mpiwc_table *t, enum mpiwc_sort order)
     else
         radix_short(t->shorts, nh, 0, varies_short(t->shorts, nh, by_count), by_count);
     t->sorted_by_count = by_count;
+    for (size_t i = 0; i < nl; i++)
+        t->slots[i].hash = long_prefix(t, &t->slots[i]);
     qsort_r(t->slots, nl, sizeof *t->slots, compare_long, t);
+    for (size_t i = 0; i < nl; i++)
+        t->slots[i].hash = mpiwc_hash(t->arena + t->slots[i].off, t->slots[i].len);
 }
 
 void mpiwc_table_cursor_init(struct mpiwc_table_cursor *c, const struct mpiwc_table *t,

@@ -766,6 +766,9 @@ static uint64_t sort_count(uint32_t i)
     return i % 7 == 0 ? (UINT64_C(1) << 40) + i % 3 : 1 + i % 4;
 }
 
+/* The longest key sort_and_check() takes. */
+#define SORT_KEY_MAX 64
+
 /* Sort t in place by by and check the cursor against mpiwc_format_sort() of
  * the words mpiwc_table_word() iterates. */
 static void sort_and_check(struct mpiwc_table *t, enum mpiwc_sort by)
@@ -773,15 +776,16 @@ static void sort_and_check(struct mpiwc_table *t, enum mpiwc_sort by)
     /* The reference: the words as iteration gives them, sorted by format. */
     size_t n = t->size;
     struct mpiwc_word *want = calloc(n + 1, sizeof *want);
-    uint8_t *copy = calloc(n + 1, 32);
+    uint8_t *copy = calloc(n + 1, SORT_KEY_MAX);
     assert_non_null(want);
     assert_non_null(copy);
     size_t k = 0;
     struct mpiwc_table_word w;
     for (size_t i = 0; i < mpiwc_table_slots(t); i++)
         if (mpiwc_table_word(t, i, &w)) {
-            memcpy(copy + 32 * k, w.key, w.len);
-            want[k] = (struct mpiwc_word){copy + 32 * k, (uint32_t)w.len, w.count};
+            assert_true(w.len <= SORT_KEY_MAX);
+            memcpy(copy + SORT_KEY_MAX * k, w.key, w.len);
+            want[k] = (struct mpiwc_word){copy + SORT_KEY_MAX * k, (uint32_t)w.len, w.count};
             k++;
         }
     assert_int_equal(k, n);
@@ -801,6 +805,10 @@ static void sort_and_check(struct mpiwc_table *t, enum mpiwc_sort by)
     }
     assert_false(mpiwc_table_cursor_next(&c, &got));
     assert_false(mpiwc_table_cursor_next(&c, &got));
+    /* Each word's hash is its own again (the long sort borrows the field). */
+    for (size_t i = 0; i < mpiwc_table_slots(t); i++)
+        if (mpiwc_table_word(t, i, &w))
+            assert_true(w.hash == mpiwc_hash(w.key, w.len));
     free(want);
     free(copy);
 }
@@ -840,6 +848,40 @@ static void test_sort_in_place(void **state)
             }
             mpiwc_table_free(&t);
         }
+    }
+}
+
+/*
+ * Long keys as n-grams make them: many share their first 8 or 16 bytes (the
+ * sort compares 8-byte prefixes before the bytes), some are prefixes of
+ * others, and bytes 0x00, 0x80 and 0xff sit before, at and after the 8th.
+ * Both orders, against mpiwc_format_sort().
+ */
+static void test_sort_long_prefixes(void **state)
+{
+    (void)state;
+    /* 8 or 16 bytes each; the first and the last of the 8 order "of the z" and "to the a"
+     * oppositely */
+    static const char *const heads[] = {"of the l",         "of the\xffl",        "of the\x80l",
+                                        "of the\0l",        "of the z",           "to the a",
+                                        "and the lord sai", "and the lord sa\xff"};
+    static const uint8_t tails[] = {'d', ' ', 0, 0x80, 0xff, 'a'};
+    for (int order = 0; order < 2; order++) {
+        enum mpiwc_sort by = order ? MPIWC_SORT_WORD : MPIWC_SORT_COUNT;
+        struct mpiwc_table t;
+        mpiwc_table_init(&t, 0);
+        uint8_t key[SORT_KEY_MAX];
+        for (uint32_t i = 0; i < 5000; i++) {
+            size_t h = i % 8, head = h < 6 ? 8 : 16;
+            memcpy(key, heads[h], head);
+            size_t len = 16 + (i / 8) % (SORT_KEY_MAX - 15);
+            for (size_t k = head; k < len; k++)
+                key[k] = tails[(i / 8 + k * (i % 5 + 1)) % 6];
+            mpiwc_table_add(&t, key, len, 1 + i % 3);
+        }
+        assert_true(t.big_size > 1000);
+        sort_and_check(&t, by);
+        mpiwc_table_free(&t);
     }
 }
 
@@ -1019,6 +1061,7 @@ int main(void)
         cmocka_unit_test(test_binary_keys),
         cmocka_unit_test(test_add_hashed_same_as_add),
         cmocka_unit_test(test_long_keys),
+        cmocka_unit_test(test_sort_long_prefixes),
         cmocka_unit_test(test_hash_deterministic_and_length_sensitive),
         cmocka_unit_test(test_hash_spread),
         cmocka_unit_test(test_owner_range_and_balance),
