@@ -565,6 +565,11 @@ static inline unsigned key_digit(const struct sort_key *k, unsigned d)
  * (median) against 1.91 s, word order 1.25 against 1.56 s. Each pass moves
  * every word far from where it was; 256 places being filled at once stay
  * in the caches, 65536 do not.
+ *
+ * Each swap prefetches the slot 16 places past the one its bucket fills next:
+ * over an array past the caches the next swap into that bucket would
+ * otherwise wait on a miss. hc256 (20M distinct) at np 1, count order, 6
+ * alternating runs: sort step 1.010 -> 0.962 s (medians).
  */
 
 /* The first byte from d on that varies, or 24. */
@@ -614,6 +619,7 @@ static unsigned next_varying(uint32_t varies, unsigned d)
                 for (size_t i = at[b], stop = end[b]; i < stop; i++) {                             \
                     unsigned c = (unsigned)(WORD(&e[i], w, by_count) >> shift) & 0xff;             \
                     size_t j = at[c]++;                                                            \
+                    __builtin_prefetch((const void *)((uintptr_t)(e + j) + 16 * sizeof *e), 1);    \
                     TYPE x = e[i];                                                                 \
                     e[i] = e[j];                                                                   \
                     e[j] = x;                                                                      \
