@@ -34,7 +34,9 @@ import sys
 import tempfile
 import time
 
-MPIRUN_TIMEOUT = 120
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'mpi'))
+from mpitest import TIMEOUT, Job, wait_for  # noqa: E402
+
 END_WITHIN = 30  # seconds a job may take to end after the fault
 BIG_MB = int(os.environ.get('FAULTS_MB', '300'))
 VOCAB_WORDS = 2_000_000
@@ -46,101 +48,9 @@ class Skip(Exception):
 
 # ---------------------------------------------------------------- helpers
 
-def mpirun(np):
-    cmd = ['timeout', str(MPIRUN_TIMEOUT), 'mpirun', '-q', '--oversubscribe', '-np', str(np)]
-    if os.getuid() == 0:
-        cmd.append('--allow-run-as-root')
-    return cmd
-
-
 def with_limits(script):
     """A command prefix that runs the rank under shell limits, then execs mpiwc."""
     return ['bash', '-c', script + '; exec "$0" "$@"']
-
-
-class Job:
-    """One mpirun of mpiwc, in its own session so that a stuck job can be cleaned up."""
-
-    def __init__(self, mpiwc, np, args, work, prefix=()):
-        self.mpiwc = os.path.realpath(mpiwc)
-        self.out = open(os.path.join(work, 'stdout'), 'wb+')
-        self.err = open(os.path.join(work, 'stderr'), 'wb+')
-        self.cmd = mpirun(np) + list(prefix) + [mpiwc] + list(args)
-        self.t0 = time.monotonic()
-        self.p = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=self.out,
-                                  stderr=self.err, start_new_session=True)
-
-    def descendants(self):
-        kids = {}
-        for pid in os.listdir('/proc'):
-            if pid.isdigit():
-                try:
-                    with open(f'/proc/{pid}/stat', 'rb') as f:
-                        ppid = int(f.read().rsplit(b')', 1)[1].split()[1])
-                    kids.setdefault(ppid, []).append(int(pid))
-                except (OSError, IndexError, ValueError):
-                    pass
-        out, todo = [], [self.p.pid]
-        while todo:
-            pid = todo.pop()
-            out.append(pid)
-            todo += kids.get(pid, [])
-        return out
-
-    def ranks(self):
-        """{rank: pid} of the running mpiwc processes."""
-        found = {}
-        for pid in self.descendants():
-            try:
-                if os.path.realpath(f'/proc/{pid}/exe') != self.mpiwc:
-                    continue
-                with open(f'/proc/{pid}/environ', 'rb') as f:
-                    m = re.search(rb'(?:^|\0)OMPI_COMM_WORLD_RANK=(\d+)\0', f.read())
-            except OSError:
-                continue
-            if m:
-                found[int(m.group(1))] = pid
-        return found
-
-    def mpirun_pid(self):
-        for pid in self.descendants():
-            try:
-                with open(f'/proc/{pid}/comm') as f:
-                    if f.read().strip() in ('mpirun', 'orterun', 'prterun'):
-                        return pid
-            except OSError:
-                pass
-        return None
-
-    def wait_ranks(self, n, timeout=60):
-        return wait_for(lambda: len(self.ranks()) == n and self.ranks(), timeout)
-
-    def finish(self, timeout=END_WITHIN):
-        """(exit status, stdout, stderr, seconds); kills the whole session after timeout."""
-        t = time.monotonic()
-        try:
-            rc = self.p.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.p.pid, signal.SIGKILL)
-            rc = self.p.wait()
-            rc = f'hung (killed after {timeout} s)'
-        took = time.monotonic() - t
-        self.out.seek(0)
-        self.err.seek(0)
-        out, err = self.out.read(), self.err.read().decode('utf-8', 'replace')
-        self.out.close()
-        self.err.close()
-        return rc, out, err, took
-
-
-def wait_for(pred, timeout, step=0.002):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return None
 
 
 def temps(folder):
@@ -323,7 +233,7 @@ def kill_rank_map(mpiwc, work, cache, output_dir=False):
         if not wait_reading(job, ranks[1]):
             raise Skip('the run ended before rank 1 had read 16 MiB: raise FAULTS_MB')
         os.kill(ranks[1], signal.SIGKILL)
-    rc, _, err, took = job.finish()
+    rc, _, err, took = job.finish(END_WITHIN)
     check_status(problems, rc)
     no_mpiwc_noise(problems, err)
     check_target(problems, target)
@@ -356,7 +266,7 @@ def signal_mpirun(mpiwc, work, cache, sig):
         if not wait_reading(job, ranks[1]):
             raise Skip('the run ended before rank 1 had read 16 MiB: raise FAULTS_MB')
         os.kill(job.mpirun_pid(), sig)
-    rc, _, err, took = job.finish()
+    rc, _, err, took = job.finish(END_WITHIN)
     check_status(problems, rc)
     no_mpiwc_noise(problems, err)
     # mpirun passes the signal on after a moment: a run that finished by then
@@ -392,7 +302,7 @@ def sigterm_writer(mpiwc, work, cache, sig=signal.SIGTERM):
             os.kill(ranks[0], sig)
         except ProcessLookupError:
             raise Skip('rank 0 ended before the signal')
-    rc, _, err, took = job.finish()
+    rc, _, err, took = job.finish(END_WITHIN)
     check_status(problems, rc)
     no_mpiwc_noise(problems, err)
     check_target(problems, target, complete=vocab_table())
@@ -422,7 +332,7 @@ def kill_other_rank_while_writing(mpiwc, work, cache):
             os.kill(ranks[1], signal.SIGKILL)
         except ProcessLookupError:
             raise Skip('rank 1 ended before the signal')
-    rc, _, err, took = job.finish()
+    rc, _, err, took = job.finish(END_WITHIN)
     check_status(problems, rc)
     no_mpiwc_noise(problems, err)
     check_target(problems, target, complete=vocab_table())
@@ -457,7 +367,7 @@ def disk_full(mpiwc, work, cache):
         with open(words, 'wb') as f:  # about 200 KB of output
             f.write(b''.join(b'w%07d\n' % i for i in range(20000)))
         job = Job(mpiwc, 2, ['-o', target, words], work)
-        rc, _, err, took = job.finish(MPIRUN_TIMEOUT)
+        rc, _, err, took = job.finish(TIMEOUT)
         problems = []
         check_status(problems, rc, want=1)
         check_lines(problems, err, re.escape(f'mpiwc: {target}: No space left on device'))
@@ -476,7 +386,7 @@ def disk_full_dir(mpiwc, work, cache):
         with open(words, 'wb') as f:
             f.write(b''.join(b'w%07d\n' % i for i in range(40000)))
         job = Job(mpiwc, 3, ['--output-dir', parts, words], work)
-        rc, _, err, took = job.finish(MPIRUN_TIMEOUT)
+        rc, _, err, took = job.finish(TIMEOUT)
         problems = []
         check_status(problems, rc, want=1)
         check_lines(problems, err, r'mpiwc: \[rank \d on [^\]/]+\] ' + re.escape(parts) +
@@ -501,7 +411,7 @@ def file_too_large(mpiwc, work, cache):
         f.write(b''.join(b'w%07d\n' % i for i in range(20000)))
     job = Job(mpiwc, 2, ['-o', target, words], work,
               prefix=with_limits("trap '' XFSZ; ulimit -f 64"))
-    rc, _, err, took = job.finish(MPIRUN_TIMEOUT)
+    rc, _, err, took = job.finish(TIMEOUT)
     problems = []
     check_status(problems, rc, want=1)
     check_lines(problems, err, re.escape(f'mpiwc: {target}: File too large'))
@@ -535,7 +445,7 @@ def change_during_run(mpiwc, work, cache, how):
             os.truncate(later, 0)
         else:
             os.remove(later)
-    rc, _, err, took = job.finish(MPIRUN_TIMEOUT)
+    rc, _, err, took = job.finish(TIMEOUT)
     check_status(problems, rc, want=1)
     host = r'[^\]]+'
     reason = (re.escape(f'size changed since planning ({size} -> 0 bytes)') if how == 'truncate'
@@ -574,7 +484,7 @@ def truncate_while_reading(mpiwc, work, cache):
         if not wait_reading(job, ranks[1]):
             raise Skip('the run ended before rank 1 had read 16 MiB: raise FAULTS_MB')
         os.truncate(path, size * 9 // 10)
-    rc, _, err, took = job.finish(MPIRUN_TIMEOUT)
+    rc, _, err, took = job.finish(TIMEOUT)
     check_status(problems, rc, want=1)
     check_lines(problems, err, r'mpiwc: \[rank 1 on [^\]]+\] ' + re.escape(path) +
                 ': file is shorter than planned')
@@ -594,7 +504,7 @@ def out_of_memory(mpiwc, work, cache):
         f.write(PREVIOUS)
     job = Job(mpiwc, 2, ['--memory-limit=0', '-o', target, vocab_input(cache)], work,
               prefix=with_limits('ulimit -v 250000'))
-    rc, _, err, took = job.finish(MPIRUN_TIMEOUT)
+    rc, _, err, took = job.finish(TIMEOUT)
     problems = []
     check_status(problems, rc, want=1)
     # Not a bug: what ran out, on which rank and host, and what to do; no source path.

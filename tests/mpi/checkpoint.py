@@ -24,21 +24,15 @@ import sys
 import tempfile
 import time
 
+from mpitest import Job, mpirun
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REFERENCE = os.path.join(HERE, '..', 'reference.py')
-MPIRUN_TIMEOUT = 120
 STEP = '32K'
 
 
 class Fail(Exception):
     pass
-
-
-def mpirun(np):
-    cmd = ['timeout', str(MPIRUN_TIMEOUT), 'mpirun', '-q', '--oversubscribe', '-np', str(np)]
-    if os.getuid() == 0:
-        cmd.append('--allow-run-as-root')
-    return cmd
 
 
 def env():
@@ -71,73 +65,21 @@ def reference(folder, args=()):
                           capture_output=True).stdout
 
 
-class Job:
-    def __init__(self, mpiwc, np, args, work, name, stdin=subprocess.DEVNULL):
-        self.mpiwc = os.path.realpath(mpiwc)
-        self.out = open(os.path.join(work, name + '.stdout'), 'wb+')
-        self.err = open(os.path.join(work, name + '.stderr'), 'wb+')
-        self.p = subprocess.Popen(mpirun(np) + [mpiwc] + list(args), stdin=stdin,
-                                  stdout=self.out, stderr=self.err, env=env(),
-                                  start_new_session=True)
+def finish(job):
+    """The job's (exit status, stdout, stderr); Fail if it hung."""
+    rc, out, err, _ = job.finish()
+    if isinstance(rc, str):
+        raise Fail(rc)
+    return rc, out, err
 
-    def descendants(self):
-        kids = {}
-        for pid in os.listdir('/proc'):
-            if pid.isdigit():
-                try:
-                    with open(f'/proc/{pid}/stat', 'rb') as f:
-                        ppid = int(f.read().rsplit(b')', 1)[1].split()[1])
-                    kids.setdefault(ppid, []).append(int(pid))
-                except (OSError, IndexError, ValueError):
-                    pass
-        out, todo = [], [self.p.pid]
-        while todo:
-            pid = todo.pop()
-            out.append(pid)
-            todo += kids.get(pid, [])
-        return out
 
-    def ranks(self):
-        found = {}
-        for pid in self.descendants():
-            try:
-                if os.path.realpath(f'/proc/{pid}/exe') != self.mpiwc:
-                    continue
-                with open(f'/proc/{pid}/environ', 'rb') as f:
-                    m = re.search(rb'(?:^|\0)OMPI_COMM_WORLD_RANK=(\d+)\0', f.read())
-            except OSError:
-                continue
-            if m:
-                found[int(m.group(1))] = pid
-        return found
-
-    def mpirun_pid(self):
-        for pid in self.descendants():
-            try:
-                with open(f'/proc/{pid}/comm') as f:
-                    if f.read().strip() in ('mpirun', 'orterun', 'prterun'):
-                        return pid
-            except OSError:
-                pass
-        return None
-
-    def finish(self, timeout=MPIRUN_TIMEOUT + 10):
-        try:
-            rc = self.p.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.p.pid, signal.SIGKILL)
-            self.p.wait()
-            raise Fail('hung')
-        self.out.seek(0)
-        self.err.seek(0)
-        out, err = self.out.read(), self.err.read().decode('utf-8', 'replace')
-        self.out.close()
-        self.err.close()
-        return rc, out, err
+def start(mpiwc, np, args, work, name, stdin=subprocess.DEVNULL):
+    """A Job with the small checkpoint steps (env())."""
+    return Job(mpiwc, np, args, work, name, stdin=stdin, env=env())
 
 
 def run(mpiwc, np, args, work, name, stdin=subprocess.DEVNULL):
-    return Job(mpiwc, np, args, work, name, stdin).finish()
+    return finish(start(mpiwc, np, args, work, name, stdin))
 
 
 def manifests(ckdir):
@@ -214,13 +156,13 @@ def resume_and_check(fx, ckdir, np, tag, skipped_some=True):
 def case_kill(fx, np_first, np_second):
     ckdir = os.path.join(fx.work, 'ck-kill-%d-%d' % (np_first, np_second))
     out_path = os.path.join(fx.work, 'kill.tsv')
-    job = Job(fx.mpiwc, np_first, ['--checkpoint-dir=' + ckdir, '--checkpoint-interval=0',
-                                   '-o', out_path, fx.big], fx.work, 'kill')
+    job = start(fx.mpiwc, np_first, ['--checkpoint-dir=' + ckdir, '--checkpoint-interval=0',
+                                     '-o', out_path, fx.big], fx.work, 'kill')
     wait_checkpoints(job, ckdir, 30)
     victim = job.ranks().get(np_first - 1)
     expect(victim, 'rank %d not found' % (np_first - 1))
     os.kill(victim, signal.SIGKILL)
-    rc, _, err = job.finish()
+    rc, _, err = finish(job)
     expect(rc != 0, 'the killed run exited 0')
     expect(not os.path.exists(out_path), 'the killed run left an output')
     c = resume_and_check(fx, ckdir, np_second, 'kill-resume-%d-%d' % (np_first, np_second))
@@ -229,14 +171,14 @@ def case_kill(fx, np_first, np_second):
 
 def case_sigusr1(fx):
     ckdir = os.path.join(fx.work, 'ck-usr1')
-    job = Job(fx.mpiwc, 3, ['--checkpoint-dir=' + ckdir, '--checkpoint-interval=0',
-                            '-o', os.path.join(fx.work, 'usr1.tsv'), fx.big], fx.work, 'usr1')
+    job = start(fx.mpiwc, 3, ['--checkpoint-dir=' + ckdir, '--checkpoint-interval=0',
+                              '-o', os.path.join(fx.work, 'usr1.tsv'), fx.big], fx.work, 'usr1')
     # Once the ranks are well into the map, signal mpirun, which passes SIGUSR1 on.
     wait_checkpoints(job, ckdir, 20)
     pid = job.mpirun_pid()
     expect(pid, 'mpirun not found')
     os.kill(pid, signal.SIGUSR1)
-    rc, _, err = job.finish()
+    rc, _, err = finish(job)
     expect(rc == 3, 'stopped run exited %r, not 3: %s' % (rc, err))
     lines = stderr_lines(err)
     expect(len(lines) == 1 and 'stopped by a signal after writing a checkpoint' in lines[0],
@@ -252,13 +194,13 @@ def case_one_file_holes(fx):
     folder = os.path.join(fx.work, 'one-file')
     make_input(folder, 6, 7, files=1)
     ckdir = os.path.join(fx.work, 'ck-holes')
-    job = Job(fx.mpiwc, 3, ['--checkpoint-dir=' + ckdir, '--checkpoint-interval=0',
-                            '-o', os.path.join(fx.work, 'holes.tsv'), folder], fx.work, 'holes')
+    job = start(fx.mpiwc, 3, ['--checkpoint-dir=' + ckdir, '--checkpoint-interval=0',
+                              '-o', os.path.join(fx.work, 'holes.tsv'), folder], fx.work, 'holes')
     wait_checkpoints(job, ckdir, 6)
     pid = job.mpirun_pid()
     expect(pid, 'mpirun not found')
     os.kill(pid, signal.SIGUSR1)
-    rc, _, err = job.finish()
+    rc, _, err = finish(job)
     expect(rc == 3, 'stopped run exited %r, not 3: %s' % (rc, err))
     out_path = os.path.join(fx.work, 'holes-resume.tsv')
     rep_path = os.path.join(fx.work, 'holes-resume.json')
@@ -289,14 +231,14 @@ def case_stopwords_pipe(fx):
 
     def stop(path, tag):
         with open(lists['a'], 'rb') as stdin:
-            job = Job(fx.mpiwc, 2, common + ['--stopwords=' + path, '-o',
-                                             os.path.join(fx.work, tag + '.tsv'), fx.big],
-                      fx.work, tag, stdin=stdin)
+            job = start(fx.mpiwc, 2, common + ['--stopwords=' + path, '-o',
+                                               os.path.join(fx.work, tag + '.tsv'), fx.big],
+                        fx.work, tag, stdin=stdin)
             wait_checkpoints(job, ckdir, 10)
             pid = job.mpirun_pid()
             expect(pid, 'mpirun not found')
             os.kill(pid, signal.SIGUSR1)
-            rc, _, err = job.finish()
+            rc, _, err = finish(job)
         expect(rc == 3, 'stopped run exited %r, not 3: %s' % (rc, err))
 
     def again(name, tag):

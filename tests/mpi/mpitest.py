@@ -1,7 +1,11 @@
-"""What the MPI test scripts share: TAP output, mpirun's command line, and a
-subprocess run that can never read the test's standard input."""
+"""What the MPI test scripts share: TAP output, mpirun's command line, a
+subprocess run that can never read the test's standard input, and a job run
+in the background whose ranks can be found and signalled."""
 import os
+import re
+import signal
 import subprocess
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REFERENCE = os.path.join(os.path.dirname(HERE), 'reference.py')
@@ -79,3 +83,98 @@ def reference(args, paths, **kw):
                         REFERENCE] + list(args) + list(paths), capture_output=True, check=True,
                        **kw)
     return r.stdout
+
+
+def wait_for(pred, timeout, step=0.002):
+    """pred()'s first true value within timeout seconds, or None."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return None
+
+
+class Job:
+    """One mpirun of mpiwc in the background, in its own session so that a
+    stuck job can be cleaned up, its output in files of work (NAME.stdout and
+    NAME.stderr, or stdout and stderr). prefix: a command the ranks run mpiwc
+    through (it execs mpiwc)."""
+
+    def __init__(self, mpiwc, np, args, work, name='', prefix=(), stdin=subprocess.DEVNULL,
+                 env=None):
+        self.mpiwc = os.path.realpath(mpiwc)
+        stem = os.path.join(work, name + '.' if name else '')
+        self.out = open(stem + 'stdout', 'wb+')
+        self.err = open(stem + 'stderr', 'wb+')
+        self.p = subprocess.Popen(mpirun(np) + list(prefix) + [mpiwc] + list(args), stdin=stdin,
+                                  stdout=self.out, stderr=self.err, env=env,
+                                  start_new_session=True)
+
+    def descendants(self):
+        """The pids of mpirun's process tree, mpirun first."""
+        kids = {}
+        for pid in os.listdir('/proc'):
+            if pid.isdigit():
+                try:
+                    with open(f'/proc/{pid}/stat', 'rb') as f:
+                        ppid = int(f.read().rsplit(b')', 1)[1].split()[1])
+                    kids.setdefault(ppid, []).append(int(pid))
+                except (OSError, IndexError, ValueError):
+                    pass
+        out, todo = [], [self.p.pid]
+        while todo:
+            pid = todo.pop()
+            out.append(pid)
+            todo += kids.get(pid, [])
+        return out
+
+    def ranks(self):
+        """{rank: pid} of the running mpiwc processes."""
+        found = {}
+        for pid in self.descendants():
+            try:
+                if os.path.realpath(f'/proc/{pid}/exe') != self.mpiwc:
+                    continue
+                with open(f'/proc/{pid}/environ', 'rb') as f:
+                    m = re.search(rb'(?:^|\0)OMPI_COMM_WORLD_RANK=(\d+)\0', f.read())
+            except OSError:
+                continue
+            if m:
+                found[int(m.group(1))] = pid
+        return found
+
+    def mpirun_pid(self):
+        """The pid of mpirun itself (below timeout), or None."""
+        for pid in self.descendants():
+            try:
+                with open(f'/proc/{pid}/comm') as f:
+                    if f.read().strip() in ('mpirun', 'orterun', 'prterun'):
+                        return pid
+            except OSError:
+                pass
+        return None
+
+    def wait_ranks(self, n, timeout=60):
+        """{rank: pid} once n ranks run, or None after timeout seconds."""
+        return wait_for(lambda: len(self.ranks()) == n and self.ranks(), timeout)
+
+    def finish(self, timeout=TIMEOUT + 10):
+        """(exit status, stdout bytes, stderr text, seconds waited). After
+        timeout seconds the whole session is killed and the status is a
+        string, 'hung (killed after T s)'."""
+        t = time.monotonic()
+        try:
+            rc = self.p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.p.pid, signal.SIGKILL)
+            self.p.wait()
+            rc = f'hung (killed after {timeout} s)'
+        took = time.monotonic() - t
+        self.out.seek(0)
+        self.err.seek(0)
+        out, err = self.out.read(), self.err.read().decode('utf-8', 'replace')
+        self.out.close()
+        self.err.close()
+        return rc, out, err, took

@@ -44,9 +44,11 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'mpi'))
+from mpitest import mpirun  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REFERENCE = os.path.join(HERE, '..', 'reference.py')
-MPIRUN_TIMEOUT = 120
 DELIMS = [b' ', b'\n', b'\t', b'\r\n', b'\x0b', b'\x0c', b', ', b'. ', b'-', b'\x00', b'"',
           b'  ', b'!?', b'\x7f', b'_']
 LETTERS = b'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'
@@ -231,13 +233,6 @@ def mpiwc_args(opts):
     if opts['top']:
         args.append(f'--top={opts["top"]}')
     return args
-
-
-def mpirun(np):
-    cmd = ['timeout', str(MPIRUN_TIMEOUT), 'mpirun', '-q', '--oversubscribe', '-np', str(np)]
-    if os.getuid() == 0:
-        cmd.append('--allow-run-as-root')
-    return cmd
 
 
 def parse_tsv(data):
