@@ -26,14 +26,15 @@ REPEAT=${REPEAT:-5}
 OUT_DIR=${OUT_DIR:-bench/results}
 CACHE=${CACHE:-bench/cache}
 
-[ -x "$BUILD/mpiwc" ] || { meson setup "$BUILD" --buildtype=release -Dtests=false >/dev/null && meson compile -C "$BUILD" >/dev/null; }
 mkdir -p "$OUT_DIR" "$CACHE"
+BENCH=checkpoint LOG=$OUT_DIR/checkpoint.log
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+build_bench "$BUILD"
 bytes=$(numfmt --from=iec "$SIZE")
 corpus=$(bash bench/bible-corpus.sh "$CACHE" "$bytes")
 cat "$corpus" >/dev/null # into the page cache
 
-root=()
-[ "$(id -u)" -ne 0 ] || root=(--allow-run-as-root)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mpiwc-ckbench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 csv="$OUT_DIR/checkpoint.csv"
@@ -47,7 +48,7 @@ for run in $(seq 0 "$REPEAT"); do
         esac
         rm -rf "$tmp/ck"
         t0=$(date +%s.%N)
-        mpirun "${root[@]}" -q --oversubscribe -np "$NP" "$BUILD/mpiwc" "${args[@]}" \
+        "${MPIRUN[@]}" --oversubscribe -np "$NP" "$BUILD/mpiwc" "${args[@]}" \
             --report="$tmp/r.json" -o "$tmp/out.tsv" "$corpus"
         t1=$(date +%s.%N)
         [ "$run" -gt 0 ] || continue # the untimed round

@@ -22,23 +22,14 @@ REPEAT=${REPEAT:-5}
 BUILD_DIR=${BUILD_DIR:-build-bench}
 OUT_DIR=${OUT_DIR:-bench/results}
 MPIWC_ARGS=${MPIWC_ARGS:-}
-MPIWC=$BUILD_DIR/mpiwc
-GEN=$BUILD_DIR/tools/gen/mpiwc-gen
 mkdir -p "$OUT_DIR" bench/cache
-LOG=$OUT_DIR/gzip.log
+BENCH=gzip LOG=$OUT_DIR/gzip.log
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 CSV=$OUT_DIR/gzip.csv
-: >"$LOG"
 
-run() {
-    echo "+ $*" >>"$LOG"
-    "$@"
-}
-
-[ -f "$BUILD_DIR/build.ninja" ] ||
-    run meson setup "$BUILD_DIR" --buildtype=release -Dtests=false >>"$LOG" 2>&1
-run meson compile -C "$BUILD_DIR" mpiwc:executable mpiwc-gen >>"$LOG" 2>&1
-MPIRUN=(mpirun --oversubscribe -q)
-[ "$(id -u)" -ne 0 ] || MPIRUN+=(--allow-run-as-root)
+build_bench "$BUILD_DIR"
+MPIRUN+=(--oversubscribe)
 
 corpus=bench/cache/gzip-f$FILES-m$FILE_MB
 if [ ! -f "$corpus/.done" ]; then
@@ -54,11 +45,10 @@ fi
 bytes=$(zcat "$corpus"/*.gz | wc -c)
 
 timeit() { # command... -> seconds on stdout
-    local t0 t1
-    t0=$(date +%s.%N)
+    local t0
+    t0=$(now)
     "$@" >/dev/null
-    t1=$(date +%s.%N)
-    python3 -c "print('%.4f' % ($t1 - $t0))"
+    since "$t0"
 }
 baseline() { zcat "$corpus"/*.gz | LC_ALL=C wc -w; }
 

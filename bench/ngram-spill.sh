@@ -34,42 +34,18 @@ BUILD_DIR=${BUILD_DIR:-build-bench}
 CACHE_DIR=${CACHE_DIR:-bench/cache}
 OUT_DIR=${OUT_DIR:-bench/results}
 DOCS_DIR=${DOCS_DIR-docs/bench}
-MPIWC=$BUILD_DIR/mpiwc
-GEN=$BUILD_DIR/tools/gen/mpiwc-gen
 TMP=${TMPDIR:-/tmp}
 mkdir -p "$OUT_DIR/reports" "$CACHE_DIR"
-LOG=$OUT_DIR/ngram-spill.log
+BENCH=ngram-spill LOG=$OUT_DIR/ngram-spill.log
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 CSV=$OUT_DIR/ngram-spill.csv
-: >"$LOG"
 
-run() {
-    printf '+ %s\n' "$*" >>"$LOG"
-    "$@"
-}
-die() {
-    printf 'ngram-spill: %s\n' "$*" >&2
-    exit 1
-}
-
-bytes=$(numfmt --from=iec "$SIZE") || die "SIZE=$SIZE is not a size"
-command -v /usr/bin/time >/dev/null || run apt-get install -y time >>"$LOG" 2>&1 ||
-    die "GNU time (package time) is needed for peak RSS"
-[ -f "$BUILD_DIR/build.ninja" ] ||
-    run meson setup "$BUILD_DIR" --buildtype=release -Dtests=false >>"$LOG" 2>&1
-run meson compile -C "$BUILD_DIR" mpiwc:executable mpiwc-gen >>"$LOG" 2>&1 ||
-    die "build failed (see $LOG)"
-MPIRUN=(mpirun -q)
-[ "$(id -u)" -ne 0 ] || MPIRUN+=(--allow-run-as-root)
-
-corpus=$CACHE_DIR/natural-$bytes-s$SEED-$(sha1sum tools/gen/mpiwc-gen.c | cut -c1-8).txt
-if [ ! -s "$corpus" ]; then
-    run "$GEN" --size="$bytes" --seed="$SEED" -o "$corpus.tmp" >>"$LOG" 2>&1 &&
-        mv "$corpus.tmp" "$corpus"
-fi
+bytes=$(bytes_of "$SIZE") || die "SIZE=$SIZE is not a size"
+need_pkg time || die "GNU time (package time) is needed for peak RSS"
+build_bench "$BUILD_DIR"
+corpus=$(natural_corpus "$bytes") || die "could not make the corpus (see $LOG)"
 run cat "$corpus" >/dev/null # into the page cache
-
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.2f", b - a}'; }
 
 echo "program,ranks,options,wall_s,rss_kib,sha256,report" >"$CSV"
 t0=$(now)

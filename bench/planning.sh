@@ -26,24 +26,18 @@ OUT_DIR=${OUT_DIR:-bench/results}
 KEEP=${KEEP:-0}
 WORK=${WORK:-$(mktemp -d "${TMPDIR:-/tmp}/mpiwc-planning.XXXXXX")}
 mkdir -p "$OUT_DIR"
-LOG=$OUT_DIR/planning.log
+BENCH=planning LOG=$OUT_DIR/planning.log
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 CSV=$OUT_DIR/planning.csv
-: >"$LOG"
 
-run() {
-    echo "+ $*" >>"$LOG"
-    "$@"
-}
 cleanup() { [ "$KEEP" = 1 ] || rm -rf "$WORK"; }
 trap cleanup EXIT
 
-[ -f "$BUILD_DIR/build.ninja" ] ||
-    run meson setup "$BUILD_DIR" --buildtype=release -Dtests=false >>"$LOG" 2>&1
-run meson compile -C "$BUILD_DIR" mpiwc:executable >>"$LOG" 2>&1
+build_bench "$BUILD_DIR"
 BUILDS=("$BUILD_DIR")
 [ -z "${BASELINE:-}" ] || BUILDS+=("$BASELINE")
-MPIRUN=(mpirun --oversubscribe -q)
-[ "$(id -u)" -ne 0 ] || MPIRUN+=(--allow-run-as-root)
+MPIRUN+=(--oversubscribe)
 
 echo "build,files,ranks,run,plan_s,map_s,wall_s,elapsed_s" >"$CSV"
 for count in $COUNTS; do

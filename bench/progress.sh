@@ -25,14 +25,15 @@ RANKS=${RANKS:-"1 2"}
 OUT_DIR=${OUT_DIR:-bench/results}
 CACHE=${CACHE:-bench/cache}
 
-[ -x "$BUILD/mpiwc" ] || { meson setup "$BUILD" --buildtype=release -Dtests=false >/dev/null && meson compile -C "$BUILD" >/dev/null; }
 mkdir -p "$OUT_DIR" "$CACHE"
+BENCH=progress LOG=$OUT_DIR/progress.log
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+build_bench "$BUILD"
 bytes=$(numfmt --from=iec "$SIZE")
 corpus=$(bash bench/bible-corpus.sh "$CACHE" "$bytes")
 cat "$corpus" >/dev/null # into the page cache
 
-root=()
-[ "$(id -u)" -ne 0 ] || root=(--allow-run-as-root)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 csv="$OUT_DIR/progress.csv"
@@ -43,7 +44,7 @@ for np in $RANKS; do
         [ $((run % 2)) -eq 0 ] || order="always never" # ABBA: no mode always runs first
         for mode in $order; do
             t0=$(date +%s.%N)
-            /usr/bin/time -f '%U %S' -o "$tmp/cpu" mpirun "${root[@]}" -q --oversubscribe -np "$np" \
+            /usr/bin/time -f '%U %S' -o "$tmp/cpu" "${MPIRUN[@]}" --oversubscribe -np "$np" \
                 "$BUILD/mpiwc" --progress="$mode" --report="$tmp/r.json" -o "$tmp/out.tsv" "$corpus" \
                 2>"$tmp/err"
             t1=$(date +%s.%N)

@@ -129,46 +129,6 @@ NOTE=${NOTE:-}
 LOG=$RESULTS_DIR/log.txt
 COMMANDS=$RESULTS_DIR/commands.txt
 RAW=$RESULTS_DIR/raw.csv
-MPIWC=$BUILD_DIR/mpiwc
-GEN=$BUILD_DIR/tools/gen/mpiwc-gen
-
-# ---- helpers ------------------------------------------------------------
-
-log() {
-    printf '%s\n' "$*" | tee -a "$LOG"
-}
-die() {
-    log "run.sh: $*"
-    exit 1
-}
-# Echo the exact command into the log, then run it.
-run() {
-    printf '+ %s\n' "$(printf '%q ' "$@")" >>"$LOG"
-    "$@"
-}
-as_root() {
-    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
-}
-# need_pkg PKG: install a Debian package unless it is installed; 1 if that fails.
-need_pkg() {
-    if dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; then
-        return 0
-    fi
-    log "installing $1"
-    run as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$1" >>"$LOG" 2>&1 ||
-        { run as_root apt-get update -q >>"$LOG" 2>&1 &&
-            run as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$1" >>"$LOG" 2>&1; }
-}
-bytes_of() {
-    numfmt --from=iec "$1"
-}
-now() {
-    date +%s.%N
-}
-# free_bytes DIR: bytes free for an unprivileged user on DIR's file system.
-free_bytes() {
-    df -Pk "$1" | awk 'NR == 2 {printf "%.0f", $4 * 1024}'
-}
 
 # ---- 0. set-up ----------------------------------------------------------
 
@@ -176,7 +136,9 @@ mkdir -p "$RESULTS_DIR" "$CACHE_DIR"
 rm -rf "$RESULTS_DIR/reports" "$RESULTS_DIR/rss"
 rm -f "$RESULTS_DIR"/*.png "$RESULTS_DIR"/results.* "$RESULTS_DIR/table.md" "$RAW" "$COMMANDS"
 mkdir -p "$RESULTS_DIR/reports" "$RESULTS_DIR/rss"
-: >"$LOG"
+BENCH=run.sh
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 log "mpiwc benchmark $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(hostname), $(nproc) cores"
 log "knobs: SIZE=$SIZE RANKS='$RANKS' REPEAT=$REPEAT WARMUP=$WARMUP VARIANTS='$VARIANTS'" \
     "MPIWC_ARGS='$MPIWC_ARGS' MPIRUN_ARGS='$MPIRUN_ARGS' CORPORA='$CORPORA' FILES=$FILES" \
@@ -192,25 +154,18 @@ need_pkg time || die "GNU time (package time) is needed for peak RSS"
 
 # ---- 1. build -----------------------------------------------------------
 
-if [ ! -f "$BUILD_DIR/build.ninja" ]; then
-    run meson setup "$BUILD_DIR" --buildtype=release -Dtests=false >>"$LOG" 2>&1 ||
-        die "meson setup failed (see $LOG)"
-fi
-run meson compile -C "$BUILD_DIR" mpiwc:executable mpiwc-gen >>"$LOG" 2>&1 || die "build failed (see $LOG)"
+build_bench "$BUILD_DIR"
 log "built $("$MPIWC" --version 2>/dev/null | head -n 1) in $BUILD_DIR"
 
-mpirun_flags=(-q)
-[ "$(id -u)" -ne 0 ] || mpirun_flags+=(--allow-run-as-root)
+mpirun_flags=("${MPIRUN[@]:1}")
 # shellcheck disable=SC2206  # MPIRUN_ARGS is a word list on purpose
 mpirun_flags+=($MPIRUN_ARGS)
 
 # ---- 2. corpora ---------------------------------------------------------
 
-gen_hash=$(sha1sum tools/gen/mpiwc-gen.c | cut -c1-8)
-
 # uniform_path KIND BYTES VOCAB: where the uniform (Zipf 0) corpus lies.
 uniform_path() {
-    printf '%s\n' "$CACHE_DIR/$1-$2-v$3-s$SEED-$gen_hash.txt"
+    printf '%s\n' "$CACHE_DIR/$1-$2-v$3-s$SEED-$GEN_HASH.txt"
 }
 
 # corpus_path KIND BYTES: generate the corpus unless cached; prints its path.
@@ -218,13 +173,10 @@ corpus_path() {
     local kind=$1 bytes=$2 path
     case $kind in
     natural)
-        path=$CACHE_DIR/natural-$bytes-s$SEED-$gen_hash.txt
-        [ -s "$path" ] || {
-            run "$GEN" --size="$bytes" --seed="$SEED" -o "$path.tmp" && mv "$path.tmp" "$path"
-        } >&2
+        path=$(natural_corpus "$bytes") || return 1
         ;;
     many)
-        path=$CACHE_DIR/many-$bytes-f$FILES-s$SEED-$gen_hash
+        path=$CACHE_DIR/many-$bytes-f$FILES-s$SEED-$GEN_HASH
         [ -d "$path" ] || {
             rm -rf "$path.tmp" &&
                 run "$GEN" --size="$bytes" --files="$FILES" --seed="$SEED" --out-dir="$path.tmp" &&

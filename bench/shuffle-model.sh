@@ -26,31 +26,16 @@ BUILD_DIR=${BUILD_DIR:-build-bench}
 CACHE_DIR=${CACHE_DIR:-bench/cache}
 OUT_DIR=${OUT_DIR:-bench/results/shuffle}
 mkdir -p "$OUT_DIR" "$CACHE_DIR"
-LOG=$OUT_DIR/shuffle.log
-: >"$LOG"
+BENCH=shuffle-model LOG=$OUT_DIR/shuffle.log
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
-run() {
-    echo "+ $*" >>"$LOG"
-    "$@"
-}
-die() {
-    echo "shuffle-model: $*" >&2
-    exit 1
-}
-
-[ -f "$BUILD_DIR/build.ninja" ] ||
-    run meson setup "$BUILD_DIR" --buildtype=release -Dtests=false >>"$LOG" 2>&1
-run meson compile -C "$BUILD_DIR" mpiwc:executable mpiwc-gen >>"$LOG" 2>&1 || die "build failed (see $LOG)"
-MPIWC=$BUILD_DIR/mpiwc
-GEN=$BUILD_DIR/tools/gen/mpiwc-gen
-MPIRUN=(timeout 600 mpirun -q --oversubscribe)
-[ "$(id -u)" -ne 0 ] || MPIRUN+=(--allow-run-as-root)
+build_bench "$BUILD_DIR"
+MPIRUN=(timeout 600 "${MPIRUN[@]}" --oversubscribe)
 
 max=0
 for np in $RANKS 12; do [ "$np" -le "$max" ] || max=$np; done
-bytes=$((max * MB_PER_RANK << 20))
-corpus=$CACHE_DIR/natural-$bytes-s$SEED-$(sha1sum tools/gen/mpiwc-gen.c | cut -c1-8).txt
-[ -s "$corpus" ] || run "$GEN" --size="$bytes" --seed="$SEED" -o "$corpus"
+corpus=$(natural_corpus $((max * MB_PER_RANK << 20))) || die "could not make the corpus (see $LOG)"
 
 reports=()
 pair() { # pair NP PER_HOST

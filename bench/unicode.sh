@@ -25,8 +25,11 @@ OUT_DIR=${OUT_DIR:-bench/results}
 CACHE=${CACHE:-bench/cache}
 MODES=${MODES:-"alnum space unicode uax29 hadoop"}
 
-[ -x "$BUILD/mpiwc" ] || { meson setup "$BUILD" --buildtype=release -Dtests=false >/dev/null && meson compile -C "$BUILD" >/dev/null; }
 mkdir -p "$OUT_DIR" "$CACHE"
+BENCH=unicode LOG=$OUT_DIR/unicode.log
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+build_bench "$BUILD"
 ascii="$CACHE/ascii-zipf-$SIZE.txt"
 [ -s "$ascii" ] || "$BUILD/tools/gen/mpiwc-gen" --size="$SIZE" -o "$ascii"
 zh="$CACHE/zh-$ZH_SIZE_MB.txt"
@@ -58,8 +61,6 @@ args_of() {
     *) echo "--split=$1" ;;
     esac
 }
-run_as_root=()
-[ "$(id -u)" -ne 0 ] || run_as_root=(--allow-run-as-root)
 csv="$OUT_DIR/unicode.csv"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -67,7 +68,7 @@ for corpus in ascii zh; do
     file=${!corpus}
     for r in $(seq 1 "$REPEAT"); do
         for mode in $MODES; do
-            cmd=(mpirun "${run_as_root[@]}" --oversubscribe -np "$NP" "$BUILD/mpiwc" $(args_of "$mode")
+            cmd=("${MPIRUN[@]}" --oversubscribe -np "$NP" "$BUILD/mpiwc" $(args_of "$mode")
                  -q --report="$tmp/r.json" -o "$tmp/out.tsv" "$file")
             echo "${cmd[*]}" >>"$tmp/log"
             "${cmd[@]}"
