@@ -382,7 +382,7 @@ def check_kill(tap, mpiwc, d):
     out = os.path.join(d, 'kill.tsv')
     args = ['--checkpoint-dir=' + ckdir, '--checkpoint-interval=0', '--ngram=2']
     try:
-        job = ckpt.Job(mpiwc, 3, args + ['-o', out, folder], d, 'kill')
+        job = ckpt.start(mpiwc, 3, args + ['-o', out, folder], d, 'kill')
         try:
             ckpt.wait_checkpoints(job, ckdir, 3)
             victim = job.ranks().get(2)
@@ -393,7 +393,7 @@ def check_kill(tap, mpiwc, d):
                 os.killpg(job.p.pid, signal.SIGKILL)
             job.finish()
             raise
-        rc, _, err = job.finish()
+        rc, _, err = ckpt.finish(job)
         ckpt.expect(rc != 0, 'the killed run exited 0')
         ckpt.expect(not os.path.exists(out), 'the killed run left an output')
         rep = os.path.join(d, 'kill-resume.json')
