@@ -23,6 +23,9 @@
 #                     BYTES bytes, seed SEED (1), made once in CACHE_DIR
 #                     (bench/cache) under a name that carries the size, the
 #                     seed and a hash of mpiwc-gen.c (GEN_HASH); prints its path
+#   uniform_path KIND BYTES VOCAB, uniform_corpus KIND BYTES VOCAB
+#                     the same for uniform draws (Zipf 0) over VOCAB words, the
+#                     high-cardinality corpora: where it lies; made once
 
 : "${BENCH:?BENCH must name the script}" "${LOG:?LOG must name the log file}"
 mkdir -p "$(dirname "$LOG")"
@@ -86,6 +89,21 @@ natural_corpus() {
     if [ ! -s "$path" ]; then
         mkdir -p "$(dirname "$path")"
         run "$GEN" --size="$1" --seed="${SEED:-1}" -o "$path.tmp" >&2 && mv "$path.tmp" "$path"
+    fi || return 1
+    printf '%s\n' "$path"
+}
+
+uniform_path() {
+    printf '%s\n' "${CACHE_DIR:-bench/cache}/$1-$2-v$3-s${SEED:-1}-$GEN_HASH.txt"
+}
+
+uniform_corpus() {
+    local path
+    path=$(uniform_path "$@")
+    if [ ! -s "$path" ]; then
+        mkdir -p "$(dirname "$path")"
+        run "$GEN" --size="$2" --vocab="$3" --zipf=0 --seed="${SEED:-1}" -o "$path.tmp" >&2 &&
+            mv "$path.tmp" "$path"
     fi || return 1
     printf '%s\n' "$path"
 }

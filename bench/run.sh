@@ -163,11 +163,6 @@ mpirun_flags+=($MPIRUN_ARGS)
 
 # ---- 2. corpora ---------------------------------------------------------
 
-# uniform_path KIND BYTES VOCAB: where the uniform (Zipf 0) corpus lies.
-uniform_path() {
-    printf '%s\n' "$CACHE_DIR/$1-$2-v$3-s$SEED-$GEN_HASH.txt"
-}
-
 # corpus_path KIND BYTES: generate the corpus unless cached; prints its path.
 corpus_path() {
     local kind=$1 bytes=$2 path
@@ -186,11 +181,7 @@ corpus_path() {
     highcard | huge)
         local vocab=$HIGHCARD_VOCAB
         [ "$kind" = highcard ] || vocab=$HUGE_VOCAB
-        path=$(uniform_path "$kind" "$bytes" "$vocab")
-        [ -s "$path" ] || {
-            run "$GEN" --size="$bytes" --vocab="$vocab" --zipf=0 --seed="$SEED" \
-                -o "$path.tmp" && mv "$path.tmp" "$path"
-        } >&2
+        path=$(uniform_corpus "$kind" "$bytes" "$vocab") || return 1
         ;;
     bible)
         local kjv=$CACHE_DIR/bible-kjv.txt
