@@ -21,7 +21,7 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 'mpi'))
-from mpitest import Tap  # noqa: E402  (the TAP output every test script shares)
+from mpitest import Tap, run_bench_script  # noqa: E402  (what every test script shares)
 
 TAP = Tap()
 ok = TAP.ok
@@ -32,18 +32,10 @@ def main():
     with tempfile.TemporaryDirectory(prefix='mpiwc-bench-fresh-') as tmp:
         out = os.path.join(tmp, 'results')
         cache = os.path.join(tmp, 'cache')
-        env = dict(os.environ, BUILD_DIR=build, CACHE_DIR=cache, OUT_DIR=out, DOCS_DIR='',
+        env = dict(BUILD_DIR=build, CACHE_DIR=cache, OUT_DIR=out, DOCS_DIR='',
                    SIZE='1M', VOCAB='40000', ROUNDS='2', PAUSE='0', TOUCH='16M', TMPDIR=tmp)
-        p = subprocess.run(['timeout', '600', 'bash', os.path.join(src, 'bench/fresh-pages.sh')],
-                           cwd=src, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           text=True)
-        log = p.stdout
-        try:
-            with open(os.path.join(out, 'fresh-pages.log')) as f:
-                log += f.read()
-        except OSError:
-            pass
-        ok(p.returncode == 0, 'bench/fresh-pages.sh exits 0', log.splitlines()[-40:])
+        rc, log = run_bench_script(src, 'fresh-pages.sh', env, os.path.join(out, 'fresh-pages.log'))
+        ok(rc == 0, 'bench/fresh-pages.sh exits 0', log.splitlines()[-40:])
         rows = []
         try:
             with open(os.path.join(out, 'fresh-pages.csv'), newline='') as f:

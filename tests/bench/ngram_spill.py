@@ -22,7 +22,7 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 'mpi'))
-from mpitest import Tap  # noqa: E402  (the TAP output every test script shares)
+from mpitest import Tap, run_bench_script  # noqa: E402  (what every test script shares)
 
 TAP = Tap()
 ok = TAP.ok
@@ -33,18 +33,10 @@ def main():
     with tempfile.TemporaryDirectory(prefix='mpiwc-bench-ngram-') as tmp:
         out = os.path.join(tmp, 'results')
         cache = os.path.join(tmp, 'cache')
-        env = dict(os.environ, BUILD_DIR=build, CACHE_DIR=cache, OUT_DIR=out, DOCS_DIR='',
+        env = dict(BUILD_DIR=build, CACHE_DIR=cache, OUT_DIR=out, DOCS_DIR='',
                    SIZE='256K', NGRAM='1:3', LIMIT='64K', RANKS='1 2', TMPDIR=tmp)
-        p = subprocess.run(['timeout', '600', 'bash', os.path.join(src, 'bench/ngram-spill.sh')],
-                           cwd=src, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           text=True)
-        log = p.stdout
-        try:
-            with open(os.path.join(out, 'ngram-spill.log')) as f:
-                log += f.read()
-        except OSError:
-            pass
-        ok(p.returncode == 0, 'bench/ngram-spill.sh exits 0', log.splitlines()[-40:])
+        rc, log = run_bench_script(src, 'ngram-spill.sh', env, os.path.join(out, 'ngram-spill.log'))
+        ok(rc == 0, 'bench/ngram-spill.sh exits 0', log.splitlines()[-40:])
         rows = []
         try:
             with open(os.path.join(out, 'ngram-spill.csv'), newline='') as f:

@@ -14,13 +14,12 @@ Output is TAP.
 import csv
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 'mpi'))
-from mpitest import Tap  # noqa: E402  (the TAP output every test script shares)
+from mpitest import Tap, run_bench_script  # noqa: E402  (what every test script shares)
 
 TAP = Tap()
 ok = TAP.ok
@@ -30,23 +29,14 @@ def main():
     src, build = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
     with tempfile.TemporaryDirectory(prefix='mpiwc-bench-run-') as tmp:
         results = os.path.join(tmp, 'results')
-        env = dict(os.environ,
-                   BUILD_DIR=build, CACHE_DIR=os.path.join(tmp, 'cache'), RESULTS_DIR=results,
+        env = dict(BUILD_DIR=build, CACHE_DIR=os.path.join(tmp, 'cache'), RESULTS_DIR=results,
                    DOCS_DIR='', SIZE='64K', RANKS='1 2', REPEAT='1', WARMUP='0',
                    CORPORA='natural', VARIANTS='default --split=space', NGRAM_VARIANTS='',
                    HIGHCARD='1', HIGHCARD_SIZE='1M', HIGHCARD_VOCAB='40000',
                    HIGHCARD_VARIANTS='default --memory-limit=64K', HUGE='0', SORT_BASELINE='1',
                    TMPDIR=tmp)
-        p = subprocess.run(['timeout', '600', 'bash', os.path.join(src, 'bench/run.sh')],
-                           cwd=src, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           text=True)
-        log = p.stdout
-        try:
-            with open(os.path.join(results, 'log.txt')) as f:
-                log += f.read()
-        except OSError:
-            pass
-        ok(p.returncode == 0, 'bench/run.sh exits 0', log.splitlines()[-40:])
+        rc, log = run_bench_script(src, 'run.sh', env, os.path.join(results, 'log.txt'))
+        ok(rc == 0, 'bench/run.sh exits 0', log.splitlines()[-40:])
         rows = []
         try:
             with open(os.path.join(results, 'results.csv'), newline='') as f:

@@ -85,6 +85,22 @@ def reference(args, paths, **kw):
     return r.stdout
 
 
+def run_bench_script(src, script, env, log):
+    """Run bench/SCRIPT of the source root src (its working folder) under a
+    600 s timeout, with env added to the environment. Returns its exit status
+    and its output followed by the text of the file log, if it was written."""
+    p = subprocess.run(['timeout', '600', 'bash', os.path.join(src, 'bench', script)], cwd=src,
+                       env=dict(os.environ, **env), stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True)
+    text = p.stdout
+    try:
+        with open(log) as f:
+            text += f.read()
+    except OSError:
+        pass
+    return p.returncode, text
+
+
 def wait_for(pred, timeout, step=0.002):
     """pred()'s first true value within timeout seconds, or None."""
     end = time.monotonic() + timeout
