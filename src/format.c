@@ -132,11 +132,11 @@ static void sort_ties(const struct sorting *s, size_t from, size_t n)
  * k set when byte k differs between some words and orders them (the rank's
  * bytes only by count); the others are skipped. Each pass moves words into
  * their buckets in place (American flag sort, each swap placing one word, as
- * table.c tells), so the sort needs no second array. With tens of millions of words, a merge sort's 25
- * passes over items far larger than the caches cost most of the output
- * phase; here a byte is one pass and the small buckets sort in cache. 200 MB
- * of text with 16.7M distinct words, output phase (sort and write): 9.7 s ->
- * 3.9 s.
+ * table.c tells), so the sort needs no second array. With tens of millions
+ * of words, a merge sort's 25 passes over items far larger than the caches
+ * cost most of the output phase; here a byte is one pass and the small
+ * buckets sort in cache. 200 MB of text with 16.7M distinct words, output
+ * phase (sort and write): 9.7 s -> 3.9 s.
  */
 static void radix_words(const struct sorting *s, size_t from, size_t n, unsigned d, unsigned varies)
 {
