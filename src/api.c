@@ -326,7 +326,7 @@ static int pack_words(mpiwc_result *r, uint8_t **buf, size_t *len, char *msg, si
     struct mpiwc_word w;
     int rc;
     while ((rc = next_row(r, &w)) > 0) {
-        *buf = mpiwc_grow(*buf, &cap, at + mpiwc_record_size(w.len), 1);
+        *buf = mpiwc_grow(*buf, &cap, at + mpiwc_record_size(w.len, w.count), 1);
         at = (size_t)(mpiwc_record_put(*buf + at, w.key, w.len, w.count) - *buf);
     }
     *len = at;

@@ -241,15 +241,15 @@ int mpiwc_ckpt_write_rank(const char *dir, uint64_t gen, int rank, int nranks, u
     for (size_t t = 0; t < ntables; t++)
         nrec += tables[t]->size;
     out_u64(&o, nrec);
-    uint8_t *rec = mpiwc_xmalloc(mpiwc_record_size(UINT16_MAX));
-    size_t reccap = mpiwc_record_size(UINT16_MAX);
+    uint8_t *rec = mpiwc_xmalloc(mpiwc_record_size(UINT16_MAX, UINT64_MAX));
+    size_t reccap = mpiwc_record_size(UINT16_MAX, UINT64_MAX);
     for (size_t t = 0; t < ntables; t++) {
         const struct mpiwc_table *tab = tables[t];
         struct mpiwc_table_word w;
         for (size_t i = 0; i < mpiwc_table_slots(tab); i++) {
             if (!mpiwc_table_word(tab, i, &w))
                 continue;
-            size_t need = mpiwc_record_size(w.len);
+            size_t need = mpiwc_record_size(w.len, w.count);
             if (need > reccap) {
                 reccap = need;
                 rec = mpiwc_xrealloc(rec, reccap);

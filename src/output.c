@@ -599,7 +599,7 @@ static void send_rows(struct counted *in, uint64_t limit, size_t chunk, uint64_t
                     break;
                 pending = true;
             }
-            size_t rec = mpiwc_record_size(w.len);
+            size_t rec = mpiwc_record_size(w.len, w.count);
             if (b > 0 && b + rec > chunk)
                 break;
             if (b + rec > INT_MAX)

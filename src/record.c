@@ -4,10 +4,10 @@
 
 uint8_t *mpiwc_record_put(uint8_t *dst, const void *key, uint32_t len, uint64_t count)
 {
-    memcpy(dst, &len, sizeof len);
-    memcpy(dst + 4, &count, sizeof count);
-    memcpy(dst + MPIWC_RECORD_HEADER, key, len);
-    return dst + MPIWC_RECORD_HEADER + len;
+    dst = mpiwc_varint_put(dst, len);
+    dst = mpiwc_varint_put(dst, count);
+    memcpy(dst, key, len);
+    return dst + len;
 }
 
 enum mpiwc_record_status mpiwc_record_next(const uint8_t **pos, const uint8_t *end,
@@ -16,17 +16,16 @@ enum mpiwc_record_status mpiwc_record_next(const uint8_t **pos, const uint8_t *e
     const uint8_t *p = *pos;
     if (p == end)
         return MPIWC_RECORD_END;
-    if (p > end || (size_t)(end - p) < MPIWC_RECORD_HEADER)
+    if (p > end)
         return MPIWC_RECORD_BAD;
-    uint32_t n;
-    uint64_t c;
-    memcpy(&n, p, sizeof n);
-    memcpy(&c, p + 4, sizeof c);
-    if (n == 0 || c == 0 || (size_t)(end - p) - MPIWC_RECORD_HEADER < n)
+    uint64_t n, c;
+    if (!(p = mpiwc_varint_get(p, end, &n)) || !(p = mpiwc_varint_get(p, end, &c)))
         return MPIWC_RECORD_BAD;
-    *key = p + MPIWC_RECORD_HEADER;
-    *len = n;
+    if (n == 0 || n > UINT32_MAX || c == 0 || (size_t)(end - p) < n)
+        return MPIWC_RECORD_BAD;
+    *key = p;
+    *len = (uint32_t)n;
     *count = c;
-    *pos = p + MPIWC_RECORD_HEADER + n;
+    *pos = p + n;
     return MPIWC_RECORD_OK;
 }

@@ -81,7 +81,7 @@ static size_t words_bytes(const struct mpiwc_table *t, const struct by_dest *g, 
     struct mpiwc_table_word w = {0};
     for (; k < stop; k++) {
         (void)mpiwc_table_word(t, g->slot[k], &w);
-        b += mpiwc_record_size(w.len);
+        b += mpiwc_record_size(w.len, w.count);
     }
     return b;
 }
@@ -170,7 +170,7 @@ static size_t take_round(const struct mpiwc_table *t, const struct by_dest *g, s
     struct mpiwc_table_word w = {0};
     while (k < g->first[d + 1]) {
         (void)mpiwc_table_word(t, g->slot[k], &w);
-        size_t rec = mpiwc_record_size(w.len);
+        size_t rec = mpiwc_record_size(w.len, w.count);
         if (b > 0 && b + rec > budget)
             break;
         b += rec;

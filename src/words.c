@@ -652,7 +652,7 @@ void mpiwc_words_end(struct mpiwc_words *w)
 /* Append key k to edges as a shuffle record (record.h) of count 1. */
 static size_t edge_put(uint8_t **edges, size_t *cap, size_t at, const struct mpiwc_ngram_key *k)
 {
-    *edges = mpiwc_grow(*edges, cap, at + mpiwc_record_size(k->len), 1);
+    *edges = mpiwc_grow(*edges, cap, at + mpiwc_record_size(k->len, 1), 1);
     return (size_t)(mpiwc_record_put(*edges + at, k->p, (uint32_t)k->len, 1) - *edges);
 }
 

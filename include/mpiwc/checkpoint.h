@@ -43,8 +43,8 @@
 #include "mpiwc/table.h"
 
 /* 2 to 4: the short-key and then the small-key hash changed (table_internal.h, table.h), and with
- * them every word's owner. */
-#define MPIWC_CKPT_VERSION 4u
+ * them every word's owner. 5: records (record.h) hold varints. */
+#define MPIWC_CKPT_VERSION 5u
 
 /* A growing list of done intervals (plan ranges); owned, free with mpiwc_ckpt_done_free. */
 struct mpiwc_ckpt_done {

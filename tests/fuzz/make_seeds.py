@@ -61,12 +61,21 @@ def tokenize_seeds():
     return seeds
 
 
+def varint(v):
+    out = b''
+    while v >= 0x80:
+        out += bytes([v & 0x7f | 0x80])
+        v >>= 7
+    return out + bytes([v])
+
+
 def record(word, count):
-    return struct.pack('<IQ', len(word), count) + word
+    """A shuffle record (record.h): varint key length, varint count, key."""
+    return varint(len(word)) + varint(count) + word
 
 
 def record_seeds():
-    good = record(b'the', 3) + record(b'x' * 20, 1) + record(b'\xff\x00', 2**64 - 1)
+    good = record(b'the', 3) + record(b'x' * 200, 1) + record(b'\xff\x00', 2**64 - 1)
     return [
         b'',
         good,
@@ -74,16 +83,11 @@ def record_seeds():
         good[:7],                           # header cut short
         record(b'', 5),                     # key_len 0
         record(b'a', 0),                    # count 0
-        struct.pack('<IQ', 0xffffffff, 1) + b'abc',  # key_len past the end
+        varint(0xffffffff) + varint(1) + b'abc',  # key_len past the end
+        b'\x83\x00\x01abc',                 # key_len 3 in two bytes: not canonical
+        b'\x01' + b'\xff' * 9 + b'\x02a',     # count past 64 bits
+        varint(2**32) + varint(1) + b'a',   # key_len past 32 bits
     ]
-
-
-def varint(v):
-    out = b''
-    while v >= 0x80:
-        out += bytes([v & 0x7f | 0x80])
-        v >>= 7
-    return out + bytes([v])
 
 
 def run_file(rows, order=1, block=64):

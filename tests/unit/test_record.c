@@ -1,7 +1,7 @@
 /*
- * Unit tests for record.h: the byte layout, round trips, and rejection of
- * every malformed or truncated buffer without reading past its end (buffers
- * under test end right at a PROT_NONE guard page).
+ * Unit tests for record.h: the varints, the byte layout, round trips, and
+ * rejection of every malformed, overlong or truncated buffer without reading
+ * past its end (buffers under test end right at a PROT_NONE guard page).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -43,26 +43,59 @@ static void guarded_free(struct guarded *g)
 static void test_size(void **state)
 {
     (void)state;
-    assert_int_equal(MPIWC_RECORD_HEADER, 12);
-    assert_int_equal(mpiwc_record_size(1), 13);
-    assert_int_equal(mpiwc_record_size(100), 112);
+    assert_int_equal(mpiwc_varint_size(0), 1);
+    assert_int_equal(mpiwc_varint_size(127), 1);
+    assert_int_equal(mpiwc_varint_size(128), 2);
+    assert_int_equal(mpiwc_varint_size(16383), 2);
+    assert_int_equal(mpiwc_varint_size(16384), 3);
+    assert_int_equal(mpiwc_varint_size(UINT32_MAX), 5);
+    assert_int_equal(mpiwc_varint_size(UINT64_MAX), 10);
+    assert_int_equal(MPIWC_RECORD_HEADER_MAX, 15);
+    assert_int_equal(mpiwc_record_size(1, 1), 3);
+    assert_int_equal(mpiwc_record_size(100, 300), 103);
+    assert_int_equal(mpiwc_record_size(200, UINT64_MAX), 212);
+}
+
+/* Every value around each 7-bit boundary: written in varint_size bytes, read back, and
+ * rejected when any byte of it is missing. */
+static void test_varint(void **state)
+{
+    (void)state;
+    for (unsigned bits = 0; bits <= 64; bits++) {
+        uint64_t base = bits == 64 ? UINT64_MAX : (UINT64_C(1) << bits);
+        for (int d = -1; d <= 1; d++) {
+            uint64_t v = base + (uint64_t)(int64_t)d;
+            if ((d < 0 && base == 0) || (d > 0 && base == UINT64_MAX))
+                continue;
+            uint8_t buf[16];
+            uint8_t *end = mpiwc_varint_put(buf, v);
+            assert_int_equal(end - buf, mpiwc_varint_size(v));
+            uint64_t got = 0;
+            assert_ptr_equal(mpiwc_varint_get(buf, end, &got), end);
+            assert_true(got == v);
+            for (uint8_t *cut = buf; cut < end; cut++)
+                assert_null(mpiwc_varint_get(buf, cut, &got));
+        }
+    }
 }
 
 static void test_layout(void **state)
 {
     (void)state;
     struct guarded g;
-    guarded_alloc(&g, 17);
-    uint8_t *end = mpiwc_record_put(g.data, "hello", 5, UINT64_C(0x0102030405060708));
-    assert_ptr_equal(end, g.data + 17);
+    static const uint8_t want[] = {0x05, 0xac, 0x02, 'h', 'e', 'l', 'l', 'o'}; /* 300 = 0x12c */
+    guarded_alloc(&g, sizeof want);
+    uint8_t *end = mpiwc_record_put(g.data, "hello", 5, 300);
+    assert_ptr_equal(end, g.data + sizeof want);
+    assert_memory_equal(g.data, want, sizeof want);
+    guarded_free(&g);
 
-    uint32_t len;
-    uint64_t count;
-    memcpy(&len, g.data, 4);
-    memcpy(&count, g.data + 4, 8);
-    assert_int_equal(len, 5);
-    assert_int_equal(count, UINT64_C(0x0102030405060708));
-    assert_memory_equal(g.data + 12, "hello", 5);
+    static const uint8_t most[] = {0x01, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                   0xff, 0xff, 0xff, 0xff, 0x01, 'x'};
+    guarded_alloc(&g, sizeof most);
+    end = mpiwc_record_put(g.data, "x", 1, UINT64_MAX);
+    assert_ptr_equal(end, g.data + sizeof most);
+    assert_memory_equal(g.data, most, sizeof most);
     guarded_free(&g);
 }
 
@@ -101,7 +134,7 @@ static size_t make_records(struct rec *r, size_t n)
         for (uint32_t j = 0; j < len; j++)
             r[i].key[j] = (uint8_t)(x >> (j % 24)) ^ (uint8_t)j;
         r[i].count = (i % 50 == 0) ? UINT64_MAX : (uint64_t)i * 1000003u + 1;
-        total += mpiwc_record_size(len);
+        total += mpiwc_record_size(len, r[i].count);
     }
     return total;
 }
@@ -131,9 +164,10 @@ static void test_round_trip(void **state)
         assert_int_equal(mpiwc_record_next(&pos, end, &key, &len, &count), MPIWC_RECORD_OK);
         assert_int_equal(len, r[i].len);
         assert_int_equal(count, r[i].count);
-        assert_ptr_equal(key, before + MPIWC_RECORD_HEADER); /* borrowed, not copied */
+        /* borrowed, not copied */
+        assert_ptr_equal(key, before + mpiwc_varint_size(len) + mpiwc_varint_size(count));
         assert_memory_equal(key, r[i].key, len);
-        assert_ptr_equal(pos, before + mpiwc_record_size(len));
+        assert_ptr_equal(pos, before + mpiwc_record_size(len, count));
     }
     const uint8_t *key = NULL;
     uint32_t len = 0;
@@ -170,16 +204,11 @@ static void test_unaligned(void **state)
     }
 }
 
-/* Build a raw record with the given fields (possibly invalid) at the end of a guard buffer. */
-static void raw_record(struct guarded *g, size_t buflen, uint32_t key_len, uint64_t count,
-                       const char *key, size_t key_bytes)
+/* The bytes raw[0 .. n) at the end of a guard buffer. */
+static void raw_bytes(struct guarded *g, const void *raw, size_t n)
 {
-    guarded_alloc(g, buflen);
-    uint8_t tmp[256] = {0};
-    memcpy(tmp, &key_len, 4);
-    memcpy(tmp + 4, &count, 8);
-    memcpy(tmp + 12, key, key_bytes);
-    memcpy(g->data, tmp, buflen);
+    guarded_alloc(g, n);
+    memcpy(g->data, raw, n);
 }
 
 static enum mpiwc_record_status decode_one(const struct guarded *g, size_t buflen)
@@ -191,64 +220,79 @@ static enum mpiwc_record_status decode_one(const struct guarded *g, size_t bufle
     return mpiwc_record_next(&pos, g->data + buflen, &key, &len, &count);
 }
 
+/* raw[0 .. n) alone decodes to want. */
+static void expect(const void *raw, size_t n, enum mpiwc_record_status want)
+{
+    struct guarded g;
+    raw_bytes(&g, raw, n);
+    assert_int_equal(decode_one(&g, n), want);
+    guarded_free(&g);
+}
+
 static void test_bad_truncated_header(void **state)
 {
     (void)state;
-    for (size_t l = 1; l < MPIWC_RECORD_HEADER; l++) {
-        struct guarded g;
-        raw_record(&g, l, 3, 1, "abc", 3);
-        assert_int_equal(decode_one(&g, l), MPIWC_RECORD_BAD);
-        guarded_free(&g);
-    }
+    uint8_t rec[3 + 200];
+    memset(rec, 'k', sizeof rec);
+    rec[0] = 0xc8; /* key_len 200: two bytes */
+    rec[1] = 0x01;
+    rec[2] = 0x07; /* count 7 */
+    for (size_t l = 1; l <= 3; l++)
+        expect(rec, l, MPIWC_RECORD_BAD);
+    expect(rec, sizeof rec, MPIWC_RECORD_OK);
 }
 
 static void test_bad_truncated_key(void **state)
 {
     (void)state;
-    struct guarded g;
-    raw_record(&g, 12 + 5, 10, 1, "abcdefghij", 10);
-    assert_int_equal(decode_one(&g, 12 + 5), MPIWC_RECORD_BAD);
-    guarded_free(&g);
-
-    raw_record(&g, 12 + 9, 10, 1, "abcdefghij", 10);
-    assert_int_equal(decode_one(&g, 12 + 9), MPIWC_RECORD_BAD);
-    guarded_free(&g);
-
-    raw_record(&g, 12 + 10, 10, 1, "abcdefghij", 10);
-    assert_int_equal(decode_one(&g, 12 + 10), MPIWC_RECORD_OK);
-    guarded_free(&g);
+    const uint8_t rec[] = {10, 1, 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'};
+    expect(rec, 2 + 5, MPIWC_RECORD_BAD);
+    expect(rec, 2 + 9, MPIWC_RECORD_BAD);
+    expect(rec, 2 + 10, MPIWC_RECORD_OK);
 
     /* key_len near UINT32_MAX must not wrap a pointer or size computation. */
-    raw_record(&g, 12 + 4, UINT32_MAX, 1, "abcd", 4);
-    assert_int_equal(decode_one(&g, 12 + 4), MPIWC_RECORD_BAD);
-    guarded_free(&g);
-    raw_record(&g, 12 + 4, UINT32_MAX - 11, 1, "abcd", 4);
-    assert_int_equal(decode_one(&g, 12 + 4), MPIWC_RECORD_BAD);
-    guarded_free(&g);
-    raw_record(&g, 12 + 4, 1u << 31, 1, "abcd", 4);
-    assert_int_equal(decode_one(&g, 12 + 4), MPIWC_RECORD_BAD);
-    guarded_free(&g);
+    const uint8_t most[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 1, 'a', 'b', 'c', 'd'};
+    expect(most, sizeof most, MPIWC_RECORD_BAD);
+    const uint8_t half[] = {0x80, 0x80, 0x80, 0x80, 0x08, 1, 'a', 'b', 'c', 'd'}; /* 2^31 */
+    expect(half, sizeof half, MPIWC_RECORD_BAD);
+}
+
+/* A key_len past 32 bits, a count past 64, or a varint longer than its value needs. */
+static void test_bad_varints(void **state)
+{
+    (void)state;
+    const uint8_t len33[] = {0x80, 0x80, 0x80, 0x80, 0x10, 1, 'a'}; /* 2^32 */
+    expect(len33, sizeof len33, MPIWC_RECORD_BAD);
+    const uint8_t count65[] = {1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 'a'};
+    expect(count65, sizeof count65, MPIWC_RECORD_BAD);
+    const uint8_t count_max[] = {1,    0xff, 0xff, 0xff, 0xff, 0xff,
+                                 0xff, 0xff, 0xff, 0xff, 0x01, 'a'};
+    expect(count_max, sizeof count_max, MPIWC_RECORD_OK);
+    const uint8_t count11[] = {1,    0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                               0xff, 0xff, 0xff, 0x81, 0x00, 'a'};
+    expect(count11, sizeof count11, MPIWC_RECORD_BAD);
+    const uint8_t long_len[] = {0x83, 0x00, 1, 'a', 'b', 'c'}; /* 3 in two bytes */
+    expect(long_len, sizeof long_len, MPIWC_RECORD_BAD);
+    const uint8_t long_count[] = {3, 0x85, 0x80, 0x00, 'a', 'b', 'c'}; /* 5 in three bytes */
+    expect(long_count, sizeof long_count, MPIWC_RECORD_BAD);
+    const uint8_t zero_two[] = {3, 0x80, 0x00, 'a', 'b', 'c'}; /* 0 in two bytes */
+    expect(zero_two, sizeof zero_two, MPIWC_RECORD_BAD);
 }
 
 static void test_bad_key_len_zero(void **state)
 {
     (void)state;
-    struct guarded g;
-    raw_record(&g, 12, 0, 5, "", 0);
-    assert_int_equal(decode_one(&g, 12), MPIWC_RECORD_BAD);
-    guarded_free(&g);
-    raw_record(&g, 16, 0, 5, "abcd", 4);
-    assert_int_equal(decode_one(&g, 16), MPIWC_RECORD_BAD);
-    guarded_free(&g);
+    const uint8_t empty[] = {0, 5};
+    expect(empty, sizeof empty, MPIWC_RECORD_BAD);
+    const uint8_t more[] = {0, 5, 'a', 'b', 'c', 'd'};
+    expect(more, sizeof more, MPIWC_RECORD_BAD);
 }
 
 static void test_bad_count_zero(void **state)
 {
     (void)state;
-    struct guarded g;
-    raw_record(&g, 15, 3, 0, "abc", 3);
-    assert_int_equal(decode_one(&g, 15), MPIWC_RECORD_BAD);
-    guarded_free(&g);
+    const uint8_t rec[] = {3, 0, 'a', 'b', 'c'};
+    expect(rec, sizeof rec, MPIWC_RECORD_BAD);
 }
 
 /* A bad record after good ones: the good ones decode, then BAD. */
@@ -258,11 +302,8 @@ static void test_bad_after_good(void **state)
     uint8_t buf[128];
     uint8_t *p = mpiwc_record_put(buf, "one", 3, 1);
     p = mpiwc_record_put(p, "two", 3, 2);
-    uint32_t zero_len = 0;
-    uint64_t cnt = 9;
-    memcpy(p, &zero_len, 4);
-    memcpy(p + 4, &cnt, 8);
-    p += 12;
+    *p++ = 0; /* key_len 0 */
+    *p++ = 9;
     const uint8_t *pos = buf;
     const uint8_t *key;
     uint32_t len;
@@ -325,11 +366,11 @@ static void test_put_exact_size(void **state)
     (void)state;
     for (uint32_t len = 1; len < 300; len += 37) {
         struct guarded g;
-        guarded_alloc(&g, mpiwc_record_size(len));
+        guarded_alloc(&g, mpiwc_record_size(len, len));
         uint8_t key[300];
         memset(key, 'k', len);
         uint8_t *end = mpiwc_record_put(g.data, key, len, len);
-        assert_ptr_equal(end, g.data + mpiwc_record_size(len));
+        assert_ptr_equal(end, g.data + mpiwc_record_size(len, len));
         guarded_free(&g);
     }
 }
@@ -338,12 +379,14 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_size),
+        cmocka_unit_test(test_varint),
         cmocka_unit_test(test_layout),
         cmocka_unit_test(test_end_on_empty),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_unaligned),
         cmocka_unit_test(test_bad_truncated_header),
         cmocka_unit_test(test_bad_truncated_key),
+        cmocka_unit_test(test_bad_varints),
         cmocka_unit_test(test_bad_key_len_zero),
         cmocka_unit_test(test_bad_count_zero),
         cmocka_unit_test(test_bad_after_good),
