@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "mpiwc/record.h"
 #include "mpiwc/util.h"
 
 #define RUN_MAGIC "MPIWCRUN"
@@ -174,31 +175,6 @@ struct writer {
 /* A row's most bytes besides its word's own: three varints. */
 #define ROW_EXTRA (5 + 5 + 10)
 
-static uint8_t *put_varint(uint8_t *p, uint64_t v)
-{
-    while (v >= 0x80) {
-        *p++ = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    *p++ = (uint8_t)v;
-    return p;
-}
-
-/* The varint at *p (before end) into *v; NULL when it runs past end or past 64 bits. */
-static const uint8_t *get_varint(const uint8_t *p, const uint8_t *end, uint64_t *v)
-{
-    uint64_t x = 0;
-    for (unsigned shift = 0; p < end && shift < 64; shift += 7) {
-        uint8_t b = *p++;
-        x |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *v = x;
-            return p;
-        }
-    }
-    return NULL;
-}
-
 static int write_all(struct writer *w, const uint8_t *p, size_t n)
 {
     while (n > 0) {
@@ -308,9 +284,9 @@ static int writer_put(struct writer *w, const struct mpiwc_word *row)
     }
     while (shared < most_shared && w->prev[shared] == row->key[shared])
         shared++;
-    uint8_t *p = put_varint(w->buf + w->len, shared);
-    p = put_varint(p, row->len - shared);
-    p = put_varint(p, row->count);
+    uint8_t *p = mpiwc_varint_put(w->buf + w->len, shared);
+    p = mpiwc_varint_put(p, row->len - shared);
+    p = mpiwc_varint_put(p, row->count);
     memcpy(p, row->key + shared, row->len - shared);
     w->len = (size_t)(p - w->buf) + (row->len - shared);
     if (w->prev_cap < row->len)
@@ -510,9 +486,9 @@ static int reader_next(struct mpiwc_rows *rows, struct mpiwc_word *w, char *err,
         count = p[2];
         p += 3;
     } else {
-        p = get_varint(p, r->end, &shared);
-        p = p ? get_varint(p, r->end, &rest) : NULL;
-        p = p ? get_varint(p, r->end, &count) : NULL;
+        p = mpiwc_varint_get(p, r->end, &shared);
+        p = p ? mpiwc_varint_get(p, r->end, &rest) : NULL;
+        p = p ? mpiwc_varint_get(p, r->end, &count) : NULL;
     }
     if (!p || (r->fresh ? shared != 0 : shared > r->prev.len) || rest > (uint64_t)(r->end - p) ||
         shared + rest == 0 || shared + rest > UINT32_MAX || count == 0 || count > MPIWC_COUNT_MAX)

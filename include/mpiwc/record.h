@@ -11,7 +11,8 @@
  * shuffle sends about half the bytes (see the commit that made them
  * varints). The decoder validates every record (canonical varints, key_len
  * of 1 to 2^32 - 1, count > 0, the key within the buffer) and reports a
- * malformed buffer instead of reading out of bounds.
+ * malformed buffer instead of reading out of bounds. The same varints code
+ * the rows of spill runs (spill.c).
  *
  * Layer: local, no MPI.
  */
