@@ -43,6 +43,7 @@ PACKAGES=(
     valgrind
     clang
     libclang-rt-dev
+    clang-format    # tests/check_format.py: every C file as .clang-format says
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }
