@@ -385,14 +385,41 @@ static inline uint64_t mpiwc_fold8(uint64_t x)
     return x | (upper >> 2);
 }
 
-/* The words (lo, hi) of the short key p[0..len), len <= MPIWC_INLINE_KEY. */
+/* The bytes p[0..len), len <= 8, as a little-endian word, zero padded: loads of those bytes alone,
+ * overlapping where len is not 1, 2, 4 or 8. */
+static inline uint64_t mpiwc_load_upto8(const uint8_t *p, size_t len)
+{
+    if (len >= 4) {
+        uint32_t a, b;
+        memcpy(&a, p, 4);
+        memcpy(&b, p + len - 4, 4);
+        return (uint64_t)a | (uint64_t)b << (8 * (len - 4));
+    }
+    if (len == 0)
+        return 0;
+    return (uint64_t)p[0] | (uint64_t)p[len / 2] << (8 * (len / 2)) |
+           (uint64_t)p[len - 1] << (8 * (len - 1));
+}
+
+/*
+ * The words (lo, hi) of the short key p[0..len), len <= MPIWC_INLINE_KEY,
+ * reading only those bytes. Loads of the key itself: copied into a zeroed
+ * 16-byte buffer first, the two 8-byte loads waited for the copy's stores
+ * to reach the cache (no store forwarding across stores of other sizes),
+ * on every word that a shuffle merges (see the commit that made this).
+ */
 static inline void mpiwc_short_key(const uint8_t *p, size_t len, uint64_t *lo, uint64_t *hi)
 {
-    uint8_t tmp[16] = {0};
-    memcpy(tmp, p, len);
-    tmp[15] = (uint8_t)len;
-    memcpy(lo, tmp, 8);
-    memcpy(hi, tmp + 8, 8);
+    uint64_t l, h = 0;
+    if (len > 8) {
+        memcpy(&l, p, 8);
+        memcpy(&h, p + len - 8, 8);
+        h >>= 8 * (16 - len); /* the bytes past 8, at the bottom */
+    } else {
+        l = mpiwc_load_upto8(p, len);
+    }
+    *lo = l;
+    *hi = h | (uint64_t)len << 56;
 }
 
 /* Per key length len (0..15): [0] keeps bytes 0-7 of a key, [1] bytes 8-14,

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "mpiwc/table.h"
@@ -973,6 +975,44 @@ static void test_compact_keeps_order(void **state)
 }
 
 /*
+ * mpiwc_short_key() against the layout built byte by byte (table_internal.h:
+ * bytes 0-7 in lo, 8-14 in hi, the length in hi's top byte), for every length
+ * and for keys that end right at an inaccessible page, so that a read past
+ * the key faults. mpiwc_hash() of the key is that of the same words.
+ */
+static void test_short_key_layout(void **state)
+{
+    (void)state;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    uint8_t *map = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(map != MAP_FAILED);
+    assert_int_equal(mprotect(map + page, page, PROT_NONE), 0);
+    uint32_t x = 12345;
+    for (int round = 0; round < 200; round++) {
+        for (size_t len = 0; len <= MPIWC_INLINE_KEY; len++) {
+            uint8_t *p = map + page - len;
+            for (size_t i = 0; i < len; i++) {
+                x = x * 1664525u + 1013904223u;
+                p[i] = round == 0 ? 0xff : round == 1 ? (uint8_t)(i + 1) : (uint8_t)(x >> 24);
+            }
+            uint64_t want_lo = 0, want_hi = (uint64_t)len << 56, lo, hi;
+            for (size_t i = 0; i < len; i++) {
+                if (i < 8)
+                    want_lo |= (uint64_t)p[i] << (8 * i);
+                else
+                    want_hi |= (uint64_t)p[i] << (8 * (i - 8));
+            }
+            mpiwc_short_key(p, len, &lo, &hi);
+            assert_true(lo == want_lo);
+            assert_true(hi == want_hi);
+            if (len > 0)
+                assert_true(mpiwc_hash(p, len) == mpiwc_hash_key(lo, hi, len));
+        }
+    }
+    munmap(map, 2 * page);
+}
+
+/*
  * The tokenizers' counter adds one at a time into a short slot's 32 bits:
  * past 2^32 - 1 the carry takes the rest, queued or not, and iteration, the
  * cursor and a sort by count see the whole count. A table cleared forgets it.
@@ -1072,6 +1112,7 @@ int main(void)
         cmocka_unit_test(test_sort_in_place),
         cmocka_unit_test(test_sort_in_place_big),
         cmocka_unit_test(test_compact_keeps_order),
+        cmocka_unit_test(test_short_key_layout),
         cmocka_unit_test(test_counter_carries),
         cmocka_unit_test(test_carry_survives_growth),
     };
