@@ -32,7 +32,7 @@ BENCH=checkpoint LOG=$OUT_DIR/checkpoint.log
 . bench/lib.sh
 build_bench "$BUILD"
 bytes=$(numfmt --from=iec "$SIZE")
-corpus=$(bash bench/bible-corpus.sh "$CACHE" "$bytes")
+corpus=$(CACHE_DIR=$CACHE bible_corpus "$bytes")
 cat "$corpus" >/dev/null # into the page cache
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mpiwc-ckbench.XXXXXX")

@@ -26,6 +26,10 @@
 #   uniform_path KIND BYTES VOCAB, uniform_corpus KIND BYTES VOCAB
 #                     the same for uniform draws (Zipf 0) over VOCAB words, the
 #                     high-cardinality corpora: where it lies; made once
+#   bible_corpus BYTES
+#                     the King James Bible (package bible-kjv, installed when
+#                     missing) repeated to BYTES bytes, made once as
+#                     CACHE_DIR/bible-BYTES.txt; prints its path
 
 : "${BENCH:?BENCH must name the script}" "${LOG:?LOG must name the log file}"
 mkdir -p "$(dirname "$LOG")"
@@ -105,5 +109,27 @@ uniform_corpus() {
         run "$GEN" --size="$2" --vocab="$3" --zipf=0 --seed="${SEED:-1}" -o "$path.tmp" >&2 &&
             mv "$path.tmp" "$path"
     fi || return 1
+    printf '%s\n' "$path"
+}
+
+bible_corpus() {
+    local cache=${CACHE_DIR:-bench/cache} bytes=$1
+    local kjv=$cache/bible-kjv.txt path=$cache/bible-$1.txt
+    mkdir -p "$cache"
+    if [ ! -s "$kjv" ]; then
+        { need_pkg bible-kjv &&
+            run env -u COLUMNS bible 'Gen1:1-Rev22:21' >"$kjv.tmp" && mv "$kjv.tmp" "$kjv"; } >&2 ||
+            return 1
+    fi
+    if [ ! -s "$path" ]; then
+        local one copies i
+        one=$(stat -c %s "$kjv")
+        copies=$(((bytes + one - 1) / one))
+        printf '+ repeat %s %d times | head -c %s > %s\n' "$kjv" "$copies" "$bytes" "$path" >>"$LOG"
+        # head stops reading at BYTES: the last cat may die of SIGPIPE, which is fine.
+        for ((i = 0; i < copies; i++)); do cat "$kjv"; done | head -c "$bytes" >"$path.tmp" ||
+            [ "$(stat -c %s "$path.tmp")" -eq "$bytes" ] || return 1
+        mv "$path.tmp" "$path"
+    fi
     printf '%s\n' "$path"
 }

@@ -31,7 +31,7 @@ BENCH=progress LOG=$OUT_DIR/progress.log
 . bench/lib.sh
 build_bench "$BUILD"
 bytes=$(numfmt --from=iec "$SIZE")
-corpus=$(bash bench/bible-corpus.sh "$CACHE" "$bytes")
+corpus=$(CACHE_DIR=$CACHE bible_corpus "$bytes")
 cat "$corpus" >/dev/null # into the page cache
 
 tmp=$(mktemp -d)

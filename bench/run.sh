@@ -184,21 +184,7 @@ corpus_path() {
         path=$(uniform_corpus "$kind" "$bytes" "$vocab") || return 1
         ;;
     bible)
-        local kjv=$CACHE_DIR/bible-kjv.txt
-        [ -s "$kjv" ] || {
-            need_pkg bible-kjv || return 1
-            run env -u COLUMNS bible 'Gen1:1-Rev22:21' >"$kjv.tmp" && mv "$kjv.tmp" "$kjv"
-        } >&2
-        path=$CACHE_DIR/bible-$bytes.txt
-        [ -s "$path" ] || {
-            local one copies
-            one=$(stat -c %s "$kjv")
-            copies=$(((bytes + one - 1) / one))
-            printf '+ repeat %s %d times | head -c %s > %s\n' "$kjv" "$copies" "$bytes" \
-                "$path" >>"$LOG"
-            for ((i = 0; i < copies; i++)); do cat "$kjv"; done | head -c "$bytes" >"$path.tmp"
-            mv "$path.tmp" "$path"
-        } >&2
+        path=$(bible_corpus "$bytes") || return 1
         ;;
     *) die "unknown corpus '$kind'" ;;
     esac
