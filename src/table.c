@@ -11,7 +11,8 @@
 #define MIN_SLOTS 1024u
 #define MIN_ARENA (64u << 10) /* a fresh table's arena, doubled as it fills */
 
-#define KEEP(n) ((n) >= 8 ? ~UINT64_C(0) : (UINT64_C(1) << (8 * (n))) - 1)
+/* The shift is masked: clang warns of the branch a constant n never takes (MASKS(0)'s n - 8). */
+#define KEEP(n) ((n) >= 8 ? ~UINT64_C(0) : (UINT64_C(1) << ((8 * (n)) & 63)) - 1)
 #define MASKS(n)                                                                                   \
     {                                                                                              \
         KEEP(n), (n) > 8 ? KEEP((n)-8) : 0, (uint64_t)(n) << 56, 0                                 \
