@@ -201,7 +201,7 @@ static int option_error(FILE *err, int c, int argc, char **argv)
         is_short = strncmp(word, "--", 2) != 0;
     else
         is_short = optopt != 0 && optopt < 256 &&
-                   (optopt < 0 || optopt == ':' || !strchr(SHORT_OPTIONS + 1, optopt));
+                   (optopt < 0 || optopt == ':' || !strchr(&SHORT_OPTIONS[1], optopt));
     if (!is_short) {
         if (c == ':')
             return usage_error(err, "option '%s' needs a value", word);
