@@ -358,7 +358,7 @@ mpiwc_counter_count(struct mpiwc_counter *c, uint64_t h, uint64_t lo, uint64_t h
         return;
     }
     const struct mpiwc_short_entry *slot = &c->shorts[h & c->mask];
-    mpiwc_table_prefetch_short(slot, c->mask);
+    mpiwc_table_prefetch_short(slot);
     mpiwc_counter_enqueue(c, h, lo, hi);
 }
 
