@@ -8,6 +8,7 @@
 
 #include "mpiwc/record.h"
 #include "mpiwc/util.h"
+#include "table_internal.h"
 
 /*
  * Slot indices of a table grouped by destination, a counting sort: a word's
@@ -99,11 +100,35 @@ struct merge {
     struct mpiwc_spill *spill; /* NULL: the owned table grows as it must */
     size_t n;
     struct {
-        const uint8_t *key;
+        const uint8_t *key; /* a long key's bytes */
         uint32_t len;
-        uint64_t count, hash;
+        uint64_t count, hash, lo, hi; /* lo, hi: a short key's slot form */
     } word[MERGE_BATCH];
 };
+
+/*
+ * The hash of the key p[0..len), where avail bytes from p may be read, and,
+ * when it is short (len <= MPIWC_INLINE_KEY), its slot form (lo, hi): made
+ * once for both, where mpiwc_hash() and then mpiwc_table_add_hashed() each
+ * made it.
+ */
+static uint64_t key_form(const uint8_t *p, uint32_t len, size_t avail, uint64_t *lo, uint64_t *hi)
+{
+    if (len > MPIWC_INLINE_KEY)
+        return mpiwc_hash(p, len);
+    mpiwc_short_key_at(p, len, avail, lo, hi);
+    return mpiwc_hash_key(*lo, *hi, len);
+}
+
+/* Add count to t's key p[0..len) of that hash and, if short, that slot form. */
+static void add_formed(struct mpiwc_table *t, uint64_t hash, const uint8_t *p, uint32_t len,
+                       uint64_t lo, uint64_t hi, uint64_t count)
+{
+    if (len <= MPIWC_INLINE_KEY)
+        mpiwc_table_add_key(t, hash, lo, hi, len, count);
+    else
+        mpiwc_table_add_hashed(t, hash, p, len, count);
+}
 
 static void merge_flush(struct merge *m)
 {
@@ -116,18 +141,21 @@ static void merge_flush(struct merge *m)
     for (size_t k = 0; k < m->n; k++)
         mpiwc_table_prefetch(m->owned, m->word[k].hash, m->word[k].len);
     for (size_t k = 0; k < m->n; k++)
-        mpiwc_table_add_hashed(m->owned, m->word[k].hash, m->word[k].key, m->word[k].len,
-                               m->word[k].count);
+        add_formed(m->owned, m->word[k].hash, m->word[k].key, m->word[k].len, m->word[k].lo,
+                   m->word[k].hi, m->word[k].count);
     m->n = 0;
 }
 
+/* Merge the key of that hash and form (key_form()). */
 static void merge_word(struct merge *m, uint64_t hash, const uint8_t *key, uint32_t len,
-                       uint64_t count)
+                       uint64_t lo, uint64_t hi, uint64_t count)
 {
     m->word[m->n].key = key;
     m->word[m->n].len = len;
     m->word[m->n].count = count;
     m->word[m->n].hash = hash;
+    m->word[m->n].lo = lo;
+    m->word[m->n].hi = hi;
     if (++m->n == MERGE_BATCH)
         merge_flush(m);
 }
@@ -137,11 +165,13 @@ static int merge_records(struct mpiwc_table *owned, struct mpiwc_spill *spill, c
 {
     const uint8_t *pos = buf, *end = buf + len, *key;
     uint32_t klen;
-    uint64_t count;
+    uint64_t count, lo = 0, hi = 0;
     enum mpiwc_record_status st;
     struct merge m = {.owned = owned, .spill = spill};
-    while ((st = mpiwc_record_next(&pos, end, &key, &klen, &count)) == MPIWC_RECORD_OK)
-        merge_word(&m, mpiwc_hash(key, klen), key, klen, count);
+    while ((st = mpiwc_record_next(&pos, end, &key, &klen, &count)) == MPIWC_RECORD_OK) {
+        uint64_t hash = key_form(key, klen, (size_t)(end - key), &lo, &hi);
+        merge_word(&m, hash, key, klen, lo, hi, count);
+    }
     merge_flush(&m);
     return st == MPIWC_RECORD_END ? 0 : -1;
 }
@@ -154,7 +184,10 @@ static void merge_own(struct mpiwc_table *owned, struct mpiwc_spill *spill,
     struct mpiwc_table_word w = {0};
     for (size_t k = g->first[d]; k < g->first[d + 1]; k++) {
         (void)mpiwc_table_word(t, g->slot[k], &w);
-        merge_word(&m, w.hash, w.key, (uint32_t)w.len, w.count);
+        uint64_t lo = 0, hi = 0;
+        if (w.len <= MPIWC_INLINE_KEY)
+            mpiwc_short_key(w.key, w.len, &lo, &hi);
+        merge_word(&m, w.hash, w.key, (uint32_t)w.len, lo, hi, w.count);
     }
     merge_flush(&m);
 }
@@ -383,18 +416,18 @@ static bool sort_arrivals(const struct mpiwc_topology *topo, const uint8_t *buf,
 {
     const uint8_t *pos = buf, *end = buf + len, *key;
     uint32_t klen;
-    uint64_t count;
+    uint64_t count, lo = 0, hi = 0;
     enum mpiwc_record_status st;
     struct merge m = {.owned = owned, .spill = spill};
     int h = topo->host[topo->rank];
     bool ok = true;
     while ((st = mpiwc_record_next(&pos, end, &key, &klen, &count)) == MPIWC_RECORD_OK) {
-        uint64_t hash = mpiwc_hash(key, klen);
+        uint64_t hash = key_form(key, klen, (size_t)(end - key), &lo, &hi);
         int o = mpiwc_table_owner(hash, topo->nranks);
         if (o == topo->rank)
-            merge_word(&m, hash, key, klen, count);
+            merge_word(&m, hash, key, klen, lo, hi, count);
         else if (pass_own_host ? topo->host[o] == h : topo->host[o] != h)
-            mpiwc_table_add_hashed(next, hash, key, klen, count);
+            add_formed(next, hash, key, klen, lo, hi, count);
         else
             ok = false;
     }
