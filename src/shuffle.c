@@ -106,30 +106,6 @@ struct merge {
     } word[MERGE_BATCH];
 };
 
-/*
- * The hash of the key p[0..len), where avail bytes from p may be read, and,
- * when it is short (len <= MPIWC_INLINE_KEY), its slot form (lo, hi): made
- * once for both, where mpiwc_hash() and then mpiwc_table_add_hashed() each
- * made it.
- */
-static uint64_t key_form(const uint8_t *p, uint32_t len, size_t avail, uint64_t *lo, uint64_t *hi)
-{
-    if (len > MPIWC_INLINE_KEY)
-        return mpiwc_hash(p, len);
-    mpiwc_short_key_at(p, len, avail, lo, hi);
-    return mpiwc_hash_key(*lo, *hi, len);
-}
-
-/* Add count to t's key p[0..len) of that hash and, if short, that slot form. */
-static void add_formed(struct mpiwc_table *t, uint64_t hash, const uint8_t *p, uint32_t len,
-                       uint64_t lo, uint64_t hi, uint64_t count)
-{
-    if (len <= MPIWC_INLINE_KEY)
-        mpiwc_table_add_key(t, hash, lo, hi, len, count);
-    else
-        mpiwc_table_add_hashed(t, hash, p, len, count);
-}
-
 static void merge_flush(struct merge *m)
 {
     if (m->spill && mpiwc_spill_due(m->spill, m->owned, m->n))
@@ -141,12 +117,12 @@ static void merge_flush(struct merge *m)
     for (size_t k = 0; k < m->n; k++)
         mpiwc_table_prefetch(m->owned, m->word[k].hash, m->word[k].len);
     for (size_t k = 0; k < m->n; k++)
-        add_formed(m->owned, m->word[k].hash, m->word[k].key, m->word[k].len, m->word[k].lo,
-                   m->word[k].hi, m->word[k].count);
+        mpiwc_table_add_formed(m->owned, m->word[k].hash, m->word[k].key, m->word[k].len,
+                               m->word[k].lo, m->word[k].hi, m->word[k].count);
     m->n = 0;
 }
 
-/* Merge the key of that hash and form (key_form()). */
+/* Merge the key of that hash and form (mpiwc_key_form()). */
 static void merge_word(struct merge *m, uint64_t hash, const uint8_t *key, uint32_t len,
                        uint64_t lo, uint64_t hi, uint64_t count)
 {
@@ -169,7 +145,7 @@ static int merge_records(struct mpiwc_table *owned, struct mpiwc_spill *spill, c
     enum mpiwc_record_status st;
     struct merge m = {.owned = owned, .spill = spill};
     while ((st = mpiwc_record_next(&pos, end, &key, &klen, &count)) == MPIWC_RECORD_OK) {
-        uint64_t hash = key_form(key, klen, (size_t)(end - key), &lo, &hi);
+        uint64_t hash = mpiwc_key_form(key, klen, (size_t)(end - key), &lo, &hi);
         merge_word(&m, hash, key, klen, lo, hi, count);
     }
     merge_flush(&m);
@@ -422,12 +398,12 @@ static bool sort_arrivals(const struct mpiwc_topology *topo, const uint8_t *buf,
     int h = topo->host[topo->rank];
     bool ok = true;
     while ((st = mpiwc_record_next(&pos, end, &key, &klen, &count)) == MPIWC_RECORD_OK) {
-        uint64_t hash = key_form(key, klen, (size_t)(end - key), &lo, &hi);
+        uint64_t hash = mpiwc_key_form(key, klen, (size_t)(end - key), &lo, &hi);
         int o = mpiwc_table_owner(hash, topo->nranks);
         if (o == topo->rank)
             merge_word(&m, hash, key, klen, lo, hi, count);
         else if (pass_own_host ? topo->host[o] == h : topo->host[o] != h)
-            add_formed(next, hash, key, klen, lo, hi, count);
+            mpiwc_table_add_formed(next, hash, key, klen, lo, hi, count);
         else
             ok = false;
     }

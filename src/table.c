@@ -434,7 +434,8 @@ void mpiwc_counter_flush_long(struct mpiwc_counter *c)
 
 void mpiwc_table_add(struct mpiwc_table *t, const void *key, size_t len, uint64_t count)
 {
-    mpiwc_table_add_hashed(t, mpiwc_hash(key, len), key, len, count);
+    uint64_t lo = 0, hi = 0, hash = mpiwc_key_form(key, len, 0, &lo, &hi);
+    mpiwc_table_add_formed(t, hash, key, len, lo, hi, count);
 }
 
 uint64_t mpiwc_table_get(const struct mpiwc_table *t, const void *key, size_t len)

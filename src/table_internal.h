@@ -504,4 +504,30 @@ static inline uint64_t mpiwc_hash_key(uint64_t lo, uint64_t hi, size_t len)
     return len <= MPIWC_SMALL_KEY ? mpiwc_hash_small(lo | hi) : mpiwc_hash_short(lo, hi);
 }
 
+/*
+ * mpiwc_hash() of the key p[0..len), where avail bytes from p may be read
+ * (fewer than 16: only the key's), and, when it is short (len <=
+ * MPIWC_INLINE_KEY), its slot form (lo, hi) (else they are left alone): made
+ * once for both, where mpiwc_hash() and then mpiwc_table_add_hashed() each
+ * made it (see the commit that made this).
+ */
+static inline uint64_t mpiwc_key_form(const uint8_t *p, size_t len, size_t avail, uint64_t *lo,
+                                      uint64_t *hi)
+{
+    if (len > MPIWC_INLINE_KEY)
+        return mpiwc_hash(p, len);
+    mpiwc_short_key_at(p, len, avail, lo, hi);
+    return mpiwc_hash_key(*lo, *hi, len);
+}
+
+/* Add count to t's key p[0..len) of that hash and, if short, that slot form (mpiwc_key_form()). */
+static inline void mpiwc_table_add_formed(struct mpiwc_table *t, uint64_t hash, const uint8_t *p,
+                                          size_t len, uint64_t lo, uint64_t hi, uint64_t count)
+{
+    if (len <= MPIWC_INLINE_KEY)
+        mpiwc_table_add_key(t, hash, lo, hi, len, count);
+    else
+        mpiwc_table_add_hashed(t, hash, p, len, count);
+}
+
 #endif
