@@ -520,6 +520,27 @@ static inline uint64_t mpiwc_key_form(const uint8_t *p, size_t len, size_t avail
     return mpiwc_hash_key(*lo, *hi, len);
 }
 
+/* Does t hold the short key (lo, hi) of len bytes whose hash is h? (A lookup, inlined: the
+ * tokenizer's stop words.) */
+static inline bool mpiwc_table_has_key(const struct mpiwc_table *t, uint64_t h, uint64_t lo,
+                                       uint64_t hi, size_t len)
+{
+    if (len <= MPIWC_SMALL_KEY) {
+        for (size_t i = h & t->small_mask;; i = (i + 1) & t->small_mask) {
+            if (t->small[i].key == (lo | hi))
+                return true;
+            if (t->small[i].key == 0)
+                return false;
+        }
+    }
+    for (size_t i = h & t->short_mask;; i = (i + 1) & t->short_mask) {
+        if (mpiwc_entry_is(&t->shorts[i], lo, hi))
+            return true;
+        if (t->shorts[i].hi == 0)
+            return false;
+    }
+}
+
 /* Add count to t's key p[0..len) of that hash and, if short, that slot form (mpiwc_key_form()). */
 static inline void mpiwc_table_add_formed(struct mpiwc_table *t, uint64_t hash, const uint8_t *p,
                                           size_t len, uint64_t lo, uint64_t hi, uint64_t count)
