@@ -824,7 +824,7 @@ void mpiwc_words_init(struct mpiwc_words *w, const struct mpiwc_word_rules *rule
     w->stitch.min = w->ngram.min > 2 ? w->ngram.min : 2; /* one word never spans two pieces */
     w->stitch.max = w->ngram.max;
     w->stitch.spanning = true;
-    w->fast = rules->split == MPIWC_SPLIT_UNICODE;
+    w->fast = rules->split != MPIWC_SPLIT_UAX29; /* a run is a word, or unicode's ASCII one is */
     w->filtering = rules->min_length || rules->ignore_numbers || rules->stopwords;
     if (w->ngram.max > 1) {
         w->count = mpiwc_xmalloc(sizeof *w->count);

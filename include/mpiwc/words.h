@@ -87,7 +87,7 @@ struct mpiwc_words {
     struct mpiwc_word_rules rules; /* the stop-word bytes not kept */
     uint8_t is_word[256];          /* the run predicate */
     mpiwc_classify_fn classify;
-    bool fast;                             /* unicode: ASCII words in registers */
+    bool fast;                             /* not uax29: short ASCII words in registers */
     bool filtering;                        /* --min-length, --ignore-numbers or --stopwords */
     struct mpiwc_table *table;             /* borrowed */
     struct mpiwc_table stop;               /* owned: stop-word keys (count 1) */
