@@ -622,10 +622,11 @@ feed_with(struct mpiwc_words *w, const uint8_t *buf, size_t len, bool filter)
      */
     w->scan = w->fed = buf;
     bool ascii = false; /* then no word needs its bytes checked */
+    /* Hadoop's keys are never folded (key_of()), whatever the casing. */
+    bool fold = w->rules.casing == MPIWC_CASE_FOLD && w->rules.split != MPIWC_SPLIT_HADOOP;
     if (w->fast && len > 0)
-        w->scan =
-            mpiwc_boundary_scan_copy(&w->folded, &w->folded_cap, buf, len,
-                                     w->rules.casing == MPIWC_CASE_FOLD ? w->fold : NULL, &ascii);
+        w->scan = mpiwc_boundary_scan_copy(&w->folded, &w->folded_cap, buf, len,
+                                           fold ? w->fold : NULL, &ascii);
     struct scan sc = {.w = w};
     mpiwc_counter_init(&sc.c, w->table);
     size_t open_at; /* one scan per run function, each inlined */
