@@ -35,7 +35,7 @@ static bool all_ascii(const uint8_t *p, size_t n)
 
 static const uint8_t *ascii_fold(struct mpiwc_words *w, const uint8_t *p, size_t n)
 {
-    if (w->rules.casing != MPIWC_CASE_FOLD)
+    if (!w->folds)
         return p;
     w->tmp.len = 0;
     if (w->tmp.cap < n) {
@@ -622,11 +622,9 @@ feed_with(struct mpiwc_words *w, const uint8_t *buf, size_t len, bool filter)
      */
     w->scan = w->fed = buf;
     bool ascii = false; /* then no word needs its bytes checked */
-    /* Hadoop's keys are never folded (key_of()), whatever the casing. */
-    bool fold = w->rules.casing == MPIWC_CASE_FOLD && w->rules.split != MPIWC_SPLIT_HADOOP;
     if (w->fast && len > 0)
         w->scan = mpiwc_boundary_scan_copy(&w->folded, &w->folded_cap, buf, len,
-                                           fold ? w->fold : NULL, &ascii);
+                                           w->folds ? w->fold : NULL, &ascii);
     struct scan sc = {.w = w};
     mpiwc_counter_init(&sc.c, w->table);
     size_t open_at; /* one scan per run function, each inlined */
@@ -827,13 +825,15 @@ void mpiwc_words_init(struct mpiwc_words *w, const struct mpiwc_word_rules *rule
     w->stitch.spanning = true;
     w->fast = rules->split != MPIWC_SPLIT_UAX29; /* a run is a word, or unicode's ASCII one is */
     w->filtering = rules->min_length || rules->ignore_numbers || rules->stopwords;
+    /* Hadoop's keys are its words' bytes, never folded, whatever the casing. */
+    w->folds = rules->casing == MPIWC_CASE_FOLD && rules->split != MPIWC_SPLIT_HADOOP;
     if (w->ngram.max > 1) {
         w->count = mpiwc_xmalloc(sizeof *w->count);
         mpiwc_counter_init(w->count, table);
     }
     w->table = table;
     mpiwc_table_init(&w->stop, 0);
-    mpiwc_unicode_keyer_init(&w->keyer, rules->casing == MPIWC_CASE_FOLD, w->rules.normalize);
+    mpiwc_unicode_keyer_init(&w->keyer, w->folds, w->rules.normalize);
     if (rules->split == MPIWC_SPLIT_UAX29)
         mpiwc_unicode_segmenter_init(&w->seg);
     if (rules->stopwords)

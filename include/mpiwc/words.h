@@ -89,6 +89,7 @@ struct mpiwc_words {
     mpiwc_classify_fn classify;
     bool fast;                             /* not uax29: short ASCII words in registers */
     bool filtering;                        /* --min-length, --ignore-numbers or --stopwords */
+    bool folds;                            /* keys A-Z folded: folding, not hadoop */
     struct mpiwc_table *table;             /* borrowed */
     struct mpiwc_table stop;               /* owned: stop-word keys (count 1) */
     struct mpiwc_boundary_pending pending; /* owned: the unfinished run */
