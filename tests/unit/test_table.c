@@ -819,7 +819,7 @@ static void sort_and_check(struct mpiwc_table *t, enum mpiwc_sort by)
  * mpiwc_table_sort() and the cursor give exactly mpiwc_format_sort()'s
  * order of the words mpiwc_table_word() iterates, in both orders and for
  * tables of every mix of arrays; iteration still sees every word afterwards,
- * and a clear makes a hash table again.
+ * and a clear makes an empty hash table again.
  */
 static void test_sort_in_place(void **state)
 {
@@ -839,6 +839,7 @@ static void test_sort_in_place(void **state)
             sort_and_check(&t, by);
             mpiwc_table_clear(&t);
             assert_false(t.sorted);
+            assert_int_equal(count_occupied(&t, NULL), 0);
             for (uint32_t i = 0; i < sizes[s]; i++) {
                 size_t len = sort_word(key, i);
                 mpiwc_table_add(&t, key, len, 1);
@@ -965,8 +966,12 @@ static void test_compact_keeps_order(void **state)
                 assert_false(mpiwc_table_word(&t, i, &w));
             }
         }
-        mpiwc_table_clear(&t); /* a hash table again */
+        mpiwc_table_clear(&t); /* a hash table again, and an empty one */
         assert_false(t.sorted);
+        assert_int_equal(t.size, 0);
+        assert_int_equal(count_occupied(&t, NULL), 0);
+        for (k = 0; k < n; k++)
+            assert_int_equal(mpiwc_table_get(&t, before[k].key, before[k].len), 0);
         mpiwc_table_add(&t, "again", 5, 2);
         assert_int_equal(mpiwc_table_get(&t, "again", 5), 2);
         free(before);
