@@ -325,18 +325,6 @@ static uint64_t arena_append(struct mpiwc_table *t, const void *key, size_t len)
     return off;
 }
 
-/* The slot of t's short key (lo, hi), or NULL. */
-static const struct mpiwc_short_entry *find_short(const struct mpiwc_table *t, uint64_t lo,
-                                                  uint64_t hi)
-{
-    for (size_t i = mpiwc_hash_short(lo, hi) & t->short_mask;; i = (i + 1) & t->short_mask) {
-        if (mpiwc_entry_is(&t->shorts[i], lo, hi))
-            return &t->shorts[i];
-        if (t->shorts[i].hi == 0)
-            return NULL;
-    }
-}
-
 /*
  * The carry is a table of its own, whose short keys are those of t that
  * passed 2^32 - 1, each counting the times it did: never 2^24 (the count's
@@ -345,7 +333,8 @@ static const struct mpiwc_short_entry *find_short(const struct mpiwc_table *t, u
  */
 uint64_t mpiwc_table_carried(const struct mpiwc_table *t, uint64_t lo, uint64_t hi)
 {
-    const struct mpiwc_short_entry *e = t->carry ? find_short(t->carry, lo, hi) : NULL;
+    const struct mpiwc_short_entry *e =
+        t->carry ? mpiwc_table_find_short(t->carry, mpiwc_hash_short(lo, hi), lo, hi) : NULL;
     return e ? e->count : 0;
 }
 
@@ -440,21 +429,13 @@ void mpiwc_table_add(struct mpiwc_table *t, const void *key, size_t len, uint64_
 
 uint64_t mpiwc_table_get(const struct mpiwc_table *t, const void *key, size_t len)
 {
-    uint64_t hash = mpiwc_hash(key, len);
+    uint64_t lo = 0, hi = 0, hash = mpiwc_key_form(key, len, 0, &lo, &hi);
     if (len <= MPIWC_SMALL_KEY) {
-        uint64_t lo, hi;
-        mpiwc_short_key(key, len, &lo, &hi);
-        for (size_t i = hash & t->small_mask;; i = (i + 1) & t->small_mask) {
-            if (t->small[i].key == (lo | hi))
-                return t->small[i].count;
-            if (t->small[i].key == 0)
-                return 0;
-        }
+        const struct mpiwc_small_entry *e = mpiwc_table_find_small(t, hash, lo | hi);
+        return e ? e->count : 0;
     }
     if (len <= MPIWC_INLINE_KEY) {
-        uint64_t lo, hi;
-        mpiwc_short_key(key, len, &lo, &hi);
-        const struct mpiwc_short_entry *e = find_short(t, lo, hi);
+        const struct mpiwc_short_entry *e = mpiwc_table_find_short(t, hash, lo, hi);
         return e ? mpiwc_table_short_count(t, e) : 0;
     }
     size_t i = hash & t->mask;

@@ -1,6 +1,9 @@
 /*
- * The table's hot path, shared with the tokenizer so that counting a short
- * word is inlined: no call, no memcmp, no arena access.
+ * The table's hot paths, shared with the tokenizers (tokenize.c, words.c) so
+ * that counting a short word is inlined: no call, no memcmp, no arena
+ * access; and with the shuffle's merge (shuffle.c), which makes each
+ * received key's slot form once for its hash and its add. Nothing else
+ * includes it: the rest of mpiwc sees the table through mpiwc/table.h.
  *
  * A key of len <= MPIWC_SMALL_KEY (7) bytes is one little-endian 64-bit word
  * k, its bytes zero padded with len in the top byte: the form it has in a
@@ -520,25 +523,38 @@ static inline uint64_t mpiwc_key_form(const uint8_t *p, size_t len, size_t avail
     return mpiwc_hash_key(*lo, *hi, len);
 }
 
-/* Does t hold the short key (lo, hi) of len bytes whose hash is h? (A lookup, inlined: the
- * tokenizer's stop words.) */
+/* t's slot of the small key k whose hash is h, or NULL. */
+static inline const struct mpiwc_small_entry *mpiwc_table_find_small(const struct mpiwc_table *t,
+                                                                     uint64_t h, uint64_t k)
+{
+    for (size_t i = h & t->small_mask;; i = (i + 1) & t->small_mask) {
+        if (t->small[i].key == k)
+            return &t->small[i];
+        if (t->small[i].key == 0)
+            return NULL;
+    }
+}
+
+/* t's slot of the short key (lo, hi) whose hash is h, or NULL. */
+static inline const struct mpiwc_short_entry *
+mpiwc_table_find_short(const struct mpiwc_table *t, uint64_t h, uint64_t lo, uint64_t hi)
+{
+    for (size_t i = h & t->short_mask;; i = (i + 1) & t->short_mask) {
+        if (mpiwc_entry_is(&t->shorts[i], lo, hi))
+            return &t->shorts[i];
+        if (t->shorts[i].hi == 0)
+            return NULL;
+    }
+}
+
+/* Does t hold the key of len <= MPIWC_INLINE_KEY bytes, of slot form (lo, hi), whose hash is h?
+ * (A lookup, inlined: the tokenizer's stop words.) */
 static inline bool mpiwc_table_has_key(const struct mpiwc_table *t, uint64_t h, uint64_t lo,
                                        uint64_t hi, size_t len)
 {
-    if (len <= MPIWC_SMALL_KEY) {
-        for (size_t i = h & t->small_mask;; i = (i + 1) & t->small_mask) {
-            if (t->small[i].key == (lo | hi))
-                return true;
-            if (t->small[i].key == 0)
-                return false;
-        }
-    }
-    for (size_t i = h & t->short_mask;; i = (i + 1) & t->short_mask) {
-        if (mpiwc_entry_is(&t->shorts[i], lo, hi))
-            return true;
-        if (t->shorts[i].hi == 0)
-            return false;
-    }
+    if (len <= MPIWC_SMALL_KEY)
+        return mpiwc_table_find_small(t, h, lo | hi) != NULL;
+    return mpiwc_table_find_short(t, h, lo, hi) != NULL;
 }
 
 /* Add count to t's key p[0..len) of that hash and, if short, that slot form (mpiwc_key_form()). */
