@@ -377,17 +377,6 @@ mpiwc_counter_count_small(struct mpiwc_counter *c, uint64_t h, uint64_t k, bool 
     mpiwc_counter_enqueue_small(c, h, k);
 }
 
-/* ASCII A-Z to a-z in each byte of x, every other byte left as it is (SWAR). */
-static inline uint64_t mpiwc_fold8(uint64_t x)
-{
-    const uint64_t ones = 0x0101010101010101ull, high = ones * 0x80;
-    uint64_t low7 = x & ~high;
-    uint64_t ge_a = low7 + ones * (0x80 - 'A');     /* high bit: byte >= 'A' (ignoring bit 7) */
-    uint64_t gt_z = low7 + ones * (0x80 - 'Z' - 1); /* high bit: byte > 'Z' */
-    uint64_t upper = ge_a & ~gt_z & ~x & high;      /* ... and bit 7 clear */
-    return x | (upper >> 2);
-}
-
 /* The bytes p[0..len), len <= 8, as a little-endian word, zero padded: loads of those bytes alone,
  * overlapping where len is not 1, 2, 4 or 8. */
 static inline uint64_t mpiwc_load_upto8(const uint8_t *p, size_t len)

@@ -533,6 +533,12 @@ static inline __attribute__((always_inline)) void run_done(struct scan *s, const
         s->words++;
         return;
     }
+    if (ascii) { /* a long word, whose key is its bytes in the copy too */
+        mpiwc_table_add(w->table, p, n, 1);
+        s->words++;
+        mpiwc_counter_load(&s->c, w->table);
+        return;
+    }
     words_run(w, w->fed + (p - w->scan), n);
     mpiwc_counter_load(&s->c, w->table);
 }
@@ -625,6 +631,9 @@ feed_with(struct mpiwc_words *w, const uint8_t *buf, size_t len, bool filter)
     if (w->fast && len > 0)
         w->scan = mpiwc_boundary_scan_copy(&w->folded, &w->folded_cap, buf, len,
                                            w->folds ? w->fold : NULL, &ascii);
+    /* Under the space and alnum rules a run of the copy is its word's key, ASCII or not
+     * (key_of()). The filtering and bigram scans still check each word's bytes. */
+    ascii = ascii || w->bytes_key;
     struct scan sc = {.w = w};
     mpiwc_counter_init(&sc.c, w->table);
     size_t open_at; /* one scan per run function, each inlined */
@@ -827,6 +836,8 @@ void mpiwc_words_init(struct mpiwc_words *w, const struct mpiwc_word_rules *rule
     w->filtering = rules->min_length || rules->ignore_numbers || rules->stopwords;
     /* Hadoop's keys are its words' bytes, never folded, whatever the casing. */
     w->folds = rules->casing == MPIWC_CASE_FOLD && rules->split != MPIWC_SPLIT_HADOOP;
+    /* key_of(): A-Z folded when folding, every other byte as it is, ASCII or not. */
+    w->bytes_key = rules->split == MPIWC_SPLIT_SPACE || rules->split == MPIWC_SPLIT_ALNUM;
     if (w->ngram.max > 1) {
         w->count = mpiwc_xmalloc(sizeof *w->count);
         mpiwc_counter_init(w->count, table);

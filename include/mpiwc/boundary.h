@@ -1,14 +1,14 @@
 /*
- * boundary: where words may end, one home for both tokenizers and the
+ * boundary: where words may end, one home for the tokenizer and the
  * cutters. It owns the split rules' byte predicate (which bytes are word
  * bytes under each --split), the ASCII white space set, the bytes that
  * separate words under every rule, and the pending word: the unfinished
  * word (or run) a chunk ends in, carried to the next chunk. Its private header,
  * src/boundary_internal.h, holds the SIMD classifiers and case folders and
- * the run scan both tokenizers share.
+ * the run scan of the tokenizer's fast path.
  *
- * It does not say what a word's key is, nor count anything: the byte
- * engine (tokenize.h) and the text engine (words.h) do that, and the reader
+ * It does not say what a word's key is, nor count anything: the
+ * tokenizer's engine (words.h) does that, and the reader
  * (reader.h) and the standard-input cutter (stream.h) only ask it where a
  * word ends.
  *

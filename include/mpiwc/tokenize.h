@@ -10,10 +10,10 @@
  *   MPIWC_CASE_FOLD    ASCII A-Z become a-z; every other byte is untouched.
  *   MPIWC_CASE_KEEP    bytes untouched.
  * The byte predicate of each rule is mpiwc_boundary_is_word() (boundary.h).
- * The text rules (--split=unicode|uax29, --compat=hadoop) and the filters
- * run in a second engine, words.h, chosen by mpiwc_tokenizer_init_rules();
- * their byte predicate (boundary.h) only says where runs (and so ranges) may
- * end.
+ * Every rule, the text rules (--split=unicode|uax29, --compat=hadoop)
+ * included, and the filters and n-grams run in one engine, words.h, which
+ * the tokenizer wraps; for the text rules the byte predicate only says where
+ * runs (and so ranges) may end.
  *
  * The tokenizer is fed consecutive chunks of one stream (one byte range of a
  * file). A word that runs off the end of a chunk is kept in a pending buffer
@@ -73,21 +73,10 @@ struct mpiwc_word_rules {
 struct mpiwc_words;
 
 struct mpiwc_tokenizer {
-    uint8_t is_word[256];       /* 1 for word bytes under the split rule */
-    uint8_t fold[256];          /* byte -> byte under the case rule */
-    bool folds;                 /* fold is not the identity */
-    mpiwc_classify_fn classify; /* the best SIMD classifier of this CPU for the split rule */
-    struct mpiwc_table *table;  /* borrowed; words are added here */
-    struct mpiwc_boundary_pending pending; /* owned: the unfinished word of the last chunk */
-    uint8_t *scratch;                      /* owned: folded copy of a long word */
-    size_t scratch_cap;
-    uint8_t *folded; /* owned: the scan copy of the fed bytes, A-Z folded when folding */
-    size_t folded_cap;
-    /* A-Z to a-z; true when every byte is ASCII */
-    bool (*fold_bytes)(uint8_t *restrict, const uint8_t *restrict, size_t);
+    uint8_t is_word[256];     /* 1 for run bytes under the split rule (the reader's cuts) */
+    struct mpiwc_words *text; /* owned: the engine (words.h) */
     uint64_t words;           /* words counted so far (each occurrence) */
-    struct mpiwc_words *text; /* owned: the text engine (words.h) when the rules need it */
-    uint64_t invalid_utf8;    /* ill-formed UTF-8 bytes seen by the text engine */
+    uint64_t invalid_utf8;    /* ill-formed UTF-8 bytes seen (the text rules) */
     double seconds;           /* spent in mpiwc_tokenizer_feed() and _end() */
 };
 
@@ -96,9 +85,8 @@ void mpiwc_tokenizer_init(struct mpiwc_tokenizer *tok, enum mpiwc_split split,
                           enum mpiwc_case casing, struct mpiwc_table *table);
 
 /*
- * Local. The same for any word rules: the byte engine when they need no more,
- * else the text engine of words.h. The stop-word list is parsed here and not
- * kept (the caller read it: rank 0 reads the file once for every rank).
+ * Local. The same for any word rules. The stop-word list is parsed here and
+ * not kept (the caller read it: rank 0 reads the file once for every rank).
  */
 void mpiwc_tokenizer_init_rules(struct mpiwc_tokenizer *tok, const struct mpiwc_word_rules *rules,
                                 struct mpiwc_table *table);

@@ -1,9 +1,9 @@
 /*
- * words: the tokenizer's second engine, for the word rules that need more
- * than a byte table: --split=unicode, --split=uax29, --compat=hadoop, and
- * any split with a filter (--min-length, --stopwords, --ignore-numbers).
- * mpiwc_tokenizer_init_rules() picks it; the tokenizer forwards feed, end,
- * in_word and free to it, so the reader and the job do not know it exists.
+ * words: the tokenizer's engine, for every word rule (--split=alnum, space,
+ * unicode, uax29, --compat=hadoop), the filters (--min-length, --stopwords,
+ * --ignore-numbers) and n-grams. The tokenizer (tokenize.h) forwards feed,
+ * end, in_word and free to it, so the reader and the job do not know it
+ * exists.
  *
  * Two levels. A *run* is a maximal run of bytes that the split's byte
  * predicate (mpiwc_boundary_is_word()) calls word bytes: ASCII letters and
@@ -34,9 +34,12 @@
  * own: at a range's end the reader feeds on (read-ahead) until the last
  * ones are complete.
  *
- * Pure-ASCII words of up to 15 bytes in unicode mode without filters take
- * the byte engine's path (fold and hash in registers): ASCII text costs
- * about what --split=alnum costs. Pending memory is the longest word
+ * The fast path (every rule but uax29) scans a copy of each buffer, A-Z
+ * folded in one vector pass when folding, and counts a word of up to 15
+ * bytes from its bytes there, hashed in registers: any such word under
+ * alnum and space, whose key is its bytes, and a pure-ASCII one under
+ * unicode and hadoop, with the filters' tests made in the scan. Longer and
+ * other words take the path above. Pending memory is the longest word
  * (unicode) or the longest run without ASCII white space (uax29).
  *
  * Layer: local, no MPI.
@@ -90,6 +93,7 @@ struct mpiwc_words {
     bool fast;                             /* not uax29: short ASCII words in registers */
     bool filtering;                        /* --min-length, --ignore-numbers or --stopwords */
     bool folds;                            /* keys A-Z folded: folding, not hadoop */
+    bool bytes_key;                        /* space, alnum: a key is its word's bytes */
     struct mpiwc_table *table;             /* borrowed */
     struct mpiwc_table stop;               /* owned: stop-word keys (count 1) */
     struct mpiwc_boundary_pending pending; /* owned: the unfinished run */

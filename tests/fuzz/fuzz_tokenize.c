@@ -16,7 +16,7 @@
  *   next 2*cuts   little-endian u16 cut offsets into the text (taken modulo
  *                 its length, then sorted)
  *   rest          the text
- * Without bit 7 the words are counted alone (the byte engine, as before
+ * Without bit 7 the words are counted alone (as before
  * n-grams existed: old inputs mean what they meant).
  *
  * The three readings, each into a table of its own:
