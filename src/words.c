@@ -484,7 +484,7 @@ static void pair_slow(struct scan *s, const uint8_t *p, size_t n)
     struct mpiwc_words *w = s->w;
     pair_sync(&s->pr, &w->ngram);
     mpiwc_counter_load(w->count, w->table); /* s->c may have grown the table */
-    if (n <= MPIWC_INLINE_KEY && all_ascii(p, n))
+    if (w->bytes_key || (n <= MPIWC_INLINE_KEY && all_ascii(p, n)))
         ngram_key(w, p, n);
     else
         words_run(w, w->fed + (p - w->scan), n);
@@ -494,11 +494,13 @@ static void pair_slow(struct scan *s, const uint8_t *p, size_t n)
 
 /*
  * A complete run p[0..n) of the scanned bytes (a padded copy on the fast
- * path). Short ASCII words are counted here, already folded when folding
- * (mpiwc_words_feed); any other run is keyed from the bytes as fed. fast
- * (w->fast), ascii (the whole buffer is), queue (mpiwc_counter_count) and
- * filter (w->filtering: short ASCII words are filtered here) are constants
- * at each call site.
+ * path). A word whose key is its bytes there, already folded when folding
+ * (mpiwc_words_feed), is counted here: a short ASCII one, and when ascii any
+ * one; any other run is keyed from the bytes as fed. fast (w->fast), ascii
+ * (every run of the buffer is its word's key: the buffer is ASCII, or the
+ * rule is alnum or space), queue (mpiwc_counter_count) and filter
+ * (w->filtering: short ASCII words are filtered here, and ascii is false)
+ * are constants at each call site.
  */
 static inline __attribute__((always_inline)) void run_done(struct scan *s, const uint8_t *p,
                                                            size_t n, bool fast, bool ascii,
@@ -514,7 +516,7 @@ static inline __attribute__((always_inline)) void run_done(struct scan *s, const
     if (pairs) {
         if (n <= MPIWC_INLINE_KEY && s->pr.ok) {
             u128 cur = load_key(p, n);
-            if (ascii || !(((uint64_t)cur | (uint64_t)(cur >> 64)) & HIGH_BITS)) {
+            if (ascii || w->bytes_key || !(((uint64_t)cur | (uint64_t)(cur >> 64)) & HIGH_BITS)) {
                 pair_count(s, cur, n, queue);
                 return;
             }
@@ -522,8 +524,8 @@ static inline __attribute__((always_inline)) void run_done(struct scan *s, const
         pair_slow(s, p, n);
         return;
     }
-    if (fast && w->count) { /* n-grams: a short ASCII word's key is its scanned bytes */
-        if (n <= MPIWC_INLINE_KEY && (ascii || all_ascii(p, n)))
+    if (fast && w->count) { /* n-grams: a key is its scanned bytes, as above */
+        if (ascii || (n <= MPIWC_INLINE_KEY && all_ascii(p, n)))
             ngram_key(w, p, n);
         else
             words_run(w, w->fed + (p - w->scan), n);
