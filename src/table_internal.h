@@ -1,5 +1,5 @@
 /*
- * The table's hot paths, shared with the tokenizers (tokenize.c, words.c) so
+ * The table's hot paths, shared with the tokenizer's engine (words.c) so
  * that counting a short word is inlined: no call, no memcmp, no arena
  * access; and with the shuffle's merge (shuffle.c), which makes each
  * received key's slot form once for its hash and its add. Nothing else
