@@ -545,47 +545,59 @@ static inline __attribute__((always_inline)) void run_done(struct scan *s, const
     mpiwc_counter_load(&s->c, w->table);
 }
 
-static inline void run_slow(void *ctx, const uint8_t *p, size_t n)
+/*
+ * The run functions, one per scan: each is inlined into its scan in
+ * mpiwc_boundary_scan_runs(), so that the scan's state stays in registers.
+ * Left to the compiler, the bigram scans were called per word, their state
+ * in memory: the Bible x100 at np 1, --ngram=2, tokenize 5% slower (median
+ * ratio of 15 alternating pairs).
+ */
+static inline __attribute__((always_inline)) void run_slow(void *ctx, const uint8_t *p, size_t n)
 {
     run_done(ctx, p, n, false, false, false, false, false);
 }
 
-static inline void run_fast(void *ctx, const uint8_t *p, size_t n)
+static inline __attribute__((always_inline)) void run_fast(void *ctx, const uint8_t *p, size_t n)
 {
     run_done(ctx, p, n, true, false, false, false, false);
 }
 
-static inline void run_fast_queued(void *ctx, const uint8_t *p, size_t n)
+static inline __attribute__((always_inline)) void run_fast_queued(void *ctx, const uint8_t *p,
+                                                                  size_t n)
 {
     run_done(ctx, p, n, true, false, true, false, false);
 }
 
-static inline void run_ascii(void *ctx, const uint8_t *p, size_t n)
+static inline __attribute__((always_inline)) void run_ascii(void *ctx, const uint8_t *p, size_t n)
 {
     run_done(ctx, p, n, true, true, false, false, false);
 }
 
-static inline void run_ascii_queued(void *ctx, const uint8_t *p, size_t n)
+static inline __attribute__((always_inline)) void run_ascii_queued(void *ctx, const uint8_t *p,
+                                                                   size_t n)
 {
     run_done(ctx, p, n, true, true, true, false, false);
 }
 
-static inline void run_pairs(void *ctx, const uint8_t *p, size_t n)
+static inline __attribute__((always_inline)) void run_pairs(void *ctx, const uint8_t *p, size_t n)
 {
     run_done(ctx, p, n, true, false, false, true, false);
 }
 
-static inline void run_pairs_queued(void *ctx, const uint8_t *p, size_t n)
+static inline __attribute__((always_inline)) void run_pairs_queued(void *ctx, const uint8_t *p,
+                                                                   size_t n)
 {
     run_done(ctx, p, n, true, false, true, true, false);
 }
 
-static inline void run_filtered(void *ctx, const uint8_t *p, size_t n)
+static inline __attribute__((always_inline)) void run_filtered(void *ctx, const uint8_t *p,
+                                                               size_t n)
 {
     run_done(ctx, p, n, true, false, false, false, true);
 }
 
-static inline void run_filtered_queued(void *ctx, const uint8_t *p, size_t n)
+static inline __attribute__((always_inline)) void run_filtered_queued(void *ctx, const uint8_t *p,
+                                                                      size_t n)
 {
     run_done(ctx, p, n, true, false, true, false, true);
 }
