@@ -190,7 +190,7 @@ static int read_range(struct mpiwc_reader *r, int fd, const struct mpiwc_plan_fi
         pos += n;
         r->bytes_read += n;
         if (skipping) {
-            i = mpiwc_boundary_word_prefix(tok->is_word, r->buf, n);
+            i = mpiwc_boundary_word_prefix(mpiwc_tokenizer_run_bytes(tok), r->buf, n);
             skipping = i == n;
         }
         if (i < n)
@@ -206,7 +206,8 @@ static int read_range(struct mpiwc_reader *r, int fd, const struct mpiwc_plan_fi
             return mpiwc_fail(err, errlen, "%s: %s", path, strerror(errno));
         if (k == 0)
             break;
-        size_t n = (size_t)k, j = mpiwc_boundary_word_prefix(tok->is_word, r->buf, n);
+        size_t n = (size_t)k,
+               j = mpiwc_boundary_word_prefix(mpiwc_tokenizer_run_bytes(tok), r->buf, n);
         mpiwc_tokenizer_feed(tok, r->buf, j);
         pos += n;
         if (j < n) {

@@ -17,8 +17,6 @@ void mpiwc_tokenizer_init_rules(struct mpiwc_tokenizer *tok, const struct mpiwc_
                                 struct mpiwc_table *table)
 {
     memset(tok, 0, sizeof *tok);
-    for (int b = 0; b < 256; b++) /* the run predicate, for the reader */
-        tok->is_word[b] = mpiwc_boundary_is_word(rules->split, (uint8_t)b);
     tok->text = mpiwc_xmalloc(sizeof *tok->text);
     mpiwc_words_init(tok->text, rules, table);
 }
@@ -36,6 +34,11 @@ void mpiwc_tokenizer_feed(struct mpiwc_tokenizer *tok, const uint8_t *buf, size_
     mpiwc_words_feed(tok->text, buf, len);
     text_sync(tok);
     tok->seconds += mpiwc_seconds() - t0;
+}
+
+const uint8_t *mpiwc_tokenizer_run_bytes(const struct mpiwc_tokenizer *tok)
+{
+    return tok->text->is_word;
 }
 
 bool mpiwc_tokenizer_in_word(const struct mpiwc_tokenizer *tok)

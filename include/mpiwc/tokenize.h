@@ -73,7 +73,6 @@ struct mpiwc_word_rules {
 struct mpiwc_words;
 
 struct mpiwc_tokenizer {
-    uint8_t is_word[256];     /* 1 for run bytes under the split rule (the reader's cuts) */
     struct mpiwc_words *text; /* owned: the engine (words.h) */
     uint64_t words;           /* words counted so far (each occurrence) */
     uint64_t invalid_utf8;    /* ill-formed UTF-8 bytes seen (the text rules) */
@@ -96,6 +95,13 @@ void mpiwc_tokenizer_init_rules(struct mpiwc_tokenizer *tok, const struct mpiwc_
  * trailing unfinished word pending. buf is only read.
  */
 void mpiwc_tokenizer_feed(struct mpiwc_tokenizer *tok, const uint8_t *buf, size_t len);
+
+/*
+ * Local. The run predicate of tok's split rule, 1 for run bytes, indexed by
+ * byte (mpiwc_boundary_is_word()): where the reader may cut a range. It is
+ * the engine's own (words.h).
+ */
+const uint8_t *mpiwc_tokenizer_run_bytes(const struct mpiwc_tokenizer *tok);
 
 /* Local. True when the last byte fed was a word byte (a word is pending). */
 bool mpiwc_tokenizer_in_word(const struct mpiwc_tokenizer *tok);
