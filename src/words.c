@@ -478,14 +478,17 @@ static inline __attribute__((always_inline)) void pair_count(struct scan *s, u12
     s->words++;
 }
 
-/* Any other run p[0..n) of the scanned bytes, with the last keys kept in s->pr: the window's path.
+/*
+ * Any other run p[0..n) of the scanned bytes, with the last keys kept in
+ * s->pr: the window's path. filtered: a short ASCII word here has passed the
+ * filters (run_done()), and any other goes through them (count_key()).
  */
-static void pair_slow(struct scan *s, const uint8_t *p, size_t n)
+static void pair_slow(struct scan *s, const uint8_t *p, size_t n, bool filtered)
 {
     struct mpiwc_words *w = s->w;
     pair_sync(&s->pr, &w->ngram);
     mpiwc_counter_load(w->count, w->table); /* s->c may have grown the table */
-    if (w->bytes_key || (n <= MPIWC_INLINE_KEY && all_ascii(p, n)))
+    if ((!filtered && w->bytes_key) || (n <= MPIWC_INLINE_KEY && all_ascii(p, n)))
         ngram_key(w, p, n);
     else
         words_run(w, w->fed + (p - w->scan), n);
@@ -517,12 +520,13 @@ static inline __attribute__((always_inline)) void run_done(struct scan *s, const
     if (pairs) {
         if (n <= MPIWC_INLINE_KEY && s->pr.ok) {
             u128 cur = load_key(p, n);
-            if (ascii || w->bytes_key || !(((uint64_t)cur | (uint64_t)(cur >> 64)) & HIGH_BITS)) {
+            if ((!filter && (ascii || w->bytes_key)) ||
+                !(((uint64_t)cur | (uint64_t)(cur >> 64)) & HIGH_BITS)) {
                 pair_count(s, cur, n, queue);
                 return;
             }
         }
-        pair_slow(s, p, n);
+        pair_slow(s, p, n, filter);
         return;
     }
     if (fast && w->count) { /* n-grams: a key is its scanned bytes, as above */
@@ -591,6 +595,18 @@ static inline __attribute__((always_inline)) void run_pairs_queued(void *ctx, co
     run_done(ctx, p, n, true, false, true, true, false);
 }
 
+static inline __attribute__((always_inline)) void run_pairs_filtered(void *ctx, const uint8_t *p,
+                                                                     size_t n)
+{
+    run_done(ctx, p, n, true, false, false, true, true);
+}
+
+static inline __attribute__((always_inline)) void
+run_pairs_filtered_queued(void *ctx, const uint8_t *p, size_t n)
+{
+    run_done(ctx, p, n, true, false, true, true, true);
+}
+
 static inline __attribute__((always_inline)) void run_filtered(void *ctx, const uint8_t *p,
                                                                size_t n)
 {
@@ -655,12 +671,16 @@ feed_with(struct mpiwc_words *w, const uint8_t *buf, size_t len, bool filter)
     const uint8_t *p = w->scan;
     mpiwc_classify_fn f = w->classify;
     bool queue = mpiwc_table_queues(w->table);
-    bool pairs = w->fast && w->count && (w->ngram.max == 2 || w->ngram.max == 3) &&
-                 !w->ngram.ahead && !filter;
+    bool pairs = w->fast && w->count && (w->ngram.max == 2 || w->ngram.max == 3) && !w->ngram.ahead;
     if (pairs)
         pair_load(&sc.pr, &w->ngram);
     if (!w->fast)
         open_at = mpiwc_boundary_scan_runs(p, len, i, f, w->is_word, run_slow, &sc);
+    else if (filter && pairs && queue)
+        open_at =
+            mpiwc_boundary_scan_runs(p, len, i, f, w->is_word, run_pairs_filtered_queued, &sc);
+    else if (filter && pairs)
+        open_at = mpiwc_boundary_scan_runs(p, len, i, f, w->is_word, run_pairs_filtered, &sc);
     else if (filter && queue)
         open_at = mpiwc_boundary_scan_runs(p, len, i, f, w->is_word, run_filtered_queued, &sc);
     else if (filter)

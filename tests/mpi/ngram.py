@@ -22,7 +22,9 @@ cases run with SMALL, --buffer-size=64 --shuffle-buffer=64. Cases:
     no final newline, one word, one letter, a 100 KB word alone and between
     other words; an empty file and one of separators only, alone at np 7;
   - filters that drop every other word (--stopwords, --min-length=4,
-    --ignore-numbers): the n-grams join words that are never adjacent;
+    --ignore-numbers): the n-grams join words that are never adjacent; and
+    the same under --split=space and --split=alnum at np 1 and 3, where a
+    word's key is its bytes but a filter still tests characters;
   - --split=space, --split=alnum and --case=keep; --sort=word, --top=5, csv
     and json at np 1 and one more (the space rule keeps quotes, commas and
     a backslash in words, for the escapes);
@@ -304,6 +306,9 @@ def check_filters(tap, mpiwc, d):
                'reference %s --ngram=2: n-grams of words that are never adjacent' % args[0],
                want[:300])
         compare(tap, mpiwc, os.path.basename(path), ['--ngram=1:3'] + args, [path], extra=SMALL)
+        for split in ('--split=space', '--split=alnum'):
+            compare(tap, mpiwc, os.path.basename(path), ['--ngram=2', split] + args, [path],
+                    nps=(1, 3), extra=SMALL)
 
 
 def check_variants(tap, mpiwc, mixed):
