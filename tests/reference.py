@@ -26,7 +26,8 @@ maximal subpart with 'replace'):
   uax29    ICU's word break iterator (PyICU) over each run of bytes other
            than ASCII white space; segments with a word rule status (>= 100)
   key      N(casefold(N(word))) with N = unicodedata.normalize (nfc default;
-           none skips it), casefold only with --case=fold
+           none skips it; ICU's for a word with a character newer than
+           Python's Unicode), casefold only with --case=fold
   hadoop   java.util.StringTokenizer's delimiters ' \t\n\r\f', the token
            decoded with U+FFFD replacement and encoded again, case kept,
            sorted by key bytes, tsv; as Hadoop's FileInputFormat and
@@ -207,13 +208,26 @@ def hadoop_words(data):
         yield tok.decode('utf-8', 'replace').encode('utf-8')
 
 
+def normalize(form, word):
+    """unicodedata.normalize; for a word with a character that Python's
+    (older) Unicode database does not have yet, ICU's normalizer, of the newer
+    Unicode that mpiwc uses (as category()): a new combining mark moves others,
+    a new compatibility character maps."""
+    if any(unicodedata.category(c) == 'Cn' and category(c) != 'Cn' for c in word):
+        icu = icu_module()
+        n = icu.Normalizer2
+        n = n.getNFCInstance() if form == 'nfc' else n.getNFKCInstance()
+        return str(n.normalize(word))
+    return unicodedata.normalize(form.upper(), word)
+
+
 def text_key(word, casing, form):
     if form != 'none':
-        word = unicodedata.normalize(form.upper(), word)
+        word = normalize(form, word)
     if casing == 'fold':
         word = word.casefold()
         if form != 'none':
-            word = unicodedata.normalize(form.upper(), word)
+            word = normalize(form, word)
     return word.encode('utf-8')
 
 

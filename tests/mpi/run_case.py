@@ -256,6 +256,10 @@ MULTILINGUAL = [
     'café', 'cafe\u0301', 'ＣＡＦÉ', 'ﬁnance', 'Å', 'A\u030a', '\u0301lone', 'x²', '½', 'Ⅻ',
     'don\u2019t', "can't", 'under_score', 'e.g.', '3.14', '2024', '007', '—dash—', '«quote»',
     '\u3000全角\u3000スペース', 'İstanbul', 'ǰ', 'ß', 'ẞ',
+    # Unicode 15 (ICU 72 has it, Debian 12's Python 3.11 has 14): a combining
+    # Cyrillic letter of class 230, which NFC moves U+0323 before; modifier
+    # letters, which NFKC maps to Cyrillic letters
+    'a\U0001e08f\u0323', '\U0001e030\U0001e031',
     # emoji: ZWJ sequences, skin tones, flags, keycaps
     '👩\u200d💻', '👨\u200d👩\u200d👧\u200d👦', '👍🏽', '🇩🇪', '1\ufe0f\u20e3', '😀x😀',
 ]
