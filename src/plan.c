@@ -352,10 +352,13 @@ static int list_paths(struct file_list *l, char *const *paths, size_t npaths,
                 c->roots[c->nroots][0] = units;
                 c->roots[c->nroots++][1] = now;
             } else if (rc == 0 && l->n == before) {
-                rc = mpiwc_fail(err, errlen, "%s: %s", path,
-                                filter && (filter->ninclude || filter->nexclude)
-                                    ? "directory has no files (after --include/--exclude)"
-                                    : "directory has no files");
+                const char *why = "directory has no files";
+                if (filter && (filter->ninclude || filter->nexclude))
+                    why = "directory has no files (after --include/--exclude)";
+                else if (filter && filter->hidden)
+                    why = "directory has no files (--compat=hadoop skips names that start "
+                          "with _ or .)";
+                rc = mpiwc_fail(err, errlen, "%s: %s", path, why);
             }
         } else if (S_ISREG(st.st_mode)) {
             list_push(l, mpiwc_xstrdup(path), 0, MPIWC_CODEC_NONE, 0);

@@ -1142,6 +1142,16 @@ static void test_expand_hidden(void **state)
     assert_int_equal(mpiwc_plan_expand_filtered(&p, paths, 1, NULL, err, sizeof err), 0);
     assert_int_equal(p.nfiles, 8);
     mpiwc_plan_free(&p);
+
+    /* A named directory of hidden entries alone has no files, and the line says why. */
+    make_dir(r, "done");
+    snprintf(d, sizeof d, "%s/done", r);
+    write_file(d, "_SUCCESS", 3);
+    char *done[1] = {d};
+    memset(&p, 0, sizeof p);
+    assert_int_equal(mpiwc_plan_expand_filtered(&p, done, 1, &f, err, sizeof err), -1);
+    assert_non_null(strstr(err, "directory has no files"));
+    assert_non_null(strstr(err, "_ or ."));
 }
 
 /*
