@@ -525,6 +525,15 @@ int mpiwc_main(int argc, char **argv)
      * would flush at every newline: one write, and one trip through mpirun's
      * forwarding, per row of the table. Flush in 64 KiB blocks instead. */
     setvbuf(stdout, NULL, _IOFBF, (size_t)1 << 16);
+    /* --help and --version need no MPI: answered at once (MPI_Init costs
+     * 0.1-0.3 s) and where MPI cannot start at all, such as a login node.
+     * The parser has no side effects; under a launcher, rank 0 prints. */
+    struct mpiwc_options opts;
+    if (mpiwc_cli_parse(argc, argv, &opts, NULL, NULL) == MPIWC_CLI_EXIT) {
+        mpiwc_cli_parse(argc, argv, &opts, mpiwc_launch_rank() == 0 ? stdout : NULL, NULL);
+        fflush(stdout);
+        return MPIWC_EXIT_OK;
+    }
     mpiwc_launch_prepare();
     MPI_Init(&argc, &argv);
     int rank, hostlen;

@@ -20,3 +20,12 @@ bool mpiwc_launch_prepare(void)
         return false;
     return setenv("OMPI_MCA_pml", "ob1", 0) == 0;
 }
+
+int mpiwc_launch_rank(void)
+{
+    static const char *const names[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (is_set(names[i]))
+            return atoi(getenv(names[i]));
+    return 0;
+}

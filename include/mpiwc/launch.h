@@ -29,7 +29,7 @@
  * MPI_Finalize that set the option crashed the same way (3 of about 130),
  * and none of 2,100 without it.
  *
- * Layer: local, no MPI (the first part runs before MPI_Init).
+ * Layer: local, no MPI (it runs before MPI_Init).
  */
 #ifndef MPIWC_LAUNCH_H
 #define MPIWC_LAUNCH_H
@@ -38,5 +38,11 @@
 
 /* Set OMPI_MCA_pml=ob1 when the rules above say so; true if it did. */
 bool mpiwc_launch_prepare(void);
+
+/* This process's rank as its launcher numbered it, known before MPI_Init:
+ * OMPI_COMM_WORLD_RANK (mpirun), else PMIX_RANK (srun --mpi=pmix), else
+ * PMI_RANK; 0 for a singleton. mpiwc answers --help and --version without
+ * MPI, and only rank 0 prints them. */
+int mpiwc_launch_rank(void);
 
 #endif

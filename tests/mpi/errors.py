@@ -428,6 +428,22 @@ def run_cases(tap, mpiwc, tmp):
         tap.ok(not problems, 'np=3 %s prints once, exits 0' % opt,
                ['command: ' + ' '.join(cmd)] + problems if problems else ())
 
+    # --help and --version need no MPI: they answer where MPI_Init would fail
+    # (here an Open MPI told to use a PML that does not exist).
+    broken = dict(os.environ, OMPI_MCA_pml='nosuch')
+    for opt in ['--help', '--version']:
+        cmd = [mpiwc, opt]
+        p = run(cmd, timeout=TIMEOUT, env=broken)
+        problems = []
+        if p.returncode != 0:
+            problems.append('exit status %d' % p.returncode)
+        if p.stderr:
+            problems.append('stderr: %r' % p.stderr[:300])
+        if not p.stdout.startswith(b'mpiwc ' if opt == '--version' else b'Usage: '):
+            problems.append('stdout: %r' % p.stdout[:300])
+        tap.ok(not problems, '%s without MPI (MPI_Init would fail): exits 0' % opt,
+               ['command: OMPI_MCA_pml=nosuch ' + ' '.join(cmd)] + problems if problems else ())
+
 
 if __name__ == '__main__':
     sys.exit(main(sys.argv))

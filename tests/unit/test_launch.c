@@ -1,4 +1,5 @@
-/* Unit tests for launch: when mpiwc asks Open MPI for ob1 before MPI_Init. */
+/* Unit tests for launch: when mpiwc asks Open MPI for ob1 before MPI_Init,
+ * and the launcher's rank it reads before MPI_Init. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,13 +11,9 @@
 
 #include "mpiwc/launch.h"
 
-static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE",
-                                   "OMPI_COMM_WORLD_LOCAL_SIZE",
-                                   "OMPI_MCA_pml",
-                                   "OMPI_MCA_mtl",
-                                   "MPIWC_MPI_DEFAULTS",
-                                   "PMIX_RANK",
-                                   "PMI_RANK"};
+static const char *const vars[] = {
+    "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_SIZE", "OMPI_MCA_pml", "OMPI_MCA_mtl",
+    "MPIWC_MPI_DEFAULTS",   "OMPI_COMM_WORLD_RANK",       "PMIX_RANK",    "PMI_RANK"};
 
 static int clear_env(void **state)
 {
@@ -100,6 +97,20 @@ static void test_users_choice_wins(void **state)
     assert_null(getenv("OMPI_MCA_pml"));
 }
 
+static void test_launcher_rank(void **state)
+{
+    (void)state;
+    assert_int_equal(mpiwc_launch_rank(), 0); /* a singleton */
+    setenv("PMI_RANK", "5", 1);
+    assert_int_equal(mpiwc_launch_rank(), 5);
+    setenv("PMIX_RANK", "2", 1); /* srun --mpi=pmix */
+    assert_int_equal(mpiwc_launch_rank(), 2);
+    setenv("OMPI_COMM_WORLD_RANK", "1", 1); /* mpirun, which sets PMIX_RANK too */
+    assert_int_equal(mpiwc_launch_rank(), 1);
+    setenv("OMPI_COMM_WORLD_RANK", "", 1); /* empty: not set */
+    assert_int_equal(mpiwc_launch_rank(), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -108,6 +119,7 @@ int main(void)
         cmocka_unit_test_setup(test_singleton_gets_ob1, clear_env),
         cmocka_unit_test_setup(test_srun_is_left_alone, clear_env),
         cmocka_unit_test_setup(test_users_choice_wins, clear_env),
+        cmocka_unit_test_setup(test_launcher_rank, clear_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
