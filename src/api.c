@@ -527,10 +527,11 @@ int mpiwc_main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOFBF, (size_t)1 << 16);
     /* --help and --version need no MPI: answered at once (MPI_Init costs
      * 0.1-0.3 s) and where MPI cannot start at all, such as a login node.
-     * The parser has no side effects; under a launcher, rank 0 prints. */
+     * The parser writes to out only for them; under a launcher, rank 0
+     * prints. Anything else is parsed again after MPI_Init, as before. */
     struct mpiwc_options opts;
-    if (mpiwc_cli_parse(argc, argv, &opts, NULL, NULL) == MPIWC_CLI_EXIT) {
-        mpiwc_cli_parse(argc, argv, &opts, mpiwc_launch_rank() == 0 ? stdout : NULL, NULL);
+    if (mpiwc_cli_parse(argc, argv, &opts, mpiwc_launch_rank() == 0 ? stdout : NULL, NULL) ==
+        MPIWC_CLI_EXIT) {
         fflush(stdout);
         return MPIWC_EXIT_OK;
     }
