@@ -6,11 +6,13 @@
  */
 #include "mpiwc.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "job_internal.h"
 #include "mpiwc/checkpoint.h"
@@ -455,12 +457,33 @@ void mpiwc_result_free(mpiwc_result *r)
 
 /* ---- the command ---- */
 
+/*
+ * One rank of several waits this long after its cleanup before it dies of a
+ * signal. mpirun passes ^C or its own SIGTERM on to the ranks as SIGTERM, and
+ * sends SIGKILL to all the others the moment the first one has died (Open MPI
+ * 4.1: 0.1 ms later). A rank that got its SIGTERM a few milliseconds after
+ * another, or had more runs to remove, was killed with its spill directory
+ * half removed: 2 of 6 ^C to a spilling job at np 2 and 3 left one behind
+ * (tests/mpi/spill.py). mpirun's own SIGKILL comes 1 s after its SIGTERM
+ * (odls_base_sigkill_timeout), so the wait costs nothing there; Slurm waits
+ * KillWait (30 s by default).
+ */
+#define SIGNAL_LINGER_NS 250000000L
+static volatile sig_atomic_t linger_on_signal;
+
 /* SIGTERM (Slurm's time limit, mpirun passing on ^C), SIGINT, SIGHUP: leave no
- * temporary output behind, then die of the signal as before. */
+ * temporary output or spill files behind, then die of the signal as before. */
 static void on_signal(int sig)
 {
+    int saved = errno;
     mpiwc_output_on_signal();
     mpiwc_spill_on_signal();
+    if (linger_on_signal) {
+        struct timespec left = {0, SIGNAL_LINGER_NS};
+        while (nanosleep(&left, &left) != 0 && errno == EINTR)
+            ;
+    }
+    errno = saved;
     signal(sig, SIG_DFL);
     raise(sig);
 }
@@ -476,8 +499,10 @@ static void on_stop_signal(int sig)
 
 int mpiwc_command(MPI_Comm comm, int argc, char **argv)
 {
-    int rank;
+    int rank, size;
     MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+    linger_on_signal = size > 1;
     static const int signals[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
     struct sigaction old[4], sa;
     for (int i = 0; i < 4; i++)

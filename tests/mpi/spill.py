@@ -24,6 +24,9 @@ words or so, and the ranks merge their runs at the end. Each case checks:
     it leaves room for what MPI maps already, and spills;
   - SIGTERM while the runs are merged (the output phase, as --progress
     announces it) leaves the previous -o file as it was and no directory;
+  - ^C to mpirun while the ranks spill (mpirun passes on SIGTERM, then
+    sends SIGKILL to every rank as soon as the first has died) leaves no
+    directory either, at np 2 and 3, three times each;
     SIGKILL leaves one, named mpiwc-spill-USER-HOST-PID-*, for the man
     page's rm to find.
 """
@@ -39,7 +42,7 @@ import sys
 import tempfile
 import time
 
-from mpitest import Tap, mpirun, run, reference
+from mpitest import Job, Tap, mpirun, run, reference, wait_for
 
 LIMIT = '--memory-limit=64K'
 
@@ -344,6 +347,45 @@ def check_signals(tap, mpiwc, tmp, paths):
         shutil.rmtree(os.path.join(spill, n))
 
 
+def check_interrupt(tap, mpiwc, tmp, paths):
+    """^C to mpirun while every rank spills: mpirun sends each rank SIGTERM,
+    and SIGKILL to the others the moment the first one dies. Each rank must
+    have removed its directory by then."""
+    spill = os.path.join(tmp, 'interrupted')
+    os.mkdir(spill)
+    out = os.path.join(tmp, 'kept.tsv')
+    # 120 MB: mpirun passes ^C on as SIGTERM about 1 s later, and the run must
+    # still be spilling then (at 15 MB it was over in 0.6 s, table written).
+    big = os.path.join(tmp, 'bigger.txt')
+    with open(big, 'wb') as f:
+        for p in paths[:2]:
+            f.write(open(p, 'rb').read() * 128)
+    for np_ in (2, 3):
+        for attempt in range(3):
+            with open(out, 'w') as f:
+                f.write('old table\n')
+            work = os.path.join(tmp, 'interrupt-%d-%d' % (np_, attempt))
+            os.mkdir(work)
+            job = Job(mpiwc, np_, [LIMIT, '--spill-dir=' + spill, '-o', out, big], work)
+            # Every rank has a directory, with runs in it.
+            spilling = wait_for(lambda: len(leftovers(spill)) == np_ and all(
+                os.listdir(os.path.join(spill, n)) for n in leftovers(spill)), 60, 0.01)
+            mp = job.mpirun_pid()
+            if spilling and mp:
+                os.kill(mp, signal.SIGINT)
+            rc, _, err, _ = job.finish(60)
+            left = leftovers(spill)
+            tap.ok(spilling and rc not in (0, None) and not left and
+                   open(out).read() == 'old table\n',
+                   'np %d, SIGINT to mpirun while spilling (%d): no spill directory left' %
+                   (np_, attempt + 1),
+                   'spilling %s, exit %s, -o now %r, left %s: %s' %
+                   (bool(spilling), rc, open(out).read(64),
+                    [(n, len(os.listdir(os.path.join(spill, n)))) for n in left], err[-300:]))
+            for n in left:
+                shutil.rmtree(os.path.join(spill, n))
+
+
 def main():
     mpiwc = os.path.abspath(sys.argv[1])
     tap = Tap()
@@ -355,6 +397,7 @@ def main():
         check_errors(tap, mpiwc, tmp, paths)
         check_ulimit(tap, mpiwc, tmp)
         check_signals(tap, mpiwc, tmp, paths)
+        check_interrupt(tap, mpiwc, tmp, paths)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return tap.done()
