@@ -92,9 +92,12 @@ __extension__ typedef unsigned __int128 u128;
 /* The first len < 16 bytes of p (16 may be read), zero padded. */
 static inline u128 load_key(const uint8_t *p, size_t len)
 {
-    u128 v;
-    memcpy(&v, p, 16);
-    return v & ((((u128)1) << (8 * len)) - 1);
+    uint64_t lo, hi;
+    memcpy(&lo, p, 8);
+    memcpy(&hi, p + 8, 8);
+    lo &= mpiwc_key_masks[len][0];
+    hi &= mpiwc_key_masks[len][1];
+    return (u128)hi << 64 | lo;
 }
 
 /* Count the short key (lo, hi) of n <= MPIWC_INLINE_KEY bytes, queued behind a prefetch or not. */
