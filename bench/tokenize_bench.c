@@ -1,11 +1,13 @@
 /*
  * tokenize_bench: tokenizer throughput per word rule, in memory, one core.
  *
- * usage: tokenize_bench FILE REPEAT RULE...   (RULE: alnum space unicode uax29 hadoop)
+ * usage: tokenize_bench FILE REPEAT RULE...   (RULE: alnum space unicode uax29 hadoop,
+ *                                             each with an optional /N: --ngram=N)
  *
  * Reads FILE into memory, then REPEAT times, for each rule in turn
  * (interleaved, so machine noise hits every rule alike): a fresh table,
- * the file fed in 4 MiB chunks, end. Time is this process's CPU time
+ * the file fed in 4 MiB chunks (TOKENIZE_BENCH_CHUNK=BYTES: others; mpiwc
+ * reads 128 KiB at a time by default), end. Time is this process's CPU time
  * (CLOCK_PROCESS_CPUTIME_ID), so other load on the machine adds less noise
  * than wall time would. Prints "rule best_s median_s best_MBps" lines.
  * Built and run by bench/unicode.sh.
@@ -52,14 +54,22 @@ int main(int argc, char **argv)
     }
     fclose(f);
     int repeat = atoi(argv[2]), nrules = argc - 3;
+    const char *chunk_env = getenv("TOKENIZE_BENCH_CHUNK");
+    long chunk = chunk_env ? atol(chunk_env) : 0;
+    if (chunk <= 0)
+        chunk = 4 << 20;
     static const char *const names[] = {"alnum", "space", "unicode", "uax29", "hadoop"};
     double *t = calloc((size_t)(repeat * nrules), sizeof *t);
     for (int r = 0; r < repeat; r++) {
         for (int k = 0; k < nrules; k++) {
             struct mpiwc_word_rules rules = {.casing = MPIWC_CASE_FOLD};
+            const char *slash = strchr(argv[3 + k], '/');
+            size_t name_len = slash ? (size_t)(slash - argv[3 + k]) : strlen(argv[3 + k]);
             for (int s = 0; s < 5; s++)
-                if (strcmp(argv[3 + k], names[s]) == 0)
+                if (strlen(names[s]) == name_len && strncmp(argv[3 + k], names[s], name_len) == 0)
                     rules.split = (enum mpiwc_split)s;
+            if (slash)
+                rules.ngram_min = rules.ngram_max = (unsigned)atoi(slash + 1);
             if (rules.split == MPIWC_SPLIT_HADOOP)
                 rules.casing = MPIWC_CASE_KEEP;
             struct mpiwc_table table;
@@ -67,8 +77,8 @@ int main(int argc, char **argv)
             mpiwc_table_init(&table, 0);
             mpiwc_tokenizer_init_rules(&tok, &rules, &table);
             double t0 = cpu_now();
-            for (long off = 0; off < size; off += 4 << 20) {
-                long n = size - off < (4 << 20) ? size - off : (4 << 20);
+            for (long off = 0; off < size; off += chunk) {
+                long n = size - off < chunk ? size - off : chunk;
                 mpiwc_tokenizer_feed(&tok, buf + off, (size_t)n);
             }
             mpiwc_tokenizer_end(&tok);
